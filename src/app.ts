@@ -1,0 +1,49 @@
+/**
+ * Builds the Bolt App and registers its listeners; nothing else. Socket Mode when an app-level
+ * token is configured, HTTP (POST /slack/events, GET /healthz) otherwise.
+ */
+import { App, LogLevel } from '@slack/bolt';
+import type { Config } from './config.js';
+import * as actions from './handlers/actions.js';
+import * as commands from './handlers/commands.js';
+import type { Logger } from './logger.js';
+import type { Services } from './services.js';
+
+export interface AppOptions {
+  config: Config;
+  logger: Logger;
+  /** Answers GET /healthz: 200 once the app is ready to take work. */
+  isReady: () => boolean;
+}
+
+export function buildApp({ config, logger, isReady }: AppOptions): App {
+  const common = {
+    token: config.slack.botToken,
+    signingSecret: config.slack.signingSecret,
+    logger,
+    logLevel: LogLevel[config.logLevel.toUpperCase() as 'INFO'],
+    clientOptions: { slackApiUrl: config.slack.apiUrl },
+  };
+  if (config.slack.appToken) {
+    return new App({ ...common, socketMode: true, appToken: config.slack.appToken });
+  }
+  return new App({
+    ...common,
+    customRoutes: [
+      {
+        path: '/healthz',
+        method: ['GET'],
+        handler: (_req, res) => {
+          const ready = isReady();
+          res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ ok: ready }));
+        },
+      },
+    ],
+  });
+}
+
+export function registerListeners(app: App, services: Services): void {
+  commands.register(app, services);
+  actions.register(app, services);
+}

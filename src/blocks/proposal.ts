@@ -1,0 +1,156 @@
+/**
+ * The proposal message: the plan people review, and the status board of its run. It always
+ * carries every ticket's title and the current status in its blocks, because Slack keeps the
+ * old blocks when an update changes only `text`.
+ */
+import type { KnownBlock, SectionBlock } from '@slack/types';
+import type { Proposal } from '../engine/proposal.js';
+import { topologicalOrder } from '../engine/validate.js';
+import type { OrchestrationStatus } from '../models/orchestration.js';
+import { ActionIds, encodeControlValue } from './actionIds.js';
+import { formatDuration, formatUsd, plain, safeMrkdwn } from './text.js';
+
+export interface ProposalView {
+  orchestrationId: string;
+  revision: number;
+  status: OrchestrationStatus;
+  statusReason: string | null;
+  requesterId: string;
+  goal: string;
+  proposal: Proposal;
+  budget: { maxUsd: number; spentUsd: number };
+  approvedBy: string | null;
+  durationMs: number | null;
+  /** Per ticket key, how its step stands, once a run exists. */
+  ticketStates?: Record<string, string>;
+}
+
+export interface SlackMessage {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+export const STATUS_LABELS: Record<OrchestrationStatus, string> = {
+  planning: ':hourglass_flowing_sand: Planning…',
+  proposed: ':memo: Proposed: awaiting approval',
+  approved: ':white_check_mark: Approved → executing',
+  executing: ':gear: Approved → executing',
+  synthesizing: ':jigsaw: Synthesizing the deliverable',
+  completed: ':tada: Completed',
+  failed: ':x: Failed',
+  cancelled: ':no_entry_sign: Cancelled',
+};
+
+const TICKET_STATE_ICONS: Record<string, string> = {
+  pending: ':white_circle:',
+  queued: ':white_circle:',
+  running: ':large_blue_circle:',
+  succeeded: ':large_green_circle:',
+  failed: ':red_circle:',
+  skipped: ':heavy_minus_sign:',
+};
+
+export function proposalMessage(view: ProposalView): SlackMessage {
+  const { proposal: p } = view;
+  const roleTitle = new Map(p.roles.map((r) => [r.key, r.title]));
+  const ticketTitle = new Map(p.tickets.map((t) => [t.key, t.title]));
+  const blocks: KnownBlock[] = [];
+
+  blocks.push({ type: 'header', text: { type: 'plain_text', text: plain(`Orchestration: ${p.goal}`, 150), emoji: true } });
+  blocks.push(section(`*Goal*\n${safeMrkdwn(p.goal, 2900)}`));
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: statusLine(view) }] });
+  if (view.statusReason && (view.status === 'failed' || view.status === 'cancelled')) {
+    blocks.push(section(`*Why:* ${safeMrkdwn(view.statusReason, 2800)}`));
+  }
+  blocks.push({ type: 'divider' });
+
+  blocks.push(section(`*Roles* (${p.roles.length})`));
+  for (const role of p.roles) {
+    const who = role.hire
+      ? `_new hire_: *${safeMrkdwn(role.hire.name, 80)}*: ${safeMrkdwn(role.hire.persona, 600)}${
+          role.hire.skills.length ? `\nSkills: ${safeMrkdwn(role.hire.skills.join(', '), 400)}` : ''
+        }`
+      : `_existing agent_: *${safeMrkdwn(role.existingAgent ?? '', 80)}*`;
+    blocks.push(section(`*${safeMrkdwn(role.title, 150)}* \`${role.key}\`\n${who}`));
+  }
+
+  blocks.push(section(`*Sub-tickets* (${p.tickets.length}), in dependency order`));
+  topologicalOrder(p.tickets).forEach((ticket, index) => {
+    const state = view.ticketStates?.[ticket.key];
+    const icon = state ? `${TICKET_STATE_ICONS[state] ?? ''} ` : '';
+    const waits = ticket.dependsOn.length
+      ? `waits for: ${ticket.dependsOn.map((d) => safeMrkdwn(ticketTitle.get(d) ?? d, 80)).join(', ')}`
+      : 'starts first';
+    blocks.push(
+      section(
+        `${icon}*${index + 1}. ${safeMrkdwn(ticket.title, 200)}*\n` +
+          `Role: ${safeMrkdwn(roleTitle.get(ticket.role) ?? ticket.role, 120)} · ${waits}${state ? ` · _${state}_` : ''}\n` +
+          `${safeMrkdwn(ticket.description, 1500)}`,
+      ),
+    );
+  });
+
+  blocks.push({ type: 'divider' });
+  const research = p.research.enabled
+    ? `on, by ${safeMrkdwn(roleTitle.get(p.research.role ?? '') ?? p.research.role ?? '?', 120)}`
+    : 'off';
+  blocks.push(
+    section(
+      `*Research:* ${research}\n*Discussion:* ${p.discussion.enabled ? 'on: each role states a position first' : 'off'}\n` +
+        `*Synthesis:* ${safeMrkdwn(roleTitle.get(p.synthesis.role) ?? p.synthesis.role, 120)}: ${safeMrkdwn(p.synthesis.prompt, 1200)}\n` +
+        `*Budget:* ${formatUsd(view.budget.maxUsd)} max, hard ceiling · spent so far ${formatUsd(view.budget.spentUsd)}`,
+    ),
+  );
+
+  if (view.status === 'proposed') {
+    const value = encodeControlValue({ o: view.orchestrationId, r: view.revision });
+    blocks.push({
+      type: 'actions',
+      block_id: `controls:${view.revision}`,
+      elements: [
+        { type: 'button', action_id: ActionIds.approve, text: { type: 'plain_text', text: 'Approve' }, style: 'primary', value },
+        cancelButton(value, 'Cancel this proposal?', 'Nothing will run and the proposal closes.'),
+      ],
+    });
+  } else if (view.status === 'approved' || view.status === 'executing' || view.status === 'synthesizing') {
+    const value = encodeControlValue({ o: view.orchestrationId, r: view.revision });
+    blocks.push({
+      type: 'actions',
+      block_id: `running:${view.revision}`,
+      elements: [cancelButton(value, 'Cancel this run?', 'Queued steps are removed and calls in flight are stopped. Spend so far stays spent.')],
+    });
+  }
+
+  const text = `${STATUS_LABELS[view.status].replace(/:[a-z_]+: /, '')}: ${plain(p.goal, 200)}`;
+  return { text, blocks };
+}
+
+function statusLine(view: ProposalView): string {
+  const parts = [`*${STATUS_LABELS[view.status]}*`, `revision ${view.revision}`, `requested by <@${view.requesterId}>`];
+  if (view.approvedBy) parts.push(`approved by <@${view.approvedBy}>`);
+  parts.push(`spend ${formatUsd(view.budget.spentUsd)} of ${formatUsd(view.budget.maxUsd)}`);
+  if (view.durationMs !== null) parts.push(`took ${formatDuration(view.durationMs)}`);
+  return parts.join(' · ');
+}
+
+function section(text: string): SectionBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text } };
+}
+
+function cancelButton(value: string, title: string, body: string) {
+  return {
+    type: 'button' as const,
+    action_id: ActionIds.cancel,
+    text: { type: 'plain_text' as const, text: 'Cancel' },
+    style: 'danger' as const,
+    value,
+    confirm: {
+      title: { type: 'plain_text' as const, text: title },
+      text: { type: 'plain_text' as const, text: body },
+      confirm: { type: 'plain_text' as const, text: 'Yes, cancel' },
+      deny: { type: 'plain_text' as const, text: 'Keep it' },
+      style: 'danger' as const,
+    },
+  };
+}
+

@@ -1,0 +1,165 @@
+/**
+ * Configuration, read once at start and validated with zod. A missing or wrong setting
+ * becomes one ConfigError line naming the setting and how to fix it.
+ */
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const csv = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+
+const positiveNumber = (fallback: number) =>
+  z.coerce.number({ error: 'must be a number' }).positive('must be greater than 0').default(fallback);
+const positiveInt = (fallback: number) =>
+  z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').positive('must be at least 1').default(fallback);
+
+const PriceSchema = z.object({
+  inputPerMTok: z.number().nonnegative(),
+  outputPerMTok: z.number().nonnegative(),
+  cacheReadPerMTok: z.number().nonnegative().optional(),
+  cacheWritePerMTok: z.number().nonnegative().optional(),
+});
+export type ConfiguredPrice = z.infer<typeof PriceSchema>;
+
+const EnvSchema = z
+  .object({
+    SLACK_SIGNING_SECRET: z.string({ error: 'is missing' }).min(1, 'is empty'),
+    SLACK_BOT_TOKEN: z.string({ error: 'is missing' }).regex(/^xoxb-/, 'must be a bot token starting with xoxb-'),
+    SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token starting with xapp-').optional(),
+    SLACK_API_URL: z.url('must be a URL such as https://slack.com/api/').default('https://slack.com/api/'),
+    PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(3000),
+    MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
+    LLM_PROVIDER: z.enum(['openai', 'anthropic'], { error: 'must be "openai" or "anthropic"' }).default('openai'),
+    LLM_MODEL: z.string().min(1).optional(),
+    LLM_MAX_OUTPUT_TOKENS: positiveInt(2048),
+    LLM_TIMEOUT_MS: positiveInt(120_000),
+    OPENAI_API_KEY: z.string().min(1).optional(),
+    OPENAI_BASE_URL: z.url('must be a URL such as https://api.openai.com/v1').optional(),
+    ANTHROPIC_API_KEY: z.string().min(1).optional(),
+    ANTHROPIC_BASE_URL: z.url('must be a URL such as https://api.anthropic.com').optional(),
+    ORCHESTRATE_APPROVERS: csv,
+    ORCHESTRATE_DEFAULT_BUDGET_USD: positiveNumber(2),
+    ORCHESTRATE_MAX_BUDGET_USD: positiveNumber(50),
+    ORCHESTRATE_MAX_PARALLEL: positiveInt(4),
+    ORCHESTRATE_STEP_ATTEMPTS: positiveInt(3),
+    ORCHESTRATE_RETRY_BASE_MS: positiveInt(2000),
+    ORCHESTRATE_PROCESS_EVERY_MS: positiveInt(5000),
+    ORCHESTRATE_LOCK_LIFETIME_MS: positiveInt(10 * 60_000),
+    ORCHESTRATE_PRICES: z
+      .string()
+      .optional()
+      .transform((raw, ctx) => {
+        if (!raw) return {} as Record<string, ConfiguredPrice>;
+        let json: unknown;
+        try {
+          json = JSON.parse(raw);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be JSON like {"my-model":{"inputPerMTok":1,"outputPerMTok":2}}' });
+          return z.NEVER;
+        }
+        const parsed = z.record(z.string(), PriceSchema).safeParse(json);
+        if (!parsed.success) {
+          ctx.addIssue({ code: 'custom', message: 'each model needs numeric inputPerMTok and outputPerMTok (USD per million tokens)' });
+          return z.NEVER;
+        }
+        return parsed.data;
+      }),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.LLM_PROVIDER === 'openai' && !env.OPENAI_API_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['OPENAI_API_KEY'], message: 'is missing (LLM_PROVIDER is openai; any non-empty value works for a local OpenAI-compatible server)' });
+    }
+    if (env.LLM_PROVIDER === 'anthropic' && !env.ANTHROPIC_API_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['ANTHROPIC_API_KEY'], message: 'is missing (LLM_PROVIDER is anthropic)' });
+    }
+    if (env.ORCHESTRATE_DEFAULT_BUDGET_USD > env.ORCHESTRATE_MAX_BUDGET_USD) {
+      ctx.addIssue({ code: 'custom', path: ['ORCHESTRATE_DEFAULT_BUDGET_USD'], message: `must not exceed ORCHESTRATE_MAX_BUDGET_USD (${env.ORCHESTRATE_MAX_BUDGET_USD})` });
+    }
+  });
+
+const HINTS: Record<string, string> = {
+  SLACK_SIGNING_SECRET: 'copy it from your Slack app: Basic Information → App Credentials → Signing Secret',
+  SLACK_BOT_TOKEN: 'copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions after installing the app',
+  SLACK_APP_TOKEN: 'create an app-level token with connections:write under Basic Information, or unset it to use HTTP',
+};
+
+export interface Config {
+  slack: { signingSecret: string; botToken: string; appToken: string | null; apiUrl: string };
+  port: number;
+  mongodbUri: string | null;
+  llm: {
+    provider: 'openai' | 'anthropic';
+    model: string;
+    maxOutputTokens: number;
+    timeoutMs: number;
+    apiKey: string;
+    baseUrl: string | null;
+  };
+  approvers: string[];
+  budget: { defaultUsd: number; maxUsd: number };
+  engine: {
+    maxParallel: number;
+    stepAttempts: number;
+    retryBaseMs: number;
+    processEveryMs: number;
+    lockLifetimeMs: number;
+  };
+  prices: Record<string, ConfiguredPrice>;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable in a .env file means "not set", not "set to the empty string".
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = EnvSchema.safeParse(cleaned);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'configuration');
+    const hint = HINTS[name] && /missing|xox|xapp|empty/.test(issue.message) ? ` — ${HINTS[name]}` : '';
+    throw new ConfigError(`Configuration error: ${name} ${issue.message}${hint}. See README.md → Configuration.`);
+  }
+  const e = result.data;
+  const openai = e.LLM_PROVIDER === 'openai';
+  return {
+    slack: {
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      botToken: e.SLACK_BOT_TOKEN,
+      appToken: e.SLACK_APP_TOKEN ?? null,
+      apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
+    },
+    port: e.PORT,
+    mongodbUri: e.MONGODB_URI ?? null,
+    llm: {
+      provider: e.LLM_PROVIDER,
+      model: e.LLM_MODEL ?? (openai ? 'gpt-4o-mini' : 'claude-sonnet-4-5'),
+      maxOutputTokens: e.LLM_MAX_OUTPUT_TOKENS,
+      timeoutMs: e.LLM_TIMEOUT_MS,
+      apiKey: (openai ? e.OPENAI_API_KEY : e.ANTHROPIC_API_KEY)!,
+      baseUrl: (openai ? e.OPENAI_BASE_URL : e.ANTHROPIC_BASE_URL) ?? null,
+    },
+    approvers: e.ORCHESTRATE_APPROVERS,
+    budget: { defaultUsd: e.ORCHESTRATE_DEFAULT_BUDGET_USD, maxUsd: e.ORCHESTRATE_MAX_BUDGET_USD },
+    engine: {
+      maxParallel: e.ORCHESTRATE_MAX_PARALLEL,
+      stepAttempts: e.ORCHESTRATE_STEP_ATTEMPTS,
+      retryBaseMs: e.ORCHESTRATE_RETRY_BASE_MS,
+      processEveryMs: e.ORCHESTRATE_PROCESS_EVERY_MS,
+      lockLifetimeMs: e.ORCHESTRATE_LOCK_LIFETIME_MS,
+    },
+    prices: e.ORCHESTRATE_PRICES,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** Values that must never reach a log line. */
+export function secretsOf(config: Config): string[] {
+  return [config.slack.signingSecret, config.slack.botToken, config.slack.appToken, config.llm.apiKey].filter(
+    (s): s is string => typeof s === 'string' && s.length >= 6,
+  );
+}

@@ -1,0 +1,105 @@
+/**
+ * Money: prices from a maintained offline table (or operator overrides), and the hard ceiling.
+ * Before every LLM call its worst-case cost is reserved against the orchestration's budget by a
+ * compare-and-swap on the orchestration document; afterwards it is settled to the real cost.
+ * Because the worst case is a true upper bound, spend can never pass the cap.
+ */
+import { calcPrice } from '@pydantic/genai-prices';
+import type { Types } from 'mongoose';
+import type { ConfiguredPrice } from '../config.js';
+import { Orchestration } from '../models/orchestration.js';
+
+export class UnknownPriceError extends Error {
+  override name = 'UnknownPriceError';
+  constructor(readonly model: string) {
+    super(
+      `No price is known for model "${model}". Add it to ORCHESTRATE_PRICES, e.g. {"${model}":{"inputPerMTok":1,"outputPerMTok":2}}, so that budgets can be enforced.`,
+    );
+  }
+}
+
+export interface TokenUsage {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+}
+
+export interface Pricer {
+  readonly model: string;
+  cost(usage: TokenUsage): number;
+  /** Most a call can cost: every input token at the dearest input rate, every allowed output token. */
+  worstCase(inputTokensUpperBound: number, maxOutputTokens: number): number;
+}
+
+export function createPricer(model: string, overrides: Record<string, ConfiguredPrice>): Pricer {
+  const override = overrides[model];
+  if (override) {
+    const perToken = (perM: number | undefined, fallback: number) => (perM ?? fallback) / 1_000_000;
+    const input = perToken(override.inputPerMTok, 0);
+    const output = perToken(override.outputPerMTok, 0);
+    const cacheRead = perToken(override.cacheReadPerMTok, override.inputPerMTok);
+    const cacheWrite = perToken(override.cacheWritePerMTok, override.inputPerMTok);
+    return {
+      model,
+      cost: (u) => {
+        const plain = Math.max(0, u.input - u.cacheRead - u.cacheWrite);
+        return plain * input + u.cacheRead * cacheRead + u.cacheWrite * cacheWrite + u.output * output;
+      },
+      worstCase: (inTok, outTok) => inTok * Math.max(input, cacheRead, cacheWrite) + outTok * output,
+    };
+  }
+  if (!calcPrice({ input_tokens: 1, output_tokens: 1 }, model)) throw new UnknownPriceError(model);
+  const price = (usage: Record<string, number>) => calcPrice(usage, model)?.total_price ?? 0;
+  return {
+    model,
+    cost: (u) =>
+      price({ input_tokens: u.input, output_tokens: u.output, cache_read_tokens: u.cacheRead, cache_write_tokens: u.cacheWrite }),
+    worstCase: (inTok, outTok) =>
+      Math.max(
+        price({ input_tokens: inTok, output_tokens: outTok }),
+        price({ input_tokens: inTok, cache_write_tokens: inTok, output_tokens: outTok }),
+      ),
+  };
+}
+
+/**
+ * An upper bound on the input tokens of a prompt. Byte-level BPE tokenizers never make a token
+ * of less than one byte, so the UTF-8 length plus a per-message framing allowance bounds it.
+ */
+export function inputTokensUpperBound(texts: readonly string[], extraBytes = 0): number {
+  const bytes = texts.reduce((sum, t) => sum + Buffer.byteLength(t, 'utf8'), 0) + extraBytes;
+  return bytes + 8 * texts.length + 16;
+}
+
+export type ReserveOutcome = { ok: true } | { ok: false; reason: 'budget' | 'closed' };
+
+const roundUsd = (usd: number) => Math.round(usd * 1e9) / 1e9;
+
+/** Reserves `usd` if spent + reserved + usd stays within the cap; decided by compare-and-swap. */
+export async function reserve(orchestrationId: Types.ObjectId | string, usd: number): Promise<ReserveOutcome> {
+  const amount = roundUsd(usd);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const doc = await Orchestration.findById(orchestrationId, { budget: 1, status: 1 }).lean();
+    if (!doc || !['planning', 'proposed', 'approved', 'executing', 'synthesizing'].includes(doc.status)) {
+      return { ok: false, reason: 'closed' };
+    }
+    const { spentUsd, reservedUsd, maxUsd } = doc.budget;
+    if (roundUsd(spentUsd + reservedUsd + amount) > maxUsd) return { ok: false, reason: 'budget' };
+    const swapped = await Orchestration.updateOne(
+      { _id: orchestrationId, 'budget.spentUsd': spentUsd, 'budget.reservedUsd': reservedUsd, 'budget.maxUsd': maxUsd },
+      { $set: { 'budget.reservedUsd': roundUsd(reservedUsd + amount) } },
+    );
+    if (swapped.modifiedCount === 1) return { ok: true };
+  }
+  // Heavy contention: refusing is safe, overshooting is not.
+  return { ok: false, reason: 'budget' };
+}
+
+/** Releases a reservation and books the real cost, in one atomic update. */
+export async function settle(orchestrationId: Types.ObjectId | string, reservedUsd: number, actualUsd: number): Promise<void> {
+  await Orchestration.updateOne(
+    { _id: orchestrationId },
+    { $inc: { 'budget.spentUsd': roundUsd(actualUsd), 'budget.reservedUsd': -roundUsd(reservedUsd) } },
+  );
+}

@@ -1,0 +1,181 @@
+/**
+ * The LLM boundary: one small interface over langchain's OpenAI and Anthropic chat models.
+ * langchain's own retries are off (maxRetries 0) because every attempt must be reserved
+ * against the budget first; the step runner retries with backoff instead.
+ */
+import { ChatAnthropic } from '@langchain/anthropic';
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import { AIMessage, HumanMessage, SystemMessage } from '@langchain/core/messages';
+import { ChatOpenAI } from '@langchain/openai';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import type { TokenUsage } from './budget.js';
+
+export interface LlmRequest {
+  system: string;
+  user: string;
+  maxTokens: number;
+  signal?: AbortSignal;
+}
+
+export interface LlmTextResult {
+  text: string;
+  usage: TokenUsage;
+}
+
+export interface LlmStructuredResult<T> {
+  value: T | null;
+  /** Why the answer did not fit the schema: sentences for a repair prompt. Empty when value is set. */
+  violations: string[];
+  /** The tool arguments as the model sent them, valid or not (null when there were none). */
+  rawArguments: unknown;
+  usage: TokenUsage;
+}
+
+export interface ChatLlm {
+  readonly model: string;
+  text(request: LlmRequest): Promise<LlmTextResult>;
+  structured<T>(schema: z.ZodType<T>, name: string, request: LlmRequest): Promise<LlmStructuredResult<T>>;
+}
+
+/** A failed call, classified: transient ones are worth another (budgeted) attempt. */
+export class LlmCallError extends Error {
+  override name = 'LlmCallError';
+  constructor(
+    message: string,
+    readonly transient: boolean,
+    readonly aborted = false,
+  ) {
+    super(message);
+  }
+}
+
+export function classifyLlmError(error: unknown, signal?: AbortSignal): LlmCallError {
+  if (error instanceof LlmCallError) return error;
+  const e = error as { name?: string; status?: number; code?: string; message?: string; error?: { type?: string; code?: string } };
+  const message = String(e?.message ?? error).slice(0, 300);
+  if (signal?.aborted || e?.name === 'AbortError' || /aborted/i.test(message)) {
+    return new LlmCallError('the call was aborted', false, true);
+  }
+  const status = e?.status;
+  const quota = e?.code === 'insufficient_quota' || e?.error?.code === 'insufficient_quota' || /insufficient_quota/.test(message);
+  if (quota) return new LlmCallError('the LLM provider reports insufficient quota', false);
+  if (status === 429) return new LlmCallError('the LLM provider is rate limiting (429)', true);
+  if (typeof status === 'number' && status >= 500) return new LlmCallError(`the LLM provider failed (${status})`, true);
+  if (typeof status === 'number' && status >= 400) return new LlmCallError(`the LLM provider refused the request (${status}): ${message}`, false);
+  if (/timeout|timed out|ECONNRESET|ECONNREFUSED|socket hang up|fetch failed|network/i.test(message)) {
+    return new LlmCallError(`the LLM provider did not answer: ${message}`, true);
+  }
+  return new LlmCallError(message, false);
+}
+
+function usageOf(message: unknown): TokenUsage {
+  const meta = (message as AIMessage | undefined)?.usage_metadata;
+  return {
+    input: meta?.input_tokens ?? 0,
+    output: meta?.output_tokens ?? 0,
+    cacheRead: meta?.input_token_details?.cache_read ?? 0,
+    cacheWrite: meta?.input_token_details?.cache_creation ?? 0,
+  };
+}
+
+function contentText(message: AIMessage): string {
+  const content = message.content;
+  if (typeof content === 'string') return content;
+  return content
+    .map((part) => (typeof part === 'string' ? part : part.type === 'text' ? String((part as { text?: string }).text ?? '') : ''))
+    .join('');
+}
+
+export type ModelFactory = (maxTokens: number) => BaseChatModel;
+
+export function modelFactoryFromConfig(llm: Config['llm']): ModelFactory {
+  if (llm.provider === 'anthropic') {
+    return (maxTokens) =>
+      new ChatAnthropic({
+        model: llm.model,
+        apiKey: llm.apiKey,
+        ...(llm.baseUrl ? { anthropicApiUrl: llm.baseUrl } : {}),
+        maxTokens,
+        maxRetries: 0,
+        clientOptions: { timeout: llm.timeoutMs },
+      });
+  }
+  return (maxTokens) =>
+    new ChatOpenAI({
+      model: llm.model,
+      apiKey: llm.apiKey,
+      configuration: llm.baseUrl ? { baseURL: llm.baseUrl } : {},
+      maxTokens,
+      maxRetries: 0,
+      timeout: llm.timeoutMs,
+    });
+}
+
+export class LangchainLlm implements ChatLlm {
+  constructor(
+    readonly model: string,
+    private readonly factory: ModelFactory,
+  ) {}
+
+  async text(request: LlmRequest): Promise<LlmTextResult> {
+    try {
+      const answer = (await this.factory(request.maxTokens).invoke(
+        [new SystemMessage(request.system), new HumanMessage(request.user)],
+        { signal: request.signal },
+      )) as AIMessage;
+      return { text: contentText(answer).trim(), usage: usageOf(answer) };
+    } catch (error) {
+      throw classifyLlmError(error, request.signal);
+    }
+  }
+
+  async structured<T>(schema: z.ZodType<T>, name: string, request: LlmRequest): Promise<LlmStructuredResult<T>> {
+    let result: { raw: unknown; parsed: unknown };
+    try {
+      const runnable = this.factory(request.maxTokens).withStructuredOutput(schema as z.ZodType<Record<string, unknown>>, {
+        name,
+        method: 'functionCalling',
+        includeRaw: true,
+      });
+      result = (await runnable.invoke([new SystemMessage(request.system), new HumanMessage(request.user)], {
+        signal: request.signal,
+      })) as { raw: unknown; parsed: unknown };
+    } catch (error) {
+      throw classifyLlmError(error, request.signal);
+    }
+    const usage = usageOf(result.raw);
+    // langchain may hand back a parse it did not check against every refinement: check it here.
+    const candidate = result.parsed ?? toolArguments(result.raw);
+    if (candidate === undefined) {
+      return { value: null, violations: [`the answer must be a call of the ${name} tool with JSON arguments`], rawArguments: null, usage };
+    }
+    const checked = schema.safeParse(candidate);
+    if (checked.success) return { value: checked.data, violations: [], rawArguments: candidate, usage };
+    return {
+      value: null,
+      rawArguments: candidate,
+      violations: checked.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+      usage,
+    };
+  }
+}
+
+function toolArguments(raw: unknown): unknown {
+  const message = raw as AIMessage | undefined;
+  const call = message?.tool_calls?.[0];
+  if (call) return call.args;
+  const invalid = (message as { invalid_tool_calls?: { args?: string }[] } | undefined)?.invalid_tool_calls?.[0];
+  if (invalid?.args) {
+    try {
+      return JSON.parse(invalid.args);
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+export function createLlm(llm: Config['llm']): ChatLlm {
+  return new LangchainLlm(llm.model, modelFactoryFromConfig(llm));
+}

@@ -1,0 +1,148 @@
+/**
+ * The materializer: a pure function from an approved proposal to the pipeline that will run.
+ * No LLM, no I/O, no clock: the same input always gives the same steps in the same order,
+ * so what was approved is exactly what runs, and the stored pipeline explains the run.
+ */
+import type { Proposal } from './proposal.js';
+import { topologicalOrder } from './validate.js';
+
+export type StepKind = 'research' | 'discuss' | 'ticket' | 'synthesis' | 'done';
+
+export interface ResolvedRole {
+  agentId: string;
+  name: string;
+  title: string;
+  persona: string;
+}
+
+export interface PipelineStep {
+  key: string;
+  kind: StepKind;
+  title: string;
+  roleKey: string | null;
+  agentId: string | null;
+  ticketKey: string | null;
+  dependsOn: string[];
+}
+
+export interface Pipeline {
+  orchestrationId: string;
+  revision: number;
+  steps: PipelineStep[];
+}
+
+export interface MaterializeInput {
+  proposal: Proposal;
+  revision: number;
+  roles: Readonly<Record<string, ResolvedRole>>;
+  ids: { orchestrationId: string };
+}
+
+export class MaterializeError extends Error {
+  override name = 'MaterializeError';
+}
+
+export const stepKeys = {
+  research: 'research',
+  discuss: (roleKey: string) => `discuss_${roleKey}`,
+  ticket: (ticketKey: string) => `ticket_${ticketKey}`,
+  synthesis: 'synthesis',
+  done: 'done',
+} as const;
+
+export function materialize({ proposal, revision, roles, ids }: MaterializeInput): Pipeline {
+  const agentOf = (roleKey: string): ResolvedRole => {
+    const role = roles[roleKey];
+    if (!role) throw new MaterializeError(`role "${roleKey}" has no resolved agent`);
+    return role;
+  };
+  const steps: PipelineStep[] = [];
+
+  const researchKeys: string[] = [];
+  if (proposal.research.enabled && proposal.research.role) {
+    const roleKey = proposal.research.role;
+    steps.push({
+      key: stepKeys.research,
+      kind: 'research',
+      title: 'Research',
+      roleKey,
+      agentId: agentOf(roleKey).agentId,
+      ticketKey: null,
+      dependsOn: [],
+    });
+    researchKeys.push(stepKeys.research);
+  }
+
+  const discussKeys: string[] = [];
+  if (proposal.discussion.enabled) {
+    for (const role of proposal.roles) {
+      const key = stepKeys.discuss(role.key);
+      steps.push({
+        key,
+        kind: 'discuss',
+        title: `Position: ${role.title}`,
+        roleKey: role.key,
+        agentId: agentOf(role.key).agentId,
+        ticketKey: null,
+        dependsOn: [...researchKeys],
+      });
+      discussKeys.push(key);
+    }
+  }
+
+  const entryDeps = discussKeys.length ? discussKeys : researchKeys;
+  const ticketKeys = new Set(proposal.tickets.map((t) => t.key));
+  const ticketStepKeys: string[] = [];
+  for (const ticket of topologicalOrder(proposal.tickets)) {
+    const deps = ticket.dependsOn.filter((d) => ticketKeys.has(d)).map(stepKeys.ticket);
+    const key = stepKeys.ticket(ticket.key);
+    steps.push({
+      key,
+      kind: 'ticket',
+      title: ticket.title,
+      roleKey: ticket.role,
+      agentId: agentOf(ticket.role).agentId,
+      ticketKey: ticket.key,
+      dependsOn: deps.length ? deps : [...entryDeps],
+    });
+    ticketStepKeys.push(key);
+  }
+
+  steps.push({
+    key: stepKeys.synthesis,
+    kind: 'synthesis',
+    title: 'Synthesis',
+    roleKey: proposal.synthesis.role,
+    agentId: agentOf(proposal.synthesis.role).agentId,
+    ticketKey: null,
+    dependsOn: ticketStepKeys,
+  });
+  steps.push({
+    key: stepKeys.done,
+    kind: 'done',
+    title: 'Done',
+    roleKey: null,
+    agentId: null,
+    ticketKey: null,
+    dependsOn: [stepKeys.synthesis],
+  });
+
+  return { orchestrationId: ids.orchestrationId, revision, steps };
+}
+
+/** Longest chain of LLM steps through the pipeline: what bounds the wall time of a run. */
+export function criticalPathLength(pipeline: Pipeline): number {
+  const byKey = new Map(pipeline.steps.map((s) => [s.key, s]));
+  const memo = new Map<string, number>();
+  const depth = (key: string): number => {
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    const step = byKey.get(key);
+    if (!step) return 0;
+    const own = step.kind === 'done' ? 0 : 1;
+    const value = own + Math.max(0, ...step.dependsOn.map(depth));
+    memo.set(key, value);
+    return value;
+  };
+  return Math.max(0, ...pipeline.steps.map((s) => depth(s.key)));
+}

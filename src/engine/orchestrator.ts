@@ -1,0 +1,63 @@
+/**
+ * The CEO agent: turns a goal into a validated proposal. The LLM answers with the proposal as
+ * tool arguments; an answer that breaks the contract goes back once with its violations, and
+ * a second failure becomes a PlanningError the user can read.
+ */
+import { z } from 'zod';
+import { meteredStructured, type MeterContext } from './metered.js';
+import { ProposalSchema, type Proposal } from './proposal.js';
+import { plannerPrompt, repairPrompt, TOOL_NAMES, type RosterEntry } from './prompts.js';
+import { validateProposal } from './validate.js';
+
+export class PlanningError extends Error {
+  override name = 'PlanningError';
+  constructor(
+    message: string,
+    readonly violations: string[],
+  ) {
+    super(message);
+  }
+}
+
+export interface PlanInput {
+  goal: string;
+  roster: RosterEntry[];
+  defaultBudgetUsd: number;
+  maxBudgetUsd: number;
+  maxTokens: number;
+  note?: string | null;
+  signal?: AbortSignal;
+}
+
+export interface PlanResult {
+  proposal: Proposal;
+  attempts: number;
+  costUsd: number;
+}
+
+const ProposalToolSchema = ProposalSchema as unknown as z.ZodType<unknown>;
+
+export async function planProposal(ctx: MeterContext, input: PlanInput): Promise<PlanResult> {
+  const base = plannerPrompt(input);
+  let prompt = base;
+  let costUsd = 0;
+  let violations: string[] = [];
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const answer = await meteredStructured(ctx, ProposalToolSchema, TOOL_NAMES.proposal, {
+      ...prompt,
+      maxTokens: input.maxTokens,
+      signal: input.signal,
+    });
+    costUsd += answer.costUsd;
+    const candidate = answer.rawArguments;
+    const checked = candidate === null ? null : validateProposal(candidate, { rosterNames: input.roster.map((r) => r.name) });
+    if (checked?.ok) {
+      const proposal = { ...checked.proposal, goal: input.goal };
+      proposal.budget = { maxUsd: Math.min(proposal.budget.maxUsd, input.maxBudgetUsd) };
+      return { proposal, attempts: attempt, costUsd };
+    }
+    violations = checked ? checked.violations : answer.violations;
+    prompt = repairPrompt(base, candidate, violations);
+  }
+  throw new PlanningError('The CEO agent could not produce a valid plan, even after one repair attempt.', violations);
+}

@@ -1,0 +1,168 @@
+/**
+ * The words sent to the LLM. Kept apart from the control flow so that what each step is told
+ * can be read, and tested, in one place.
+ */
+import { MAX_ROLES, MAX_TICKETS, type Proposal } from './proposal.js';
+
+export const TOOL_NAMES = {
+  proposal: 'propose_plan',
+  position: 'state_position',
+  synthesis: 'deliver_synthesis',
+} as const;
+
+/** A dependency's output is cut to this many characters in later prompts, to bound their cost. */
+export const MAX_CONTEXT_CHARS = 6000;
+
+const clip = (text: string) => (text.length > MAX_CONTEXT_CHARS ? `${text.slice(0, MAX_CONTEXT_CHARS)}\n[…truncated]` : text);
+
+export interface RosterEntry {
+  name: string;
+  title: string;
+  skills: string[];
+}
+
+export function plannerPrompt(input: {
+  goal: string;
+  roster: RosterEntry[];
+  defaultBudgetUsd: number;
+  maxBudgetUsd: number;
+  note?: string | null;
+}): { system: string; user: string } {
+  const roster = input.roster.length
+    ? input.roster.map((a) => `- ${a.name}: ${a.title}${a.skills.length ? ` (skills: ${a.skills.join(', ')})` : ''}`).join('\n')
+    : '(the roster is empty: hire every role)';
+  const system = [
+    'You are the CEO agent of Orchestrate. A team hands you a goal; you plan how a small crew of AI agents will reach it.',
+    `Answer only by calling the ${TOOL_NAMES.proposal} tool. Rules:`,
+    `- At most ${MAX_ROLES} roles and ${MAX_TICKETS} tickets. Prefer few, well-scoped tickets.`,
+    '- Each role reuses an agent from the roster (existingAgent = its exact name, hire = null) or hires a new one (existingAgent = null, hire set). Never both, never neither.',
+    '- Keys are lowercase slugs, unique among roles and among tickets. A ticket names its role by key.',
+    '- dependsOn lists the keys of tickets whose results a ticket needs. No cycles. Independent tickets run in parallel.',
+    '- Enable research when facts must be gathered before work starts; enable discussion when roles should state positions first.',
+    '- The synthesis role turns every ticket result into the deliverable.',
+    `- budget.maxUsd: about ${input.defaultBudgetUsd}, never above ${input.maxBudgetUsd}.`,
+  ].join('\n');
+  const user = [`Goal: ${input.goal}`, '', 'Roster of existing agents:', roster, ...(input.note ? ['', `Note from the requester: ${input.note}`] : [])].join('\n');
+  return { system, user };
+}
+
+export function repairPrompt(base: { system: string; user: string }, previous: unknown, violations: string[]) {
+  return {
+    system: base.system,
+    user: [
+      base.user,
+      '',
+      'Your previous plan was rejected for these reasons:',
+      ...violations.map((v) => `- ${v}`),
+      '',
+      'Previous plan:',
+      JSON.stringify(previous ?? null).slice(0, 8000),
+      '',
+      `Call ${TOOL_NAMES.proposal} again with a corrected plan.`,
+    ].join('\n'),
+  };
+}
+
+export interface AgentPersona {
+  name: string;
+  title: string;
+  persona: string;
+}
+
+export function agentSystemPrompt(agent: AgentPersona): string {
+  return `You are ${agent.name}, ${agent.title}. ${agent.persona}\nYou are part of a crew working toward one goal. Be concrete and concise; write in Markdown.`;
+}
+
+export interface PriorWork {
+  research: string | null;
+  positions: { role: string; position: string; risks: string[] }[];
+}
+
+function priorWorkSection(prior: PriorWork): string[] {
+  const out: string[] = [];
+  if (prior.research) out.push('', '## Research findings', clip(prior.research));
+  if (prior.positions.length) {
+    out.push('', '## Positions from the discussion round');
+    for (const p of prior.positions) {
+      out.push(`- ${p.role}: ${clip(p.position)}${p.risks.length ? ` (risks: ${p.risks.join('; ')})` : ''}`);
+    }
+  }
+  return out;
+}
+
+export function researchPrompt(proposal: Proposal): string {
+  return [`# Goal\n${proposal.goal}`, '', `# Research brief\n${proposal.research.prompt}`, '', 'Report your findings as Markdown.'].join('\n');
+}
+
+export function positionPrompt(proposal: Proposal, roleKey: string, prior: PriorWork): string {
+  const role = proposal.roles.find((r) => r.key === roleKey);
+  return [
+    `# Goal\n${proposal.goal}`,
+    '',
+    `# Discussion\n${proposal.discussion.prompt}`,
+    '',
+    `# The plan\n${proposal.tickets.map((t) => `- ${t.title} (${t.role})`).join('\n')}`,
+    ...priorWorkSection(prior),
+    '',
+    `As ${role?.title ?? roleKey}, call ${TOOL_NAMES.position} with your position on how to approach the goal and the risks you see.`,
+  ].join('\n');
+}
+
+export interface DependencyResult {
+  title: string;
+  output: string | null;
+  failed: boolean;
+}
+
+export function ticketPrompt(
+  proposal: Proposal,
+  ticket: { title: string; description: string },
+  prior: PriorWork,
+  dependencies: DependencyResult[],
+): string {
+  const deps = dependencies.length
+    ? [
+        '',
+        '## Results of the tickets this one depends on',
+        ...dependencies.map((d) =>
+          d.failed || d.output === null
+            ? `### ${d.title}\n(This ticket failed; its result is not available. Work around the gap and say so.)`
+            : `### ${d.title}\n${clip(d.output)}`,
+        ),
+      ]
+    : [];
+  return [
+    `# Goal\n${proposal.goal}`,
+    '',
+    `# Your ticket: ${ticket.title}\n${ticket.description}`,
+    ...priorWorkSection(prior),
+    ...deps,
+    '',
+    'Deliver the result of your ticket as Markdown.',
+  ].join('\n');
+}
+
+export interface TicketOutcome {
+  title: string;
+  role: string;
+  output: string | null;
+  error: string | null;
+}
+
+export function synthesisPrompt(proposal: Proposal, prior: PriorWork, outcomes: TicketOutcome[]): string {
+  return [
+    `# Goal\n${proposal.goal}`,
+    '',
+    `# Synthesis brief\n${proposal.synthesis.prompt}`,
+    ...priorWorkSection(prior),
+    '',
+    '## Ticket results',
+    ...outcomes.map((o) =>
+      o.output !== null
+        ? `### ${o.title} (${o.role})\n${clip(o.output)}`
+        : `### ${o.title} (${o.role})\nFAILED: ${o.error ?? 'no result'}. Name this as a gap.`,
+    ),
+    '',
+    `Call ${TOOL_NAMES.synthesis} with the deliverable (Markdown) and the list of known gaps.`,
+  ].join('\n');
+}

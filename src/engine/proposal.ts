@@ -1,0 +1,64 @@
+/**
+ * The proposal contract: the one zod schema that gives the TypeScript type, validates
+ * what the CEO agent returns, and is handed to the LLM as the tool's JSON schema.
+ */
+import { z } from 'zod';
+
+export const MAX_ROLES = 8;
+export const MAX_TICKETS = 16;
+export const MAX_GOAL_CHARS = 3000;
+
+const slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'must be a lowercase slug (a-z, 0-9, "-" or "_", at most 40 characters)');
+
+export const HireSchema = z.object({
+  name: z.string().min(1).max(80).describe('Display name of the new agent'),
+  persona: z.string().min(1).max(2000).describe('One paragraph: who this agent is and how it works'),
+  skills: z.array(z.string().min(1).max(80)).max(12),
+});
+
+export const RoleSchema = z.object({
+  key: slug.describe('Unique slug for this role, referenced by tickets'),
+  title: z.string().min(1).max(120),
+  existingAgent: z
+    .string()
+    .nullable()
+    .describe('Name of an agent from the roster to reuse, or null when hiring'),
+  hire: HireSchema.nullable().describe('The new agent to hire, or null when reusing an existing agent'),
+});
+
+export const TicketSchema = z.object({
+  key: slug.describe('Unique slug for this ticket'),
+  title: z.string().min(1).max(200),
+  role: slug.describe('Key of the role that works this ticket'),
+  description: z.string().min(1).max(4000),
+  dependsOn: z.array(slug).describe('Keys of tickets whose results this ticket needs'),
+});
+
+export const ProposalSchema = z.object({
+  goal: z.string().min(1).max(MAX_GOAL_CHARS),
+  roles: z.array(RoleSchema).min(1),
+  tickets: z.array(TicketSchema).min(1),
+  research: z.object({
+    enabled: z.boolean(),
+    prompt: z.string().max(4000),
+    role: slug.nullable(),
+  }),
+  discussion: z.object({
+    enabled: z.boolean(),
+    prompt: z.string().max(4000),
+  }),
+  synthesis: z.object({
+    role: slug,
+    prompt: z.string().min(1).max(4000),
+  }),
+  budget: z.object({
+    maxUsd: z.number().positive().max(10_000),
+  }),
+});
+
+export type Proposal = z.infer<typeof ProposalSchema>;
+export type Role = z.infer<typeof RoleSchema>;
+export type Ticket = z.infer<typeof TicketSchema>;
+export type Hire = z.infer<typeof HireSchema>;

@@ -1,0 +1,579 @@
+/**
+ * The runner: planning, scaffolding and every pipeline step run as Agenda jobs on MongoDB, so
+ * nothing is lost when a process dies. A step is enqueued the moment its last dependency
+ * settles; independent steps run at once, up to ORCHESTRATE_MAX_PARALLEL per process.
+ */
+import { MongoBackend } from '@agendajs/mongo-backend';
+import type { WebClient } from '@slack/web-api';
+import { Agenda, InMemoryNotificationChannel, type Job } from 'agenda';
+import type { Db } from 'mongodb';
+import type { Types } from 'mongoose';
+import { z } from 'zod';
+import { proposalMessage } from '../blocks/proposal.js';
+import {
+  deliverableMessages,
+  positionMessage,
+  runEndedMessage,
+  stepFailedMessage,
+  stepResultMessages,
+  teamFormedMessage,
+} from '../blocks/thread.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { Agent } from '../models/agent.js';
+import { ACTIVE_STATUSES, Orchestration, type OrchestrationDoc, type OrchestrationStatus } from '../models/orchestration.js';
+import { Run, SETTLED_STEP_STATUSES, Step, type StepDoc } from '../models/run.js';
+import { Announcer, describe, viewOf } from './announce.js';
+import type { Pricer } from './budget.js';
+import { LlmCallError, type ChatLlm, type LlmRequest } from './llm.js';
+import { BudgetExceededError, meteredStructured, meteredText, OrchestrationClosedError, type MeterContext } from './metered.js';
+import { planProposal, PlanningError } from './orchestrator.js';
+import {
+  agentSystemPrompt,
+  positionPrompt,
+  researchPrompt,
+  synthesisPrompt,
+  ticketPrompt,
+  TOOL_NAMES,
+  type PriorWork,
+} from './prompts.js';
+import { scaffold, ScaffoldError } from './scaffold.js';
+import { transition } from './status.js';
+
+export const JOBS = {
+  plan: 'orchestrate.plan',
+  start: 'orchestrate.start',
+  step: 'orchestrate.step',
+} as const;
+
+export const PositionSchema = z.object({
+  position: z.string().min(1).max(6000),
+  risks: z.array(z.string().min(1).max(500)).max(10),
+});
+export const SynthesisSchema = z.object({
+  deliverable: z.string().min(1),
+  gaps: z.array(z.string().min(1).max(1000)).max(30),
+});
+
+const RUNNING_STATUSES: readonly OrchestrationStatus[] = ['approved', 'executing', 'synthesizing'];
+
+export interface EngineDeps {
+  config: Config;
+  db: Db;
+  llm: ChatLlm;
+  pricer: Pricer;
+  /** The client jobs post with: its retry window is bounded well inside the job lock. */
+  slack: WebClient;
+  logger: Logger;
+  /** How often a running step checks whether its orchestration was cancelled elsewhere. */
+  watchIntervalMs?: number;
+}
+
+interface PlanJobData {
+  orchestrationId: string;
+  responseUrl: string | null;
+  note?: string | null;
+}
+interface StartJobData {
+  orchestrationId: string;
+}
+interface StepJobData {
+  orchestrationId: string;
+  stepId: string;
+}
+
+/** Why a step ended without a result, in words a user can read. */
+class StepFailure extends Error {
+  override name = 'StepFailure';
+}
+
+export class Engine {
+  readonly agenda: Agenda;
+  readonly announcer: Announcer;
+  private readonly inflight = new Map<string, Set<AbortController>>();
+  private readonly watchIntervalMs: number;
+
+  constructor(private readonly deps: EngineDeps) {
+    const { engine } = deps.config;
+    this.watchIntervalMs = deps.watchIntervalMs ?? 1000;
+    this.announcer = new Announcer(deps.slack, deps.logger);
+    this.agenda = new Agenda({
+      backend: new MongoBackend({ mongo: deps.db, collection: 'agendaJobs' }),
+      // Within one process a job starts at once; other instances pick it up on their next poll.
+      notificationChannel: new InMemoryNotificationChannel(),
+      processEvery: engine.processEveryMs,
+      maxConcurrency: engine.maxParallel + 4,
+      defaultLockLifetime: engine.lockLifetimeMs,
+    });
+    this.agenda.define<PlanJobData>(JOBS.plan, (job) => this.plan(job), { concurrency: 2, lockLifetime: engine.lockLifetimeMs });
+    this.agenda.define<StartJobData>(JOBS.start, (job) => this.start(job), { concurrency: 2, lockLifetime: engine.lockLifetimeMs });
+    this.agenda.define<StepJobData>(JOBS.step, (job) => this.step(job), {
+      concurrency: engine.maxParallel,
+      lockLifetime: engine.lockLifetimeMs,
+    });
+    this.agenda.on('error', (error) => deps.logger.error(`job queue error: ${describe(error)}`));
+  }
+
+  async startProcessing(): Promise<void> {
+    await this.agenda.start();
+    await this.recover();
+  }
+
+  /** Waits for running jobs to finish (SIGTERM), then stops taking new ones. */
+  async drain(timeoutMs = 30_000): Promise<void> {
+    await this.agenda.drain(timeoutMs).catch(() => undefined);
+    await this.agenda.stop().catch(() => undefined);
+  }
+
+  // ── Entry points for the Slack handlers ────────────────────────────────────────────────
+
+  async enqueuePlan(orchestrationId: string, responseUrl: string | null, note: string | null = null): Promise<void> {
+    await this.agenda.now<PlanJobData>(JOBS.plan, { orchestrationId, responseUrl, note });
+  }
+
+  async enqueueStart(orchestrationId: string): Promise<void> {
+    await this.agenda
+      .create<StartJobData>(JOBS.start, { orchestrationId })
+      .unique({ 'data.orchestrationId': orchestrationId }, { insertOnly: true })
+      .save();
+  }
+
+  /** Ends an open orchestration as cancelled and tears down its work. Returns null when it was already closed. */
+  async cancel(orchestrationId: string, by: string): Promise<OrchestrationDoc | null> {
+    const doc = await transition(orchestrationId, ACTIVE_STATUSES, 'cancelled', { reason: `Cancelled by <@${by}>`, by });
+    if (!doc) return null;
+    await this.teardown(doc, 'cancelled');
+    await this.announcer.refresh(orchestrationId);
+    await this.postEnded(doc, by);
+    return doc;
+  }
+
+  /** Ends a running orchestration as failed, with a reason for the user. */
+  async fail(orchestrationId: string | Types.ObjectId, reason: string, skipReason = 'the run failed'): Promise<void> {
+    const doc = await transition(orchestrationId, [...RUNNING_STATUSES, 'planning', 'proposed'], 'failed', { reason });
+    if (!doc) return;
+    await this.teardown(doc, skipReason);
+    await this.announcer.refresh(orchestrationId);
+    await this.postEnded(doc, null);
+  }
+
+  // ── Jobs ───────────────────────────────────────────────────────────────────────────────
+
+  private async plan(job: Job<PlanJobData>): Promise<void> {
+    const { orchestrationId, responseUrl, note } = job.attrs.data;
+    const doc = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
+    if (!doc) return;
+    const { config, logger } = this.deps;
+
+    if (doc.status === 'planning') {
+      const roster = await Agent.find({ origin: 'roster' }, { name: 1, title: 1, skills: 1 }).lean();
+      const controller = this.track(orchestrationId);
+      try {
+        const result = await planProposal(this.meter(orchestrationId), {
+          goal: doc.goal,
+          roster: roster.map((a) => ({ name: a.name, title: a.title, skills: a.skills })),
+          defaultBudgetUsd: doc.budget.maxUsd,
+          maxBudgetUsd: config.budget.maxUsd,
+          maxTokens: config.llm.maxOutputTokens,
+          note,
+          signal: controller.signal,
+        });
+        const spent = (await Orchestration.findById(orchestrationId, { budget: 1 }).lean())?.budget.spentUsd ?? 0;
+        const now = new Date();
+        await transition(orchestrationId, 'planning', 'proposed', {
+          reason: `planned in ${result.attempts} attempt(s)`,
+          set: {
+            proposal: result.proposal,
+            revision: 1,
+            history: [{ revision: 1, proposal: result.proposal, change: 'proposed by the CEO agent', by: null, at: now }],
+            // The plan's own cap, never below what planning already spent.
+            'budget.maxUsd': Math.max(result.proposal.budget.maxUsd, spent),
+          },
+        });
+      } catch (error) {
+        const message = planningFailureText(error);
+        logger.warn(`planning ${orchestrationId} failed: ${describe(error)}`);
+        await transition(orchestrationId, 'planning', 'failed', { reason: message });
+        await this.respond(responseUrl, `:warning: ${message}`);
+        return;
+      } finally {
+        this.untrack(orchestrationId, controller);
+      }
+    }
+
+    // Post the proposal (once: the ts is stored, and a retried job finds it).
+    const fresh = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
+    if (!fresh || fresh.messageTs || fresh.status !== 'proposed' || !fresh.proposal) return;
+    const message = proposalMessage(await viewOf(fresh));
+    try {
+      const res = await this.deps.slack.chat.postMessage({
+        channel: fresh.channelId,
+        text: message.text,
+        blocks: message.blocks,
+        unfurl_links: false,
+      });
+      await Orchestration.updateOne({ _id: fresh._id }, { $set: { messageTs: res.ts } });
+    } catch (error) {
+      const code = describe(error);
+      const reason =
+        code === 'channel_not_found' || code === 'not_in_channel' || code === 'is_archived'
+          ? `I can't post in this channel (${code}). Invite me with \`/invite @Orchestrate\`, or run /orchestrate in a public channel.`
+          : `Slack refused the proposal message (${code}).`;
+      await transition(orchestrationId, 'proposed', 'failed', { reason });
+      await this.respond(responseUrl, `:warning: ${reason}`);
+    }
+  }
+
+  private async start(job: Job<StartJobData>): Promise<void> {
+    const { orchestrationId } = job.attrs.data;
+    const doc = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
+    if (!doc || !(doc.status === 'approved' || doc.status === 'executing')) return;
+    let scaffolding;
+    try {
+      scaffolding = await scaffold(doc);
+    } catch (error) {
+      if (error instanceof ScaffoldError) return this.fail(orchestrationId, `Could not set up the run: ${error.message}.`);
+      throw error;
+    }
+    const { run } = scaffolding;
+    await transition(orchestrationId, 'approved', 'executing', {
+      reason: 'scaffolding created',
+      set: { runId: run._id, startedAt: new Date() },
+    });
+    if (!run.announcedTs) {
+      const steps = run.pipeline.steps.filter((s) => s.kind !== 'done').length;
+      const members = doc.proposal!.roles.map((r) => ({
+        roleTitle: r.title,
+        agentName: scaffolding.roles[r.key]!.name,
+        hired: scaffolding.hired.has(r.key),
+      }));
+      const ts = await this.announcer.postInThread(doc, teamFormedMessage(scaffolding.teamName, members, steps));
+      await Run.updateOne({ _id: run._id }, { $set: { announcedTs: ts ?? 'unposted' } });
+    }
+    await this.announcer.refresh(orchestrationId);
+    await this.advance(run._id, orchestrationId);
+  }
+
+  private async step(job: Job<StepJobData>): Promise<void> {
+    const { orchestrationId, stepId } = job.attrs.data;
+    const step = await Step.findById(stepId).lean<StepDoc>();
+    if (!step || SETTLED_STEP_STATUSES.includes(step.status)) return;
+    const doc = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
+    if (!doc || !RUNNING_STATUSES.includes(doc.status)) {
+      await Step.updateOne({ _id: step._id, status: { $nin: SETTLED_STEP_STATUSES } }, { $set: { status: 'skipped', skipReason: doc?.status ?? 'closed' } });
+      return;
+    }
+    const claimed = await Step.findOneAndUpdate(
+      { _id: step._id, status: { $in: ['pending', 'queued', 'running'] } },
+      { $set: { status: 'running', startedAt: step.startedAt ?? new Date() }, $inc: { attempts: 1 } },
+      { returnDocument: 'after' },
+    ).lean<StepDoc>();
+    if (!claimed) return;
+
+    if (claimed.kind === 'done') return this.finish(doc, claimed);
+    if (claimed.kind === 'synthesis') {
+      const tickets = await Step.find({ runId: claimed.runId, kind: 'ticket' }, { status: 1 }).lean();
+      if (tickets.length && tickets.every((t) => t.status !== 'succeeded')) {
+        await Step.updateOne({ _id: claimed._id }, { $set: { status: 'skipped', skipReason: 'every sub-ticket failed' } });
+        return this.fail(orchestrationId, 'Every sub-ticket failed, so there is nothing to synthesize.');
+      }
+      await transition(orchestrationId, 'executing', 'synthesizing', { reason: 'all tickets settled' });
+      await this.announcer.refresh(orchestrationId);
+    }
+
+    const controller = this.track(orchestrationId);
+    const watch = setInterval(() => {
+      Orchestration.findById(orchestrationId, { status: 1 })
+        .lean()
+        .then((o) => {
+          if (!o || !RUNNING_STATUSES.includes(o.status)) controller.abort();
+        })
+        .catch(() => undefined);
+    }, this.watchIntervalMs);
+    const startedAt = Date.now();
+    let spent = 0;
+    try {
+      const outcome = await this.execute(doc, claimed, controller.signal, (usd) => (spent += usd));
+      await this.succeed(doc, claimed, outcome, spent, Date.now() - startedAt);
+    } catch (error) {
+      await this.stepFailed(doc, claimed, error, spent, Date.now() - startedAt);
+    } finally {
+      clearInterval(watch);
+      this.untrack(orchestrationId, controller);
+    }
+  }
+
+  // ── Step execution ─────────────────────────────────────────────────────────────────────
+
+  private async execute(doc: OrchestrationDoc, step: StepDoc, signal: AbortSignal, addCost: (usd: number) => void): Promise<StepOutcome> {
+    const proposal = doc.proposal!;
+    const agent = step.agentId ? await Agent.findById(step.agentId).lean() : null;
+    const system = agentSystemPrompt({
+      name: agent?.name ?? 'an agent',
+      title: agent?.title ?? step.roleKey ?? '',
+      persona: agent?.persona ?? '',
+    });
+    const prior = await this.priorWork(step);
+    const maxTokens = this.deps.config.llm.maxOutputTokens;
+    const request = (user: string): LlmRequest => ({ system, user, maxTokens, signal });
+
+    switch (step.kind) {
+      case 'research': {
+        const r = await this.withRetries(() => meteredText(this.meter(doc._id), request(researchPrompt(proposal))), addCost);
+        return { output: r.text, structured: null, usage: r.usage, model: r.model };
+      }
+      case 'discuss': {
+        const r = await this.structuredWithRepair(doc, PositionSchema, TOOL_NAMES.position, request(positionPrompt(proposal, step.roleKey!, prior)), addCost);
+        return { output: r.value.position, structured: r.value, usage: r.usage, model: r.model };
+      }
+      case 'ticket': {
+        const ticket = proposal.tickets.find((t) => t.key === step.ticketKey);
+        if (!ticket) throw new StepFailure(`ticket "${step.ticketKey}" is not in the approved proposal`);
+        const deps = await Step.find({ runId: step.runId, key: { $in: step.dependsOn }, kind: 'ticket' }).lean<StepDoc[]>();
+        const dependencies = deps
+          .sort((a, b) => a.order - b.order)
+          .map((d) => ({ title: d.title, output: d.status === 'succeeded' ? d.output : null, failed: d.status !== 'succeeded' }));
+        const r = await this.withRetries(
+          () => meteredText(this.meter(doc._id), request(ticketPrompt(proposal, ticket, prior, dependencies))),
+          addCost,
+        );
+        return { output: r.text, structured: null, usage: r.usage, model: r.model };
+      }
+      case 'synthesis': {
+        const tickets = await Step.find({ runId: step.runId, kind: 'ticket' }).sort({ order: 1 }).lean<StepDoc[]>();
+        const roleTitle = new Map(proposal.roles.map((r) => [r.key, r.title]));
+        const outcomes = tickets.map((t) => ({
+          title: t.title,
+          role: roleTitle.get(t.roleKey ?? '') ?? t.roleKey ?? '',
+          output: t.status === 'succeeded' ? t.output : null,
+          error: t.status === 'succeeded' ? null : (t.error ?? t.skipReason ?? t.status),
+        }));
+        const r = await this.structuredWithRepair(doc, SynthesisSchema, TOOL_NAMES.synthesis, request(synthesisPrompt(proposal, prior, outcomes)), addCost);
+        // A failed ticket is always named as a gap, whatever the model wrote.
+        const failedGaps = outcomes.filter((o) => o.output === null).map((o) => `"${o.title}" failed: ${o.error}`);
+        const gaps = [...failedGaps, ...r.value.gaps];
+        return { output: r.value.deliverable, structured: { deliverable: r.value.deliverable, gaps }, usage: r.usage, model: r.model };
+      }
+      default:
+        throw new StepFailure(`unknown step kind ${step.kind}`);
+    }
+  }
+
+  private async structuredWithRepair<T>(doc: OrchestrationDoc, schema: z.ZodType<T>, name: string, request: LlmRequest, addCost: (usd: number) => void) {
+    let current = request;
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const r = await this.withRetries(() => meteredStructured(this.meter(doc._id), schema, name, current), addCost);
+      if (r.value !== null) return { ...r, value: r.value };
+      if (attempt === 2) throw new StepFailure(`the answer did not fit its schema after a repair attempt: ${r.violations.slice(0, 3).join('; ')}`);
+      current = {
+        ...request,
+        user: `${request.user}\n\nYour previous answer was rejected: ${r.violations.slice(0, 10).join('; ')}. Call ${name} again with valid arguments.`,
+      };
+    }
+    throw new StepFailure('unreachable');
+  }
+
+  /** Retries transient LLM failures with exponential backoff; each attempt is a new budget reservation. */
+  private async withRetries<R extends { costUsd: number }>(call: () => Promise<R>, addCost: (usd: number) => void): Promise<R> {
+    const { stepAttempts, retryBaseMs } = this.deps.config.engine;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await call();
+        addCost(result.costUsd);
+        return result;
+      } catch (error) {
+        if (!(error instanceof LlmCallError) || !error.transient || attempt >= stepAttempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, retryBaseMs * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  private async priorWork(step: StepDoc): Promise<PriorWork> {
+    if (step.kind === 'research') return { research: null, positions: [] };
+    const earlier = await Step.find({ runId: step.runId, kind: { $in: ['research', 'discuss'] }, status: 'succeeded' })
+      .sort({ order: 1 })
+      .lean<StepDoc[]>();
+    const research = earlier.find((s) => s.kind === 'research')?.output ?? null;
+    const positions =
+      step.kind === 'discuss'
+        ? []
+        : earlier
+            .filter((s) => s.kind === 'discuss')
+            .map((s) => {
+              const value = PositionSchema.safeParse(s.structured);
+              return { role: s.title.replace(/^Position: /, ''), position: value.success ? value.data.position : (s.output ?? ''), risks: value.success ? value.data.risks : [] };
+            });
+    return { research, positions };
+  }
+
+  private async succeed(doc: OrchestrationDoc, step: StepDoc, outcome: StepOutcome, costUsd: number, durationMs: number) {
+    const stored = await Step.updateOne(
+      { _id: step._id, status: 'running' },
+      {
+        $set: {
+          status: 'succeeded',
+          output: outcome.output,
+          structured: outcome.structured,
+          model: outcome.model,
+          tokens: { input: outcome.usage.input, output: outcome.usage.output, cached: outcome.usage.cacheRead },
+          costUsd,
+          finishedAt: new Date(),
+          error: null,
+        },
+      },
+    );
+    if (stored.modifiedCount !== 1) return; // cancelled or failed meanwhile: the result is not announced
+    const agentName = step.agentId ? ((await Agent.findById(step.agentId, { name: 1 }).lean())?.name ?? '') : '';
+    const figures = { costUsd, durationMs, model: outcome.model };
+    const messages =
+      step.kind === 'discuss'
+        ? [positionMessage(step.title.replace(/^Position: /, ''), agentName, (outcome.structured as { position: string }).position, (outcome.structured as { risks: string[] }).risks, figures)]
+        : step.kind === 'synthesis'
+          ? deliverableMessages(outcome.output, (outcome.structured as { gaps: string[] }).gaps, figures)
+          : stepResultMessages(step.title, agentName, outcome.output, figures);
+    await this.announcer.postStepMessages(step._id, doc, messages);
+    await this.announcer.refresh(doc._id);
+    await this.advance(step.runId, String(doc._id));
+  }
+
+  private async stepFailed(doc: OrchestrationDoc, step: StepDoc, error: unknown, costUsd: number, durationMs: number) {
+    if (error instanceof BudgetExceededError) {
+      await Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status: 'skipped', skipReason: 'budget', costUsd, finishedAt: new Date() } });
+      const fresh = await Orchestration.findById(doc._id, { budget: 1 }).lean();
+      return this.fail(doc._id, `Budget exceeded: the next call could cost up to $${error.neededUsd.toFixed(4)}, which would pass the cap of $${(fresh?.budget.maxUsd ?? 0).toFixed(2)}.`, 'budget');
+    }
+    const closed = error instanceof OrchestrationClosedError || (error instanceof LlmCallError && error.aborted);
+    if (closed) {
+      await Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status: 'skipped', skipReason: 'stopped', costUsd, finishedAt: new Date() } });
+      return;
+    }
+    const reason = error instanceof StepFailure || error instanceof LlmCallError ? error.message : `unexpected error: ${describe(error)}`;
+    this.deps.logger.warn(`step ${step.key} of ${String(doc._id)} failed: ${reason}`);
+    const stored = await Step.updateOne(
+      { _id: step._id, status: 'running' },
+      { $set: { status: 'failed', error: reason, costUsd, finishedAt: new Date() } },
+    );
+    if (stored.modifiedCount !== 1) return;
+    if (step.kind !== 'ticket') {
+      return this.fail(doc._id, `The ${step.kind === 'discuss' ? 'discussion round' : step.kind} step "${step.title}" failed: ${reason}`);
+    }
+    const agentName = step.agentId ? ((await Agent.findById(step.agentId, { name: 1 }).lean())?.name ?? null) : null;
+    await this.announcer.postStepMessages(step._id, doc, [stepFailedMessage(step.title, agentName, reason, { costUsd, durationMs, model: null })]);
+    await this.announcer.refresh(doc._id);
+    await this.advance(step.runId, String(doc._id));
+  }
+
+  private async finish(doc: OrchestrationDoc, step: StepDoc): Promise<void> {
+    const done = await transition(doc._id, 'synthesizing', 'completed', { reason: 'the deliverable was posted' });
+    await Step.updateOne({ _id: step._id }, { $set: { status: 'succeeded', finishedAt: new Date() } });
+    if (!done) return;
+    await this.announcer.refresh(doc._id);
+    await this.postEnded(done, null);
+  }
+
+  /** Enqueues every pending step whose dependencies have all settled. Safe to call from anywhere, any number of times. */
+  async advance(runId: Types.ObjectId, orchestrationId: string): Promise<void> {
+    const doc = await Orchestration.findById(orchestrationId, { status: 1 }).lean();
+    if (!doc || !RUNNING_STATUSES.includes(doc.status)) return;
+    const steps = await Step.find({ runId }, { key: 1, status: 1, dependsOn: 1 }).lean();
+    const status = new Map(steps.map((s) => [s.key, s.status]));
+    for (const s of steps) {
+      if (s.status !== 'pending') continue;
+      if (!s.dependsOn.every((d) => SETTLED_STEP_STATUSES.includes(status.get(d) ?? 'pending'))) continue;
+      // One job document per step, ever: a second enqueue (another instance, a retry) is a no-op.
+      await this.agenda
+        .create<StepJobData>(JOBS.step, { orchestrationId, stepId: String(s._id) })
+        .unique({ 'data.stepId': String(s._id) }, { insertOnly: true })
+        .save();
+      await Step.updateOne({ _id: s._id, status: 'pending' }, { $set: { status: 'queued' } });
+    }
+  }
+
+  // ── Teardown, recovery, helpers ────────────────────────────────────────────────────────
+
+  private async teardown(doc: OrchestrationDoc, skipReason: string): Promise<void> {
+    const id = String(doc._id);
+    for (const controller of this.inflight.get(id) ?? []) controller.abort();
+    await this.agenda.cancel({ name: JOBS.step, data: { orchestrationId: id } }).catch(() => 0);
+    await Step.updateMany(
+      { orchestrationId: doc._id, status: { $in: ['pending', 'queued', 'running'] } },
+      { $set: { status: 'skipped', skipReason } },
+    );
+  }
+
+  private async postEnded(doc: OrchestrationDoc, by: string | null): Promise<void> {
+    if (!doc.messageTs) return;
+    const fresh = (await Orchestration.findById(doc._id).lean<OrchestrationDoc>()) ?? doc;
+    const durationMs = fresh.startedAt && fresh.finishedAt ? new Date(fresh.finishedAt).getTime() - new Date(fresh.startedAt).getTime() : null;
+    await this.announcer.postInThread(
+      fresh,
+      runEndedMessage({
+        status: fresh.status,
+        reason: fresh.statusReason,
+        spentUsd: fresh.budget.spentUsd,
+        maxUsd: fresh.budget.maxUsd,
+        durationMs,
+        by,
+      }),
+    );
+  }
+
+  /** After a restart: re-enqueue the work whose job may have been lost between two writes. */
+  async recover(): Promise<void> {
+    const open = await Orchestration.find({ status: { $in: ['planning', 'approved', 'executing', 'synthesizing'] } }, { status: 1, runId: 1 }).lean();
+    for (const o of open) {
+      const id = String(o._id);
+      if (o.status === 'approved') await this.enqueueStart(id);
+      else if (o.runId) await this.advance(o.runId, id);
+      else if (o.status === 'planning') {
+        const pending = await this.agenda.queryJobs({ name: JOBS.plan, data: { orchestrationId: id } });
+        if (!pending.total) await this.enqueuePlan(id, null);
+      }
+    }
+  }
+
+  private meter(orchestrationId: Types.ObjectId | string): MeterContext {
+    return { orchestrationId, llm: this.deps.llm, pricer: this.deps.pricer };
+  }
+
+  private track(orchestrationId: string): AbortController {
+    const controller = new AbortController();
+    const set = this.inflight.get(orchestrationId) ?? new Set();
+    set.add(controller);
+    this.inflight.set(orchestrationId, set);
+    return controller;
+  }
+
+  private untrack(orchestrationId: string, controller: AbortController): void {
+    const set = this.inflight.get(orchestrationId);
+    set?.delete(controller);
+    if (set && set.size === 0) this.inflight.delete(orchestrationId);
+  }
+
+  private async respond(responseUrl: string | null, text: string): Promise<void> {
+    if (!responseUrl) return;
+    await fetch(responseUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
+    }).catch((error: unknown) => this.deps.logger.warn(`could not answer via response_url: ${describe(error)}`));
+  }
+}
+
+interface StepOutcome {
+  output: string;
+  structured: unknown;
+  usage: { input: number; output: number; cacheRead: number; cacheWrite: number };
+  model: string;
+}
+
+function planningFailureText(error: unknown): string {
+  if (error instanceof PlanningError) {
+    const list = error.violations.slice(0, 5).map((v) => `• ${v}`).join('\n');
+    return `The CEO agent's plan did not hold together, even after a repair attempt, so nothing was proposed. Try rephrasing the goal.\n${list}`;
+  }
+  if (error instanceof BudgetExceededError) return 'Planning would cost more than the default budget allows (ORCHESTRATE_DEFAULT_BUDGET_USD).';
+  if (error instanceof LlmCallError) return `The CEO agent could not be reached: ${error.message}. Nothing was proposed; try again in a moment.`;
+  return 'Planning failed unexpectedly. Nothing was proposed; try again in a moment.';
+}
+

@@ -1,0 +1,115 @@
+/**
+ * An orchestration: one /orchestrate goal from planning to its end. Its status only moves by
+ * single-document conditional updates (see engine/status.ts), which is what makes a double
+ * click, or two instances, decide once.
+ */
+import mongoose, { Schema, type Types } from 'mongoose';
+import type { Proposal } from '../engine/proposal.js';
+
+export const ORCHESTRATION_STATUSES = [
+  'planning',
+  'proposed',
+  'approved',
+  'executing',
+  'synthesizing',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
+export type OrchestrationStatus = (typeof ORCHESTRATION_STATUSES)[number];
+export const FINAL_STATUSES: readonly OrchestrationStatus[] = ['completed', 'failed', 'cancelled'];
+export const ACTIVE_STATUSES: readonly OrchestrationStatus[] = ['planning', 'proposed', 'approved', 'executing', 'synthesizing'];
+
+export interface Transition {
+  from: OrchestrationStatus;
+  to: OrchestrationStatus;
+  at: Date;
+  reason: string | null;
+  by: string | null;
+}
+
+export interface Revision {
+  revision: number;
+  proposal: Proposal;
+  change: string;
+  by: string | null;
+  at: Date;
+}
+
+export interface OrchestrationDoc {
+  _id: Types.ObjectId;
+  slackTeamId: string | null;
+  requesterId: string;
+  channelId: string;
+  messageTs: string | null;
+  goal: string;
+  status: OrchestrationStatus;
+  statusReason: string | null;
+  transitions: Transition[];
+  proposal: Proposal | null;
+  revision: number;
+  history: Revision[];
+  approvedRevision: number | null;
+  approvedBy: string | null;
+  approvedAt: Date | null;
+  budget: { maxUsd: number; spentUsd: number; reservedUsd: number; warned: boolean };
+  runId: Types.ObjectId | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const TransitionSchema = new Schema<Transition>(
+  {
+    from: { type: String, required: true },
+    to: { type: String, required: true },
+    at: { type: Date, required: true },
+    reason: { type: String, default: null },
+    by: { type: String, default: null },
+  },
+  { _id: false },
+);
+
+const RevisionSchema = new Schema<Revision>(
+  {
+    revision: { type: Number, required: true },
+    proposal: { type: Schema.Types.Mixed, required: true },
+    change: { type: String, required: true },
+    by: { type: String, default: null },
+    at: { type: Date, required: true },
+  },
+  { _id: false },
+);
+
+const OrchestrationSchema = new Schema<OrchestrationDoc>(
+  {
+    slackTeamId: { type: String, default: null },
+    requesterId: { type: String, required: true },
+    channelId: { type: String, required: true },
+    messageTs: { type: String, default: null },
+    goal: { type: String, required: true },
+    status: { type: String, enum: ORCHESTRATION_STATUSES, required: true, default: 'planning' },
+    statusReason: { type: String, default: null },
+    transitions: { type: [TransitionSchema], default: [] },
+    proposal: { type: Schema.Types.Mixed, default: null },
+    revision: { type: Number, default: 0 },
+    history: { type: [RevisionSchema], default: [] },
+    approvedRevision: { type: Number, default: null },
+    approvedBy: { type: String, default: null },
+    approvedAt: { type: Date, default: null },
+    budget: {
+      maxUsd: { type: Number, required: true },
+      spentUsd: { type: Number, default: 0 },
+      reservedUsd: { type: Number, default: 0 },
+      warned: { type: Boolean, default: false },
+    },
+    runId: { type: Schema.Types.ObjectId, default: null },
+    startedAt: { type: Date, default: null },
+    finishedAt: { type: Date, default: null },
+  },
+  { timestamps: true, minimize: false },
+);
+OrchestrationSchema.index({ status: 1 });
+
+export const Orchestration = mongoose.model<OrchestrationDoc>('Orchestration', OrchestrationSchema);

@@ -1,0 +1,96 @@
+/**
+ * A run executes one approved pipeline; its Steps are separate documents so that parallel
+ * steps update themselves with single-document conditional writes and never contend.
+ */
+import mongoose, { Schema, type Types } from 'mongoose';
+import type { Pipeline, StepKind } from '../engine/materializer.js';
+
+export interface RunDoc {
+  _id: Types.ObjectId;
+  orchestrationId: Types.ObjectId;
+  teamId: Types.ObjectId;
+  projectId: Types.ObjectId;
+  pipeline: Pipeline;
+  startedAt: Date;
+  /** ts of the "team formed" thread post, so a retried start does not post it again. */
+  announcedTs: string | null;
+}
+
+const RunSchema = new Schema<RunDoc>(
+  {
+    orchestrationId: { type: Schema.Types.ObjectId, required: true, index: true },
+    teamId: { type: Schema.Types.ObjectId, required: true },
+    projectId: { type: Schema.Types.ObjectId, required: true },
+    pipeline: { type: Schema.Types.Mixed, required: true },
+    startedAt: { type: Date, required: true },
+    announcedTs: { type: String, default: null },
+  },
+  { timestamps: true, minimize: false },
+);
+
+export const Run = mongoose.model<RunDoc>('Run', RunSchema);
+
+export const STEP_STATUSES = ['pending', 'queued', 'running', 'succeeded', 'failed', 'skipped'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+export const SETTLED_STEP_STATUSES: readonly StepStatus[] = ['succeeded', 'failed', 'skipped'];
+
+export interface StepDoc {
+  _id: Types.ObjectId;
+  runId: Types.ObjectId;
+  orchestrationId: Types.ObjectId;
+  key: string;
+  kind: StepKind;
+  title: string;
+  roleKey: string | null;
+  agentId: Types.ObjectId | null;
+  ticketKey: string | null;
+  dependsOn: string[];
+  order: number;
+  status: StepStatus;
+  attempts: number;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  output: string | null;
+  structured: unknown;
+  error: string | null;
+  skipReason: string | null;
+  model: string | null;
+  tokens: { input: number; output: number; cached: number };
+  costUsd: number;
+  /** ts of this step's thread posts, stored as each is made, so a re-run updates instead of re-posting. */
+  posts: string[];
+}
+
+const StepSchema = new Schema<StepDoc>(
+  {
+    runId: { type: Schema.Types.ObjectId, required: true, index: true },
+    orchestrationId: { type: Schema.Types.ObjectId, required: true, index: true },
+    key: { type: String, required: true },
+    kind: { type: String, required: true },
+    title: { type: String, required: true },
+    roleKey: { type: String, default: null },
+    agentId: { type: Schema.Types.ObjectId, default: null },
+    ticketKey: { type: String, default: null },
+    dependsOn: { type: [String], default: [] },
+    order: { type: Number, required: true },
+    status: { type: String, enum: STEP_STATUSES, default: 'pending' },
+    attempts: { type: Number, default: 0 },
+    startedAt: { type: Date, default: null },
+    finishedAt: { type: Date, default: null },
+    output: { type: String, default: null },
+    structured: { type: Schema.Types.Mixed, default: null },
+    error: { type: String, default: null },
+    skipReason: { type: String, default: null },
+    model: { type: String, default: null },
+    tokens: {
+      input: { type: Number, default: 0 },
+      output: { type: Number, default: 0 },
+      cached: { type: Number, default: 0 },
+    },
+    costUsd: { type: Number, default: 0 },
+    posts: { type: [String], default: [] },
+  },
+  { timestamps: true, minimize: false },
+);
+
+export const Step = mongoose.model<StepDoc>('Step', StepSchema);

@@ -1,0 +1,91 @@
+/**
+ * Starts the whole service from a validated Config: database, job engine, Slack app. Used by
+ * main.ts and by the end-to-end tests, so the tests run exactly what users run.
+ */
+import { WebClient } from '@slack/web-api';
+import type { App } from '@slack/bolt';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildApp, registerListeners } from './app.js';
+import { secretsOf, type Config } from './config.js';
+import { connectDatabase, type Database } from './db.js';
+import { createPricer } from './engine/budget.js';
+import { createLlm, type ChatLlm } from './engine/llm.js';
+import { Engine } from './engine/runner.js';
+import { createLogger, type Logger } from './logger.js';
+
+export interface RunningService {
+  app: App;
+  engine: Engine;
+  database: Database;
+  /** The HTTP port, or null in Socket Mode. */
+  port: number | null;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Replaces the LLM built from config (tests use the real one against a fake server). */
+  llm?: ChatLlm;
+  watchIntervalMs?: number;
+}
+
+export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
+  const logger = options.logger ?? createLogger(config.logLevel, secretsOf(config));
+  // Refuse to start blind: a model without a price cannot have its budget enforced.
+  const pricer = createPricer(config.llm.model, config.prices);
+  const database = await connectDatabase(config.mongodbUri, logger);
+  const db = database.connection.db;
+  if (!db) throw new Error('the database connection has no db handle');
+
+  const jobSlack = new WebClient(config.slack.botToken, {
+    slackApiUrl: config.slack.apiUrl,
+    logger,
+    // Bounded well inside the job lock, so a slow Slack never makes a job look dead and run twice.
+    retryConfig: { retries: 4, factor: 2, minTimeout: 1000, maxTimeout: 15_000, maxRetryTime: 120_000 },
+  });
+  const engine = new Engine({
+    config,
+    db,
+    llm: options.llm ?? createLlm(config.llm),
+    pricer,
+    slack: jobSlack,
+    logger,
+    ...(options.watchIntervalMs ? { watchIntervalMs: options.watchIntervalMs } : {}),
+  });
+
+  let ready = false;
+  const app = buildApp({ config, logger, isReady: () => ready });
+  registerListeners(app, { config, engine, logger });
+  app.error(async (error) => {
+    logger.error(`unhandled error in a listener: ${error.message}`);
+  });
+
+  await engine.startProcessing();
+  let port: number | null = null;
+  if (config.slack.appToken) {
+    await app.start();
+  } else {
+    const server = (await app.start(config.port)) as Server;
+    port = (server.address() as AddressInfo).port;
+  }
+  ready = true;
+
+  let stopped = false;
+  return {
+    app,
+    engine,
+    database,
+    port,
+    logger,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      ready = false;
+      await app.stop().catch(() => undefined);
+      await engine.drain();
+      await database.stop();
+    },
+  };
+}

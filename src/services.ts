@@ -1,0 +1,10 @@
+/** What the Slack listeners need from the rest of the app, passed in rather than imported. */
+import type { Config } from './config.js';
+import type { Engine } from './engine/runner.js';
+import type { Logger } from './logger.js';
+
+export interface Services {
+  config: Config;
+  engine: Engine;
+  logger: Logger;
+}

@@ -1,0 +1,132 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { criticalPathLength, materialize, MaterializeError, type ResolvedRole } from '../../src/engine/materializer.js';
+import type { Proposal } from '../../src/engine/proposal.js';
+import { validateProposal } from '../../src/engine/validate.js';
+import { sampleProposal } from '../fixtures.js';
+
+const rolesFor = (p: Proposal): Record<string, ResolvedRole> =>
+  Object.fromEntries(p.roles.map((r, i) => [r.key, { agentId: `a${i}`, name: `Agent ${i}`, title: r.title, persona: 'p' }]));
+
+/** Random valid proposals: 1–8 roles, 1–16 tickets, each depending only on earlier ones (so acyclic). */
+const proposalArb = fc
+  .record({
+    roleCount: fc.integer({ min: 1, max: 8 }),
+    ticketCount: fc.integer({ min: 1, max: 16 }),
+    research: fc.boolean(),
+    discussion: fc.boolean(),
+    edges: fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 40 }),
+    roleOf: fc.array(fc.nat(), { minLength: 16, maxLength: 16 }),
+    shuffle: fc.array(fc.nat(), { minLength: 16, maxLength: 16 }),
+  })
+  .map(({ roleCount, ticketCount, research, discussion, edges, roleOf, shuffle }): Proposal => {
+    const roles = Array.from({ length: roleCount }, (_, i) => ({
+      key: `r${i}`,
+      title: `Role ${i}`,
+      existingAgent: null,
+      hire: { name: `N${i}`, persona: 'x', skills: [] },
+    }));
+    const deps = Array.from({ length: ticketCount }, () => new Set<string>());
+    for (const [a, b] of edges) {
+      const from = a % ticketCount;
+      const to = b % ticketCount;
+      if (from < to) deps[to]!.add(`t${from}`);
+    }
+    const tickets = Array.from({ length: ticketCount }, (_, i) => ({
+      key: `t${i}`,
+      title: `Ticket ${i}`,
+      role: `r${roleOf[i]! % roleCount}`,
+      description: 'd',
+      dependsOn: [...deps[i]!],
+    }));
+    // Present the tickets out of dependency order: the materializer must not care.
+    const order = tickets.map((t, i) => ({ t, k: shuffle[i]! })).sort((x, y) => x.k - y.k).map((x) => x.t);
+    return {
+      goal: 'g',
+      roles,
+      tickets: order,
+      research: { enabled: research, prompt: research ? 'r' : '', role: research ? 'r0' : null },
+      discussion: { enabled: discussion, prompt: discussion ? 'd' : '' },
+      synthesis: { role: `r${roleCount - 1}`, prompt: 's' },
+      budget: { maxUsd: 1 },
+    };
+  });
+
+describe('materialize', () => {
+  it('builds the example pipeline: discussion → tickets in dependency order → synthesis → done', () => {
+    const p = sampleProposal();
+    const pipeline = materialize({ proposal: p, revision: 3, roles: rolesFor(p), ids: { orchestrationId: 'o1' } });
+    expect(pipeline.orchestrationId).toBe('o1');
+    expect(pipeline.revision).toBe(3);
+    expect(pipeline.steps.map((s) => [s.key, s.dependsOn])).toEqual([
+      ['discuss_analyst', []],
+      ['discuss_writer', []],
+      ['ticket_competitors', ['discuss_analyst', 'discuss_writer']],
+      ['ticket_pricing', ['discuss_analyst', 'discuss_writer']],
+      ['ticket_draft', ['ticket_competitors', 'ticket_pricing']],
+      ['synthesis', ['ticket_competitors', 'ticket_pricing', 'ticket_draft']],
+      ['done', ['synthesis']],
+    ]);
+    expect(pipeline.steps.find((s) => s.key === 'ticket_draft')?.agentId).toBe('a1');
+    expect(criticalPathLength(pipeline)).toBe(4);
+  });
+
+  it('puts research first and makes root tickets wait on it when there is no discussion', () => {
+    const p = sampleProposal({
+      research: { enabled: true, prompt: 'look around', role: 'analyst' },
+      discussion: { enabled: false, prompt: '' },
+    });
+    const steps = materialize({ proposal: p, revision: 1, roles: rolesFor(p), ids: { orchestrationId: 'o' } }).steps;
+    expect(steps[0]).toMatchObject({ key: 'research', kind: 'research', dependsOn: [] });
+    expect(steps.find((s) => s.key === 'ticket_pricing')?.dependsOn).toEqual(['research']);
+  });
+
+  it('starts root tickets at once when neither research nor discussion is on', () => {
+    const p = sampleProposal({ discussion: { enabled: false, prompt: '' } });
+    const steps = materialize({ proposal: p, revision: 1, roles: rolesFor(p), ids: { orchestrationId: 'o' } }).steps;
+    expect(steps[0]).toMatchObject({ key: 'ticket_competitors', dependsOn: [] });
+  });
+
+  it('refuses a role without a resolved agent', () => {
+    const p = sampleProposal();
+    expect(() => materialize({ proposal: p, revision: 1, roles: {}, ids: { orchestrationId: 'o' } })).toThrow(MaterializeError);
+  });
+
+  it('is deterministic: the same proposal gives the same pipeline (property)', () => {
+    fc.assert(
+      fc.property(proposalArb, (p) => {
+        expect(validateProposal(p).violations).toEqual([]);
+        const input = { proposal: p, revision: 2, roles: rolesFor(p), ids: { orchestrationId: 'o' } };
+        const a = materialize(input);
+        const b = materialize(structuredClone(input));
+        expect(b).toEqual(a);
+        expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('always yields a well-formed DAG that runs every ticket before synthesis (property)', () => {
+    fc.assert(
+      fc.property(proposalArb, (p) => {
+        const steps = materialize({ proposal: p, revision: 1, roles: rolesFor(p), ids: { orchestrationId: 'o' } }).steps;
+        const seen = new Set<string>();
+        for (const step of steps) {
+          for (const dep of step.dependsOn) expect(seen.has(dep)).toBe(true); // listed after its dependencies
+          seen.add(step.key);
+        }
+        expect(new Set(steps.map((s) => s.key)).size).toBe(steps.length);
+        const tickets = steps.filter((s) => s.kind === 'ticket');
+        expect(tickets).toHaveLength(p.tickets.length);
+        expect(steps.at(-2)?.dependsOn.sort()).toEqual(tickets.map((t) => t.key).sort());
+        expect(steps.at(-1)).toMatchObject({ key: 'done', dependsOn: ['synthesis'] });
+        const entry = p.discussion.enabled ? p.roles.map((r) => `discuss_${r.key}`) : p.research.enabled ? ['research'] : [];
+        for (const t of tickets) {
+          const own = p.tickets.find((x) => `ticket_${x.key}` === t.key)!;
+          expect(t.dependsOn).toEqual(own.dependsOn.length ? expect.arrayContaining(own.dependsOn.map((d) => `ticket_${d}`)) : entry);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

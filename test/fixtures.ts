@@ -1,0 +1,59 @@
+/** Sample proposals shared by the tests. */
+import type { Proposal } from '../src/engine/proposal.js';
+
+export function sampleProposal(overrides: Partial<Proposal> = {}): Proposal {
+  return {
+    goal: 'Research the competitive landscape for an offline-first meeting recorder and write a one-page positioning doc',
+    roles: [
+      {
+        key: 'analyst',
+        title: 'Market analyst',
+        existingAgent: null,
+        hire: { name: 'Ada', persona: 'A sharp market analyst who cites sources.', skills: ['market research', 'pricing'] },
+      },
+      {
+        key: 'writer',
+        title: 'Positioning writer',
+        existingAgent: null,
+        hire: { name: 'Wren', persona: 'A product marketer who writes crisp one-pagers.', skills: ['positioning', 'copywriting'] },
+      },
+    ],
+    tickets: [
+      { key: 'competitors', title: 'Map the competitors', role: 'analyst', description: 'List offline-first recorders and their features.', dependsOn: [] },
+      { key: 'pricing', title: 'Compare pricing', role: 'analyst', description: 'Compare pricing models.', dependsOn: [] },
+      { key: 'draft', title: 'Draft the positioning', role: 'writer', description: 'Write the one-page positioning doc.', dependsOn: ['competitors', 'pricing'] },
+    ],
+    research: { enabled: false, prompt: '', role: null },
+    discussion: { enabled: true, prompt: 'How should we position against cloud-first recorders?' },
+    synthesis: { role: 'writer', prompt: 'Produce the final one-page positioning doc.' },
+    budget: { maxUsd: 1.5 },
+    ...overrides,
+  };
+}
+
+/** A proposal at the contract's maximum size, with long texts everywhere. */
+export function largestProposal(textLength = 2000): Proposal {
+  const long = (seed: string) => `${seed} `.repeat(Math.ceil(textLength / (seed.length + 1))).slice(0, textLength);
+  const roles = Array.from({ length: 8 }, (_, i) => ({
+    key: `role-${i}`,
+    title: long(`Role title ${i} <!channel> & *bold*`).slice(0, 120),
+    existingAgent: null,
+    hire: { name: long(`Agent ${i}`).slice(0, 80), persona: long(`Persona ${i} @here`), skills: Array.from({ length: 12 }, (_, s) => long(`skill ${s}`).slice(0, 80)) },
+  }));
+  const tickets = Array.from({ length: 16 }, (_, i) => ({
+    key: `ticket-${i}`,
+    title: long(`Ticket ${i} <@U123> title`).slice(0, 200),
+    role: `role-${i % 8}`,
+    description: long(`Description ${i} with <https://example.com|link> & stuff`),
+    dependsOn: i === 0 ? [] : [`ticket-${i - 1}`, ...(i > 1 ? [`ticket-${i - 2}`] : [])],
+  }));
+  return {
+    goal: long('A very long goal <!everyone>').slice(0, 3000),
+    roles,
+    tickets,
+    research: { enabled: true, prompt: long('Research'), role: 'role-0' },
+    discussion: { enabled: true, prompt: long('Discuss') },
+    synthesis: { role: 'role-7', prompt: long('Synthesize') },
+    budget: { maxUsd: 25 },
+  };
+}
