@@ -30,6 +30,9 @@ export interface SlackMessage {
   blocks: KnownBlock[];
 }
 
+/** Characters of block text shared by all role and ticket blocks. */
+const ITEMS_BUDGET = 7200;
+
 export const STATUS_LABELS: Record<OrchestrationStatus, string> = {
   planning: ':hourglass_flowing_sand: Planning…',
   proposed: ':memo: Proposed: awaiting approval',
@@ -56,22 +59,31 @@ export function proposalMessage(view: ProposalView): SlackMessage {
   const ticketTitle = new Map(p.tickets.map((t) => [t.key, t.title]));
   const blocks: KnownBlock[] = [];
 
+  // Slack refuses a message past ~11k characters of block text: share a fixed budget among the
+  // roles and tickets, so the largest plan still posts, with every title shown.
+  const perItem = Math.max(160, Math.floor(ITEMS_BUDGET / (p.roles.length + p.tickets.length)));
+
   blocks.push({ type: 'header', text: { type: 'plain_text', text: plain(`Orchestration: ${p.goal}`, 150), emoji: true } });
-  blocks.push(section(`*Goal*\n${safeMrkdwn(p.goal, 2900)}`));
+  blocks.push(section(`*Goal*\n${safeMrkdwn(p.goal, 700)}`));
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: statusLine(view) }] });
   if (view.statusReason && (view.status === 'failed' || view.status === 'cancelled')) {
-    blocks.push(section(`*Why:* ${safeMrkdwn(view.statusReason, 2800)}`));
+    blocks.push(section(`*Why:* ${safeMrkdwn(view.statusReason, 600)}`));
   }
   blocks.push({ type: 'divider' });
 
   blocks.push(section(`*Roles* (${p.roles.length})`));
   for (const role of p.roles) {
-    const who = role.hire
-      ? `_new hire_: *${safeMrkdwn(role.hire.name, 80)}*: ${safeMrkdwn(role.hire.persona, 600)}${
-          role.hire.skills.length ? `\nSkills: ${safeMrkdwn(role.hire.skills.join(', '), 400)}` : ''
-        }`
-      : `_existing agent_: *${safeMrkdwn(role.existingAgent ?? '', 80)}*`;
-    blocks.push(section(`*${safeMrkdwn(role.title, 150)}* \`${role.key}\`\n${who}`));
+    const head = `*${safeMrkdwn(role.title, Math.min(120, perItem / 3))}* \`${role.key}\`\n`;
+    let who: string;
+    if (role.hire) {
+      const skills = role.hire.skills.length ? `\nSkills: ${safeMrkdwn(role.hire.skills.join(', '), Math.min(400, perItem / 4))}` : '';
+      const name = `_new hire_: *${safeMrkdwn(role.hire.name, 60)}*: `;
+      const room = Math.max(40, perItem - head.length - name.length - skills.length);
+      who = `${name}${safeMrkdwn(role.hire.persona, Math.min(600, room))}${skills}`;
+    } else {
+      who = `_existing agent_: *${safeMrkdwn(role.existingAgent ?? '', 80)}*`;
+    }
+    blocks.push(section(`${head}${who}`));
   }
 
   blocks.push(section(`*Sub-tickets* (${p.tickets.length}), in dependency order`));
@@ -79,15 +91,13 @@ export function proposalMessage(view: ProposalView): SlackMessage {
     const state = view.ticketStates?.[ticket.key];
     const icon = state ? `${TICKET_STATE_ICONS[state] ?? ''} ` : '';
     const waits = ticket.dependsOn.length
-      ? `waits for: ${ticket.dependsOn.map((d) => safeMrkdwn(ticketTitle.get(d) ?? d, 80)).join(', ')}`
+      ? `waits for: ${safeMrkdwn(ticket.dependsOn.map((d) => ticketTitle.get(d) ?? d).join(', '), Math.min(400, perItem / 4))}`
       : 'starts first';
-    blocks.push(
-      section(
-        `${icon}*${index + 1}. ${safeMrkdwn(ticket.title, 200)}*\n` +
-          `Role: ${safeMrkdwn(roleTitle.get(ticket.role) ?? ticket.role, 120)} · ${waits}${state ? ` · _${state}_` : ''}\n` +
-          `${safeMrkdwn(ticket.description, 1500)}`,
-      ),
-    );
+    const head =
+      `${icon}*${index + 1}. ${safeMrkdwn(ticket.title, Math.min(200, perItem / 2))}*\n` +
+      `Role: ${safeMrkdwn(roleTitle.get(ticket.role) ?? ticket.role, 60)} · ${waits}${state ? ` · _${state}_` : ''}`;
+    const room = Math.min(1500, perItem - head.length);
+    blocks.push(section(room >= 40 ? `${head}\n${safeMrkdwn(ticket.description, room)}` : head));
   });
 
   blocks.push({ type: 'divider' });
@@ -97,7 +107,7 @@ export function proposalMessage(view: ProposalView): SlackMessage {
   blocks.push(
     section(
       `*Research:* ${research}\n*Discussion:* ${p.discussion.enabled ? 'on: each role states a position first' : 'off'}\n` +
-        `*Synthesis:* ${safeMrkdwn(roleTitle.get(p.synthesis.role) ?? p.synthesis.role, 120)}: ${safeMrkdwn(p.synthesis.prompt, 1200)}\n` +
+        `*Synthesis:* ${safeMrkdwn(roleTitle.get(p.synthesis.role) ?? p.synthesis.role, 120)}: ${safeMrkdwn(p.synthesis.prompt, 500)}\n` +
         `*Budget:* ${formatUsd(view.budget.maxUsd)} max, hard ceiling · spent so far ${formatUsd(view.budget.spentUsd)}`,
     ),
   );

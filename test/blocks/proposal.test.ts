@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { ActionIds, decodeControlValue } from '../../src/blocks/actionIds.js';
+import { proposalMessage, type ProposalView } from '../../src/blocks/proposal.js';
+import { largestProposal, sampleProposal } from '../fixtures.js';
+import { blockKitViolations } from '../helpers/blockLimits.js';
+
+const ID = '65a1b2c3d4e5f60718293a4b';
+const view = (overrides: Partial<ProposalView> = {}): ProposalView => ({
+  orchestrationId: ID,
+  revision: 1,
+  status: 'proposed',
+  statusReason: null,
+  requesterId: 'U1',
+  goal: sampleProposal().goal,
+  proposal: sampleProposal(),
+  budget: { maxUsd: 1.5, spentUsd: 0.0123 },
+  approvedBy: null,
+  durationMs: null,
+  ...overrides,
+});
+const allText = (m: { blocks: any[] }) => JSON.stringify(m.blocks);
+const buttons = (m: { blocks: any[] }) => m.blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements);
+
+describe('proposalMessage', () => {
+  it('shows goal, roles with hire details, tickets with dependencies, toggles, synthesis, budget and status in blocks', () => {
+    const m = proposalMessage(view());
+    const text = allText(m);
+    expect(text).toContain('offline-first meeting recorder');
+    expect(text).toContain('Market analyst');
+    expect(text).toContain('_new hire_: *Ada*');
+    expect(text).toContain('Skills: market research, pricing');
+    expect(text).toContain('Map the competitors');
+    expect(text).toContain('waits for: Map the competitors, Compare pricing');
+    expect(text).toContain('*Discussion:* on');
+    expect(text).toContain('*Research:* off');
+    expect(text).toContain('$1.50 max');
+    expect(text).toContain('Proposed: awaiting approval');
+    // dependency order: the draft comes after both tickets it waits for
+    expect(text.indexOf('3. Draft the positioning')).toBeGreaterThan(text.indexOf('2. Compare pricing'));
+  });
+
+  it('offers Approve and Cancel carrying the orchestration id and revision', () => {
+    const m = proposalMessage(view({ revision: 4 }));
+    const ids = buttons(m).map((b: any) => b.action_id);
+    expect(ids).toEqual([ActionIds.approve, ActionIds.cancel]);
+    for (const b of buttons(m)) expect(decodeControlValue(b.value)).toEqual({ o: ID, r: 4 });
+  });
+
+  it('offers only Cancel while running, and no buttons once finished', () => {
+    expect(buttons(proposalMessage(view({ status: 'executing' }))).map((b: any) => b.action_id)).toEqual([ActionIds.cancel]);
+    for (const status of ['completed', 'failed', 'cancelled'] as const) {
+      expect(buttons(proposalMessage(view({ status })))).toEqual([]);
+    }
+  });
+
+  it('ends showing Completed with the time taken and the spend', () => {
+    const m = proposalMessage(view({ status: 'completed', durationMs: 125_000, budget: { maxUsd: 1.5, spentUsd: 0.42 }, approvedBy: 'U2' }));
+    const text = allText(m);
+    expect(text).toContain('Completed');
+    expect(text).toContain('took 2m 5s');
+    expect(text).toContain('spend $0.42 of $1.50');
+    expect(text).toContain('approved by <@U2>');
+    expect(m.text).toMatch(/^Completed/);
+  });
+
+  it('shows each ticket state once a run exists', () => {
+    const m = proposalMessage(view({ status: 'executing', ticketStates: { competitors: 'succeeded', pricing: 'running', draft: 'pending' } }));
+    expect(allText(m)).toContain(':large_green_circle: *1. Map the competitors*');
+  });
+
+  it('escapes user and LLM text so it cannot ping or break markup', () => {
+    const p = sampleProposal();
+    p.tickets[0]!.title = 'Ping <!channel> and <@U999> & @here *now*';
+    const m = proposalMessage(view({ proposal: p }));
+    const text = allText(m);
+    expect(text).not.toContain('<!channel>');
+    expect(text).not.toContain('<@U999>');
+    expect(text).toContain('&lt;!channel&gt;');
+    expect(text).not.toMatch(/@here/);
+  });
+
+  it('stays within Block Kit limits at 8 roles and 16 tickets with 2,000-character texts', () => {
+    for (const status of ['proposed', 'executing', 'completed', 'failed'] as const) {
+      const p = largestProposal(2000);
+      const m = proposalMessage(view({ proposal: p, goal: p.goal, status, statusReason: 'x'.repeat(5000) }));
+      expect(blockKitViolations(m)).toEqual([]);
+      for (const t of p.tickets) expect(allText(m)).toContain(t.title.slice(0, 40).replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/&(?!lt;|gt;)/g, '&amp;').slice(0, 30));
+    }
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+const base = {
+  SLACK_SIGNING_SECRET: 'secret',
+  SLACK_BOT_TOKEN: 'xoxb-1-2-3',
+  OPENAI_API_KEY: 'sk-test',
+};
+
+const errorOf = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('loadConfig', () => {
+  it('applies defaults: HTTP on 3000, slack.com, OpenAI gpt-4o-mini, embedded database', () => {
+    const c = loadConfig(base);
+    expect(c.port).toBe(3000);
+    expect(c.slack.apiUrl).toBe('https://slack.com/api/');
+    expect(c.slack.appToken).toBeNull();
+    expect(c.llm).toMatchObject({ provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-test', baseUrl: null });
+    expect(c.mongodbUri).toBeNull();
+  });
+
+  it('reads approvers, budgets and the Anthropic provider', () => {
+    const c = loadConfig({
+      ...base,
+      LLM_PROVIDER: 'anthropic',
+      ANTHROPIC_API_KEY: 'ak',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:9/',
+      ORCHESTRATE_APPROVERS: 'U1, U2,,',
+      ORCHESTRATE_DEFAULT_BUDGET_USD: '3',
+      SLACK_API_URL: 'http://127.0.0.1:1/api',
+    });
+    expect(c.llm).toMatchObject({ provider: 'anthropic', model: 'claude-sonnet-4-5', apiKey: 'ak', baseUrl: 'http://127.0.0.1:9/' });
+    expect(c.approvers).toEqual(['U1', 'U2']);
+    expect(c.budget.defaultUsd).toBe(3);
+    expect(c.slack.apiUrl).toBe('http://127.0.0.1:1/api/');
+  });
+
+  it('stops with one line naming a missing setting and how to fix it', () => {
+    const message = errorOf({ SLACK_SIGNING_SECRET: 's', OPENAI_API_KEY: 'k' });
+    expect(message).toMatch(/^Configuration error: SLACK_BOT_TOKEN is missing/);
+    expect(message).toContain('OAuth & Permissions');
+    expect(message).not.toContain('\n');
+  });
+
+  it('names a wrong setting', () => {
+    expect(errorOf({ ...base, SLACK_BOT_TOKEN: 'xoxp-user' })).toMatch(/SLACK_BOT_TOKEN must be a bot token starting with xoxb-/);
+    expect(errorOf({ ...base, PORT: 'eighty' })).toMatch(/PORT must be a port number/);
+    expect(errorOf({ ...base, LLM_PROVIDER: 'gemini' })).toMatch(/LLM_PROVIDER must be "openai" or "anthropic"/);
+    expect(errorOf({ ...base, ORCHESTRATE_DEFAULT_BUDGET_USD: '-2' })).toMatch(/ORCHESTRATE_DEFAULT_BUDGET_USD must be greater than 0/);
+    expect(errorOf({ ...base, ORCHESTRATE_PRICES: '{oops' })).toMatch(/ORCHESTRATE_PRICES must be JSON/);
+    expect(errorOf({ SLACK_SIGNING_SECRET: 's', SLACK_BOT_TOKEN: 'xoxb-1', LLM_PROVIDER: 'anthropic' })).toMatch(/ANTHROPIC_API_KEY is missing/);
+  });
+
+  it('never puts a secret in its message', () => {
+    const message = errorOf({ ...base, SLACK_SIGNING_SECRET: 'hunter2-signing', PORT: 'x' });
+    expect(message).not.toContain('hunter2');
+    expect(message).not.toContain('xoxb-1-2-3');
+  });
+});
