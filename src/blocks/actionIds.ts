@@ -5,6 +5,28 @@
 export const ActionIds = {
   approve: 'orchestrate.approve',
   cancel: 'orchestrate.cancel',
+  swapRole: 'proposal.swap_role',
+  dropTicket: 'proposal.drop_ticket',
+  setBudget: 'proposal.set_budget',
+  toggleDiscussion: 'proposal.toggle_discussion',
+  toggleResearch: 'proposal.toggle_research',
+  askAgain: 'proposal.ask_again',
+} as const;
+
+export const ViewIds = {
+  swapRole: 'proposal.swap_role.modal',
+  setBudget: 'proposal.set_budget.modal',
+  askAgain: 'proposal.ask_again.modal',
+} as const;
+
+/** block_id / action_id pairs of modal inputs, read back from view.state.values. */
+export const InputIds = {
+  rosterAgent: { block: 'roster_agent', action: 'roster_agent_select' },
+  hireName: { block: 'hire_name', action: 'hire_name_input' },
+  hirePersona: { block: 'hire_persona', action: 'hire_persona_input' },
+  hireSkills: { block: 'hire_skills', action: 'hire_skills_input' },
+  budget: { block: 'budget_max', action: 'budget_max_input' },
+  note: { block: 'ask_again_note', action: 'ask_again_note_input' },
 } as const;
 
 export type ActionId = (typeof ActionIds)[keyof typeof ActionIds];

@@ -55,6 +55,8 @@ const TICKET_STATE_ICONS: Record<string, string> = {
 
 export function proposalMessage(view: ProposalView): SlackMessage {
   const { proposal: p } = view;
+  const editable = view.status === 'proposed';
+  const control = (k?: string) => encodeControlValue({ o: view.orchestrationId, r: view.revision, ...(k ? { k } : {}) });
   const roleTitle = new Map(p.roles.map((r) => [r.key, r.title]));
   const ticketTitle = new Map(p.tickets.map((t) => [t.key, t.title]));
   const blocks: KnownBlock[] = [];
@@ -83,7 +85,7 @@ export function proposalMessage(view: ProposalView): SlackMessage {
     } else {
       who = `_existing agent_: *${safeMrkdwn(role.existingAgent ?? '', 80)}*`;
     }
-    blocks.push(section(`${head}${who}`));
+    blocks.push(withAccessory(section(`${head}${who}`), editable && button(ActionIds.swapRole, 'Swap role', control(role.key))));
   }
 
   blocks.push(section(`*Sub-tickets* (${p.tickets.length}), in dependency order`));
@@ -97,7 +99,8 @@ export function proposalMessage(view: ProposalView): SlackMessage {
       `${icon}*${index + 1}. ${safeMrkdwn(ticket.title, Math.min(200, perItem / 2))}*\n` +
       `Role: ${safeMrkdwn(roleTitle.get(ticket.role) ?? ticket.role, 60)} · ${waits}${state ? ` · _${state}_` : ''}`;
     const room = Math.min(1500, perItem - head.length);
-    blocks.push(section(room >= 40 ? `${head}\n${safeMrkdwn(ticket.description, room)}` : head));
+    const drop = editable && { ...button(ActionIds.dropTicket, 'Drop ticket', control(ticket.key)), confirm: dropConfirm(p, ticket.key, ticketTitle) };
+    blocks.push(withAccessory(section(room >= 40 ? `${head}\n${safeMrkdwn(ticket.description, room)}` : head), drop));
   });
 
   blocks.push({ type: 'divider' });
@@ -112,13 +115,17 @@ export function proposalMessage(view: ProposalView): SlackMessage {
     ),
   );
 
-  if (view.status === 'proposed') {
-    const value = encodeControlValue({ o: view.orchestrationId, r: view.revision });
+  if (editable) {
+    const value = control();
     blocks.push({
       type: 'actions',
       block_id: `controls:${view.revision}`,
       elements: [
-        { type: 'button', action_id: ActionIds.approve, text: { type: 'plain_text', text: 'Approve' }, style: 'primary', value },
+        { ...button(ActionIds.approve, 'Approve', value), style: 'primary' },
+        button(ActionIds.setBudget, 'Set budget', value),
+        button(ActionIds.toggleDiscussion, p.discussion.enabled ? 'Discussion: turn off' : 'Discussion: turn on', value),
+        button(ActionIds.toggleResearch, p.research.enabled ? 'Research: turn off' : 'Research: turn on', value),
+        button(ActionIds.askAgain, 'Ask again', value),
         cancelButton(value, 'Cancel this proposal?', 'Nothing will run and the proposal closes.'),
       ],
     });
@@ -141,6 +148,32 @@ function statusLine(view: ProposalView): string {
   parts.push(`spend ${formatUsd(view.budget.spentUsd)} of ${formatUsd(view.budget.maxUsd)}`);
   if (view.durationMs !== null) parts.push(`took ${formatDuration(view.durationMs)}`);
   return parts.join(' · ');
+}
+
+function button(actionId: string, label: string, value: string) {
+  return { type: 'button' as const, action_id: actionId, text: { type: 'plain_text' as const, text: label }, value };
+}
+
+function withAccessory(block: SectionBlock, accessory: SectionBlock['accessory'] | false): SectionBlock {
+  return accessory ? { ...block, accessory } : block;
+}
+
+/** The confirm dialog of Drop ticket says what depends on the ticket, before anything changes. */
+function dropConfirm(p: Proposal, ticketKey: string, titles: Map<string, string>) {
+  const dependents = p.tickets.filter((t) => t.dependsOn.includes(ticketKey)).map((t) => plain(titles.get(t.key) ?? t.key, 60));
+  const body =
+    p.tickets.length === 1
+      ? 'This is the last ticket; a plan needs at least one, so this will be refused.'
+      : dependents.length
+        ? plain(`${dependents.join(', ')} ${dependents.length === 1 ? 'depends' : 'depend'} on it and will run without its result.`, 300)
+        : 'Nothing depends on it. It will not run, and no prompt will mention it.';
+  return {
+    title: { type: 'plain_text' as const, text: 'Drop this ticket?' },
+    text: { type: 'plain_text' as const, text: body },
+    confirm: { type: 'plain_text' as const, text: 'Drop it' },
+    deny: { type: 'plain_text' as const, text: 'Keep it' },
+    style: 'danger' as const,
+  };
 }
 
 function section(text: string): SectionBlock {

@@ -1,0 +1,120 @@
+/**
+ * Modals for reviewing a proposal: swap a role, set the budget cap, ask the CEO agent again.
+ * Each carries the orchestration id, the revision it was opened for and its target in
+ * private_metadata, so a submission against a changed plan is recognised as stale.
+ */
+import type { KnownBlock, ModalView, PlainTextOption } from '@slack/types';
+import type { Role } from '../engine/proposal.js';
+import { encodeControlValue, InputIds, ViewIds, type ControlValue } from './actionIds.js';
+import { formatUsd, plain, safeMrkdwn } from './text.js';
+
+const text = (t: string) => ({ type: 'plain_text' as const, text: t });
+
+export interface RosterOption {
+  name: string;
+  title: string;
+}
+
+export function swapRoleModal(meta: ControlValue, role: Role, roster: RosterOption[]): ModalView {
+  const options: PlainTextOption[] = roster.slice(0, 100).map((a) => ({ text: text(plain(`${a.name}: ${a.title}`, 75)), value: a.name.slice(0, 150) }));
+  const current = role.existingAgent ? options.find((o) => o.value?.toLowerCase() === role.existingAgent!.toLowerCase()) : undefined;
+  const blocks: KnownBlock[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: `*${safeMrkdwn(role.title, 200)}*\nPick an agent from the roster, *or* describe a new hire. Leave the roster choice empty to hire.` } },
+  ];
+  if (options.length) {
+    blocks.push({
+      type: 'input',
+      block_id: InputIds.rosterAgent.block,
+      optional: true,
+      label: text('Existing agent from the roster'),
+      element: {
+        type: 'static_select',
+        action_id: InputIds.rosterAgent.action,
+        placeholder: text('Choose an agent'),
+        options,
+        ...(current ? { initial_option: current } : {}),
+      },
+    });
+  } else {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'The roster is empty: this role can only be a new hire.' }] });
+  }
+  blocks.push(
+    {
+      type: 'input',
+      block_id: InputIds.hireName.block,
+      optional: true,
+      label: text('New hire: name'),
+      element: { type: 'plain_text_input', action_id: InputIds.hireName.action, max_length: 80, ...(role.hire ? { initial_value: role.hire.name } : {}) },
+    },
+    {
+      type: 'input',
+      block_id: InputIds.hirePersona.block,
+      optional: true,
+      label: text('New hire: persona'),
+      element: { type: 'plain_text_input', action_id: InputIds.hirePersona.action, multiline: true, max_length: 2000, ...(role.hire ? { initial_value: role.hire.persona } : {}) },
+    },
+    {
+      type: 'input',
+      block_id: InputIds.hireSkills.block,
+      optional: true,
+      label: text('New hire: skills (comma-separated)'),
+      element: { type: 'plain_text_input', action_id: InputIds.hireSkills.action, max_length: 1000, ...(role.hire?.skills.length ? { initial_value: role.hire.skills.join(', ') } : {}) },
+    },
+  );
+  return {
+    type: 'modal',
+    callback_id: ViewIds.swapRole,
+    private_metadata: encodeControlValue(meta),
+    title: text('Swap role'),
+    submit: text('Save'),
+    close: text('Cancel'),
+    blocks,
+  };
+}
+
+export function budgetModal(meta: ControlValue, currentUsd: number, ceilingUsd: number, spentUsd: number): ModalView {
+  return {
+    type: 'modal',
+    callback_id: ViewIds.setBudget,
+    private_metadata: encodeControlValue(meta),
+    title: text('Budget cap'),
+    submit: text('Save'),
+    close: text('Cancel'),
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `The cap is a hard ceiling: no LLM call starts that could pass it. Now ${formatUsd(currentUsd)}; at most ${formatUsd(ceilingUsd)}; already spent on planning ${formatUsd(spentUsd)}.`,
+        },
+      },
+      {
+        type: 'input',
+        block_id: InputIds.budget.block,
+        label: text('Maximum spend in USD'),
+        element: { type: 'plain_text_input', action_id: InputIds.budget.action, initial_value: currentUsd.toFixed(2), max_length: 12 },
+      },
+    ],
+  };
+}
+
+export function askAgainModal(meta: ControlValue): ModalView {
+  return {
+    type: 'modal',
+    callback_id: ViewIds.askAgain,
+    private_metadata: encodeControlValue(meta),
+    title: text('Ask again'),
+    submit: text('Ask'),
+    close: text('Cancel'),
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: 'The CEO agent will plan the same goal again. Its new plan becomes the next revision.' } },
+      {
+        type: 'input',
+        block_id: InputIds.note.block,
+        optional: true,
+        label: text('Note for the CEO agent'),
+        element: { type: 'plain_text_input', action_id: InputIds.note.action, multiline: true, max_length: 1500, placeholder: text('e.g. Fewer tickets; no research') },
+      },
+    ],
+  };
+}

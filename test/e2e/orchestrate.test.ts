@@ -1,0 +1,222 @@
+/**
+ * The whole loop over real parts: signed HTTP to the Bolt app, a fake Slack Web API, a fake
+ * OpenAI-compatible server and the embedded database.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Agent } from '../../src/models/agent.js';
+import { Orchestration } from '../../src/models/orchestration.js';
+import { Project } from '../../src/models/project.js';
+import { Run, Step } from '../../src/models/run.js';
+import { Team } from '../../src/models/team.js';
+import { TicketModel } from '../../src/models/ticket.js';
+import { sampleProposal } from '../fixtures.js';
+import { postSlack } from '../helpers/signedRequests.js';
+import { APPROVER, blocksText, CHANNEL, eventually, REQUESTER, scriptedResponder, SIGNING_SECRET, startHarness, type Harness } from '../helpers/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.stop();
+});
+beforeEach(() => {
+  h.llm.responder = scriptedResponder();
+  h.llm.delayMs = 0;
+});
+
+const statusOf = async (id: string) => (await Orchestration.findById(id, { status: 1 }).lean())?.status;
+const ephemeralsTo = (userId: string) =>
+  h.slack.calls.filter((c) => c.method === 'response_url' && String(c.args._responseId).includes(userId)).map((c) => String(c.args.text));
+const threadPosts = (ts: string) => h.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === ts);
+const lastUpdateOf = (ts: string) => h.slack.callsTo('chat.update').filter((c) => c.args.ts === ts).at(-1);
+
+describe('/orchestrate → proposal → Approve → deliverable', () => {
+  it('runs the whole loop and shows every stage in Slack', async () => {
+    h.llm.delayMs = 150;
+    const res = await h.command('Research the competitive landscape for an offline-first meeting recorder and write a one-page positioning doc');
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ response_type: 'ephemeral' });
+    expect(res.json.text).toMatch(/Planning…/);
+
+    const proposal = await h.slack.waitFor((c) => c.method === 'chat.postMessage' && !c.args.thread_ts && blocksText(c).includes('Map the competitors'));
+    expect(proposal.args.channel).toBe(CHANNEL);
+    const shown = blocksText(proposal);
+    for (const expected of ['offline-first meeting recorder', 'Market analyst', 'new hire', 'Compare pricing', 'Draft the positioning', 'waits for', 'Discussion:* on', 'Research:* off', '$1.50 max', 'Approve', 'Cancel', 'Proposed']) {
+      expect(shown).toContain(expected);
+    }
+    const value = JSON.parse(blocksText(proposal).match(/"value":"(\{[^}]*\})"/)![1]!.replace(/\\"/g, '"'));
+    const id = value.o as string;
+    const ts = await eventually(async () => (await Orchestration.findById(id).lean())?.messageTs, 5000, 'message ts');
+
+    // The CEO agent was asked about this goal, with the roster and the budget rules.
+    const planning = h.llm.requests.find((r) => r.toolName === 'propose_plan')!;
+    expect(planning.user).toContain('offline-first meeting recorder');
+    expect(planning.system).toContain('At most 8 roles and 16 tickets');
+
+    const approve = await h.click('orchestrate.approve', JSON.stringify(value), REQUESTER, ts);
+    expect(approve.status).toBe(200);
+
+    await eventually(async () => (await statusOf(id)) === 'completed', 20_000, 'completion');
+    const thread = threadPosts(ts);
+    const texts = thread.map((c) => blocksText(c));
+    const indexOf = (needle: string) => texts.findIndex((t) => t.includes(needle));
+    expect(indexOf('formed')).toBe(0);
+    expect(indexOf('Position of Market analyst')).toBeGreaterThan(0);
+    expect(indexOf('Position of Positioning writer')).toBeGreaterThan(0);
+    expect(indexOf('Result of Map the competitors')).toBeGreaterThan(indexOf('Position of Market analyst'));
+    expect(indexOf('Result of Draft the positioning')).toBeGreaterThan(indexOf('Result of Compare pricing'));
+    expect(indexOf('We win offline')).toBeGreaterThan(indexOf('Result of Draft the positioning'));
+    expect(indexOf('Completed')).toBe(texts.length - 1);
+    expect(texts.every((t) => (t.match(/Result of Map the competitors/g) ?? []).length <= 1)).toBe(true);
+    expect(texts.filter((t) => t.includes('Result of Map the competitors'))).toHaveLength(1);
+
+    // The proposal message ends as Completed, with the time taken and the spend, and no buttons.
+    const final = lastUpdateOf(ts)!;
+    expect(blocksText(final)).toContain('Completed');
+    expect(blocksText(final)).toMatch(/took \d+/);
+    expect(blocksText(final)).toMatch(/spend \$0\.0\d+ of \$1\.50/);
+    expect(blocksText(final)).not.toContain('orchestrate.approve');
+    expect(blocksText(final)).not.toContain('orchestrate.cancel');
+
+    // Independent tickets ran at the same time: each started before the other ended.
+    const ticketReq = (title: string) => h.llm.requests.find((r) => r.user.includes(`# Your ticket: ${title}`))!;
+    const a = ticketReq('Map the competitors');
+    const b = ticketReq('Compare pricing');
+    expect(a.startedAt).toBeLessThan(b.endedAt!);
+    expect(b.startedAt).toBeLessThan(a.endedAt!);
+    // The dependent ticket got its dependencies' results and the positions.
+    const draft = ticketReq('Draft the positioning');
+    expect(draft.startedAt).toBeGreaterThanOrEqual(Math.max(a.endedAt!, b.endedAt!));
+    expect(draft.user).toContain('Result of Map the competitors');
+    expect(draft.user).toContain('Result of Compare pricing');
+    expect(draft.user).toContain('Position of Market analyst');
+    expect(draft.user).toContain('offline-first meeting recorder');
+
+    // Scaffolding: hires recorded, a team led by the synthesis role, a project with its tickets, a run.
+    const doc = (await Orchestration.findById(id).lean())!;
+    expect(doc.transitions.map((t) => t.to)).toEqual(['proposed', 'approved', 'executing', 'synthesizing', 'completed']);
+    expect(doc.approvedBy).toBe(REQUESTER);
+    expect(doc.approvedRevision).toBe(1);
+    expect(doc.budget.spentUsd).toBeGreaterThan(0);
+    expect(doc.budget.spentUsd).toBeLessThanOrEqual(doc.budget.maxUsd);
+    expect(doc.budget.reservedUsd).toBeCloseTo(0, 9);
+    const hires = await Agent.find({ 'hiredFor.orchestrationId': doc._id }).lean();
+    expect(hires.map((a) => a.name).sort()).toEqual(['Ada', 'Wren']);
+    const team = (await Team.findOne({ orchestrationId: doc._id }).lean())!;
+    expect(String(team.leadAgentId)).toBe(String(hires.find((a) => a.name === 'Wren')!._id));
+    const project = (await Project.findOne({ orchestrationId: doc._id }).lean())!;
+    expect(await TicketModel.countDocuments({ projectId: project._id })).toBe(3);
+    const run = (await Run.findOne({ orchestrationId: doc._id }).lean())!;
+    expect(run.pipeline.steps.map((s) => s.key)).toContain('ticket_draft');
+    const steps = await Step.find({ runId: run._id }).lean();
+    expect(steps.every((s) => s.status === 'succeeded')).toBe(true);
+    const llmSteps = steps.filter((s) => s.kind !== 'done');
+    expect(llmSteps.every((s) => s.tokens.input > 0 && s.costUsd > 0 && s.model === 'gpt-4o-mini')).toBe(true);
+  });
+
+  it('refuses a forged signature and creates nothing', async () => {
+    const before = await Orchestration.countDocuments();
+    const body = new URLSearchParams({ command: '/orchestrate', text: 'Do evil', user_id: REQUESTER, channel_id: CHANNEL, response_url: h.slack.responseUrl('forged') }).toString();
+    const res = await postSlack(h.url, SIGNING_SECRET, body, 'application/x-www-form-urlencoded', { signature: 'v0=deadbeef' });
+    expect(res.status).toBe(401);
+    const stale = await postSlack(h.url, SIGNING_SECRET, body, 'application/x-www-form-urlencoded', { timestamp: Math.floor(Date.now() / 1000) - 600 });
+    expect(stale.status).toBe(401);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await Orchestration.countDocuments()).toBe(before);
+  });
+
+  it('answers an empty command with the usage', async () => {
+    const res = await h.command('   ');
+    expect(res.json.text).toMatch(/Usage: `\/orchestrate <goal>`/);
+  });
+
+  it('refuses Approve from someone who is neither the requester nor an approver', async () => {
+    const { value, orchestrationId, ts } = await h.propose();
+    await h.click('orchestrate.approve', value, 'U_STRANGER', ts);
+    await eventually(() => ephemeralsTo('U_STRANGER').some((t) => t.includes('Only <@U_REQUESTER>')), 5000, 'refusal');
+    expect(await statusOf(orchestrationId)).toBe('proposed');
+    // An approver from ORCHESTRATE_APPROVERS may approve.
+    await h.click('orchestrate.approve', value, APPROVER, ts);
+    await eventually(async () => (await statusOf(orchestrationId)) === 'completed', 20_000, 'completion');
+    expect((await Orchestration.findById(orchestrationId).lean())!.approvedBy).toBe(APPROVER);
+  });
+
+  it('approves once however many times Approve is clicked at once', async () => {
+    const { value, orchestrationId, ts } = await h.propose();
+    const clicks = await Promise.all(Array.from({ length: 10 }, () => h.click('orchestrate.approve', value, REQUESTER, ts)));
+    expect(clicks.every((c) => c.status === 200)).toBe(true);
+    await eventually(async () => (await statusOf(orchestrationId)) === 'completed', 20_000, 'completion');
+    const doc = (await Orchestration.findById(orchestrationId).lean())!;
+    expect(await Run.countDocuments({ orchestrationId: doc._id })).toBe(1);
+    expect(doc.transitions.filter((t) => t.to === 'approved')).toHaveLength(1);
+    expect(threadPosts(ts).filter((c) => blocksText(c).includes('Result of Map the competitors'))).toHaveLength(1);
+  });
+
+  it('cancels a proposal before approval; later clicks say it is no longer open', async () => {
+    const { value, orchestrationId, ts } = await h.propose();
+    await h.click('orchestrate.cancel', value, REQUESTER, ts);
+    await eventually(async () => (await statusOf(orchestrationId)) === 'cancelled', 5000, 'cancel');
+    await eventually(() => blocksText(lastUpdateOf(ts)).includes('Cancelled'), 5000, 'redraw');
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await eventually(() => ephemeralsTo(REQUESTER).some((t) => t.includes('no longer open')), 5000, 'no longer open');
+    expect(await Run.countDocuments({ orchestrationId })).toBe(0);
+  });
+
+  it('cancels a run in flight: calls are aborted and no LLM request starts after the cancel', async () => {
+    h.llm.delayMs = 1500;
+    const { value, orchestrationId, ts } = await h.propose();
+    h.llm.reset();
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await eventually(() => h.llm.requests.length >= 1, 10_000, 'a step to start');
+    const cancelledAt = Date.now();
+    await h.click('orchestrate.cancel', value, REQUESTER, ts);
+    await eventually(async () => (await statusOf(orchestrationId)) === 'cancelled', 5000, 'cancel');
+    await eventually(() => h.llm.requests.every((r) => r.endedAt !== null), 5000, 'in-flight calls to end');
+    expect(h.llm.requests.some((r) => r.aborted)).toBe(true);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(h.llm.requests.filter((r) => r.startedAt > cancelledAt + 50)).toEqual([]);
+    const steps = await Step.find({ orchestrationId }).lean();
+    expect(steps.filter((s) => s.status === 'succeeded')).toEqual([]);
+    await eventually(() => threadPosts(ts).some((c) => blocksText(c).includes('Cancelled') && blocksText(c).includes('spent')), 5000, 'cancel post');
+    expect(blocksText(lastUpdateOf(ts))).toContain('Cancelled');
+    // A second cancel answers that it is over.
+    await h.click('orchestrate.cancel', value, REQUESTER, ts);
+    await eventually(() => ephemeralsTo(REQUESTER).some((t) => t.includes('no longer open')), 5000, 'closed answer');
+  });
+});
+
+describe('malformed LLM output', () => {
+  it('sends the violations back once and posts the repaired plan', async () => {
+    let calls = 0;
+    const good = scriptedResponder();
+    h.llm.responder = (req) => {
+      if (req.toolName === 'propose_plan' && calls++ === 0) {
+        const bad = sampleProposal();
+        bad.tickets[0]!.dependsOn = ['draft'];
+        return { tool: 'propose_plan', args: bad };
+      }
+      return good(req);
+    };
+    h.llm.reset();
+    const { orchestrationId } = await h.propose();
+    const asks = h.llm.requests.filter((r) => r.toolName === 'propose_plan');
+    expect(asks).toHaveLength(2);
+    expect(asks[1]!.user).toMatch(/rejected for these reasons:\n- tickets: dependency cycle/);
+    expect(await statusOf(orchestrationId)).toBe('proposed');
+  });
+
+  it('tells the user clearly when the repair fails too, and posts nothing', async () => {
+    h.llm.responder = (req) => (req.toolName === 'propose_plan' ? { tool: 'propose_plan', args: { goal: 'x', roles: 'nope' } } : { text: 'x' });
+    const before = h.slack.callsTo('chat.postMessage').length;
+    const res = await h.command('Plan something impossible');
+    expect(res.status).toBe(200);
+    await eventually(() => ephemeralsTo('cmd-').some((t) => t.includes('did not hold together')), 10_000, 'planning failure message');
+    const message = ephemeralsTo('cmd-').find((t) => t.includes('did not hold together'))!;
+    expect(message).toContain('roles');
+    expect(message).not.toMatch(/at .*\.ts:\d+/); // no stack trace
+    expect(h.slack.callsTo('chat.postMessage').length).toBe(before);
+    const doc = await Orchestration.findOne({ goal: 'Plan something impossible' }).lean();
+    expect(doc?.status).toBe('failed');
+  });
+});

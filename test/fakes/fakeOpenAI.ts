@@ -1,0 +1,182 @@
+/**
+ * A fake OpenAI-compatible chat-completions server on 127.0.0.1. A responder script decides each
+ * answer (tool call, text or HTTP error); the server records what was asked, when each request
+ * started and ended, and whether the client hung up (an aborted call).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ChatRequest {
+  model: string;
+  messages: { role: string; content: any }[];
+  tools?: any[];
+  tool_choice?: any;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  stream?: boolean;
+  [k: string]: unknown;
+}
+
+export interface RecordedRequest {
+  body: ChatRequest;
+  toolName: string | null;
+  system: string;
+  user: string;
+  startedAt: number;
+  endedAt: number | null;
+  aborted: boolean;
+}
+
+type Usage = { input: number; output: number; cached?: number };
+export type FakeReply =
+  | { tool: string; args: unknown; usage?: Usage }
+  | { text: string; usage?: Usage }
+  | { status: number; error?: { message: string; type?: string; code?: string }; retryAfterSeconds?: number };
+export type Responder = (request: RecordedRequest) => FakeReply | Promise<FakeReply>;
+
+const defaultResponder: Responder = (req) => {
+  if (req.toolName) throw new Error(`FakeOpenAI: a responder is needed for tool ${req.toolName}`);
+  return { text: 'ok' };
+};
+
+const textOf = (content: any): string =>
+  typeof content === 'string' ? content : Array.isArray(content) ? content.map((p) => (typeof p === 'string' ? p : (p?.text ?? ''))).join('') : '';
+
+export class FakeOpenAI {
+  readonly requests: RecordedRequest[] = [];
+  responder: Responder;
+  delayMs = 0;
+  private server: Server | null = null;
+  private port = 0;
+  private inFlight = 0;
+  private peak = 0;
+  private counter = 0;
+
+  constructor(responder?: Responder) {
+    this.responder = responder ?? defaultResponder;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/v1`;
+  }
+
+  get maxConcurrent(): number {
+    return this.peak;
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server!.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    this.server = null;
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.peak = this.inFlight;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'not found' } }));
+      return;
+    }
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatRequest;
+    const record: RecordedRequest = {
+      body,
+      toolName: body.tool_choice?.function?.name ?? body.tools?.[0]?.function?.name ?? null,
+      system: body.messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => textOf(m.content)).join('\n'),
+      user: body.messages.filter((m) => m.role === 'user').map((m) => textOf(m.content)).join('\n'),
+      startedAt: Date.now(),
+      endedAt: null,
+      aborted: false,
+    };
+    this.requests.push(record);
+    this.inFlight += 1;
+    this.peak = Math.max(this.peak, this.inFlight);
+    let answered = false;
+    const done = () => {
+      if (record.endedAt === null) {
+        record.endedAt = Date.now();
+        this.inFlight -= 1;
+      }
+    };
+    res.on('close', () => {
+      if (!answered) {
+        record.aborted = true;
+        done();
+      }
+    });
+
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (record.aborted) return;
+
+    let reply: FakeReply;
+    try {
+      reply = await this.responder(record);
+    } catch (error) {
+      reply = { status: 500, error: { message: (error as Error).message, type: 'server_error' } };
+    }
+    if (record.aborted) return;
+    answered = true;
+    done();
+
+    if ('status' in reply) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (reply.retryAfterSeconds !== undefined) headers['retry-after'] = String(reply.retryAfterSeconds);
+      res.writeHead(reply.status, headers);
+      res.end(JSON.stringify({ error: reply.error ?? { message: `HTTP ${reply.status}`, type: 'server_error' } }));
+      return;
+    }
+
+    const id = `chatcmpl-${++this.counter}`;
+    const promptChars = body.messages.reduce((n, m) => n + textOf(m.content).length, 0);
+    const answerText = 'text' in reply ? reply.text : JSON.stringify(reply.args);
+    const usage = {
+      prompt_tokens: reply.usage?.input ?? Math.ceil(promptChars / 4),
+      completion_tokens: reply.usage?.output ?? Math.ceil(answerText.length / 4),
+      prompt_tokens_details: { cached_tokens: reply.usage?.cached ?? 0 },
+    };
+    const message =
+      'text' in reply
+        ? { role: 'assistant', content: reply.text }
+        : {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ id: `call_${this.counter}`, type: 'function', function: { name: reply.tool, arguments: JSON.stringify(reply.args) } }],
+          };
+    const finish = 'text' in reply ? 'stop' : 'tool_calls';
+    const full = { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens };
+
+    if (body.stream) {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const chunk = (delta: unknown, finish_reason: string | null, extra: object = {}) =>
+        res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: body.model, choices: [{ index: 0, delta, finish_reason }], ...extra })}\n\n`);
+      chunk('text' in reply ? { role: 'assistant', content: reply.text } : { role: 'assistant', tool_calls: message.tool_calls!.map((t, index) => ({ index, ...t })) }, null);
+      chunk({}, finish);
+      res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: body.model, choices: [], usage: full })}\n\n`);
+      res.end('data: [DONE]\n\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        id,
+        object: 'chat.completion',
+        created: Math.floor(Date.now() / 1000),
+        model: body.model,
+        choices: [{ index: 0, message, finish_reason: finish }],
+        usage: full,
+      }),
+    );
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Boots the real service for end-to-end tests: the Bolt app over HTTP on 127.0.0.1, the embedded
+ * database, a fake Slack Web API and a fake OpenAI-compatible server, wired only through config.
+ */
+import { loadConfig, type Config } from '../../src/config.js';
+import { startEmbeddedMongo, type EmbeddedServer } from '../../src/db.js';
+import type { Logger } from '../../src/logger.js';
+import { startService, type RunningService } from '../../src/server.js';
+import { FakeOpenAI, type RecordedRequest, type FakeReply } from '../fakes/fakeOpenAI.js';
+import { FakeSlack, type SlackCall } from '../fakes/fakeSlack.js';
+import { blockActionPayload, sendInteraction, sendSlashCommand, type SlackHttpResponse } from './signedRequests.js';
+import { sampleProposal } from '../fixtures.js';
+import type { Proposal } from '../../src/engine/proposal.js';
+import { Orchestration } from '../../src/models/orchestration.js';
+
+export const SIGNING_SECRET = 'test-signing-secret';
+export const REQUESTER = 'U_REQUESTER';
+export const APPROVER = 'U_APPROVER';
+export const CHANNEL = 'C_GENERAL';
+
+export interface Harness {
+  slack: FakeSlack;
+  llm: FakeOpenAI;
+  service: RunningService;
+  config: Config;
+  url: string;
+  mongo: EmbeddedServer;
+  logs: string[];
+  command(text: string, userId?: string): Promise<SlackHttpResponse>;
+  click(actionId: string, value: string, userId?: string, messageTs?: string): Promise<SlackHttpResponse>;
+  /** Runs /orchestrate and waits until the proposal message is posted; returns its ts and control value. */
+  propose(goal?: string): Promise<{ ts: string; value: string; orchestrationId: string }>;
+  stop(): Promise<void>;
+}
+
+/** The default scripted LLM: a plan, positions, ticket results and a synthesis, keyed by tool. */
+export function scriptedResponder(proposal: Proposal = sampleProposal()) {
+  return (req: RecordedRequest): FakeReply => {
+    if (req.toolName === 'propose_plan') return { tool: 'propose_plan', args: proposal };
+    if (req.toolName === 'state_position') {
+      const role = /As (.+?), call/.exec(req.user)?.[1] ?? 'someone';
+      return { tool: 'state_position', args: { position: `Position of ${role}`, risks: [`Risk seen by ${role}`] } };
+    }
+    if (req.toolName === 'deliver_synthesis') {
+      return { tool: 'deliver_synthesis', args: { deliverable: '# Positioning doc\nWe win offline.', gaps: [] } };
+    }
+    const ticket = /# Your ticket: (.+)/.exec(req.user)?.[1];
+    return { text: ticket ? `Result of ${ticket}` : 'Research findings' };
+  };
+}
+
+export async function startHarness(env: Record<string, string> = {}, options: { watchIntervalMs?: number } = {}): Promise<Harness> {
+  const slack = new FakeSlack();
+  const llm = new FakeOpenAI(scriptedResponder());
+  await Promise.all([slack.start(), llm.start()]);
+  const mongo = await startEmbeddedMongo();
+  const config = loadConfig({
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_BOT_TOKEN: 'xoxb-test-token',
+    SLACK_API_URL: slack.url,
+    PORT: '0',
+    MONGODB_URI: mongo.uri,
+    OPENAI_API_KEY: 'sk-test-key-not-real',
+    OPENAI_BASE_URL: llm.url,
+    ORCHESTRATE_APPROVERS: APPROVER,
+    ORCHESTRATE_RETRY_BASE_MS: '20',
+    ORCHESTRATE_PROCESS_EVERY_MS: '500',
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
+  const logs: string[] = [];
+  const capture = (level: string) => (...msg: unknown[]) => void logs.push(`${level} ${msg.map(String).join(' ')}`);
+  const logger: Logger = {
+    debug: capture('debug'),
+    info: capture('info'),
+    warn: capture('warn'),
+    error: capture('error'),
+    setLevel: () => undefined,
+    getLevel: () => 'debug' as never,
+    setName: () => undefined,
+  };
+  const service = await startService(config, { logger, watchIntervalMs: options.watchIntervalMs ?? 100 });
+  const url = `http://127.0.0.1:${service.port}/slack/events`;
+  let commandCount = 0;
+
+  const harness: Harness = {
+    slack,
+    llm,
+    service,
+    config,
+    url,
+    mongo,
+    logs,
+    command: (text, userId = REQUESTER) =>
+      sendSlashCommand(url, SIGNING_SECRET, {
+        text,
+        user_id: userId,
+        channel_id: CHANNEL,
+        response_url: slack.responseUrl(`cmd-${++commandCount}`),
+      }),
+    click: (actionId, value, userId = REQUESTER, messageTs = '1.0') =>
+      sendInteraction(
+        url,
+        SIGNING_SECRET,
+        blockActionPayload({ userId, channelId: CHANNEL, messageTs, actionId, value, responseUrl: slack.responseUrl(`click-${userId}-${actionId}`) }),
+      ),
+    async propose(goal = 'Research the competitive landscape for an offline-first meeting recorder and write a one-page positioning doc') {
+      const before = slack.callsTo('chat.postMessage').length;
+      const res = await harness.command(goal);
+      if (res.status !== 200) throw new Error(`command answered ${res.status}`);
+      const posted = await slack.waitFor(
+        (c) => c.method === 'chat.postMessage' && !c.args.thread_ts && slack.callsTo('chat.postMessage').indexOf(c) >= before,
+      );
+      const value = findButton(posted, 'orchestrate.approve')?.value;
+      if (!value) throw new Error(`the proposal has no Approve button: ${blocksText(posted).slice(0, 500)}`);
+      const orchestrationId = JSON.parse(value).o as string;
+      const ts = await eventually(async () => (await Orchestration.findById(orchestrationId, { messageTs: 1 }).lean())?.messageTs, 5000, 'the proposal ts');
+      return { ts, value, orchestrationId };
+    },
+    async stop() {
+      await service.stop();
+      await mongo.stop();
+      await Promise.all([slack.stop(), llm.stop()]);
+    },
+  };
+  return harness;
+}
+
+export function findButton(call: SlackCall, actionId: string): { value: string; action_id: string } | undefined {
+  const blocks = (call.args.blocks ?? []) as any[];
+  for (const b of blocks) {
+    for (const el of [...(b.elements ?? []), ...(b.accessory ? [b.accessory] : [])]) {
+      if (el.action_id === actionId) return el;
+    }
+  }
+  return undefined;
+}
+
+export function blocksText(call: SlackCall | undefined): string {
+  return JSON.stringify(call?.args.blocks ?? []);
+}
+
+export async function eventually<T>(check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as T;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
