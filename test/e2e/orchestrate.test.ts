@@ -220,3 +220,51 @@ describe('malformed LLM output', () => {
     expect(doc?.status).toBe('failed');
   });
 });
+
+describe('failing tickets', () => {
+  it('retries a transient failure, lets a failed ticket not stop the others, and names it as a gap', async () => {
+    const good = scriptedResponder();
+    let pricingCalls = 0;
+    let competitorCalls = 0;
+    h.llm.responder = (req) => {
+      if (req.user.includes('# Your ticket: Compare pricing')) {
+        pricingCalls++;
+        return { status: 400, error: { message: 'context too long', type: 'invalid_request_error' } };
+      }
+      if (req.user.includes('# Your ticket: Map the competitors') && competitorCalls++ === 0) {
+        return { status: 503, error: { message: 'overloaded', type: 'server_error' } };
+      }
+      return good(req);
+    };
+    const { value, orchestrationId, ts } = await h.propose();
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await eventually(async () => (await statusOf(orchestrationId)) === 'completed', 20_000, 'completion');
+    expect(pricingCalls).toBe(1); // a 400 is not worth retrying
+    expect(competitorCalls).toBe(2); // a 503 is
+    const steps = await Step.find({ orchestrationId }).lean();
+    expect(steps.find((s) => s.key === 'ticket_pricing')).toMatchObject({ status: 'failed' });
+    expect(steps.find((s) => s.key === 'ticket_draft')).toMatchObject({ status: 'succeeded' });
+    const draftAsk = h.llm.requests.find((r) => r.user.includes('# Your ticket: Draft the positioning'))!;
+    expect(draftAsk.user).toContain('This ticket failed; its result is not available');
+    const synthesisAsk = h.llm.requests.filter((r) => r.toolName === 'deliver_synthesis').at(-1)!;
+    expect(synthesisAsk.user).toMatch(/### Compare pricing \(Market analyst\)\nFAILED/);
+    const thread = threadPosts(ts).map((c) => blocksText(c));
+    expect(thread.some((t) => t.includes('Compare pricing') && t.includes('failed'))).toBe(true);
+    const deliverable = thread.find((t) => t.includes('We win offline'))!;
+    expect(deliverable).toContain('Known gaps');
+    expect(deliverable).toContain('\\"Compare pricing\\" failed');
+  });
+
+  it('fails the orchestration when every sub-ticket fails, and says why', async () => {
+    const good = scriptedResponder();
+    h.llm.responder = (req) => (req.user.includes('# Your ticket:') ? { status: 400, error: { message: 'bad request' } } : good(req));
+    const { value, orchestrationId, ts } = await h.propose();
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await eventually(async () => (await statusOf(orchestrationId)) === 'failed', 20_000, 'failure');
+    const doc = (await Orchestration.findById(orchestrationId).lean())!;
+    expect(doc.statusReason).toMatch(/Every sub-ticket failed/);
+    expect(h.llm.requests.some((r) => r.toolName === 'deliver_synthesis' && r.startedAt > doc.approvedAt!.getTime())).toBe(false);
+    await eventually(() => blocksText(lastUpdateOf(ts)).includes('Every sub-ticket failed'), 5000, 'reason on the message');
+    expect(threadPosts(ts).some((c) => blocksText(c).includes('Failed') && blocksText(c).includes('Every sub-ticket failed'))).toBe(true);
+  });
+});
