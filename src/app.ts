@@ -6,6 +6,7 @@ import { App, LogLevel } from '@slack/bolt';
 import type { Config } from './config.js';
 import * as actions from './handlers/actions.js';
 import * as commands from './handlers/commands.js';
+import * as views from './handlers/views.js';
 import type { Logger } from './logger.js';
 import type { Services } from './services.js';
 
@@ -46,4 +47,5 @@ export function buildApp({ config, logger, isReady }: AppOptions): App {
 export function registerListeners(app: App, services: Services): void {
   commands.register(app, services);
   actions.register(app, services);
+  views.register(app, services);
 }

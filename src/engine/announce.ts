@@ -46,6 +46,13 @@ export class Announcer {
     }
   }
 
+  /** A note only `user` sees; used where no response_url is at hand (jobs). */
+  async ephemeral(channel: string, user: string, text: string): Promise<void> {
+    await this.slack.chat
+      .postEphemeral({ channel, user, text })
+      .catch((error: unknown) => this.logger.warn(`could not post an ephemeral note: ${describe(error)}`));
+  }
+
   /**
    * Posts a step's messages exactly once: each ts is stored on the step before the next post,
    * and a message already posted (by an earlier attempt) is updated in place.

@@ -37,11 +37,14 @@ import {
   TOOL_NAMES,
   type PriorWork,
 } from './prompts.js';
+import { rosterAgents } from './roster.js';
 import { scaffold, ScaffoldError } from './scaffold.js';
 import { transition } from './status.js';
+import { revise } from './edits.js';
 
 export const JOBS = {
   plan: 'orchestrate.plan',
+  replan: 'orchestrate.replan',
   start: 'orchestrate.start',
   step: 'orchestrate.step',
 } as const;
@@ -73,6 +76,12 @@ interface PlanJobData {
   orchestrationId: string;
   responseUrl: string | null;
   note?: string | null;
+}
+interface ReplanJobData {
+  orchestrationId: string;
+  revision: number;
+  by: string;
+  note: string | null;
 }
 interface StartJobData {
   orchestrationId: string;
@@ -106,6 +115,7 @@ export class Engine {
       defaultLockLifetime: engine.lockLifetimeMs,
     });
     this.agenda.define<PlanJobData>(JOBS.plan, (job) => this.plan(job), { concurrency: 2, lockLifetime: engine.lockLifetimeMs });
+    this.agenda.define<ReplanJobData>(JOBS.replan, (job) => this.replan(job), { concurrency: 2, lockLifetime: engine.lockLifetimeMs });
     this.agenda.define<StartJobData>(JOBS.start, (job) => this.start(job), { concurrency: 2, lockLifetime: engine.lockLifetimeMs });
     this.agenda.define<StepJobData>(JOBS.step, (job) => this.step(job), {
       concurrency: engine.maxParallel,
@@ -129,6 +139,11 @@ export class Engine {
 
   async enqueuePlan(orchestrationId: string, responseUrl: string | null, note: string | null = null): Promise<void> {
     await this.agenda.now<PlanJobData>(JOBS.plan, { orchestrationId, responseUrl, note });
+  }
+
+  /** "Ask again": the CEO agent plans the same goal with the user's note; the result becomes the next revision. */
+  async enqueueReplan(orchestrationId: string, revision: number, by: string, note: string | null): Promise<void> {
+    await this.agenda.now<ReplanJobData>(JOBS.replan, { orchestrationId, revision, by, note });
   }
 
   async enqueueStart(orchestrationId: string): Promise<void> {
@@ -166,18 +181,9 @@ export class Engine {
     const { config, logger } = this.deps;
 
     if (doc.status === 'planning') {
-      const roster = await Agent.find({ origin: 'roster' }, { name: 1, title: 1, skills: 1 }).lean();
       const controller = this.track(orchestrationId);
       try {
-        const result = await planProposal(this.meter(orchestrationId), {
-          goal: doc.goal,
-          roster: roster.map((a) => ({ name: a.name, title: a.title, skills: a.skills })),
-          defaultBudgetUsd: doc.budget.maxUsd,
-          maxBudgetUsd: config.budget.maxUsd,
-          maxTokens: config.llm.maxOutputTokens,
-          note,
-          signal: controller.signal,
-        });
+        const result = await this.draft(doc, note ?? null, controller.signal);
         const spent = (await Orchestration.findById(orchestrationId, { budget: 1 }).lean())?.budget.spentUsd ?? 0;
         const now = new Date();
         await transition(orchestrationId, 'planning', 'proposed', {
@@ -222,6 +228,41 @@ export class Engine {
       await transition(orchestrationId, 'proposed', 'failed', { reason });
       await this.respond(responseUrl, `:warning: ${reason}`);
     }
+  }
+
+  private draft(doc: OrchestrationDoc, note: string | null, signal: AbortSignal) {
+    const { config } = this.deps;
+    return rosterAgents().then((roster) =>
+      planProposal(this.meter(doc._id), {
+        goal: doc.goal,
+        roster: roster.map((a) => ({ name: a.name, title: a.title, skills: a.skills })),
+        defaultBudgetUsd: doc.proposal?.budget.maxUsd ?? doc.budget.maxUsd,
+        maxBudgetUsd: config.budget.maxUsd,
+        maxTokens: config.llm.maxOutputTokens,
+        note,
+        signal,
+      }),
+    );
+  }
+
+  private async replan(job: Job<ReplanJobData>): Promise<void> {
+    const { orchestrationId, revision, by, note } = job.attrs.data;
+    const doc = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
+    if (!doc || doc.status !== 'proposed' || doc.revision !== revision) return;
+    const controller = this.track(orchestrationId);
+    let proposal;
+    try {
+      proposal = (await this.draft(doc, note, controller.signal)).proposal;
+    } catch (error) {
+      await this.announcer.ephemeral(doc.channelId, by, `:warning: ${planningFailureText(error)} The current plan (revision ${revision}) is unchanged.`);
+      return;
+    } finally {
+      this.untrack(orchestrationId, controller);
+    }
+    const roster = (await rosterAgents()).map((a) => a.name);
+    const outcome = await revise(orchestrationId, revision, by, note ? `asked again: ${note}` : 'asked again', () => proposal, roster);
+    if (outcome.ok) await this.announcer.refresh(orchestrationId);
+    else await this.announcer.ephemeral(doc.channelId, by, `The new plan was set aside: ${outcome.message}`);
   }
 
   private async start(job: Job<StartJobData>): Promise<void> {

@@ -12,6 +12,7 @@ import { Run, Step, type RunDoc } from '../models/run.js';
 import { Team } from '../models/team.js';
 import { TicketModel } from '../models/ticket.js';
 import { materialize, type ResolvedRole } from './materializer.js';
+import { rosterAgents } from './roster.js';
 import type { Proposal } from './proposal.js';
 
 export class ScaffoldError extends Error {
@@ -29,7 +30,7 @@ export async function resolveRoles(
   orchestrationId: Types.ObjectId,
   proposal: Proposal,
 ): Promise<{ roles: Record<string, ResolvedRole>; hired: Set<string> }> {
-  const roster = await Agent.find({ origin: 'roster' }).lean<AgentDoc[]>();
+  const roster = await rosterAgents();
   const byName = new Map(roster.map((a) => [a.name.toLowerCase(), a]));
   const roles: Record<string, ResolvedRole> = {};
   const hired = new Set<string>();

@@ -4,8 +4,13 @@
  * right, and that the click was drawn for the current revision. Every refusal is answered.
  */
 import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
+import type { ModalView } from '@slack/types';
 import { ActionIds, decodeControlValue, type ControlValue } from '../blocks/actionIds.js';
+import { askAgainModal, budgetModal, swapRoleModal } from '../blocks/modals.js';
 import { STATUS_LABELS } from '../blocks/proposal.js';
+import { dropTicket, revise, toggleDiscussion, toggleResearch } from '../engine/edits.js';
+import type { Proposal } from '../engine/proposal.js';
+import { rosterAgents } from '../engine/roster.js';
 import { mayAct } from '../engine/rights.js';
 import { transition } from '../engine/status.js';
 import { FINAL_STATUSES, Orchestration, type OrchestrationDoc } from '../models/orchestration.js';
@@ -13,7 +18,7 @@ import type { Services } from '../services.js';
 
 type Checked = { doc: OrchestrationDoc; value: ControlValue; userId: string };
 
-const say = (respond: RespondFn, text: string) => respond({ response_type: 'ephemeral', replace_original: false, text });
+export const say = (respond: RespondFn, text: string) => respond({ response_type: 'ephemeral', replace_original: false, text });
 
 /** The shared checks; answers the user and returns null when the click must change nothing. */
 async function checkClick(
@@ -44,13 +49,91 @@ async function checkClick(
     return null;
   }
   if (requireCurrentRevision && doc.revision !== value.r) {
-    await say(respond, `This plan has changed since that button was drawn (you clicked revision ${value.r}; the current one is ${doc.revision}, shown in the message). Nothing was changed.`);
+    await say(respond, staleText(value.r, doc.revision));
     return null;
   }
   return { doc, value, userId: body.user.id };
 }
 
+export function staleText(clicked: number, current: number): string {
+  return `This plan has changed since that button was drawn: you clicked revision ${clicked}, and the current one is revision ${current}, shown in the proposal message. Nothing was changed.`;
+}
+
+/** An edit that needs no form: check, revise, redraw, or say why not. */
+async function applyEdit(
+  services: Services,
+  checked: Checked,
+  respond: RespondFn,
+  change: string,
+  edit: (p: Proposal) => Proposal,
+): Promise<void> {
+  const { doc, value, userId } = checked;
+  if (doc.status !== 'proposed') {
+    await say(respond, `The plan can no longer be edited: it is *${STATUS_LABELS[doc.status]}*.`);
+    return;
+  }
+  const roster = (await rosterAgents()).map((a) => a.name);
+  const outcome = await revise(doc._id, value.r, userId, change, edit, roster);
+  if (outcome.ok) {
+    await services.engine.announcer.refresh(doc._id);
+    return;
+  }
+  const text =
+    outcome.reason === 'stale' && outcome.doc
+      ? staleText(value.r, outcome.doc.revision)
+      : outcome.reason === 'invalid'
+        ? `:warning: ${outcome.message} Nothing was changed.`
+        : outcome.message;
+  await say(respond, text);
+}
+
 export function register(app: App, services: Services): void {
+  const editAction = (actionId: string, change: (k: string | undefined) => string, edit: (k: string | undefined) => (p: Proposal) => Proposal) =>
+    app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond, context }) => {
+      await ack();
+      const checked = await checkClick(services, body, action, respond, context.botUserId, { requireCurrentRevision: true });
+      if (!checked) return;
+      await applyEdit(services, checked, respond, change(checked.value.k), edit(checked.value.k));
+    });
+
+  editAction(ActionIds.dropTicket, (k) => `dropped ticket ${k}`, (k) => (p) => dropTicket(p, k ?? ''));
+  editAction(ActionIds.toggleDiscussion, () => 'toggled discussion', () => toggleDiscussion);
+  editAction(ActionIds.toggleResearch, () => 'toggled research', () => toggleResearch);
+
+  /** Buttons that open a modal: checked first, then opened at once (a trigger_id lives 3 seconds). */
+  const modalAction = (actionId: string, build: (checked: Checked) => Promise<ModalView | string>) =>
+    app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond, context, client }) => {
+      await ack();
+      const checked = await checkClick(services, body, action, respond, context.botUserId, { requireCurrentRevision: true });
+      if (!checked) return;
+      if (checked.doc.status !== 'proposed') {
+        await say(respond, `The plan can no longer be edited: it is *${STATUS_LABELS[checked.doc.status]}*.`);
+        return;
+      }
+      const view = await build(checked);
+      if (typeof view === 'string') {
+        await say(respond, view);
+        return;
+      }
+      try {
+        await client.views.open({ trigger_id: body.trigger_id, view });
+      } catch (error) {
+        services.logger.warn(`could not open a modal: ${(error as Error).message}`);
+        await say(respond, 'Slack did not open the form in time. Please click again.');
+      }
+    });
+
+  modalAction(ActionIds.swapRole, async ({ doc, value }) => {
+    const role = doc.proposal!.roles.find((r) => r.key === value.k);
+    if (!role) return 'That role is not in this plan any more.';
+    const roster = await rosterAgents();
+    return swapRoleModal(value, role, roster.map((a) => ({ name: a.name, title: a.title })));
+  });
+  modalAction(ActionIds.setBudget, async ({ doc, value }) =>
+    budgetModal(value, doc.budget.maxUsd, services.config.budget.maxUsd, doc.budget.spentUsd),
+  );
+  modalAction(ActionIds.askAgain, async ({ value }) => askAgainModal(value));
+
   app.action<BlockAction<ButtonAction>>(ActionIds.approve, async ({ ack, body, action, respond, context }) => {
     await ack();
     const checked = await checkClick(services, body, action, respond, context.botUserId, { requireCurrentRevision: true });

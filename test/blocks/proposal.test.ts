@@ -20,6 +20,7 @@ const view = (overrides: Partial<ProposalView> = {}): ProposalView => ({
 });
 const allText = (m: { blocks: any[] }) => JSON.stringify(m.blocks);
 const buttons = (m: { blocks: any[] }) => m.blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements);
+const accessories = (m: { blocks: any[] }) => m.blocks.filter((b) => b.accessory).map((b) => b.accessory);
 
 describe('proposalMessage', () => {
   it('shows goal, roles with hire details, tickets with dependencies, toggles, synthesis, budget and status in blocks', () => {
@@ -39,17 +40,42 @@ describe('proposalMessage', () => {
     expect(text.indexOf('3. Draft the positioning')).toBeGreaterThan(text.indexOf('2. Compare pricing'));
   });
 
-  it('offers Approve and Cancel carrying the orchestration id and revision', () => {
+  it('offers the review controls, each carrying the orchestration id and the revision it was drawn for', () => {
     const m = proposalMessage(view({ revision: 4 }));
-    const ids = buttons(m).map((b: any) => b.action_id);
-    expect(ids).toEqual([ActionIds.approve, ActionIds.cancel]);
+    expect(buttons(m).map((b: any) => b.action_id)).toEqual([
+      ActionIds.approve,
+      ActionIds.setBudget,
+      ActionIds.toggleDiscussion,
+      ActionIds.toggleResearch,
+      ActionIds.askAgain,
+      ActionIds.cancel,
+    ]);
     for (const b of buttons(m)) expect(decodeControlValue(b.value)).toEqual({ o: ID, r: 4 });
+    expect(buttons(m).find((b: any) => b.action_id === ActionIds.toggleDiscussion).text.text).toBe('Discussion: turn off');
+    expect(buttons(m).find((b: any) => b.action_id === ActionIds.toggleResearch).text.text).toBe('Research: turn on');
+  });
+
+  it('puts Swap role on every role and Drop ticket on every ticket, targeting it', () => {
+    const m = proposalMessage(view({ revision: 2 }));
+    const swaps = accessories(m).filter((a: any) => a.action_id === ActionIds.swapRole);
+    const drops = accessories(m).filter((a: any) => a.action_id === ActionIds.dropTicket);
+    expect(swaps.map((a: any) => [a.text.text, decodeControlValue(a.value)?.k])).toEqual([['Swap role', 'analyst'], ['Swap role', 'writer']]);
+    expect(drops.map((a: any) => decodeControlValue(a.value))).toEqual([
+      { o: ID, r: 2, k: 'competitors' },
+      { o: ID, r: 2, k: 'pricing' },
+      { o: ID, r: 2, k: 'draft' },
+    ]);
+    // The confirm dialog says who depends on the ticket before anything changes.
+    expect(drops[0].confirm.text.text).toBe('Draft the positioning depends on it and will run without its result.');
+    expect(drops[2].confirm.text.text).toMatch(/Nothing depends on it/);
   });
 
   it('offers only Cancel while running, and no buttons once finished', () => {
     expect(buttons(proposalMessage(view({ status: 'executing' }))).map((b: any) => b.action_id)).toEqual([ActionIds.cancel]);
+    expect(accessories(proposalMessage(view({ status: 'executing' })))).toEqual([]);
     for (const status of ['completed', 'failed', 'cancelled'] as const) {
       expect(buttons(proposalMessage(view({ status })))).toEqual([]);
+      expect(accessories(proposalMessage(view({ status })))).toEqual([]);
     }
   });
 

@@ -8,7 +8,7 @@ import type { Logger } from '../../src/logger.js';
 import { startService, type RunningService } from '../../src/server.js';
 import { FakeOpenAI, type RecordedRequest, type FakeReply } from '../fakes/fakeOpenAI.js';
 import { FakeSlack, type SlackCall } from '../fakes/fakeSlack.js';
-import { blockActionPayload, sendInteraction, sendSlashCommand, type SlackHttpResponse } from './signedRequests.js';
+import { blockActionPayload, sendInteraction, sendSlashCommand, viewSubmissionPayload, type SlackHttpResponse } from './signedRequests.js';
 import { sampleProposal } from '../fixtures.js';
 import type { Proposal } from '../../src/engine/proposal.js';
 import { Orchestration } from '../../src/models/orchestration.js';
@@ -28,6 +28,7 @@ export interface Harness {
   logs: string[];
   command(text: string, userId?: string): Promise<SlackHttpResponse>;
   click(actionId: string, value: string, userId?: string, messageTs?: string): Promise<SlackHttpResponse>;
+  submit(callbackId: string, privateMetadata: string, values: Record<string, Record<string, unknown>>, userId?: string): Promise<SlackHttpResponse>;
   /** Runs /orchestrate and waits until the proposal message is posted; returns its ts and control value. */
   propose(goal?: string): Promise<{ ts: string; value: string; orchestrationId: string }>;
   stop(): Promise<void>;
@@ -104,6 +105,8 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
         SIGNING_SECRET,
         blockActionPayload({ userId, channelId: CHANNEL, messageTs, actionId, value, responseUrl: slack.responseUrl(`click-${userId}-${actionId}`) }),
       ),
+    submit: (callbackId, privateMetadata, values, userId = REQUESTER) =>
+      sendInteraction(url, SIGNING_SECRET, viewSubmissionPayload({ userId, callbackId, privateMetadata, values })),
     async propose(goal = 'Research the competitive landscape for an offline-first meeting recorder and write a one-page positioning doc') {
       const before = slack.callsTo('chat.postMessage').length;
       const res = await harness.command(goal);

@@ -1,0 +1,124 @@
+/**
+ * Modal submissions: Swap role, Set budget, Ask again. Every check that fails is shown in the
+ * modal, next to the field it is about, and the modal stays open; a success closes it and
+ * redraws the proposal message as the next revision.
+ */
+import type { App, ViewSubmitAction, SlackViewMiddlewareArgs } from '@slack/bolt';
+import { decodeControlValue, InputIds, ViewIds, type ControlValue } from '../blocks/actionIds.js';
+import { EditError, revise, setBudget, swapRole } from '../engine/edits.js';
+import type { Hire, Proposal } from '../engine/proposal.js';
+import { mayAct } from '../engine/rights.js';
+import { rosterAgents } from '../engine/roster.js';
+import { Orchestration, type OrchestrationDoc } from '../models/orchestration.js';
+import type { Services } from '../services.js';
+
+type Values = ViewSubmitAction['view']['state']['values'];
+type Ack = SlackViewMiddlewareArgs<ViewSubmitAction>['ack'];
+
+const input = (values: Values, id: { block: string; action: string }) => values[id.block]?.[id.action];
+const textOf = (values: Values, id: { block: string; action: string }) => (input(values, id)?.value ?? '').trim();
+
+/** Shared checks of a submission; answers with errors in the modal and returns null when it must change nothing. */
+async function checkSubmission(
+  services: Services,
+  body: ViewSubmitAction,
+  ack: Ack,
+  errorBlock: string,
+  botUserId: string | undefined,
+): Promise<{ doc: OrchestrationDoc; meta: ControlValue } | null> {
+  const fail = (message: string) => ack({ response_action: 'errors', errors: { [errorBlock]: message } }).then(() => null);
+  const meta = decodeControlValue(body.view.private_metadata);
+  if (!meta) return fail('This form is not one Orchestrate understands. Close it and click the button again.');
+  const doc = await Orchestration.findById(meta.o).lean<OrchestrationDoc>();
+  if (!doc?.proposal) return fail('That orchestration no longer exists.');
+  const rights = mayAct(body.user.id, doc.requesterId, services.config.approvers, botUserId);
+  if (!rights.allowed) return fail(rights.reason.replace(/<@(\w+)>/g, 'the requester'));
+  if (doc.status !== 'proposed') return fail('The plan can no longer be edited: it was approved or closed.');
+  if (doc.revision !== meta.r) {
+    return fail(`The plan changed while this form was open (it is now revision ${doc.revision}). Close this and open it again from the current plan.`);
+  }
+  return { doc, meta };
+}
+
+async function saveRevision(
+  services: Services,
+  ack: Ack,
+  errorBlock: string,
+  doc: OrchestrationDoc,
+  meta: ControlValue,
+  by: string,
+  change: string,
+  edit: (p: Proposal) => Proposal,
+): Promise<void> {
+  const roster = (await rosterAgents()).map((a) => a.name);
+  const outcome = await revise(doc._id, meta.r, by, change, edit, roster);
+  if (!outcome.ok) {
+    await ack({ response_action: 'errors', errors: { [errorBlock]: outcome.message.slice(0, 500) } });
+    return;
+  }
+  await ack();
+  await services.engine.announcer.refresh(doc._id);
+}
+
+export function register(app: App, services: Services): void {
+  app.view<ViewSubmitAction>(ViewIds.swapRole, async ({ ack, body, view, context }) => {
+    const checked = await checkSubmission(services, body, ack, InputIds.hireName.block, context.botUserId);
+    if (!checked) return;
+    const { doc, meta } = checked;
+    const values = view.state.values;
+    const agent = input(values, InputIds.rosterAgent)?.selected_option?.value ?? null;
+    const name = textOf(values, InputIds.hireName);
+    const persona = textOf(values, InputIds.hirePersona);
+    const skills = textOf(values, InputIds.hireSkills)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .slice(0, 12);
+    let to: { existingAgent: string } | { hire: Hire };
+    if (agent) {
+      to = { existingAgent: agent };
+    } else {
+      const errors: Record<string, string> = {};
+      if (!name) errors[InputIds.hireName.block] = 'Give the new hire a name, or pick an agent from the roster.';
+      if (!persona) errors[InputIds.hirePersona.block] = 'Describe the new hire in a sentence or two.';
+      if (Object.keys(errors).length) {
+        await ack({ response_action: 'errors', errors });
+        return;
+      }
+      to = { hire: { name, persona, skills } };
+    }
+    const role = meta.k ?? '';
+    const change = 'existingAgent' in to ? `role ${role} → roster agent ${to.existingAgent}` : `role ${role} → new hire ${name}`;
+    await saveRevision(services, ack, InputIds.hireName.block, doc, meta, body.user.id, change, (p) => swapRole(p, role, to));
+  });
+
+  app.view<ViewSubmitAction>(ViewIds.setBudget, async ({ ack, body, view, context }) => {
+    const block = InputIds.budget.block;
+    const checked = await checkSubmission(services, body, ack, block, context.botUserId);
+    if (!checked) return;
+    const { doc, meta } = checked;
+    const raw = textOf(view.state.values, InputIds.budget).replace(/^\$/, '').replace(',', '.');
+    const usd = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
+    try {
+      setBudget(doc.proposal!, usd, services.config.budget.maxUsd);
+    } catch (error) {
+      await ack({ response_action: 'errors', errors: { [block]: (error as EditError).message } });
+      return;
+    }
+    if (usd < doc.budget.spentUsd) {
+      await ack({ response_action: 'errors', errors: { [block]: `Planning already spent $${doc.budget.spentUsd.toFixed(4)}; the cap cannot be lower.` } });
+      return;
+    }
+    await saveRevision(services, ack, block, doc, meta, body.user.id, `budget → $${usd.toFixed(2)}`, (p) =>
+      setBudget(p, usd, services.config.budget.maxUsd),
+    );
+  });
+
+  app.view<ViewSubmitAction>(ViewIds.askAgain, async ({ ack, body, view, context }) => {
+    const checked = await checkSubmission(services, body, ack, InputIds.note.block, context.botUserId);
+    if (!checked) return;
+    await ack();
+    const note = textOf(view.state.values, InputIds.note) || null;
+    await services.engine.enqueueReplan(String(checked.doc._id), checked.meta.r, body.user.id, note);
+  });
+}
