@@ -58,6 +58,7 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
     expect(approve.status).toBe(200);
 
     await eventually(async () => (await statusOf(id)) === 'completed', 20_000, 'completion');
+    await eventually(() => threadPosts(ts).some((c) => blocksText(c).includes(':tada: *Completed*')), 5000, 'the closing post');
     const thread = threadPosts(ts);
     const texts = thread.map((c) => blocksText(c));
     const indexOf = (needle: string) => texts.findIndex((t) => t.includes(needle));
