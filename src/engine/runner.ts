@@ -9,7 +9,7 @@ import { Agenda, InMemoryNotificationChannel, type Job } from 'agenda';
 import type { Db } from 'mongodb';
 import type { Types } from 'mongoose';
 import { z } from 'zod';
-import { proposalMessage } from '../blocks/proposal.js';
+import { proposalMessage, type SlackMessage } from '../blocks/proposal.js';
 import {
   deliverableMessages,
   positionMessage,
@@ -178,7 +178,7 @@ export class Engine {
     const { orchestrationId, responseUrl, note } = job.attrs.data;
     const doc = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
     if (!doc) return;
-    const { config, logger } = this.deps;
+    const { logger } = this.deps;
 
     if (doc.status === 'planning') {
       const controller = this.track(orchestrationId);
@@ -298,8 +298,13 @@ export class Engine {
   private async step(job: Job<StepJobData>): Promise<void> {
     const { orchestrationId, stepId } = job.attrs.data;
     const step = await Step.findById(stepId).lean<StepDoc>();
-    if (!step || SETTLED_STEP_STATUSES.includes(step.status)) return;
+    if (!step) return;
     const doc = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
+    if (SETTLED_STEP_STATUSES.includes(step.status)) {
+      // Re-run after a crash: the result is stored and is never recomputed; finish announcing it.
+      if (doc && RUNNING_STATUSES.includes(doc.status) && step.kind !== 'done') await this.followUp(doc, step._id);
+      return;
+    }
     if (!doc || !RUNNING_STATUSES.includes(doc.status)) {
       await Step.updateOne({ _id: step._id, status: { $nin: SETTLED_STEP_STATUSES } }, { $set: { status: 'skipped', skipReason: doc?.status ?? 'closed' } });
       return;
@@ -323,6 +328,8 @@ export class Engine {
     }
 
     const controller = this.track(orchestrationId);
+    // Keep the job's lock while the step runs, so a long LLM call is not taken over as dead.
+    const keepLock = setInterval(() => void job.touch().catch(() => undefined), Math.max(500, this.deps.config.engine.lockLifetimeMs / 3));
     const watch = setInterval(() => {
       Orchestration.findById(orchestrationId, { status: 1 })
         .lean()
@@ -331,14 +338,14 @@ export class Engine {
         })
         .catch(() => undefined);
     }, this.watchIntervalMs);
-    const startedAt = Date.now();
     let spent = 0;
     try {
       const outcome = await this.execute(doc, claimed, controller.signal, (usd) => (spent += usd));
-      await this.succeed(doc, claimed, outcome, spent, Date.now() - startedAt);
+      await this.succeed(doc, claimed, outcome, spent);
     } catch (error) {
-      await this.stepFailed(doc, claimed, error, spent, Date.now() - startedAt);
+      await this.stepFailed(doc, claimed, error, spent);
     } finally {
+      clearInterval(keepLock);
       clearInterval(watch);
       this.untrack(orchestrationId, controller);
     }
@@ -447,7 +454,7 @@ export class Engine {
     return { research, positions };
   }
 
-  private async succeed(doc: OrchestrationDoc, step: StepDoc, outcome: StepOutcome, costUsd: number, durationMs: number) {
+  private async succeed(doc: OrchestrationDoc, step: StepDoc, outcome: StepOutcome, costUsd: number) {
     const stored = await Step.updateOne(
       { _id: step._id, status: 'running' },
       {
@@ -464,20 +471,47 @@ export class Engine {
       },
     );
     if (stored.modifiedCount !== 1) return; // cancelled or failed meanwhile: the result is not announced
-    const agentName = step.agentId ? ((await Agent.findById(step.agentId, { name: 1 }).lean())?.name ?? '') : '';
-    const figures = { costUsd, durationMs, model: outcome.model };
-    const messages =
-      step.kind === 'discuss'
-        ? [positionMessage(step.title.replace(/^Position: /, ''), agentName, (outcome.structured as { position: string }).position, (outcome.structured as { risks: string[] }).risks, figures)]
-        : step.kind === 'synthesis'
-          ? deliverableMessages(outcome.output, (outcome.structured as { gaps: string[] }).gaps, figures)
-          : stepResultMessages(step.title, agentName, outcome.output, figures);
-    await this.announcer.postStepMessages(step._id, doc, messages);
+    await this.followUp(doc, step._id);
+  }
+
+  /**
+   * What follows a settled step: its thread posts, the redraw, and enqueueing what it unblocks.
+   * Built from the stored step alone, so a job re-run after a crash between storing the result
+   * and announcing it completes the announcement (updating, never duplicating, posts).
+   */
+  private async followUp(doc: OrchestrationDoc, stepId: Types.ObjectId): Promise<void> {
+    const step = await Step.findById(stepId).lean<StepDoc>();
+    if (!step) return;
+    const messages = await this.messagesFor(step);
+    if (messages.length) await this.announcer.postStepMessages(step._id, doc, messages);
     await this.announcer.refresh(doc._id);
     await this.advance(step.runId, String(doc._id));
   }
 
-  private async stepFailed(doc: OrchestrationDoc, step: StepDoc, error: unknown, costUsd: number, durationMs: number) {
+  private async messagesFor(step: StepDoc): Promise<SlackMessage[]> {
+    const agentName = step.agentId ? ((await Agent.findById(step.agentId, { name: 1 }).lean())?.name ?? '') : '';
+    const durationMs = step.startedAt && step.finishedAt ? new Date(step.finishedAt).getTime() - new Date(step.startedAt).getTime() : null;
+    const figures = { costUsd: step.costUsd, durationMs, model: step.model };
+    if (step.status === 'failed' && step.kind === 'ticket') {
+      return [stepFailedMessage(step.title, agentName || null, step.error ?? 'unknown error', figures)];
+    }
+    if (step.status !== 'succeeded') return [];
+    switch (step.kind) {
+      case 'discuss': {
+        const position = PositionSchema.parse(step.structured);
+        return [positionMessage(step.title.replace(/^Position: /, ''), agentName, position.position, position.risks, figures)];
+      }
+      case 'synthesis':
+        return deliverableMessages(step.output ?? '', SynthesisSchema.parse(step.structured).gaps, figures);
+      case 'research':
+      case 'ticket':
+        return stepResultMessages(step.title, agentName, step.output ?? '', figures);
+      default:
+        return [];
+    }
+  }
+
+  private async stepFailed(doc: OrchestrationDoc, step: StepDoc, error: unknown, costUsd: number) {
     if (error instanceof BudgetExceededError) {
       await Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status: 'skipped', skipReason: 'budget', costUsd, finishedAt: new Date() } });
       const fresh = await Orchestration.findById(doc._id, { budget: 1 }).lean();
@@ -498,10 +532,7 @@ export class Engine {
     if (step.kind !== 'ticket') {
       return this.fail(doc._id, `The ${step.kind === 'discuss' ? 'discussion round' : step.kind} step "${step.title}" failed: ${reason}`);
     }
-    const agentName = step.agentId ? ((await Agent.findById(step.agentId, { name: 1 }).lean())?.name ?? null) : null;
-    await this.announcer.postStepMessages(step._id, doc, [stepFailedMessage(step.title, agentName, reason, { costUsd, durationMs, model: null })]);
-    await this.announcer.refresh(doc._id);
-    await this.advance(step.runId, String(doc._id));
+    await this.followUp(doc, step._id);
   }
 
   private async finish(doc: OrchestrationDoc, step: StepDoc): Promise<void> {
