@@ -24,7 +24,7 @@ import { Agent } from '../models/agent.js';
 import { ACTIVE_STATUSES, Orchestration, type OrchestrationDoc, type OrchestrationStatus } from '../models/orchestration.js';
 import { Run, SETTLED_STEP_STATUSES, Step, type StepDoc } from '../models/run.js';
 import { Announcer, describe, viewOf } from './announce.js';
-import type { Pricer } from './budget.js';
+import { settle, type Pricer } from './budget.js';
 import { LlmCallError, type ChatLlm, type LlmRequest } from './llm.js';
 import { BudgetExceededError, meteredStructured, meteredText, OrchestrationClosedError, type MeterContext } from './metered.js';
 import { planProposal, PlanningError } from './orchestrator.js';
@@ -315,6 +315,11 @@ export class Engine {
       { returnDocument: 'after' },
     ).lean<StepDoc>();
     if (!claimed) return;
+    if (claimed.heldUsd > 0) {
+      // A crash interrupted this step's call: the provider may have billed it, so its worst case stays spent.
+      await settle(doc._id, claimed.heldUsd, claimed.heldUsd);
+      await Step.updateOne({ _id: claimed._id }, { $inc: { heldUsd: -claimed.heldUsd, costUsd: claimed.heldUsd } });
+    }
 
     if (claimed.kind === 'done') return this.finish(doc, claimed);
     if (claimed.kind === 'synthesis') {
@@ -364,14 +369,15 @@ export class Engine {
     const prior = await this.priorWork(step);
     const maxTokens = this.deps.config.llm.maxOutputTokens;
     const request = (user: string): LlmRequest => ({ system, user, maxTokens, signal });
+    const meter = this.meter(doc._id, { id: step._id, onCost: addCost });
 
     switch (step.kind) {
       case 'research': {
-        const r = await this.withRetries(() => meteredText(this.meter(doc._id), request(researchPrompt(proposal))), addCost);
+        const r = await this.withRetries(() => meteredText(meter, request(researchPrompt(proposal))));
         return { output: r.text, structured: null, usage: r.usage, model: r.model };
       }
       case 'discuss': {
-        const r = await this.structuredWithRepair(doc, PositionSchema, TOOL_NAMES.position, request(positionPrompt(proposal, step.roleKey!, prior)), addCost);
+        const r = await this.structuredWithRepair(meter, PositionSchema, TOOL_NAMES.position, request(positionPrompt(proposal, step.roleKey!, prior)));
         return { output: r.value.position, structured: r.value, usage: r.usage, model: r.model };
       }
       case 'ticket': {
@@ -382,8 +388,7 @@ export class Engine {
           .sort((a, b) => a.order - b.order)
           .map((d) => ({ title: d.title, output: d.status === 'succeeded' ? d.output : null, failed: d.status !== 'succeeded' }));
         const r = await this.withRetries(
-          () => meteredText(this.meter(doc._id), request(ticketPrompt(proposal, ticket, prior, dependencies))),
-          addCost,
+          () => meteredText(meter, request(ticketPrompt(proposal, ticket, prior, dependencies))),
         );
         return { output: r.text, structured: null, usage: r.usage, model: r.model };
       }
@@ -396,7 +401,7 @@ export class Engine {
           output: t.status === 'succeeded' ? t.output : null,
           error: t.status === 'succeeded' ? null : (t.error ?? t.skipReason ?? t.status),
         }));
-        const r = await this.structuredWithRepair(doc, SynthesisSchema, TOOL_NAMES.synthesis, request(synthesisPrompt(proposal, prior, outcomes)), addCost);
+        const r = await this.structuredWithRepair(meter, SynthesisSchema, TOOL_NAMES.synthesis, request(synthesisPrompt(proposal, prior, outcomes)));
         // A failed ticket is always named as a gap, whatever the model wrote.
         const failedGaps = outcomes.filter((o) => o.output === null).map((o) => `"${o.title}" failed: ${o.error}`);
         const gaps = [...failedGaps, ...r.value.gaps];
@@ -407,10 +412,10 @@ export class Engine {
     }
   }
 
-  private async structuredWithRepair<T>(doc: OrchestrationDoc, schema: z.ZodType<T>, name: string, request: LlmRequest, addCost: (usd: number) => void) {
+  private async structuredWithRepair<T>(meter: MeterContext, schema: z.ZodType<T>, name: string, request: LlmRequest) {
     let current = request;
     for (let attempt = 1; attempt <= 2; attempt++) {
-      const r = await this.withRetries(() => meteredStructured(this.meter(doc._id), schema, name, current), addCost);
+      const r = await this.withRetries(() => meteredStructured(meter, schema, name, current));
       if (r.value !== null) return { ...r, value: r.value };
       if (attempt === 2) throw new StepFailure(`the answer did not fit its schema after a repair attempt: ${r.violations.slice(0, 3).join('; ')}`);
       current = {
@@ -422,13 +427,11 @@ export class Engine {
   }
 
   /** Retries transient LLM failures with exponential backoff; each attempt is a new budget reservation. */
-  private async withRetries<R extends { costUsd: number }>(call: () => Promise<R>, addCost: (usd: number) => void): Promise<R> {
+  private async withRetries<R>(call: () => Promise<R>): Promise<R> {
     const { stepAttempts, retryBaseMs } = this.deps.config.engine;
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await call();
-        addCost(result.costUsd);
-        return result;
+        return await call();
       } catch (error) {
         if (!(error instanceof LlmCallError) || !error.transient || attempt >= stepAttempts) throw error;
         await new Promise((resolve) => setTimeout(resolve, retryBaseMs * 2 ** (attempt - 1)));
@@ -604,8 +607,8 @@ export class Engine {
     }
   }
 
-  private meter(orchestrationId: Types.ObjectId | string): MeterContext {
-    return { orchestrationId, llm: this.deps.llm, pricer: this.deps.pricer };
+  private meter(orchestrationId: Types.ObjectId | string, step?: { id: Types.ObjectId; onCost: (usd: number) => void }): MeterContext {
+    return { orchestrationId, llm: this.deps.llm, pricer: this.deps.pricer, ...(step ? { stepId: step.id, onCost: step.onCost } : {}) };
   }
 
   private track(orchestrationId: string): AbortController {
