@@ -1,0 +1,96 @@
+/**
+ * Crash safety across processes: two app processes share one database server (this test's
+ * process). The first is killed with SIGKILL mid-run; the second takes the steps over once
+ * their locks expire and finishes. No result is stored twice and no thread post appears twice.
+ */
+import mongoose from 'mongoose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmbeddedMongo, type EmbeddedServer } from '../../src/db.js';
+import { Orchestration } from '../../src/models/orchestration.js';
+import { Step } from '../../src/models/run.js';
+import { FakeOpenAI } from '../fakes/fakeOpenAI.js';
+import { FakeSlack } from '../fakes/fakeSlack.js';
+import { startAppProcess, type AppProcess } from '../helpers/appProcess.js';
+import { blocksText, eventually, findButton, REQUESTER, scriptedResponder, SIGNING_SECRET } from '../helpers/harness.js';
+import { blockActionPayload, sendInteraction, sendSlashCommand } from '../helpers/signedRequests.js';
+
+let mongo: EmbeddedServer;
+let slack: FakeSlack;
+let llm: FakeOpenAI;
+const apps: AppProcess[] = [];
+
+beforeAll(async () => {
+  mongo = await startEmbeddedMongo();
+  slack = new FakeSlack();
+  llm = new FakeOpenAI(scriptedResponder());
+  await Promise.all([slack.start(), llm.start()]);
+  await mongoose.connect(mongo.uri);
+});
+afterAll(async () => {
+  for (const app of apps) app.child.kill('SIGKILL');
+  await mongoose.disconnect();
+  await Promise.all([slack.stop(), llm.stop()]);
+  await mongo.stop();
+});
+
+const env = () => ({
+  SLACK_SIGNING_SECRET: SIGNING_SECRET,
+  SLACK_BOT_TOKEN: 'xoxb-test-token',
+  SLACK_API_URL: slack.url,
+  PORT: '0',
+  MONGODB_URI: mongo.uri,
+  OPENAI_API_KEY: 'sk-test-key-not-real',
+  OPENAI_BASE_URL: llm.url,
+  ORCHESTRATE_PROCESS_EVERY_MS: '250',
+  ORCHESTRATE_LOCK_LIFETIME_MS: '2500',
+  ORCHESTRATE_RETRY_BASE_MS: '20',
+});
+
+describe('kill -9 mid-run', () => {
+  it('a second process resumes the run; every step completes once and posts once', async () => {
+    const first = await startAppProcess(env());
+    apps.push(first);
+    const url = `http://127.0.0.1:${first.port}/slack/events`;
+    await sendSlashCommand(url, SIGNING_SECRET, { text: 'Crash-test goal', user_id: REQUESTER, channel_id: 'C1', response_url: slack.responseUrl('crash') });
+    const proposal = await slack.waitFor((c) => c.method === 'chat.postMessage' && blocksText(c).includes('Crash-test goal'), 20_000);
+    const value = findButton(proposal, 'orchestrate.approve')!.value;
+    const id = JSON.parse(value).o as string;
+    const ts = await eventually(async () => (await Orchestration.findById(id).lean())?.messageTs, 5000, 'ts');
+
+    // Tickets take a while, so the kill lands while their calls are in flight.
+    llm.delayMs = 1200;
+    await sendInteraction(url, SIGNING_SECRET, blockActionPayload({ userId: REQUESTER, channelId: 'C1', messageTs: ts, actionId: 'orchestrate.approve', value, responseUrl: slack.responseUrl('crash-approve') }));
+    await eventually(() => llm.requests.some((r) => r.user.includes('# Your ticket:') && r.endedAt === null), 20_000, 'a ticket in flight');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const inFlightAtKill = await Step.find({ orchestrationId: id, status: 'running' }).lean();
+    expect(inFlightAtKill.length).toBeGreaterThan(0);
+
+    llm.delayMs = 50;
+    const second = await startAppProcess(env());
+    apps.push(second);
+    await eventually(async () => (await Orchestration.findById(id).lean())?.status === 'completed', 45_000, `completion; second app said:\n${second.output()}`);
+    await eventually(() => slack.callsTo('chat.postMessage').some((c) => c.args.thread_ts === ts && blocksText(c).includes(':tada: *Completed*')), 5000, 'closing post');
+
+    const steps = await Step.find({ orchestrationId: id }).lean();
+    expect(new Set(steps.map((s) => s.key)).size).toBe(steps.length); // one record per step
+    expect(steps.every((s) => s.status === 'succeeded')).toBe(true);
+    // The steps cut off by the kill ran again (attempt 2) and were finished by the second process.
+    for (const s of inFlightAtKill) {
+      const now = steps.find((x) => String(x._id) === String(s._id))!;
+      expect(now.attempts, JSON.stringify(steps.map((x) => [x.key, x.attempts, x.status, x.startedAt]))).toBeGreaterThanOrEqual(2);
+    }
+    // Each ticket's result appears exactly once in the thread.
+    const thread = slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === ts);
+    for (const title of ['Map the competitors', 'Compare pricing', 'Draft the positioning']) {
+      expect(thread.filter((c) => blocksText(c).includes(`Result of ${title}`))).toHaveLength(1);
+    }
+    expect(thread.filter((c) => blocksText(c).includes('formed'))).toHaveLength(1);
+    expect(thread.filter((c) => blocksText(c).includes('We win offline'))).toHaveLength(1);
+    // What the dead process had reserved was released (booked as spent), never left hanging.
+    const doc = (await Orchestration.findById(id).lean())!;
+    expect(doc.budget.reservedUsd).toBeCloseTo(0, 9);
+    expect(steps.every((s) => Math.abs(s.heldUsd) < 1e-9)).toBe(true);
+    expect(doc.budget.spentUsd).toBeLessThanOrEqual(doc.budget.maxUsd);
+  });
+});
