@@ -27,7 +27,7 @@ async function checkClick(
   action: ButtonAction,
   respond: RespondFn,
   botUserId: string | undefined,
-  { requireCurrentRevision }: { requireCurrentRevision: boolean },
+  { requireCurrentRevision, closedText }: { requireCurrentRevision: boolean; closedText?: (doc: OrchestrationDoc) => string },
 ): Promise<Checked | null> {
   const value = decodeControlValue(action.value);
   if (!value) {
@@ -45,7 +45,7 @@ async function checkClick(
     return null;
   }
   if (FINAL_STATUSES.includes(doc.status)) {
-    await say(respond, `This orchestration is no longer open: it is *${STATUS_LABELS[doc.status]}*.`);
+    await say(respond, closedText?.(doc) ?? `This orchestration is no longer open: it is *${STATUS_LABELS[doc.status]}*.`);
     return null;
   }
   if (requireCurrentRevision && doc.revision !== value.r) {
@@ -53,6 +53,12 @@ async function checkClick(
     return null;
   }
   return { doc, value, userId: body.user.id };
+}
+
+function alreadyFinished(doc: OrchestrationDoc): string {
+  return doc.status === 'cancelled'
+    ? 'It was already cancelled; nothing more to stop.'
+    : `It has already finished: the orchestration is *${STATUS_LABELS[doc.status]}*. Nothing was changed.`;
 }
 
 export function staleText(clicked: number, current: number): string {
@@ -165,12 +171,15 @@ export function register(app: App, services: Services): void {
 
   app.action<BlockAction<ButtonAction>>(ActionIds.cancel, async ({ ack, body, action, respond, context }) => {
     await ack();
-    const checked = await checkClick(services, body, action, respond, context.botUserId, { requireCurrentRevision: false });
+    const checked = await checkClick(services, body, action, respond, context.botUserId, {
+      requireCurrentRevision: false,
+      closedText: alreadyFinished,
+    });
     if (!checked) return;
     const cancelled = await services.engine.cancel(String(checked.doc._id), checked.userId);
     if (!cancelled) {
-      const now = await Orchestration.findById(checked.doc._id, { status: 1 }).lean();
-      await say(respond, `It had already finished: the orchestration is *${STATUS_LABELS[now?.status ?? 'completed']}*.`);
+      const now = await Orchestration.findById(checked.doc._id).lean<OrchestrationDoc>();
+      if (now) await say(respond, alreadyFinished(now));
     }
   });
 }

@@ -183,7 +183,7 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
     expect(blocksText(lastUpdateOf(ts))).toContain('Cancelled');
     // A second cancel answers that it is over.
     await h.click('orchestrate.cancel', value, REQUESTER, ts);
-    await eventually(() => ephemeralsTo(REQUESTER).some((t) => t.includes('no longer open')), 5000, 'closed answer');
+    await eventually(() => ephemeralsTo(REQUESTER).some((t) => t.includes('already cancelled')), 5000, 'closed answer');
   });
 });
 

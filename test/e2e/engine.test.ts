@@ -1,0 +1,155 @@
+/**
+ * The execution engine over real parts: parallel DAG scheduling, the concurrency limit,
+ * schema repair, hard failures, idempotent scaffolding and graceful shutdown.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { encodeControlValue } from '../../src/blocks/actionIds.js';
+import type { Proposal } from '../../src/engine/proposal.js';
+import { scaffold } from '../../src/engine/scaffold.js';
+import { Agent } from '../../src/models/agent.js';
+import { Orchestration } from '../../src/models/orchestration.js';
+import { Project } from '../../src/models/project.js';
+import { Run, Step } from '../../src/models/run.js';
+import { Team } from '../../src/models/team.js';
+import { TicketModel } from '../../src/models/ticket.js';
+import { sampleProposal } from '../fixtures.js';
+import { eventually, REQUESTER, scriptedResponder, startHarness, type Harness } from '../helpers/harness.js';
+
+/** 8 tickets in three levels: a–e independent, f after a+b, g after c+d, h after f+g. Critical path: 3 tickets. */
+function eightTickets(): Proposal {
+  const t = (key: string, dependsOn: string[] = []) => ({ key, title: `Ticket ${key.toUpperCase()}`, role: key < 'f' ? 'analyst' : 'writer', description: `Do ${key}`, dependsOn });
+  return sampleProposal({
+    tickets: [t('a'), t('b'), t('c'), t('d'), t('e'), t('f', ['a', 'b']), t('g', ['c', 'd']), t('h', ['f', 'g'])],
+    discussion: { enabled: false, prompt: '' },
+    budget: { maxUsd: 5 },
+  });
+}
+
+const statusOf = async (id: string) => (await Orchestration.findById(id, { status: 1 }).lean())?.status;
+const ticketRequest = (h: Harness, key: string) => h.llm.requests.find((r) => r.user.includes(`# Your ticket: Ticket ${key.toUpperCase()}`))!;
+
+describe('parallel DAG', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ ORCHESTRATE_MAX_PARALLEL: '8' });
+  });
+  afterAll(async () => h?.stop());
+
+  it('runs 8 tickets level by level: each starts once its dependencies end, and independent ones overlap', async () => {
+    h.llm.responder = scriptedResponder(eightTickets());
+    const { value, orchestrationId, ts } = await h.propose();
+    h.llm.reset();
+    h.llm.delayMs = 200;
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await eventually(async () => (await statusOf(orchestrationId)) === 'completed', 30_000, 'completion');
+
+    const req = Object.fromEntries('abcdefgh'.split('').map((k) => [k, ticketRequest(h, k)]));
+    const deps: Record<string, string[]> = { f: ['a', 'b'], g: ['c', 'd'], h: ['f', 'g'] };
+    for (const [key, before] of Object.entries(deps)) {
+      for (const d of before) expect(req[key]!.startedAt).toBeGreaterThanOrEqual(req[d]!.endedAt!);
+    }
+    // The five independent tickets all started before any of them ended: they ran together.
+    const first = ['a', 'b', 'c', 'd', 'e'].map((k) => req[k]!);
+    const firstEnd = Math.min(...first.map((r) => r.endedAt!));
+    expect(first.every((r) => r.startedAt < firstEnd)).toBe(true);
+    // f and g ran together too; h alone. Three waves of ticket calls, as the critical path says.
+    expect(req.f!.startedAt).toBeLessThan(req.g!.endedAt!);
+    expect(req.g!.startedAt).toBeLessThan(req.f!.endedAt!);
+    expect(h.llm.maxConcurrent).toBeGreaterThanOrEqual(5);
+    // The synthesis had every ticket's result.
+    const synthesis = h.llm.requests.find((r) => r.toolName === 'deliver_synthesis')!;
+    for (const k of 'abcdefgh') expect(synthesis.user).toContain(`Result of Ticket ${k.toUpperCase()}`);
+  });
+});
+
+describe('limits and failures', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ ORCHESTRATE_MAX_PARALLEL: '2' });
+  });
+  afterAll(async () => h?.stop());
+  beforeEach(() => {
+    h.llm.responder = scriptedResponder();
+    h.llm.delayMs = 0;
+  });
+
+  it('never runs more steps at once than ORCHESTRATE_MAX_PARALLEL', async () => {
+    h.llm.responder = scriptedResponder(eightTickets());
+    const { value, orchestrationId, ts } = await h.propose();
+    h.llm.reset();
+    h.llm.delayMs = 100;
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await eventually(async () => (await statusOf(orchestrationId)) === 'completed', 30_000, 'completion');
+    expect(h.llm.maxConcurrent).toBe(2);
+  });
+
+  it('gives a position that breaks its schema one repair attempt', async () => {
+    const good = scriptedResponder();
+    let first = true;
+    h.llm.responder = (req) => {
+      if (req.toolName === 'state_position' && first) {
+        first = false;
+        return { tool: 'state_position', args: { position: '', risks: 'none' } };
+      }
+      return good(req);
+    };
+    const { value, orchestrationId, ts } = await h.propose();
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await eventually(async () => (await statusOf(orchestrationId)) === 'completed', 20_000, 'completion');
+    const repair = h.llm.requests.find((r) => r.toolName === 'state_position' && r.user.includes('Your previous answer was rejected'));
+    expect(repair?.user).toMatch(/risks/);
+  });
+
+  it('fails the orchestration in words when research fails hard', async () => {
+    const good = scriptedResponder(sampleProposal({ research: { enabled: true, prompt: 'Find the market size', role: 'analyst' } }));
+    h.llm.responder = (req) => (req.user.includes('# Research brief') ? { status: 401, error: { message: 'invalid api key', type: 'auth' } } : good(req));
+    const { value, orchestrationId, ts } = await h.propose();
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await eventually(async () => (await statusOf(orchestrationId)) === 'failed', 20_000, 'failure');
+    const doc = (await Orchestration.findById(orchestrationId).lean())!;
+    expect(doc.statusReason).toMatch(/The research step "Research" failed: the LLM provider refused the request \(401\)/);
+    expect(doc.transitions.at(-1)).toMatchObject({ from: 'executing', to: 'failed' });
+    const steps = await Step.find({ orchestrationId }).lean();
+    expect(steps.filter((s) => s.kind === 'ticket').every((s) => s.status === 'skipped')).toBe(true);
+    expect(h.llm.requests.some((r) => r.user.includes('# Your ticket:') && r.startedAt > doc.finishedAt!.getTime())).toBe(false);
+  });
+
+  it('answers a cancel on a finished run that it has already finished', async () => {
+    const { value, orchestrationId, ts } = await h.propose();
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await eventually(async () => (await statusOf(orchestrationId)) === 'completed', 20_000, 'completion');
+    await h.click('orchestrate.cancel', value, REQUESTER, ts);
+    await eventually(
+      () => h.slack.calls.some((c) => c.method === 'response_url' && String(c.args.text).includes('already finished')),
+      5000,
+      'answer',
+    );
+    expect(await statusOf(orchestrationId)).toBe('completed');
+  });
+
+  it('scaffolds idempotently: applying an approval twice creates no duplicates', async () => {
+    const { orchestrationId, value, ts } = await h.propose();
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await eventually(async () => (await statusOf(orchestrationId)) === 'completed', 20_000, 'completion');
+    const count = async () => ({
+      agents: await Agent.countDocuments({ 'hiredFor.orchestrationId': orchestrationId }),
+      teams: await Team.countDocuments({ orchestrationId }),
+      projects: await Project.countDocuments({ orchestrationId }),
+      tickets: await TicketModel.countDocuments({ orchestrationId }),
+      runs: await Run.countDocuments({ orchestrationId }),
+      steps: await Step.countDocuments({ orchestrationId }),
+    });
+    const before = await count();
+    expect(before).toEqual({ agents: 2, teams: 1, projects: 1, tickets: 3, runs: 1, steps: 7 });
+    const doc = (await Orchestration.findById(orchestrationId).lean())!;
+    await scaffold(doc);
+    await scaffold(doc);
+    expect(await count()).toEqual(before);
+    // Hires are in the roster for later proposals.
+    const later = await h.propose();
+    const ask = h.llm.requests.filter((r) => r.toolName === 'propose_plan').at(-1)!;
+    expect(ask.user).toMatch(/- Ada: Market analyst/);
+    expect(later.orchestrationId).not.toBe(orchestrationId);
+    expect(encodeControlValue({ o: orchestrationId, r: 1 })).toBe(value);
+  });
+});
