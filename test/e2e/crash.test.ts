@@ -93,4 +93,31 @@ describe('kill -9 mid-run', () => {
     expect(steps.every((s) => Math.abs(s.heldUsd) < 1e-9)).toBe(true);
     expect(doc.budget.spentUsd).toBeLessThanOrEqual(doc.budget.maxUsd);
   });
+
+  it('SIGTERM drains: the steps running finish and are stored before the process exits', async () => {
+    // Only this process may run the steps.
+    for (const old of apps.splice(0)) {
+      old.child.kill('SIGKILL');
+      await old.exited;
+    }
+    llm.delayMs = 0;
+    const app = await startAppProcess(env());
+    apps.push(app);
+    const url = `http://127.0.0.1:${app.port}/slack/events`;
+    await sendSlashCommand(url, SIGNING_SECRET, { text: 'Drain-test goal', user_id: REQUESTER, channel_id: 'C1', response_url: slack.responseUrl('drain') });
+    const proposal = await slack.waitFor((c) => c.method === 'chat.postMessage' && blocksText(c).includes('Drain-test goal'), 20_000);
+    const value = findButton(proposal, 'orchestrate.approve')!.value;
+    const id = JSON.parse(value).o as string;
+    const ts = await eventually(async () => (await Orchestration.findById(id).lean())?.messageTs, 5000, 'ts');
+    llm.delayMs = 1500;
+    await sendInteraction(url, SIGNING_SECRET, blockActionPayload({ userId: REQUESTER, channelId: 'C1', messageTs: ts, actionId: 'orchestrate.approve', value, responseUrl: slack.responseUrl('drain-approve') }));
+    await eventually(() => llm.requests.some((r) => r.user.includes('Drain-test goal') && r.user.includes('# Your ticket:') && r.endedAt === null), 20_000, 'a ticket in flight');
+    const running = await Step.find({ orchestrationId: id, status: 'running' }).lean();
+    expect(running.length).toBeGreaterThan(0);
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+    const after = await Step.find({ _id: { $in: running.map((s) => s._id) } }).lean();
+    expect(after.map((s) => s.status)).toEqual(running.map(() => 'succeeded'));
+    expect(llm.requests.filter((r) => r.user.includes('Drain-test goal')).every((r) => !r.aborted)).toBe(true);
+  });
 });
