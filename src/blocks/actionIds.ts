@@ -11,12 +11,14 @@ export const ActionIds = {
   toggleDiscussion: 'proposal.toggle_discussion',
   toggleResearch: 'proposal.toggle_research',
   askAgain: 'proposal.ask_again',
+  raiseCap: 'run.raise_cap',
 } as const;
 
 export const ViewIds = {
   swapRole: 'proposal.swap_role.modal',
   setBudget: 'proposal.set_budget.modal',
   askAgain: 'proposal.ask_again.modal',
+  raiseCap: 'run.raise_cap.modal',
 } as const;
 
 /** block_id / action_id pairs of modal inputs, read back from view.state.values. */

@@ -118,3 +118,29 @@ export function askAgainModal(meta: ControlValue): ModalView {
     ],
   };
 }
+
+export function raiseCapModal(meta: ControlValue, currentUsd: number, ceilingUsd: number, spentUsd: number): ModalView {
+  return {
+    type: 'modal',
+    callback_id: ViewIds.raiseCap,
+    private_metadata: encodeControlValue(meta),
+    title: text('Raise the cap'),
+    submit: text('Continue the run'),
+    close: text('Cancel'),
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `The run stopped at its cap: ${formatUsd(spentUsd)} spent of ${formatUsd(currentUsd)}. With a higher cap it continues where it stopped; finished steps are kept, never re-run. At most ${formatUsd(ceilingUsd)}.`,
+        },
+      },
+      {
+        type: 'input',
+        block_id: InputIds.budget.block,
+        label: text('New cap in USD'),
+        element: { type: 'plain_text_input', action_id: InputIds.budget.action, initial_value: Math.min(ceilingUsd, currentUsd * 2).toFixed(2), max_length: 12 },
+      },
+    ],
+  };
+}

@@ -21,6 +21,8 @@ export interface ProposalView {
   budget: { maxUsd: number; spentUsd: number };
   approvedBy: string | null;
   durationMs: number | null;
+  /** Stopped by its budget: offer "Raise cap and continue". */
+  budgetStop?: boolean;
   /** Per ticket key, how its step stands, once a run exists. */
   ticketStates?: Record<string, string>;
 }
@@ -129,6 +131,8 @@ export function proposalMessage(view: ProposalView): SlackMessage {
         cancelButton(value, 'Cancel this proposal?', 'Nothing will run and the proposal closes.'),
       ],
     });
+  } else if (view.status === 'failed' && view.budgetStop) {
+    blocks.push({ type: 'actions', block_id: 'budget_stop', elements: [raiseCapButton(control())] });
   } else if (view.status === 'approved' || view.status === 'executing' || view.status === 'synthesizing') {
     const value = encodeControlValue({ o: view.orchestrationId, r: view.revision });
     blocks.push({
@@ -148,6 +152,10 @@ function statusLine(view: ProposalView): string {
   parts.push(`spend ${formatUsd(view.budget.spentUsd)} of ${formatUsd(view.budget.maxUsd)}`);
   if (view.durationMs !== null) parts.push(`took ${formatDuration(view.durationMs)}`);
   return parts.join(' · ');
+}
+
+export function raiseCapButton(value: string) {
+  return { ...button(ActionIds.raiseCap, 'Raise cap and continue', value), style: 'primary' as const };
 }
 
 function button(actionId: string, label: string, value: string) {

@@ -5,7 +5,7 @@
  */
 import type { KnownBlock } from '@slack/types';
 import type { OrchestrationStatus } from '../models/orchestration.js';
-import type { SlackMessage } from './proposal.js';
+import { raiseCapButton, type SlackMessage } from './proposal.js';
 import { formatDuration, formatUsd, neutralizeMentions, plain, safeMrkdwn, splitMarkdown } from './text.js';
 
 /** Markdown per message: well under Slack's ~11k-character failure point for a message's blocks. */
@@ -93,6 +93,8 @@ export interface RunSummary {
   maxUsd: number;
   durationMs: number | null;
   by: string | null;
+  /** When the budget stopped the run: the value for a "Raise cap and continue" button. */
+  raiseCapValue?: string | null;
 }
 
 export function runEndedMessage(s: RunSummary): SlackMessage {
@@ -106,6 +108,10 @@ export function runEndedMessage(s: RunSummary): SlackMessage {
   const took = s.durationMs !== null ? ` · took ${formatDuration(s.durationMs)}` : '';
   return {
     text: `${s.status}: spent ${formatUsd(s.spentUsd)} of ${formatUsd(s.maxUsd)}`,
-    blocks: [section(`${title}${why}`), context(`spent ${formatUsd(s.spentUsd)} of ${formatUsd(s.maxUsd)}${took}`)],
+    blocks: [
+      section(`${title}${why}`),
+      context(`spent ${formatUsd(s.spentUsd)} of ${formatUsd(s.maxUsd)}${took}`),
+      ...(s.raiseCapValue ? [{ type: 'actions', elements: [raiseCapButton(s.raiseCapValue)] } as KnownBlock] : []),
+    ],
   };
 }

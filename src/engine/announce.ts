@@ -93,6 +93,7 @@ export async function viewOf(doc: OrchestrationDoc) {
     proposal: doc.proposal!,
     budget: { maxUsd: doc.budget.maxUsd, spentUsd: doc.budget.spentUsd },
     approvedBy: doc.approvedBy,
+    budgetStop: doc.budgetStop,
     durationMs: end && doc.startedAt ? new Date(end).getTime() - new Date(doc.startedAt).getTime() : null,
     ticketStates,
   };

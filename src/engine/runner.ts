@@ -18,6 +18,8 @@ import {
   stepResultMessages,
   teamFormedMessage,
 } from '../blocks/thread.js';
+import { encodeControlValue } from '../blocks/actionIds.js';
+import { formatUsd } from '../blocks/text.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { Agent } from '../models/agent.js';
@@ -165,7 +167,10 @@ export class Engine {
 
   /** Ends a running orchestration as failed, with a reason for the user. */
   async fail(orchestrationId: string | Types.ObjectId, reason: string, skipReason = 'the run failed'): Promise<void> {
-    const doc = await transition(orchestrationId, [...RUNNING_STATUSES, 'planning', 'proposed'], 'failed', { reason });
+    const doc = await transition(orchestrationId, [...RUNNING_STATUSES, 'planning', 'proposed'], 'failed', {
+      reason,
+      set: { budgetStop: skipReason === 'budget' },
+    });
     if (!doc) return;
     await this.teardown(doc, skipReason);
     await this.announcer.refresh(orchestrationId);
@@ -344,11 +349,15 @@ export class Engine {
         .catch(() => undefined);
     }, this.watchIntervalMs);
     let spent = 0;
+    // Every call's cost is booked on its step whatever becomes of the step, so the rollup adds up.
+    const bookCost = () => Step.updateOne({ _id: claimed._id }, { $inc: { costUsd: spent } });
     try {
       const outcome = await this.execute(doc, claimed, controller.signal, (usd) => (spent += usd));
-      await this.succeed(doc, claimed, outcome, spent);
+      await bookCost();
+      await this.succeed(doc, claimed, outcome);
     } catch (error) {
-      await this.stepFailed(doc, claimed, error, spent);
+      await bookCost();
+      await this.stepFailed(doc, claimed, error);
     } finally {
       clearInterval(keepLock);
       clearInterval(watch);
@@ -457,7 +466,7 @@ export class Engine {
     return { research, positions };
   }
 
-  private async succeed(doc: OrchestrationDoc, step: StepDoc, outcome: StepOutcome, costUsd: number) {
+  private async succeed(doc: OrchestrationDoc, step: StepDoc, outcome: StepOutcome) {
     const stored = await Step.updateOne(
       { _id: step._id, status: 'running' },
       {
@@ -467,7 +476,6 @@ export class Engine {
           structured: outcome.structured,
           model: outcome.model,
           tokens: { input: outcome.usage.input, output: outcome.usage.output, cached: outcome.usage.cacheRead },
-          costUsd,
           finishedAt: new Date(),
           error: null,
         },
@@ -514,22 +522,28 @@ export class Engine {
     }
   }
 
-  private async stepFailed(doc: OrchestrationDoc, step: StepDoc, error: unknown, costUsd: number) {
+  private async stepFailed(doc: OrchestrationDoc, step: StepDoc, error: unknown) {
     if (error instanceof BudgetExceededError) {
-      await Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status: 'skipped', skipReason: 'budget', costUsd, finishedAt: new Date() } });
+      await Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status: 'skipped', skipReason: 'budget', finishedAt: new Date() } });
       const fresh = await Orchestration.findById(doc._id, { budget: 1 }).lean();
-      return this.fail(doc._id, `Budget exceeded: the next call could cost up to $${error.neededUsd.toFixed(4)}, which would pass the cap of $${(fresh?.budget.maxUsd ?? 0).toFixed(2)}.`, 'budget');
+      const b = fresh?.budget ?? doc.budget;
+      return this.fail(
+        doc._id,
+        `Budget exceeded: ${formatUsd(b.spentUsd)} spent of the ${formatUsd(b.maxUsd)} cap, and the next call could cost up to ${formatUsd(error.neededUsd)}. ` +
+          'The steps that could not run were skipped; raise the cap to continue.',
+        'budget',
+      );
     }
     const closed = error instanceof OrchestrationClosedError || (error instanceof LlmCallError && error.aborted);
     if (closed) {
-      await Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status: 'skipped', skipReason: 'stopped', costUsd, finishedAt: new Date() } });
+      await Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status: 'skipped', skipReason: 'stopped', finishedAt: new Date() } });
       return;
     }
     const reason = error instanceof StepFailure || error instanceof LlmCallError ? error.message : `unexpected error: ${describe(error)}`;
     this.deps.logger.warn(`step ${step.key} of ${String(doc._id)} failed: ${reason}`);
     const stored = await Step.updateOne(
       { _id: step._id, status: 'running' },
-      { $set: { status: 'failed', error: reason, costUsd, finishedAt: new Date() } },
+      { $set: { status: 'failed', error: reason, finishedAt: new Date() } },
     );
     if (stored.modifiedCount !== 1) return;
     if (step.kind !== 'ticket') {
@@ -544,6 +558,35 @@ export class Engine {
     if (!done) return;
     await this.announcer.refresh(doc._id);
     await this.postEnded(done, null);
+  }
+
+  /**
+   * "Raise cap and continue": a run stopped by its budget resumes with a higher cap. Completed
+   * steps are kept and never re-run; the steps skipped for budget are queued again.
+   */
+  async raiseCapAndContinue(orchestrationId: string, newCapUsd: number, by: string): Promise<OrchestrationDoc | null> {
+    const current = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
+    if (!current?.budgetStop || current.status !== 'failed' || !current.runId) return null;
+    const doc = await transition(orchestrationId, 'failed', 'executing', {
+      by,
+      reason: `cap raised to ${formatUsd(newCapUsd)}`,
+      where: { budgetStop: true, 'budget.maxUsd': current.budget.maxUsd },
+      set: { budgetStop: false, finishedAt: null, 'budget.maxUsd': newCapUsd, 'budget.warned': false },
+    });
+    if (!doc) return null;
+    await Step.updateMany({ runId: doc.runId, status: 'skipped', skipReason: 'budget' }, { $set: { status: 'pending', skipReason: null, startedAt: null, finishedAt: null } });
+    // The caller (a modal submission) must answer Slack within 3 s: announce and enqueue after.
+    void this.continueAfterRaise(doc, newCapUsd, by).catch((error: unknown) => this.deps.logger.error(`resuming ${orchestrationId} failed: ${describe(error)}`));
+    return doc;
+  }
+
+  private async continueAfterRaise(doc: OrchestrationDoc, newCapUsd: number, by: string): Promise<void> {
+    await this.announcer.postInThread(doc, {
+      text: `Cap raised to ${formatUsd(newCapUsd)}; continuing`,
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:arrow_forward: <@${by}> raised the cap to *${formatUsd(newCapUsd)}*. Continuing where the run stopped; finished steps are kept.` } }],
+    });
+    await this.announcer.refresh(doc._id);
+    await this.advance(doc.runId!, String(doc._id));
   }
 
   /** Enqueues every pending step whose dependencies have all settled. Safe to call from anywhere, any number of times. */
@@ -589,6 +632,7 @@ export class Engine {
         maxUsd: fresh.budget.maxUsd,
         durationMs,
         by,
+        raiseCapValue: fresh.budgetStop ? encodeControlValue({ o: String(fresh._id), r: fresh.revision }) : null,
       }),
     );
   }

@@ -13,7 +13,8 @@ export const ALLOWED_TRANSITIONS: Record<OrchestrationStatus, readonly Orchestra
   executing: ['synthesizing', 'failed', 'cancelled'],
   synthesizing: ['completed', 'failed', 'cancelled'],
   completed: [],
-  failed: [],
+  // Only a run stopped by its budget comes back, when its cap is raised (guarded by budgetStop).
+  failed: ['executing'],
   cancelled: [],
 };
 

@@ -6,7 +6,7 @@
 import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
 import type { ModalView } from '@slack/types';
 import { ActionIds, decodeControlValue, type ControlValue } from '../blocks/actionIds.js';
-import { askAgainModal, budgetModal, swapRoleModal } from '../blocks/modals.js';
+import { askAgainModal, budgetModal, raiseCapModal, swapRoleModal } from '../blocks/modals.js';
 import { STATUS_LABELS } from '../blocks/proposal.js';
 import { dropTicket, revise, toggleDiscussion, toggleResearch } from '../engine/edits.js';
 import type { Proposal } from '../engine/proposal.js';
@@ -139,6 +139,34 @@ export function register(app: App, services: Services): void {
     budgetModal(value, doc.budget.maxUsd, services.config.budget.maxUsd, doc.budget.spentUsd),
   );
   modalAction(ActionIds.askAgain, async ({ value }) => askAgainModal(value));
+
+  app.action<BlockAction<ButtonAction>>(ActionIds.raiseCap, async ({ ack, body, action, respond, context, client }) => {
+    await ack();
+    const value = decodeControlValue(action.value);
+    const doc = value ? await Orchestration.findById(value.o).lean<OrchestrationDoc>() : null;
+    if (!value || !doc) {
+      await say(respond, 'That run no longer exists. Nothing was changed.');
+      return;
+    }
+    const rights = mayAct(body.user.id, doc.requesterId, services.config.approvers, context.botUserId);
+    if (!rights.allowed) {
+      await say(respond, `:no_entry: ${rights.reason}`);
+      return;
+    }
+    if (doc.status !== 'failed' || !doc.budgetStop) {
+      await say(respond, `This run is not waiting for a higher cap: it is *${STATUS_LABELS[doc.status]}*.`);
+      return;
+    }
+    try {
+      await client.views.open({
+        trigger_id: body.trigger_id,
+        view: raiseCapModal(value, doc.budget.maxUsd, services.config.budget.maxUsd, doc.budget.spentUsd),
+      });
+    } catch (error) {
+      services.logger.warn(`could not open a modal: ${(error as Error).message}`);
+      await say(respond, 'Slack did not open the form in time. Please click again.');
+    }
+  });
 
   app.action<BlockAction<ButtonAction>>(ActionIds.approve, async ({ ack, body, action, respond, context }) => {
     await ack();

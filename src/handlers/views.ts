@@ -60,6 +60,12 @@ async function saveRevision(
   await services.engine.announcer.refresh(doc._id);
 }
 
+/** "$1.50", "1,50" and "1.5" are all one dollar fifty; anything else is NaN. */
+export function parseUsd(input: string): number {
+  const raw = input.trim().replace(/^\$/, '').replace(',', '.');
+  return /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
+}
+
 export function register(app: App, services: Services): void {
   app.view<ViewSubmitAction>(ViewIds.swapRole, async ({ ack, body, view, context }) => {
     const checked = await checkSubmission(services, body, ack, InputIds.hireName.block, context.botUserId);
@@ -97,8 +103,7 @@ export function register(app: App, services: Services): void {
     const checked = await checkSubmission(services, body, ack, block, context.botUserId);
     if (!checked) return;
     const { doc, meta } = checked;
-    const raw = textOf(view.state.values, InputIds.budget).replace(/^\$/, '').replace(',', '.');
-    const usd = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
+    const usd = parseUsd(textOf(view.state.values, InputIds.budget));
     try {
       setBudget(doc.proposal!, usd, services.config.budget.maxUsd);
     } catch (error) {
@@ -112,6 +117,25 @@ export function register(app: App, services: Services): void {
     await saveRevision(services, ack, block, doc, meta, body.user.id, `budget → $${usd.toFixed(2)}`, (p) =>
       setBudget(p, usd, services.config.budget.maxUsd),
     );
+  });
+
+  app.view<ViewSubmitAction>(ViewIds.raiseCap, async ({ ack, body, view, context }) => {
+    const block = InputIds.budget.block;
+    const fail = (message: string) => ack({ response_action: 'errors', errors: { [block]: message } });
+    const meta = decodeControlValue(body.view.private_metadata);
+    const doc = meta ? await Orchestration.findById(meta.o).lean<OrchestrationDoc>() : null;
+    if (!meta || !doc) return void (await fail('That run no longer exists.'));
+    const rights = mayAct(body.user.id, doc.requesterId, services.config.approvers, context.botUserId);
+    if (!rights.allowed) return void (await fail(rights.reason.replace(/<@(\w+)>/g, 'the requester')));
+    if (doc.status !== 'failed' || !doc.budgetStop) return void (await fail('This run is no longer waiting for a higher cap.'));
+    const usd = parseUsd(textOf(view.state.values, InputIds.budget));
+    const ceiling = services.config.budget.maxUsd;
+    if (!(usd > 0)) return void (await fail('Enter a positive amount in USD, e.g. 3.00.'));
+    if (usd <= doc.budget.maxUsd) return void (await fail(`The new cap must be above the current one (${doc.budget.maxUsd.toFixed(2)} USD).`));
+    if (usd > ceiling) return void (await fail(`The cap can be at most $${ceiling.toFixed(2)} (ORCHESTRATE_MAX_BUDGET_USD).`));
+    const resumed = await services.engine.raiseCapAndContinue(String(doc._id), Math.round(usd * 100) / 100, body.user.id);
+    if (!resumed) return void (await fail('Someone else resumed or closed this run meanwhile.'));
+    await ack();
   });
 
   app.view<ViewSubmitAction>(ViewIds.askAgain, async ({ ack, body, view, context }) => {

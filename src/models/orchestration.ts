@@ -54,6 +54,8 @@ export interface OrchestrationDoc {
   approvedAt: Date | null;
   budget: { maxUsd: number; spentUsd: number; reservedUsd: number; warned: boolean };
   runId: Types.ObjectId | null;
+  /** Failed because the budget would have been exceeded: "Raise cap and continue" may resume it. */
+  budgetStop: boolean;
   startedAt: Date | null;
   finishedAt: Date | null;
   createdAt: Date;
@@ -105,6 +107,7 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
       warned: { type: Boolean, default: false },
     },
     runId: { type: Schema.Types.ObjectId, default: null },
+    budgetStop: { type: Boolean, default: false },
     startedAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },
   },
