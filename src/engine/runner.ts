@@ -19,6 +19,7 @@ import {
   teamFormedMessage,
 } from '../blocks/thread.js';
 import { encodeControlValue } from '../blocks/actionIds.js';
+import { rollupMessage } from '../blocks/rollup.js';
 import { formatUsd } from '../blocks/text.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -43,6 +44,7 @@ import { rosterAgents } from './roster.js';
 import { scaffold, ScaffoldError } from './scaffold.js';
 import { transition } from './status.js';
 import { revise } from './edits.js';
+import { rollup } from './rollup.js';
 
 export const JOBS = {
   plan: 'orchestrate.plan',
@@ -495,8 +497,30 @@ export class Engine {
     if (!step) return;
     const messages = await this.messagesFor(step);
     if (messages.length) await this.announcer.postStepMessages(step._id, doc, messages);
+    await this.warnNearCap(doc);
     await this.announcer.refresh(doc._id);
     await this.advance(step.runId, String(doc._id));
+  }
+
+  /** Posts once, when spend first reaches 80% of the cap (a raised cap may warn again). */
+  private async warnNearCap(doc: OrchestrationDoc): Promise<void> {
+    const fresh = await Orchestration.findById(doc._id, { budget: 1 }).lean();
+    if (!fresh || fresh.budget.warned || fresh.budget.spentUsd < 0.8 * fresh.budget.maxUsd) return;
+    const won = await Orchestration.updateOne({ _id: doc._id, 'budget.warned': false }, { $set: { 'budget.warned': true } });
+    if (won.modifiedCount !== 1) return;
+    const pct = Math.floor((100 * fresh.budget.spentUsd) / fresh.budget.maxUsd);
+    await this.announcer.postInThread(doc, {
+      text: `${pct}% of the budget is spent`,
+      blocks: [
+        {
+          type: 'section',
+          text: {
+            type: 'mrkdwn',
+            text: `:warning: *${pct}% of the budget is spent*: ${formatUsd(fresh.budget.spentUsd)} of ${formatUsd(fresh.budget.maxUsd)}. The cap is a hard ceiling: calls that could pass it will not be made.`,
+          },
+        },
+      ],
+    });
   }
 
   private async messagesFor(step: StepDoc): Promise<SlackMessage[]> {
@@ -635,6 +659,32 @@ export class Engine {
         raiseCapValue: fresh.budgetStop ? encodeControlValue({ o: String(fresh._id), r: fresh.revision }) : null,
       }),
     );
+    if (fresh.runId) await this.postRollup(fresh);
+  }
+
+  private async postRollup(doc: OrchestrationDoc): Promise<void> {
+    // Calls aborted by a cancel settle a moment later: let their cost land before adding up.
+    let settled = doc;
+    for (let i = 0; i < 30 && settled.budget.reservedUsd > 1e-9; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      settled = (await Orchestration.findById(doc._id).lean<OrchestrationDoc>()) ?? settled;
+    }
+    const steps = await Step.find({ runId: doc.runId, kind: { $ne: 'done' } }).sort({ order: 1 }).lean<StepDoc[]>();
+    const roleTitle = new Map((doc.proposal?.roles ?? []).map((r) => [r.key, r.title]));
+    const summary = rollup(
+      steps.map((s) => ({
+        title: s.title,
+        role: roleTitle.get(s.roleKey ?? '') ?? s.roleKey ?? '',
+        model: s.model,
+        status: s.status,
+        tokens: s.tokens,
+        costUsd: s.costUsd,
+        durationMs: s.startedAt && s.finishedAt ? new Date(s.finishedAt).getTime() - new Date(s.startedAt).getTime() : null,
+      })),
+      settled.budget.spentUsd,
+      this.deps.llm.model,
+    );
+    await this.announcer.postInThread(doc, rollupMessage(summary));
   }
 
   /** After a restart: re-enqueue the work whose job may have been lost between two writes. */

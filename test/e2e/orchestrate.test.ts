@@ -58,7 +58,7 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
     expect(approve.status).toBe(200);
 
     await eventually(async () => (await statusOf(id)) === 'completed', 20_000, 'completion');
-    await eventually(() => threadPosts(ts).some((c) => blocksText(c).includes(':tada: *Completed*')), 5000, 'the closing post');
+    await eventually(() => threadPosts(ts).some((c) => blocksText(c).includes('Cost rollup')), 5000, 'the closing posts');
     const thread = threadPosts(ts);
     const texts = thread.map((c) => blocksText(c));
     const indexOf = (needle: string) => texts.findIndex((t) => t.includes(needle));
@@ -68,7 +68,8 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
     expect(indexOf('Result of Map the competitors')).toBeGreaterThan(indexOf('Position of Market analyst'));
     expect(indexOf('Result of Draft the positioning')).toBeGreaterThan(indexOf('Result of Compare pricing'));
     expect(indexOf('We win offline')).toBeGreaterThan(indexOf('Result of Draft the positioning'));
-    expect(indexOf('Completed')).toBe(texts.length - 1);
+    expect(indexOf(':tada: *Completed*')).toBe(texts.length - 2);
+    expect(indexOf('Cost rollup')).toBe(texts.length - 1);
     expect(texts.every((t) => (t.match(/Result of Map the competitors/g) ?? []).length <= 1)).toBe(true);
     expect(texts.filter((t) => t.includes('Result of Map the competitors'))).toHaveLength(1);
 
