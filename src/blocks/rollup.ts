@@ -5,7 +5,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { Rollup } from '../engine/rollup.js';
 import type { SlackMessage } from './proposal.js';
-import { formatDuration, formatUsd, plain } from './text.js';
+import { escapeMrkdwn, formatDuration, formatUsd, plain } from './text.js';
 
 const pad = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
 const num = (n: number) => (n >= 10_000 ? `${Math.round(n / 1000)}k` : String(n));
@@ -20,12 +20,12 @@ export function rollupMessage(r: Rollup): SlackMessage {
   ];
   const totals = (title: string, list: Rollup['byRole']) =>
     [`${title}`, ...list.map((t) => `  ${pad(plain(t.key, 40), 30)} ${pad(formatUsd(t.costUsd), 9)} ${t.steps} step${t.steps === 1 ? '' : 's'}`)].join('\n');
-  const code = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${text.replace(/`/g, "'")}\`\`\`` } });
+  const code = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${escapeMrkdwn(text.replace(/`/g, "'"))}\`\`\`` } });
   const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: `:bar_chart: *Cost rollup*: ${formatUsd(r.totalUsd)} in all` } }];
   // Section text is capped at 3000 characters: chunk the table by lines.
   let chunk: string[] = [];
   for (const line of lines) {
-    if ([...chunk, line].join('\n').length > 2800) {
+    if (escapeMrkdwn([...chunk, line].join('\n')).length > 2800) {
       blocks.push(code(chunk.join('\n')));
       chunk = [];
     }

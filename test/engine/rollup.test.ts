@@ -41,5 +41,6 @@ describe('rollup', () => {
     expect(blockKitViolations(m)).toEqual([]);
     expect(JSON.stringify(m.blocks)).toContain('Per role');
     expect(JSON.stringify(m.blocks)).toContain('Per model');
+    expect(JSON.stringify(m.blocks)).not.toContain('<!here>');
   });
 });
