@@ -4,6 +4,7 @@
  * old blocks when an update changes only `text`.
  */
 import type { KnownBlock, SectionBlock } from '@slack/types';
+import type { Estimate } from '../engine/estimate.js';
 import type { Proposal } from '../engine/proposal.js';
 import { topologicalOrder } from '../engine/validate.js';
 import type { OrchestrationStatus } from '../models/orchestration.js';
@@ -23,6 +24,8 @@ export interface ProposalView {
   durationMs: number | null;
   /** Stopped by its budget: offer "Raise cap and continue". */
   budgetStop?: boolean;
+  /** Cost and duration estimates, shown while the plan is under review. */
+  estimate?: Estimate | null;
   /** Per ticket key, how its step stands, once a run exists. */
   ticketStates?: Record<string, string>;
 }
@@ -113,7 +116,8 @@ export function proposalMessage(view: ProposalView): SlackMessage {
     section(
       `*Research:* ${research}\n*Discussion:* ${p.discussion.enabled ? 'on: each role states a position first' : 'off'}\n` +
         `*Synthesis:* ${safeMrkdwn(roleTitle.get(p.synthesis.role) ?? p.synthesis.role, 120)}: ${safeMrkdwn(p.synthesis.prompt, 500)}\n` +
-        `*Budget:* ${formatUsd(view.budget.maxUsd)} max, hard ceiling · spent so far ${formatUsd(view.budget.spentUsd)}`,
+        `*Budget:* ${formatUsd(view.budget.maxUsd)} max, hard ceiling · spent so far ${formatUsd(view.budget.spentUsd)}` +
+        (editable && view.estimate ? `\n${estimateText(view.estimate, view.budget.maxUsd)}` : ''),
     ),
   );
 
@@ -144,6 +148,23 @@ export function proposalMessage(view: ProposalView): SlackMessage {
 
   const text = `${STATUS_LABELS[view.status].replace(/:[a-z_]+: /, '')}: ${plain(p.goal, 200)}`;
   return { text, blocks };
+}
+
+export function estimateText(e: Estimate, capUsd: number): string {
+  const typical = e.typicalUsd
+    ? `typical ${formatUsd(e.typicalUsd.low)}–${formatUsd(e.typicalUsd.high)} (25th–75th percentile of ${e.typicalUsd.samples} finished steps)`
+    : 'typical: no run history yet, so no typical figure';
+  const duration = e.durationMs
+    ? `duration about ${formatDuration(e.durationMs.low)}–${formatDuration(e.durationMs.high)} along the critical path of ${e.criticalPath} calls`
+    : `duration: no history yet (critical path: ${e.criticalPath} calls)`;
+  const lines = [`*Estimate:* ${e.calls} LLM calls · worst case ${formatUsd(e.worstCaseUsd)} · ${typical} · ${duration}`];
+  if (e.overCap) {
+    const high = e.typicalUsd ? e.typicalUsd.high : e.worstCaseUsd;
+    lines.push(
+      `:red_circle: *Over the cap: the ${e.typicalUsd ? 'high estimate' : 'worst case'} (${formatUsd(high)}) is above the ${formatUsd(capUsd)} cap. The run stops at the cap unless you raise it.*`,
+    );
+  }
+  return lines.join('\n');
 }
 
 function statusLine(view: ProposalView): string {

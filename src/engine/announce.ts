@@ -6,14 +6,19 @@
 import type { WebClient } from '@slack/web-api';
 import type { Types } from 'mongoose';
 import { proposalMessage, type SlackMessage } from '../blocks/proposal.js';
+import type { Estimate } from './estimate.js';
+import type { Proposal } from './proposal.js';
 import { Orchestration, type OrchestrationDoc } from '../models/orchestration.js';
 import { Step } from '../models/run.js';
 import type { Logger } from '../logger.js';
+
+export type Estimator = (proposal: Proposal) => Promise<Estimate | null>;
 
 export class Announcer {
   constructor(
     private readonly slack: WebClient,
     private readonly logger: Logger,
+    readonly estimator: Estimator = async () => null,
   ) {}
 
   /** Redraws the proposal message from the stored state. Never throws: a failed redraw must not fail a step. */
@@ -21,7 +26,7 @@ export class Announcer {
     try {
       const doc = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
       if (!doc?.messageTs || !doc.proposal) return;
-      const message = proposalMessage(await viewOf(doc));
+      const message = proposalMessage(await viewOf(doc, this.estimator));
       await this.slack.chat.update({ channel: doc.channelId, ts: doc.messageTs, text: message.text, blocks: message.blocks });
     } catch (error) {
       this.logger.warn(`could not redraw the proposal message of ${String(orchestrationId)}: ${describe(error)}`);
@@ -76,7 +81,7 @@ export class Announcer {
   }
 }
 
-export async function viewOf(doc: OrchestrationDoc) {
+export async function viewOf(doc: OrchestrationDoc, estimator?: Estimator) {
   const ticketStates: Record<string, string> = {};
   if (doc.runId) {
     const steps = await Step.find({ runId: doc.runId, kind: 'ticket' }, { ticketKey: 1, status: 1 }).lean();
@@ -94,6 +99,7 @@ export async function viewOf(doc: OrchestrationDoc) {
     budget: { maxUsd: doc.budget.maxUsd, spentUsd: doc.budget.spentUsd },
     approvedBy: doc.approvedBy,
     budgetStop: doc.budgetStop,
+    estimate: doc.status === 'proposed' && estimator && doc.proposal ? await estimator(doc.proposal) : null,
     durationMs: end && doc.startedAt ? new Date(end).getTime() - new Date(doc.startedAt).getTime() : null,
     ticketStates,
   };

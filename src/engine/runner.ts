@@ -44,6 +44,8 @@ import { rosterAgents } from './roster.js';
 import { scaffold, ScaffoldError } from './scaffold.js';
 import { transition } from './status.js';
 import { revise } from './edits.js';
+import { estimate, type Estimate, type HistorySample } from './estimate.js';
+import type { Proposal } from './proposal.js';
 import { rollup } from './rollup.js';
 
 export const JOBS = {
@@ -109,7 +111,7 @@ export class Engine {
   constructor(private readonly deps: EngineDeps) {
     const { engine } = deps.config;
     this.watchIntervalMs = deps.watchIntervalMs ?? 1000;
-    this.announcer = new Announcer(deps.slack, deps.logger);
+    this.announcer = new Announcer(deps.slack, deps.logger, (proposal) => this.estimate(proposal));
     this.agenda = new Agenda({
       backend: new MongoBackend({ mongo: deps.db, collection: 'agendaJobs' }),
       // Within one process a job starts at once; other instances pick it up on their next poll.
@@ -217,7 +219,7 @@ export class Engine {
     // Post the proposal (once: the ts is stored, and a retried job finds it).
     const fresh = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
     if (!fresh || fresh.messageTs || fresh.status !== 'proposed' || !fresh.proposal) return;
-    const message = proposalMessage(await viewOf(fresh));
+    const message = proposalMessage(await viewOf(fresh, this.announcer.estimator));
     try {
       const res = await this.deps.slack.chat.postMessage({
         channel: fresh.channelId,
@@ -629,6 +631,24 @@ export class Engine {
         .save();
       await Step.updateOne({ _id: s._id, status: 'pending' }, { $set: { status: 'queued' } });
     }
+  }
+
+  /** Estimates a plan from its shape, the model's prices and the history of finished steps with this model. */
+  async estimate(proposal: Proposal): Promise<Estimate> {
+    const finished = await Step.find({ status: 'succeeded', model: this.deps.llm.model, kind: { $ne: 'done' } }, { kind: 1, agentId: 1, costUsd: 1, startedAt: 1, finishedAt: 1 })
+      .sort({ finishedAt: -1 })
+      .limit(1000)
+      .lean<StepDoc[]>();
+    const names = new Map((await Agent.find({ _id: { $in: [...new Set(finished.map((s) => String(s.agentId)))] } }, { name: 1 }).lean()).map((a) => [String(a._id), a.name.toLowerCase()]));
+    const history: HistorySample[] = finished
+      .filter((s) => s.startedAt && s.finishedAt)
+      .map((s) => ({
+        kind: s.kind,
+        agentName: names.get(String(s.agentId)) ?? '',
+        costUsd: s.costUsd,
+        durationMs: new Date(s.finishedAt!).getTime() - new Date(s.startedAt!).getTime(),
+      }));
+    return estimate(proposal, this.deps.pricer, this.deps.config.llm.maxOutputTokens, history);
   }
 
   // ── Teardown, recovery, helpers ────────────────────────────────────────────────────────

@@ -1,0 +1,99 @@
+/**
+ * Estimates shown before approval. The worst case comes from the plan's shape and the model's
+ * prices and is a true ceiling; the typical range and the duration come only from history
+ * (25th to 75th percentile of finished steps). Without history they say so: no invented numbers.
+ */
+import type { Pricer } from './budget.js';
+import { inputTokensUpperBound } from './budget.js';
+import { criticalPathLength, materialize, type PipelineStep, type StepKind } from './materializer.js';
+import { MAX_CONTEXT_CHARS } from './prompts.js';
+import type { Proposal } from './proposal.js';
+
+export interface HistorySample {
+  kind: StepKind;
+  /** Lowercased name of the agent that ran the step. */
+  agentName: string;
+  costUsd: number;
+  durationMs: number;
+}
+
+export interface Range {
+  low: number;
+  high: number;
+}
+
+export interface Estimate {
+  calls: number;
+  criticalPath: number;
+  worstCaseUsd: number;
+  /** Typical cost from history (samples: finished steps it rests on), or null when there is not enough. */
+  typicalUsd: (Range & { samples: number }) | null;
+  durationMs: Range | null;
+  /** The highest estimate we can stand behind is above the cap. */
+  overCap: boolean;
+}
+
+/** Fewer finished steps than this for a kind, and history says nothing. */
+export const MIN_SAMPLES = 3;
+/** Bytes of prompt scaffolding (instructions, headings, persona) around a step's own texts. */
+const PROMPT_OVERHEAD_BYTES = 2500;
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (!sorted.length) return Number.NaN;
+  const rank = (p / 100) * (sorted.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (rank - lo);
+}
+
+function contextBytes(step: PipelineStep, p: Proposal, pipeline: PipelineStep[]): number {
+  // Every earlier output that can reach this prompt is clipped to MAX_CONTEXT_CHARS (≤ 4 bytes a character).
+  const clip = MAX_CONTEXT_CHARS * 4;
+  const research = p.research.enabled && step.kind !== 'research' ? clip : 0;
+  const positions = p.discussion.enabled && (step.kind === 'ticket' || step.kind === 'synthesis') ? p.roles.length * clip : 0;
+  const deps = step.kind === 'ticket' ? step.dependsOn.filter((d) => d.startsWith('ticket_')).length * clip : 0;
+  const tickets = step.kind === 'synthesis' ? pipeline.filter((s) => s.kind === 'ticket').length * clip : 0;
+  return research + positions + deps + tickets;
+}
+
+export function estimate(p: Proposal, pricer: Pricer, maxOutputTokens: number, history: readonly HistorySample[]): Estimate {
+  const roles = Object.fromEntries(p.roles.map((r) => [r.key, { agentId: r.key, name: r.existingAgent ?? r.hire?.name ?? r.key, title: r.title, persona: r.hire?.persona ?? '' }]));
+  const pipeline = materialize({ proposal: p, revision: 0, roles, ids: { orchestrationId: 'estimate' } });
+  const llmSteps = pipeline.steps.filter((s) => s.kind !== 'done');
+  const ticketByKey = new Map(p.tickets.map((t) => [t.key, t]));
+
+  let worstCaseUsd = 0;
+  for (const step of llmSteps) {
+    const ticket = step.ticketKey ? ticketByKey.get(step.ticketKey) : undefined;
+    const own = [p.goal, ticket?.description ?? '', step.kind === 'research' ? p.research.prompt : '', step.kind === 'discuss' ? p.discussion.prompt : '', step.kind === 'synthesis' ? p.synthesis.prompt : ''];
+    const persona = roles[step.roleKey ?? '']?.persona ?? '';
+    worstCaseUsd += pricer.worstCase(inputTokensUpperBound([...own, persona], PROMPT_OVERHEAD_BYTES + contextBytes(step, p, pipeline.steps)), maxOutputTokens);
+  }
+
+  // Typical cost: per step, the history of the same agent for that kind of step if there is
+  // enough, else of that kind of step overall.
+  const byKind = new Map<StepKind, HistorySample[]>();
+  for (const h of history) byKind.set(h.kind, [...(byKind.get(h.kind) ?? []), h]);
+  let typical: (Range & { samples: number }) | null = { low: 0, high: 0, samples: 0 };
+  const durations: number[] = [];
+  for (const step of llmSteps) {
+    const name = (roles[step.roleKey ?? '']?.name ?? '').toLowerCase();
+    const ofKind = byKind.get(step.kind) ?? [];
+    const ofAgent = ofKind.filter((h) => h.agentName === name);
+    const samples = ofAgent.length >= MIN_SAMPLES ? ofAgent : ofKind;
+    if (samples.length < MIN_SAMPLES) {
+      typical = null;
+      break;
+    }
+    const costs = samples.map((s) => s.costUsd).sort((a, b) => a - b);
+    typical.low += percentile(costs, 25);
+    typical.high += percentile(costs, 75);
+    durations.push(...samples.map((s) => s.durationMs));
+  }
+  if (typical) typical.samples = history.length;
+  const criticalPath = criticalPathLength(pipeline);
+  durations.sort((a, b) => a - b);
+  const durationMs = typical && durations.length ? { low: percentile(durations, 25) * criticalPath, high: percentile(durations, 75) * criticalPath } : null;
+  const highest = typical ? typical.high : worstCaseUsd;
+  return { calls: llmSteps.length, criticalPath, worstCaseUsd, typicalUsd: typical, durationMs, overCap: highest > p.budget.maxUsd };
+}

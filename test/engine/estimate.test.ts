@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { estimateText } from '../../src/blocks/proposal.js';
+import { createPricer } from '../../src/engine/budget.js';
+import { estimate, percentile, type HistorySample } from '../../src/engine/estimate.js';
+import { sampleProposal } from '../fixtures.js';
+
+const pricer = createPricer('gpt-4o-mini', {});
+const sample = (kind: HistorySample['kind'], costUsd: number, agentName = 'someone', durationMs = 1000): HistorySample => ({ kind, agentName, costUsd, durationMs });
+
+describe('estimate', () => {
+  it('without history gives the worst case from shape and prices, and says it has no typical figure', () => {
+    const e = estimate(sampleProposal(), pricer, 2048, []);
+    expect(e.calls).toBe(6); // 2 positions, 3 tickets, synthesis
+    expect(e.criticalPath).toBe(4);
+    expect(e.worstCaseUsd).toBeGreaterThan(6 * 2048 * 0.6e-6); // at least every output token of every call
+    expect(e.typicalUsd).toBeNull();
+    expect(e.durationMs).toBeNull();
+    const text = estimateText(e, 1.5);
+    expect(text).toContain('no run history yet');
+    expect(text).toContain('duration: no history yet');
+    expect(text).not.toContain(':red_circle:');
+  });
+
+  it('warns in red before approval when the worst case is above the cap and there is no history', () => {
+    const p = sampleProposal({ budget: { maxUsd: 0.001 } });
+    const e = estimate(p, pricer, 2048, []);
+    expect(e.overCap).toBe(true);
+    expect(estimateText(e, 0.001)).toMatch(/:red_circle: \*Over the cap: the worst case \(\$0\.\d+\) is above the \$0\.0010 cap/);
+  });
+
+  it('with history uses the 25th–75th percentile per step, preferring the same agent', () => {
+    const history = [
+      ...[1, 2, 3, 4, 5].map((c) => sample('ticket', c / 1000)),
+      ...[10, 10, 10].map((c) => sample('ticket', c / 1000, 'ada')),
+      ...[1, 1, 1].map((c) => sample('discuss', c / 1000, 'x', 500)),
+      ...[5, 6, 7].map((c) => sample('synthesis', c / 1000, 'x', 3000)),
+    ];
+    const e = estimate(sampleProposal(), pricer, 2048, history);
+    // tickets: two by Ada (0.010 each, from her own history); one by Wren, from all 8 ticket
+    // samples (p25 0.00275, p75 0.010); positions 2 × 0.001; synthesis p25 0.0055, p75 0.0065
+    expect(e.typicalUsd!.low).toBeCloseTo(0.02 + 0.00275 + 0.002 + 0.0055, 9);
+    expect(e.typicalUsd!.high).toBeCloseTo(0.02 + 0.01 + 0.002 + 0.0065, 9);
+    expect(e.typicalUsd!.samples).toBe(history.length);
+    expect(e.durationMs).not.toBeNull();
+    expect(e.overCap).toBe(false);
+  });
+
+  it('does not mix in a partial history: one step kind without samples means no typical figure', () => {
+    const history = [1, 2, 3].map((c) => sample('ticket', c / 1000));
+    expect(estimate(sampleProposal(), pricer, 2048, history).typicalUsd).toBeNull();
+  });
+
+  it('percentile interpolates', () => {
+    expect(percentile([1, 2, 3, 4, 5], 25)).toBe(2);
+    expect(percentile([1, 2, 3, 4], 75)).toBeCloseTo(3.25);
+  });
+});
