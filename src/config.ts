@@ -2,6 +2,7 @@
  * Configuration, read once at start and validated with zod. A missing or wrong setting
  * becomes one ConfigError line naming the setting and how to fix it.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -50,6 +51,7 @@ const EnvSchema = z
     ORCHESTRATE_RETRY_BASE_MS: positiveInt(2000),
     ORCHESTRATE_PROCESS_EVERY_MS: positiveInt(5000),
     ORCHESTRATE_LOCK_LIFETIME_MS: positiveInt(10 * 60_000),
+    ORCHESTRATE_PRICES_FILE: z.string().optional(),
     ORCHESTRATE_PRICES: z
       .string()
       .optional()
@@ -116,7 +118,14 @@ export interface Config {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable in a .env file means "not set", not "set to the empty string".
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned: Record<string, string | undefined> = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  if (cleaned.ORCHESTRATE_PRICES_FILE && !cleaned.ORCHESTRATE_PRICES) {
+    try {
+      cleaned.ORCHESTRATE_PRICES = readFileSync(cleaned.ORCHESTRATE_PRICES_FILE, 'utf8');
+    } catch {
+      throw new ConfigError(`Configuration error: ORCHESTRATE_PRICES_FILE cannot be read (${cleaned.ORCHESTRATE_PRICES_FILE}); point it at a JSON price file or unset it. See README.md → Configuration.`);
+    }
+  }
   const result = EnvSchema.safeParse(cleaned);
   if (!result.success) {
     const issue = result.error.issues[0]!;

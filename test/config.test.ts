@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -57,6 +60,14 @@ describe('loadConfig', () => {
     expect(errorOf({ ...base, ORCHESTRATE_DEFAULT_BUDGET_USD: '-2' })).toMatch(/ORCHESTRATE_DEFAULT_BUDGET_USD must be greater than 0/);
     expect(errorOf({ ...base, ORCHESTRATE_PRICES: '{oops' })).toMatch(/ORCHESTRATE_PRICES must be JSON/);
     expect(errorOf({ SLACK_SIGNING_SECRET: 's', SLACK_BOT_TOKEN: 'xoxb-1', LLM_PROVIDER: 'anthropic' })).toMatch(/ANTHROPIC_API_KEY is missing/);
+  });
+
+  it('reads prices from a file, and names an unreadable one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prices-'));
+    const file = join(dir, 'prices.json');
+    writeFileSync(file, JSON.stringify({ 'my-model': { inputPerMTok: 1, outputPerMTok: 2 } }));
+    expect(loadConfig({ ...base, ORCHESTRATE_PRICES_FILE: file }).prices).toEqual({ 'my-model': { inputPerMTok: 1, outputPerMTok: 2 } });
+    expect(errorOf({ ...base, ORCHESTRATE_PRICES_FILE: join(dir, 'missing.json') })).toMatch(/ORCHESTRATE_PRICES_FILE cannot be read/);
   });
 
   it('never puts a secret in its message', () => {

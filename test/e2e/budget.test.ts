@@ -113,6 +113,35 @@ describe('hard budget', () => {
   });
 });
 
+describe('hard budget with parallel steps', () => {
+  it('aborts the calls in flight when a parallel step finds no room, and keeps their worst case as spent', async () => {
+    const parallel = sampleProposal({
+      tickets: ['x', 'y', 'z'].map((k) => ({ key: k, title: `Parallel ${k}`, role: 'analyst', description: k, dependsOn: [] })),
+      discussion: { enabled: false, prompt: '' },
+      budget: { maxUsd: 35 },
+    });
+    h.llm.responder = billed(scriptedResponder(parallel));
+    const { value, orchestrationId: o, ts } = await h.propose();
+    h.llm.reset();
+    h.llm.delayMs = 1000;
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await eventually(async () => (await doc(o)).status === 'failed', 20_000, 'budget stop');
+    await eventually(() => h.llm.requests.every((r) => r.endedAt !== null), 5000, 'calls to end');
+    h.llm.delayMs = 0;
+    h.llm.responder = billed(scriptedResponder(chain()));
+    // Two calls fitted and were in flight; the third never started; the two were cut off.
+    expect(h.llm.requests).toHaveLength(2);
+    expect(h.llm.requests.every((r) => r.aborted)).toBe(true);
+    const after = await doc(o);
+    await eventually(async () => (await doc(o)).budget.reservedUsd < 1e-9, 5000, 'settled');
+    expect((await doc(o)).budget.spentUsd).toBe(30);
+    expect(after.budget.spentUsd).toBeLessThanOrEqual(after.budget.maxUsd);
+    const steps = await Step.find({ orchestrationId: o, kind: 'ticket' }).lean();
+    expect(steps.map((s) => s.status)).toEqual(['skipped', 'skipped', 'skipped']);
+    expect(steps.every((s) => s.skipReason === 'budget')).toBe(true);
+  });
+});
+
 describe('reservations', () => {
   it('parallel reservations racing for the last dollars never exceed the cap', async () => {
     const o = await Orchestration.create({ requesterId: 'U1', channelId: 'C1', goal: 'race', status: 'executing', budget: { maxUsd: 5.5, spentUsd: 0, reservedUsd: 0, warned: false } });
