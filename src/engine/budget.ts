@@ -1,13 +1,13 @@
 /**
  * Money: prices from a maintained offline table (or operator overrides), and the hard ceiling.
- * Before every LLM call its worst-case cost is reserved against the orchestration's budget by a
- * compare-and-swap on the orchestration document; afterwards it is settled to the real cost.
+ * Before every LLM call its worst-case cost is reserved against the orchestration's budget by one
+ * conditional update of the orchestration document; afterwards it is settled to the real cost.
  * Because the worst case is a true upper bound, spend can never pass the cap.
  */
 import { calcPrice } from '@pydantic/genai-prices';
 import type { Types } from 'mongoose';
 import type { ConfiguredPrice } from '../config.js';
-import { Orchestration } from '../models/orchestration.js';
+import { ACTIVE_STATUSES, Orchestration } from '../models/orchestration.js';
 
 export class UnknownPriceError extends Error {
   override name = 'UnknownPriceError';
@@ -75,25 +75,22 @@ export function inputTokensUpperBound(texts: readonly string[], extraBytes = 0):
 export type ReserveOutcome = { ok: true } | { ok: false; reason: 'budget' | 'closed' };
 
 const roundUsd = (usd: number) => Math.round(usd * 1e9) / 1e9;
+const OPEN_STATUSES = [...ACTIVE_STATUSES];
 
-/** Reserves `usd` if spent + reserved + usd stays within the cap; decided by compare-and-swap. */
+/**
+ * Reserves `usd` if spent + reserved + usd stays within the cap. One conditional update decides
+ * it on the server, so any number of parallel steps cannot together pass the cap.
+ */
 export async function reserve(orchestrationId: Types.ObjectId | string, usd: number): Promise<ReserveOutcome> {
   const amount = roundUsd(usd);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const doc = await Orchestration.findById(orchestrationId, { budget: 1, status: 1 }).lean();
-    if (!doc || !['planning', 'proposed', 'approved', 'executing', 'synthesizing'].includes(doc.status)) {
-      return { ok: false, reason: 'closed' };
-    }
-    const { spentUsd, reservedUsd, maxUsd } = doc.budget;
-    if (roundUsd(spentUsd + reservedUsd + amount) > maxUsd) return { ok: false, reason: 'budget' };
-    const swapped = await Orchestration.updateOne(
-      { _id: orchestrationId, 'budget.spentUsd': spentUsd, 'budget.reservedUsd': reservedUsd, 'budget.maxUsd': maxUsd },
-      { $set: { 'budget.reservedUsd': roundUsd(reservedUsd + amount) } },
-    );
-    if (swapped.modifiedCount === 1) return { ok: true };
-  }
-  // Heavy contention: refusing is safe, overshooting is not.
-  return { ok: false, reason: 'budget' };
+  const fits = { $lte: [{ $add: ['$budget.spentUsd', '$budget.reservedUsd', amount] }, { $add: ['$budget.maxUsd', 1e-9] }] };
+  const reserved = await Orchestration.updateOne(
+    { _id: orchestrationId, status: { $in: OPEN_STATUSES }, $expr: fits },
+    { $inc: { 'budget.reservedUsd': amount } },
+  );
+  if (reserved.modifiedCount === 1) return { ok: true };
+  const doc = await Orchestration.findById(orchestrationId, { status: 1 }).lean();
+  return { ok: false, reason: doc && OPEN_STATUSES.includes(doc.status) ? 'budget' : 'closed' };
 }
 
 /** Releases a reservation and books the real cost, in one atomic update. */

@@ -38,7 +38,12 @@ export class FakeSlack {
   }
 
   async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        // A broken request (client hung up mid-body, unparsable input) must never crash the test run.
+        if (!res.headersSent && !res.destroyed) send(res, 500, { ok: false, error: 'fake_slack_error', detail: String(error) });
+      });
+    });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.port = (this.server!.address() as AddressInfo).port;
   }
@@ -89,8 +94,11 @@ export class FakeSlack {
   }
 
   private nextTs(): string {
+    // 1700000000.000100, .000200, … rolling into the next second after .999900, so every ts is
+    // unique and strictly increasing both as a number and as a fixed-width string.
     this.tsCounter += 1;
-    return `1700000000.${String(this.tsCounter * 100).padStart(6, '0')}`;
+    const seconds = 1_700_000_000 + Math.floor(this.tsCounter / 10_000);
+    return `${seconds}.${String((this.tsCounter % 10_000) * 100).padStart(6, '0')}`;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -100,7 +108,8 @@ export class FakeSlack {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
 
     if (path.startsWith('/response/')) {
-      const body = safeParse(raw) ?? {};
+      const parsed = safeParse(raw);
+      const body = isObject(parsed) ? parsed : {};
       const call: SlackCall = { method: 'response_url', args: { ...body, _responseId: decodeURIComponent(path.slice('/response/'.length)) }, at: Date.now() };
       call.response = { ok: true };
       this.record(call);
@@ -142,23 +151,33 @@ export class FakeSlack {
       case 'chat.update': {
         const invalid = messageError(args);
         if (invalid) return { ok: false, error: invalid };
-        const ts = method === 'chat.postMessage' ? this.nextTs() : String(args.ts);
-        return { ok: true, channel: args.channel, ts, message: { ts, text: args.text, blocks: args.blocks } };
+        if (method === 'chat.update') {
+          const ts = String(args.ts);
+          return { ok: true, channel: args.channel, ts, text: args.text ?? '', message: { text: args.text ?? '', blocks: args.blocks } };
+        }
+        const ts = this.nextTs();
+        return { ok: true, channel: args.channel, ts, message: { type: 'message', user: this.options.botUserId ?? 'UBOT', bot_id: 'BBOT', ts, text: args.text ?? '', blocks: args.blocks } };
       }
       case 'chat.postEphemeral':
         return { ok: true, message_ts: this.nextTs() };
       case 'views.open':
       case 'views.update':
       case 'views.push': {
-        const view = args.view ?? {};
-        if ((view.blocks?.length ?? 0) > 100 || (view.title?.text?.length ?? 0) > 24 || (view.private_metadata?.length ?? 0) > 3000) {
+        const view: Record<string, any> | null = args.view && typeof args.view === 'object' ? args.view : null;
+        if (!view) return { ok: false, error: 'invalid_arguments' };
+        if ((view.blocks?.length ?? 0) > 100 || String(view.title?.text ?? '').length > 24 || String(view.private_metadata ?? '').length > 3000) {
           return { ok: false, error: 'invalid_arguments' };
         }
-        return { ok: true, view: { id: `V${++this.viewCounter}`, ...view } };
+        // views.update keeps the id of the view it updates, like Slack; new views get the next id.
+        const id = method === 'views.update' && typeof args.view_id === 'string' ? args.view_id : `V${++this.viewCounter}`;
+        return { ok: true, view: { id, team_id: this.options.teamId ?? 'T1', ...view } };
       }
       case 'conversations.info':
       case 'conversations.join':
-        return { ok: true, channel: { id: args.channel, name: 'general', is_member: true } };
+        return {
+          ok: true,
+          channel: { id: args.channel, name: 'general', is_channel: true, is_private: false, is_archived: false, is_member: true, context_team_id: this.options.teamId ?? 'T1' },
+        };
       default:
         return { ok: true };
     }
@@ -178,10 +197,19 @@ function safeParse(raw: string): any {
   }
 }
 
+function isObject(value: unknown): value is Record<string, any> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function parseArgs(raw: string, contentType: string): Record<string, any> {
-  const args: Record<string, any> = contentType.includes('application/json')
-    ? (safeParse(raw) ?? {})
-    : Object.fromEntries(new URLSearchParams(raw));
+  let args: Record<string, any>;
+  if (contentType.includes('application/json')) {
+    const parsed = safeParse(raw);
+    args = isObject(parsed) ? parsed : {};
+  } else {
+    // Form fields are all strings: booleans arrive as "true"/"false", numbers as digits.
+    args = Object.fromEntries(new URLSearchParams(raw));
+  }
   for (const field of JSON_FIELDS) {
     if (typeof args[field] === 'string') args[field] = safeParse(args[field]) ?? args[field];
   }
@@ -191,22 +219,27 @@ function parseArgs(raw: string, contentType: string): Record<string, any> {
 /** The Block Kit limits Slack enforces on messages, which no builder library checks. */
 function messageError(args: Record<string, any>): string | null {
   const blocks: any[] | undefined = Array.isArray(args.blocks) ? args.blocks : undefined;
-  if (!args.text && !blocks?.length) return 'no_text';
+  const attachments = Array.isArray(args.attachments) && args.attachments.length > 0;
+  if (!args.text && !blocks?.length && !attachments) return 'no_text';
   if (!blocks) return null;
   if (blocks.length > 50) return 'invalid_blocks';
   let total = 0;
   for (const b of blocks) {
+    if (!b || typeof b !== 'object' || typeof b.type !== 'string') return 'invalid_blocks';
     const text = typeof b.text === 'string' ? b.text : (b.text?.text ?? '');
     total += text.length;
     if (b.type === 'section' && text.length > 3000) return 'invalid_blocks';
     if (b.type === 'header' && text.length > 150) return 'invalid_blocks';
     if (b.type === 'markdown' && text.length > 12000) return 'invalid_blocks';
-    if ((b.block_id ?? '').length > 255) return 'invalid_blocks';
-    for (const el of [...(b.type === 'actions' ? b.elements : []), ...(b.accessory ? [b.accessory] : [])]) {
-      if (el.type !== 'button') continue;
-      if ((el.text?.text ?? '').length > 75 || (el.action_id ?? '').length > 255 || (el.value ?? '').length > 2000) return 'invalid_blocks';
+    if (String(b.block_id ?? '').length > 255) return 'invalid_blocks';
+    const elements: any[] = [...(b.type === 'actions' && Array.isArray(b.elements) ? b.elements : []), ...(b.accessory ? [b.accessory] : []), ...(b.element ? [b.element] : [])];
+    for (const el of elements) {
+      if (String(el?.action_id ?? '').length > 255) return 'invalid_blocks';
+      if (el?.type !== 'button') continue;
+      if (String(el.text?.text ?? '').length > 75 || String(el.value ?? '').length > 2000) return 'invalid_blocks';
     }
-    if (b.type === 'context') for (const e of b.elements ?? []) total += (e.text ?? '').length;
+    if (b.type === 'context' && Array.isArray(b.elements)) for (const e of b.elements) total += String(e?.text ?? '').length;
   }
+  // Slack refuses messages whose block text adds up past roughly 12k characters.
   return total > 12000 ? 'msg_blocks_too_long' : null;
 }

@@ -1,0 +1,107 @@
+/**
+ * Benchmarks: `npm run bench`. Figures are percentiles and ratios, never pass/fail: the
+ * machines are shared and noisy. Everything runs on 127.0.0.1 against the test fakes and the
+ * embedded database, so it measures Orchestrate's own overhead, not an LLM's.
+ */
+import { performance } from 'node:perf_hooks';
+import { proposalMessage } from '../src/blocks/proposal.js';
+import { createPricer, reserve } from '../src/engine/budget.js';
+import { estimate } from '../src/engine/estimate.js';
+import { materialize } from '../src/engine/materializer.js';
+import { Orchestration } from '../src/models/orchestration.js';
+import { largestProposal, sampleProposal } from '../test/fixtures.js';
+import { eventually, REQUESTER, scriptedResponder, startHarness } from '../test/helpers/harness.js';
+
+const pct = (values: number[], p: number) => {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const fmt = (n: number, digits = 2) => n.toFixed(digits);
+const rows: string[][] = [];
+const report = (name: string, unit: string, values: number[], note = '') =>
+  rows.push([name, String(values.length), `${fmt(pct(values, 50))} ${unit}`, `${fmt(pct(values, 95))} ${unit}`, `${fmt(pct(values, 99))} ${unit}`, note]);
+
+function timeIt(n: number, fn: () => void): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    fn();
+    out.push((performance.now() - t) * 1000);
+  }
+  return out;
+}
+
+async function pureFunctions() {
+  const big = largestProposal(2000);
+  const roles = Object.fromEntries(big.roles.map((r, i) => [r.key, { agentId: `a${i}`, name: r.hire!.name, title: r.title, persona: r.hire!.persona }]));
+  report('materialize (8 roles, 16 tickets)', 'µs', timeIt(5000, () => materialize({ proposal: big, revision: 1, roles, ids: { orchestrationId: 'o' } })));
+  const view = { orchestrationId: '65a1b2c3d4e5f60718293a4b', revision: 1, status: 'proposed' as const, statusReason: null, requesterId: 'U1', goal: big.goal, proposal: big, budget: { maxUsd: 5, spentUsd: 0 }, approvedBy: null, durationMs: null };
+  report('proposalMessage (largest plan)', 'µs', timeIt(2000, () => proposalMessage(view)));
+  const pricer = createPricer('gpt-4o-mini', {});
+  report('estimate (largest plan, no history)', 'µs', timeIt(2000, () => estimate(big, pricer, 2048, [])));
+}
+
+async function overSlack() {
+  const h = await startHarness({ ORCHESTRATE_MAX_PARALLEL: '4', ORCHESTRATE_PROCESS_EVERY_MS: '5000', LOG_LEVEL: 'error' });
+  try {
+    // 1. Ack latency of /orchestrate: Slack allows 3 s.
+    const acks: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const t = performance.now();
+      const res = await h.command(`Benchmark goal ${i}`);
+      acks.push(performance.now() - t);
+      if (res.status !== 200) throw new Error(`command answered ${res.status}`);
+    }
+    report('/orchestrate ack (signed HTTP round trip)', 'ms', acks, `p99 is ${fmt((100 * pct(acks, 99)) / 3000, 2)}% of Slack's 3 s`);
+    await new Promise((r) => setTimeout(r, 1500)); // let the plans settle
+
+    // 2. Step hand-off: a chain of 8 tickets, LLM answering at once. Gap = dependency's answer → dependent's request.
+    const chain = sampleProposal({
+      tickets: 'abcdefgh'.split('').map((k, i) => ({ key: k, title: `Chain ${k}`, role: 'analyst', description: k, dependsOn: i ? ['abcdefgh'[i - 1]!] : [] })),
+      discussion: { enabled: false, prompt: '' },
+    });
+    h.llm.responder = scriptedResponder(chain);
+    const gaps: number[] = [];
+    const runs: number[] = [];
+    for (let run = 0; run < 5; run++) {
+      const { value, orchestrationId, ts } = await h.propose(`Chain run ${run}`);
+      h.llm.reset();
+      const t = performance.now();
+      await h.click('orchestrate.approve', value, REQUESTER, ts);
+      await eventually(async () => (await Orchestration.findById(orchestrationId, { status: 1 }).lean())?.status === 'completed', 60_000, 'chain');
+      runs.push(performance.now() - t);
+      const tickets = 'abcdefgh'.split('').map((k) => h.llm.requests.find((r) => r.user.includes(`# Your ticket: Chain ${k}`))!);
+      for (let i = 1; i < tickets.length; i++) gaps.push(tickets[i]!.startedAt - tickets[i - 1]!.endedAt!);
+    }
+    report('step hand-off (dependency done → next LLM request)', 'ms', gaps, `vs up to ${h.config.engine.processEveryMs} ms if it waited for a poll`);
+    report('whole run, 8-ticket chain + synthesis, instant LLM', 'ms', runs, 'Orchestrate overhead per run');
+
+    // 3. Budget reservations racing on one orchestration.
+    const o = await Orchestration.create({ requesterId: 'U', channelId: 'C', goal: 'bench', status: 'executing', budget: { maxUsd: 1e9, spentUsd: 0, reservedUsd: 0, warned: false } });
+    for (const parallel of [1, 8, 32]) {
+      const latencies: number[] = [];
+      for (let round = 0; round < Math.ceil(400 / parallel); round++) {
+        await Promise.all(
+          Array.from({ length: parallel }, async () => {
+            const t = performance.now();
+            const r = await reserve(o._id, 0.001);
+            latencies.push(performance.now() - t);
+            if (!r.ok) throw new Error('reservation refused');
+          }),
+        );
+      }
+      report(`reserve() with ${parallel} racing`, 'ms', latencies);
+    }
+  } finally {
+    await h.stop();
+  }
+}
+
+await pureFunctions();
+await overSlack();
+const header = ['benchmark', 'n', 'p50', 'p95', 'p99', 'note'];
+const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i]!.length)));
+const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
+console.log(`\nnode ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+process.exit(0);
