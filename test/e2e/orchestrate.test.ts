@@ -270,3 +270,35 @@ describe('failing tickets', () => {
     expect(threadPosts(ts).some((c) => blocksText(c).includes('Failed') && blocksText(c).includes('Every sub-ticket failed'))).toBe(true);
   });
 });
+
+describe('operations', () => {
+  it('answers /healthz once ready', async () => {
+    const res = await fetch(h.url.replace('/slack/events', '/healthz'));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true });
+  });
+
+  it('rides out a Slack 429: the proposal is posted once, after the Retry-After', async () => {
+    h.slack.failNext('chat.postMessage', { rateLimitedSeconds: 1 });
+    const before = h.slack.callsTo('chat.postMessage').length;
+    const { orchestrationId } = await h.propose('A goal posted through a rate limit');
+    const posts = h.slack.callsTo('chat.postMessage').slice(before);
+    expect(posts.map((c) => c.response?.ok)).toEqual([false, true]);
+    expect(posts[1]!.at - posts[0]!.at).toBeGreaterThanOrEqual(900);
+    expect(await statusOf(orchestrationId)).toBe('proposed');
+  });
+
+  it('tells the requester when it cannot post in the channel, instead of failing silently', async () => {
+    h.slack.failNext('chat.postMessage', { error: 'not_in_channel' });
+    await h.command('A goal for a channel the bot is not in');
+    await eventually(() => h.slack.calls.some((c) => c.method === 'response_url' && String(c.args.text).includes("I can't post in this channel (not_in_channel)")), 10_000, 'explanation');
+    const doc = await Orchestration.findOne({ goal: 'A goal for a channel the bot is not in' }).lean();
+    expect(doc?.status).toBe('failed');
+  });
+
+  it('never writes a secret to the log', () => {
+    expect(h.logs.length).toBeGreaterThan(0);
+    const all = h.logs.join('\n');
+    for (const secret of ['xoxb-test-token', 'sk-test-key-not-real', 'test-signing-secret']) expect(all).not.toContain(secret);
+  });
+});

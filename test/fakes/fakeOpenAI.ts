@@ -65,7 +65,12 @@ export class FakeOpenAI {
   }
 
   async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        // A broken request (client hung up mid-body, unparsable JSON) must never crash the test run.
+        if (!res.headersSent && !res.destroyed) sendError(res, 500, { message: `FakeOpenAI: ${(error as Error)?.message ?? String(error)}`, type: 'server_error' });
+      });
+    });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.port = (this.server!.address() as AddressInfo).port;
   }
@@ -85,12 +90,17 @@ export class FakeOpenAI {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
-      res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { message: 'not found' } }));
-      return;
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (req.method !== 'POST' || !path.endsWith('/chat/completions')) {
+      return sendError(res, 404, { message: `FakeOpenAI: no route for ${req.method} ${path} (only POST /v1/chat/completions)`, type: 'invalid_request_error' });
     }
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatRequest;
+    let body: ChatRequest;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatRequest;
+      if (!body || typeof body !== 'object' || !Array.isArray(body.messages)) throw new Error("'messages' must be an array");
+    } catch (error) {
+      return sendError(res, 400, { message: `FakeOpenAI: bad request body: ${(error as Error).message}`, type: 'invalid_request_error' });
+    }
     const record: RecordedRequest = {
       body,
       toolName: body.tool_choice?.function?.name ?? body.tools?.[0]?.function?.name ?? null,
@@ -104,43 +114,57 @@ export class FakeOpenAI {
     this.inFlight += 1;
     this.peak = Math.max(this.peak, this.inFlight);
     let answered = false;
+    let wake: (() => void) | null = null;
     const done = () => {
       if (record.endedAt === null) {
         record.endedAt = Date.now();
         this.inFlight -= 1;
       }
     };
+    // 'close' on the response fires when the client hangs up before we answer (and after a normal
+    // end, which `answered` tells apart). req 'close' would fire as soon as the body was read.
     res.on('close', () => {
       if (!answered) {
         record.aborted = true;
         done();
+        wake?.();
       }
     });
+    if (res.destroyed) {
+      record.aborted = true;
+      done();
+      return;
+    }
 
-    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.delayMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.delayMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = null;
+    }
     if (record.aborted) return;
 
     let reply: FakeReply;
     try {
       reply = await this.responder(record);
     } catch (error) {
-      reply = { status: 500, error: { message: (error as Error).message, type: 'server_error' } };
+      reply = { status: 500, error: { message: (error as Error)?.message ?? String(error), type: 'server_error' } };
     }
     if (record.aborted) return;
     answered = true;
     done();
 
     if ('status' in reply) {
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (reply.retryAfterSeconds !== undefined) headers['retry-after'] = String(reply.retryAfterSeconds);
-      res.writeHead(reply.status, headers);
-      res.end(JSON.stringify({ error: reply.error ?? { message: `HTTP ${reply.status}`, type: 'server_error' } }));
-      return;
+      return sendError(res, reply.status, reply.error ?? { message: `HTTP ${reply.status}` }, reply.retryAfterSeconds);
     }
 
     const id = `chatcmpl-${++this.counter}`;
     const promptChars = body.messages.reduce((n, m) => n + textOf(m.content).length, 0);
-    const answerText = 'text' in reply ? reply.text : JSON.stringify(reply.args);
+    const answerText = 'text' in reply ? reply.text : JSON.stringify(reply.args ?? {});
     const usage = {
       prompt_tokens: reply.usage?.input ?? Math.ceil(promptChars / 4),
       completion_tokens: reply.usage?.output ?? Math.ceil(answerText.length / 4),
@@ -148,11 +172,12 @@ export class FakeOpenAI {
     };
     const message =
       'text' in reply
-        ? { role: 'assistant', content: reply.text }
+        ? { role: 'assistant', content: reply.text, refusal: null }
         : {
             role: 'assistant',
             content: null,
-            tool_calls: [{ id: `call_${this.counter}`, type: 'function', function: { name: reply.tool, arguments: JSON.stringify(reply.args) } }],
+            refusal: null,
+            tool_calls: [{ id: `call_${this.counter}`, type: 'function', function: { name: reply.tool, arguments: answerText } }],
           };
     const finish = 'text' in reply ? 'stop' : 'tool_calls';
     const full = { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens };
@@ -174,9 +199,18 @@ export class FakeOpenAI {
         object: 'chat.completion',
         created: Math.floor(Date.now() / 1000),
         model: body.model,
-        choices: [{ index: 0, message, finish_reason: finish }],
+        choices: [{ index: 0, message, logprobs: null, finish_reason: finish }],
         usage: full,
       }),
     );
   }
+}
+
+/** An error answer shaped like OpenAI's: {error: {message, type, code}}, plus Retry-After when given. */
+function sendError(res: ServerResponse, status: number, error: { message: string; type?: string; code?: string }, retryAfterSeconds?: number): void {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
+  const type = error.type ?? (status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error');
+  res.writeHead(status, headers);
+  res.end(JSON.stringify({ error: { message: error.message, type, param: null, code: error.code ?? null } }));
 }

@@ -98,6 +98,8 @@ describe('FakeSlack with WebClient', () => {
     const tooLong = await client.views.open({ trigger_id: 't', view: { ...view, title: { type: 'plain_text', text: 'x'.repeat(25) } } }).catch((e: unknown) => e);
     expect((tooLong as { data?: { error?: string } }).data?.error).toBe('invalid_arguments');
     expect(fake.callsTo('views.open')[1]?.args.view.title.text).toHaveLength(25);
+    const updated = await client.views.update({ view_id: opened.view!.id!, view });
+    expect(updated.view?.id).toBe(opened.view?.id);
   });
 
   it('records response_url posts and resolves waitFor for past and future calls', async () => {
@@ -189,6 +191,14 @@ describe('FakeOpenAI with ChatOpenAI', () => {
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('3');
     expect(await res.json()).toEqual({ error: { message: 'slow down', type: 'requests', code: 'rate_limit_exceeded' } });
+  });
+
+  it('answers a malformed body with 400 instead of crashing', async () => {
+    fake.reset();
+    const res = await fetch(`${fake.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/bad request body/);
+    expect(fake.requests).toHaveLength(0);
   });
 
   it('an abort during delayMs rejects the invoke and marks the request aborted', async () => {

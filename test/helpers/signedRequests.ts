@@ -1,7 +1,12 @@
 /** Sends Slack-signed HTTP requests (slash commands, interactions) to a Bolt HTTP app. */
 import { createHmac, randomBytes } from 'node:crypto';
 
-export function signSlackBody(signingSecret: string, body: string, timestamp = Math.floor(Date.now() / 1000)) {
+/** Slack's v0 request signature: v0= + hex HMAC-SHA256(secret, `v0:${timestamp}:${body}`), timestamp in seconds. */
+export function signSlackBody(
+  signingSecret: string,
+  body: string,
+  timestamp: number = Math.floor(Date.now() / 1000),
+): { 'x-slack-signature': string; 'x-slack-request-timestamp': string } {
   const signature = `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
   return { 'x-slack-signature': signature, 'x-slack-request-timestamp': String(timestamp) };
 }
@@ -55,7 +60,7 @@ export function sendSlashCommand(
   return postSlack(url, signingSecret, body, 'application/x-www-form-urlencoded', options);
 }
 
-export function sendInteraction(url: string, signingSecret: string, payload: object, options?: { timestamp?: number; signature?: string }) {
+export function sendInteraction(url: string, signingSecret: string, payload: object, options?: { timestamp?: number; signature?: string }): Promise<SlackHttpResponse> {
   const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
   return postSlack(url, signingSecret, body, 'application/x-www-form-urlencoded', options);
 }
