@@ -11,7 +11,7 @@ import { Step } from '../../src/models/run.js';
 import { FakeOpenAI } from '../fakes/fakeOpenAI.js';
 import { FakeSlack } from '../fakes/fakeSlack.js';
 import { startAppProcess, type AppProcess } from '../helpers/appProcess.js';
-import { blocksText, eventually, findButton, REQUESTER, scriptedResponder, SIGNING_SECRET } from '../helpers/harness.js';
+import { blocksText, eventually, findButton, REQUESTER, scriptedResponder, SIGNING_SECRET, testEnv } from '../helpers/harness.js';
 import { blockActionPayload, sendInteraction, sendSlashCommand } from '../helpers/signedRequests.js';
 
 let mongo: EmbeddedServer;
@@ -34,32 +34,31 @@ afterAll(async () => {
 });
 
 const env = () => ({
-  SLACK_SIGNING_SECRET: SIGNING_SECRET,
-  SLACK_BOT_TOKEN: 'xoxb-test-token',
-  SLACK_API_URL: slack.url,
-  PORT: '0',
-  MONGODB_URI: mongo.uri,
-  OPENAI_API_KEY: 'sk-test-key-not-real',
-  OPENAI_BASE_URL: llm.url,
+  ...testEnv(slack, llm, mongo.uri),
   ORCHESTRATE_PROCESS_EVERY_MS: '250',
   ORCHESTRATE_LOCK_LIFETIME_MS: '2500',
   ORCHESTRATE_RETRY_BASE_MS: '20',
 });
 
+/** Proposes `goal` through the app at `port`, then approves it once `beforeApprove` has run. */
+async function proposeAndApprove(port: number, goal: string, beforeApprove: () => void): Promise<{ id: string; ts: string }> {
+  const url = `http://127.0.0.1:${port}/slack/events`;
+  await sendSlashCommand(url, SIGNING_SECRET, { text: goal, user_id: REQUESTER, channel_id: 'C1', response_url: slack.responseUrl(goal) });
+  const proposal = await slack.waitFor((c) => c.method === 'chat.postMessage' && blocksText(c).includes(goal), 20_000);
+  const value = findButton(proposal, 'orchestrate.approve')!.value;
+  const id = JSON.parse(value).o as string;
+  const ts = await eventually(async () => (await Orchestration.findById(id).lean())?.messageTs, 5000, 'ts');
+  beforeApprove();
+  await sendInteraction(url, SIGNING_SECRET, blockActionPayload({ userId: REQUESTER, channelId: 'C1', messageTs: ts, actionId: 'orchestrate.approve', value, responseUrl: slack.responseUrl(`${goal} approve`) }));
+  return { id, ts };
+}
+
 describe('kill -9 mid-run', () => {
   it('a second process resumes the run; every step completes once and posts once', async () => {
     const first = await startAppProcess(env());
     apps.push(first);
-    const url = `http://127.0.0.1:${first.port}/slack/events`;
-    await sendSlashCommand(url, SIGNING_SECRET, { text: 'Crash-test goal', user_id: REQUESTER, channel_id: 'C1', response_url: slack.responseUrl('crash') });
-    const proposal = await slack.waitFor((c) => c.method === 'chat.postMessage' && blocksText(c).includes('Crash-test goal'), 20_000);
-    const value = findButton(proposal, 'orchestrate.approve')!.value;
-    const id = JSON.parse(value).o as string;
-    const ts = await eventually(async () => (await Orchestration.findById(id).lean())?.messageTs, 5000, 'ts');
-
     // Tickets take a while, so the kill lands while their calls are in flight.
-    llm.delayMs = 1200;
-    await sendInteraction(url, SIGNING_SECRET, blockActionPayload({ userId: REQUESTER, channelId: 'C1', messageTs: ts, actionId: 'orchestrate.approve', value, responseUrl: slack.responseUrl('crash-approve') }));
+    const { id, ts } = await proposeAndApprove(first.port, 'Crash-test goal', () => (llm.delayMs = 1200));
     await eventually(() => llm.requests.some((r) => r.user.includes('# Your ticket:') && r.endedAt === null), 20_000, 'a ticket in flight');
     first.child.kill('SIGKILL');
     await first.exited;
@@ -103,14 +102,7 @@ describe('kill -9 mid-run', () => {
     llm.delayMs = 0;
     const app = await startAppProcess(env());
     apps.push(app);
-    const url = `http://127.0.0.1:${app.port}/slack/events`;
-    await sendSlashCommand(url, SIGNING_SECRET, { text: 'Drain-test goal', user_id: REQUESTER, channel_id: 'C1', response_url: slack.responseUrl('drain') });
-    const proposal = await slack.waitFor((c) => c.method === 'chat.postMessage' && blocksText(c).includes('Drain-test goal'), 20_000);
-    const value = findButton(proposal, 'orchestrate.approve')!.value;
-    const id = JSON.parse(value).o as string;
-    const ts = await eventually(async () => (await Orchestration.findById(id).lean())?.messageTs, 5000, 'ts');
-    llm.delayMs = 1500;
-    await sendInteraction(url, SIGNING_SECRET, blockActionPayload({ userId: REQUESTER, channelId: 'C1', messageTs: ts, actionId: 'orchestrate.approve', value, responseUrl: slack.responseUrl('drain-approve') }));
+    const { id } = await proposeAndApprove(app.port, 'Drain-test goal', () => (llm.delayMs = 1500));
     await eventually(() => llm.requests.some((r) => r.user.includes('Drain-test goal') && r.user.includes('# Your ticket:') && r.endedAt === null), 20_000, 'a ticket in flight');
     const running = await Step.find({ orchestrationId: id, status: 'running' }).lean();
     expect(running.length).toBeGreaterThan(0);

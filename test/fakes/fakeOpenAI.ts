@@ -3,8 +3,8 @@
  * answer (tool call, text or HTTP error); the server records what was asked, when each request
  * started and ended, and whether the client hung up (an aborted call).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from './loopback.js';
 
 export interface ChatRequest {
   model: string;
@@ -42,17 +42,16 @@ const defaultResponder: Responder = (req) => {
 const textOf = (content: any): string =>
   typeof content === 'string' ? content : Array.isArray(content) ? content.map((p) => (typeof p === 'string' ? p : (p?.text ?? ''))).join('') : '';
 
-export class FakeOpenAI {
+export class FakeOpenAI extends LoopbackServer {
   readonly requests: RecordedRequest[] = [];
   responder: Responder;
   delayMs = 0;
-  private server: Server | null = null;
-  private port = 0;
   private inFlight = 0;
   private peak = 0;
   private counter = 0;
 
   constructor(responder?: Responder) {
+    super();
     this.responder = responder ?? defaultResponder;
   }
 
@@ -64,30 +63,12 @@ export class FakeOpenAI {
     return this.peak;
   }
 
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        // A broken request (client hung up mid-body, unparsable JSON) must never crash the test run.
-        if (!res.headersSent && !res.destroyed) sendError(res, 500, { message: `FakeOpenAI: ${(error as Error)?.message ?? String(error)}`, type: 'server_error' });
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server!.address() as AddressInfo).port;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-    this.server = null;
-  }
-
   reset(): void {
     this.requests.length = 0;
     this.peak = this.inFlight;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -212,5 +193,5 @@ function sendError(res: ServerResponse, status: number, error: { message: string
   if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
   const type = error.type ?? (status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error');
   res.writeHead(status, headers);
-  res.end(JSON.stringify({ error: { message: error.message, type, param: null, code: error.code ?? null } }));
+  res.end(JSON.stringify({ error: { message: error.message, type, code: error.code ?? null } }));
 }

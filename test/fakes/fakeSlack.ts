@@ -2,8 +2,8 @@
  * A fake Slack Web API on 127.0.0.1: records every call, answers like Slack (increasing ts,
  * Block Kit limits, 429 with Retry-After on demand), and stands in for response_url.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from './loopback.js';
 
 export interface SlackCall {
   method: string;
@@ -18,16 +18,16 @@ type Waiter = { predicate: (call: SlackCall) => boolean; resolve: (call: SlackCa
 
 const JSON_FIELDS = ['blocks', 'attachments', 'view', 'metadata'];
 
-export class FakeSlack {
+export class FakeSlack extends LoopbackServer {
   readonly calls: SlackCall[] = [];
-  private server: Server | null = null;
-  private port = 0;
   private tsCounter = 0;
   private viewCounter = 0;
   private failures = new Map<string, Failure[]>();
   private waiters: Waiter[] = [];
 
-  constructor(private readonly options: { botUserId?: string; teamId?: string } = {}) {}
+  constructor(private readonly options: { botUserId?: string; teamId?: string } = {}) {
+    super();
+  }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}/api/`;
@@ -35,24 +35,6 @@ export class FakeSlack {
 
   responseUrl(id: string): string {
     return `http://127.0.0.1:${this.port}/response/${encodeURIComponent(id)}`;
-  }
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        // A broken request (client hung up mid-body, unparsable input) must never crash the test run.
-        if (!res.headersSent && !res.destroyed) send(res, 500, { ok: false, error: 'fake_slack_error', detail: String(error) });
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server!.address() as AddressInfo).port;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-    this.server = null;
   }
 
   callsTo(method: string): SlackCall[] {
@@ -101,7 +83,7 @@ export class FakeSlack {
     return `${seconds}.${String((this.tsCounter % 10_000) * 100).padStart(6, '0')}`;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');

@@ -50,19 +50,26 @@ export function scriptedResponder(proposal: Proposal = sampleProposal()) {
   };
 }
 
+/** The settings that wire the app to the fakes and a database, and nothing else. */
+export function testEnv(slack: FakeSlack, llm: FakeOpenAI, mongoUri: string): Record<string, string> {
+  return {
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_BOT_TOKEN: 'xoxb-test-token',
+    SLACK_API_URL: slack.url,
+    PORT: '0',
+    MONGODB_URI: mongoUri,
+    OPENAI_API_KEY: 'sk-test-key-not-real',
+    OPENAI_BASE_URL: llm.url,
+  };
+}
+
 export async function startHarness(env: Record<string, string> = {}, options: { watchIntervalMs?: number } = {}): Promise<Harness> {
   const slack = new FakeSlack();
   const llm = new FakeOpenAI(scriptedResponder());
   await Promise.all([slack.start(), llm.start()]);
   const mongo = await startEmbeddedMongo();
   const config = loadConfig({
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_BOT_TOKEN: 'xoxb-test-token',
-    SLACK_API_URL: slack.url,
-    PORT: '0',
-    MONGODB_URI: mongo.uri,
-    OPENAI_API_KEY: 'sk-test-key-not-real',
-    OPENAI_BASE_URL: llm.url,
+    ...testEnv(slack, llm, mongo.uri),
     ORCHESTRATE_APPROVERS: APPROVER,
     ORCHESTRATE_RETRY_BASE_MS: '20',
     ORCHESTRATE_PROCESS_EVERY_MS: '500',
