@@ -5,7 +5,7 @@
  * Because the worst case is a true upper bound, spend can never pass the cap.
  */
 import { calcPrice } from '@pydantic/genai-prices';
-import type { Types } from 'mongoose';
+import { Types } from 'mongoose';
 import type { ConfiguredPrice } from '../config.js';
 import { ACTIVE_STATUSES, Orchestration } from '../models/orchestration.js';
 
@@ -72,31 +72,53 @@ export function inputTokensUpperBound(texts: readonly string[], extraBytes = 0):
   return bytes + 8 * texts.length + 16;
 }
 
-export type ReserveOutcome = { ok: true } | { ok: false; reason: 'budget' | 'closed' };
+export type ReserveOutcome = { ok: true; holdId: string } | { ok: false; reason: 'budget' | 'closed' };
 
 const roundUsd = (usd: number) => Math.round(usd * 1e9) / 1e9;
 const OPEN_STATUSES = [...ACTIVE_STATUSES];
 
 /**
- * Reserves `usd` if spent + reserved + usd stays within the cap. One conditional update decides
- * it on the server, so any number of parallel steps cannot together pass the cap.
+ * Reserves `usd` for `holder` (e.g. "step:<id>") if spent + reserved + usd stays within the cap.
+ * One conditional update decides it on the server, so parallel steps cannot together pass the
+ * cap; the hold is recorded in the same update, so a crash can never leave it unaccounted for.
  */
-export async function reserve(orchestrationId: Types.ObjectId | string, usd: number): Promise<ReserveOutcome> {
+export async function reserve(orchestrationId: Types.ObjectId | string, usd: number, holder = 'call'): Promise<ReserveOutcome> {
   const amount = roundUsd(usd);
+  const holdId = new Types.ObjectId().toHexString();
   const fits = { $lte: [{ $add: ['$budget.spentUsd', '$budget.reservedUsd', amount] }, { $add: ['$budget.maxUsd', 1e-9] }] };
   const reserved = await Orchestration.updateOne(
     { _id: orchestrationId, status: { $in: OPEN_STATUSES }, $expr: fits },
-    { $inc: { 'budget.reservedUsd': amount } },
+    { $inc: { 'budget.reservedUsd': amount }, $push: { 'budget.holds': { id: holdId, holder, usd: amount } } },
   );
-  if (reserved.modifiedCount === 1) return { ok: true };
+  if (reserved.modifiedCount === 1) return { ok: true, holdId };
   const doc = await Orchestration.findById(orchestrationId, { status: 1 }).lean();
   return { ok: false, reason: doc && OPEN_STATUSES.includes(doc.status) ? 'budget' : 'closed' };
 }
 
-/** Releases a reservation and books the real cost, in one atomic update. */
-export async function settle(orchestrationId: Types.ObjectId | string, reservedUsd: number, actualUsd: number): Promise<void> {
-  await Orchestration.updateOne(
-    { _id: orchestrationId },
-    { $inc: { 'budget.spentUsd': roundUsd(actualUsd), 'budget.reservedUsd': -roundUsd(reservedUsd) } },
+/**
+ * Releases a hold and books the real cost, in one atomic update. It only applies while the hold
+ * exists, so a hold is settled exactly once even if a resumed step already released it.
+ */
+export async function settle(orchestrationId: Types.ObjectId | string, holdId: string, reservedUsd: number, actualUsd: number): Promise<boolean> {
+  const res = await Orchestration.updateOne(
+    { _id: orchestrationId, 'budget.holds.id': holdId },
+    {
+      $inc: { 'budget.spentUsd': roundUsd(actualUsd), 'budget.reservedUsd': -roundUsd(reservedUsd) },
+      $pull: { 'budget.holds': { id: holdId } },
+    },
   );
+  return res.modifiedCount === 1;
+}
+
+/**
+ * Books as spent every hold `holder` left behind (its process died mid-call, and the provider
+ * may have billed the call). Returns what was booked.
+ */
+export async function releaseHolds(orchestrationId: Types.ObjectId | string, holder: string): Promise<number> {
+  const doc = await Orchestration.findById(orchestrationId, { 'budget.holds': 1 }).lean();
+  let booked = 0;
+  for (const hold of doc?.budget.holds?.filter((h) => h.holder === holder) ?? []) {
+    if (await settle(orchestrationId, hold.id, hold.usd, hold.usd)) booked += hold.usd;
+  }
+  return booked;
 }

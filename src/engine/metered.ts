@@ -7,7 +7,6 @@ import type { Types } from 'mongoose';
 import { z } from 'zod';
 import { inputTokensUpperBound, reserve, settle, type Pricer, type TokenUsage } from './budget.js';
 import type { ChatLlm, LlmRequest } from './llm.js';
-import { Step } from '../models/run.js';
 
 export class BudgetExceededError extends Error {
   override name = 'BudgetExceededError';
@@ -25,8 +24,8 @@ export interface MeterContext {
   orchestrationId: Types.ObjectId | string;
   llm: ChatLlm;
   pricer: Pricer;
-  /** The step the call is for: its held reservation lets a resumed run release what a crash left. */
-  stepId?: Types.ObjectId;
+  /** Who the reservation is held for ("plan", "step:<id>"), so a resumed holder can release what a crash left. */
+  holder?: string;
   /** Told what each call cost: its real cost, or its worst case when it failed. */
   onCost?: (usd: number) => void;
 }
@@ -47,10 +46,6 @@ function toolSchemaBytes(schema: z.ZodType): number {
   return bytes;
 }
 
-async function hold(ctx: MeterContext, usd: number): Promise<void> {
-  if (ctx.stepId) await Step.updateOne({ _id: ctx.stepId }, { $inc: { heldUsd: usd } });
-}
-
 async function metered<R extends { usage: TokenUsage }>(
   ctx: MeterContext,
   request: LlmRequest,
@@ -58,25 +53,22 @@ async function metered<R extends { usage: TokenUsage }>(
   call: () => Promise<R>,
 ): Promise<R & Metered> {
   const worstCase = ctx.pricer.worstCase(inputTokensUpperBound([request.system, request.user], extraBytes), request.maxTokens);
-  const reservation = await reserve(ctx.orchestrationId, worstCase);
+  const reservation = await reserve(ctx.orchestrationId, worstCase, ctx.holder);
   if (!reservation.ok) {
     if (reservation.reason === 'budget') throw new BudgetExceededError(worstCase);
     throw new OrchestrationClosedError('the orchestration is no longer running');
   }
-  await hold(ctx, worstCase);
   let result: R;
   try {
     result = await call();
   } catch (error) {
     // The provider may bill a failed or aborted call: keep its worst case as spent.
-    await settle(ctx.orchestrationId, worstCase, worstCase);
-    await hold(ctx, -worstCase);
+    await settle(ctx.orchestrationId, reservation.holdId, worstCase, worstCase);
     ctx.onCost?.(worstCase);
     throw error;
   }
   const costUsd = ctx.pricer.cost(result.usage);
-  await settle(ctx.orchestrationId, worstCase, costUsd);
-  await hold(ctx, -worstCase);
+  await settle(ctx.orchestrationId, reservation.holdId, worstCase, costUsd);
   ctx.onCost?.(costUsd);
   return { ...result, costUsd, model: ctx.llm.model };
 }

@@ -27,7 +27,7 @@ import { Agent } from '../models/agent.js';
 import { ACTIVE_STATUSES, Orchestration, type OrchestrationDoc, type OrchestrationStatus } from '../models/orchestration.js';
 import { Run, SETTLED_STEP_STATUSES, Step, type StepDoc } from '../models/run.js';
 import { Announcer, describe, viewOf } from './announce.js';
-import { settle, type Pricer } from './budget.js';
+import { releaseHolds, type Pricer } from './budget.js';
 import { LlmCallError, type ChatLlm, type LlmRequest } from './llm.js';
 import { BudgetExceededError, meteredStructured, meteredText, OrchestrationClosedError, type MeterContext } from './metered.js';
 import { planProposal, PlanningError } from './orchestrator.js';
@@ -190,6 +190,7 @@ export class Engine {
     const { logger } = this.deps;
 
     if (doc.status === 'planning') {
+      await releaseHolds(orchestrationId, 'plan'); // a planning call cut off by a crash
       const controller = this.track(orchestrationId);
       try {
         const result = await this.draft(doc, note ?? null, controller.signal);
@@ -324,11 +325,9 @@ export class Engine {
       { returnDocument: 'after' },
     ).lean<StepDoc>();
     if (!claimed) return;
-    if (claimed.heldUsd > 0) {
-      // A crash interrupted this step's call: the provider may have billed it, so its worst case stays spent.
-      await settle(doc._id, claimed.heldUsd, claimed.heldUsd);
-      await Step.updateOne({ _id: claimed._id }, { $inc: { heldUsd: -claimed.heldUsd, costUsd: claimed.heldUsd } });
-    }
+    // A crash interrupted this step's call: the provider may have billed it, so its worst case stays spent.
+    const leftBehind = await releaseHolds(doc._id, `step:${String(claimed._id)}`);
+    if (leftBehind > 0) await Step.updateOne({ _id: claimed._id }, { $inc: { costUsd: leftBehind } });
 
     if (claimed.kind === 'done') return this.finish(doc, claimed);
     if (claimed.kind === 'synthesis') {
@@ -722,7 +721,12 @@ export class Engine {
   }
 
   private meter(orchestrationId: Types.ObjectId | string, step?: { id: Types.ObjectId; onCost: (usd: number) => void }): MeterContext {
-    return { orchestrationId, llm: this.deps.llm, pricer: this.deps.pricer, ...(step ? { stepId: step.id, onCost: step.onCost } : {}) };
+    return {
+      orchestrationId,
+      llm: this.deps.llm,
+      pricer: this.deps.pricer,
+      ...(step ? { holder: `step:${String(step.id)}`, onCost: step.onCost } : { holder: 'plan' }),
+    };
   }
 
   private track(orchestrationId: string): AbortController {

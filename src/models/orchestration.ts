@@ -36,6 +36,14 @@ export interface Revision {
   at: Date;
 }
 
+/** A reservation for one LLM call in flight, kept until the call is settled. */
+export interface BudgetHold {
+  id: string;
+  /** Who holds it: "plan" or "step:<id>", so a resumed holder can release what a crash left. */
+  holder: string;
+  usd: number;
+}
+
 export interface OrchestrationDoc {
   _id: Types.ObjectId;
   slackTeamId: string | null;
@@ -52,7 +60,7 @@ export interface OrchestrationDoc {
   approvedRevision: number | null;
   approvedBy: string | null;
   approvedAt: Date | null;
-  budget: { maxUsd: number; spentUsd: number; reservedUsd: number; warned: boolean };
+  budget: { maxUsd: number; spentUsd: number; reservedUsd: number; warned: boolean; holds?: BudgetHold[] };
   runId: Types.ObjectId | null;
   /** Failed because the budget would have been exceeded: "Raise cap and continue" may resume it. */
   budgetStop: boolean;
@@ -105,6 +113,7 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
       spentUsd: { type: Number, default: 0 },
       reservedUsd: { type: Number, default: 0 },
       warned: { type: Boolean, default: false },
+      holds: { type: [new Schema<BudgetHold>({ id: String, holder: String, usd: Number }, { _id: false })], default: [] },
     },
     runId: { type: Schema.Types.ObjectId, default: null },
     budgetStop: { type: Boolean, default: false },

@@ -57,8 +57,6 @@ export interface StepDoc {
   model: string | null;
   tokens: { input: number; output: number; cached: number };
   costUsd: number;
-  /** Budget reserved for this step's call in flight: released as spent if a crash interrupts it. */
-  heldUsd: number;
   /** ts of this step's thread posts, stored as each is made, so a re-run updates instead of re-posting. */
   posts: string[];
 }
@@ -90,7 +88,6 @@ const StepSchema = new Schema<StepDoc>(
       cached: { type: Number, default: 0 },
     },
     costUsd: { type: Number, default: 0 },
-    heldUsd: { type: Number, default: 0 },
     posts: { type: [String], default: [] },
   },
   { timestamps: true, minimize: false },

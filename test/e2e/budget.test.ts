@@ -54,7 +54,7 @@ describe('hard budget', () => {
     expect((await doc(o)).budget).toMatchObject({ spentUsd: 10, maxUsd: 35 });
     h.llm.reset();
     await h.click('orchestrate.approve', value, REQUESTER, ts);
-    await eventually(async () => (await doc(o)).status === 'failed', 20_000, 'budget stop');
+    await h.waitForEnd(o, 'failed');
 
     const after = await doc(o);
     expect(after.budgetStop).toBe(true);
@@ -84,7 +84,7 @@ describe('hard budget', () => {
   it('"Raise cap and continue" finishes the same run without re-running completed steps', async () => {
     const { value, orchestrationId: o, ts } = await h.propose();
     await h.click('orchestrate.approve', value, REQUESTER, ts);
-    await eventually(async () => (await doc(o)).status === 'failed', 20_000, 'budget stop');
+    await h.waitForEnd(o, 'failed');
     h.llm.reset();
 
     const raise = encodeControlValue({ o, r: 1 });
@@ -97,7 +97,7 @@ describe('hard budget', () => {
     expect((await submit('500')).json.errors[InputIds.budget.block]).toMatch(/at most \$100\.00/);
     expect((await submit('60')).text).toBe('');
 
-    await eventually(async () => (await doc(o)).status === 'completed', 20_000, 'completion');
+    await h.waitForEnd(o, 'completed');
     const after = await doc(o);
     expect(after.budget).toMatchObject({ maxUsd: 60, spentUsd: 50 });
     expect(after.transitions.map((t) => t.to)).toEqual(['proposed', 'approved', 'executing', 'failed', 'executing', 'synthesizing', 'completed']);
@@ -125,7 +125,7 @@ describe('hard budget with parallel steps', () => {
     h.llm.reset();
     h.llm.delayMs = 1000;
     await h.click('orchestrate.approve', value, REQUESTER, ts);
-    await eventually(async () => (await doc(o)).status === 'failed', 20_000, 'budget stop');
+    await h.waitForEnd(o, 'failed');
     await eventually(() => h.llm.requests.every((r) => r.endedAt !== null), 5000, 'calls to end');
     h.llm.delayMs = 0;
     h.llm.responder = billed(scriptedResponder(chain()));
@@ -150,14 +150,17 @@ describe('reservations', () => {
     expect(outcomes.filter((x) => !x.ok).every((x) => !x.ok && x.reason === 'budget')).toBe(true);
     let b = (await doc(String(o._id))).budget;
     expect(b.reservedUsd + b.spentUsd).toBeLessThanOrEqual(5.5);
-    // Settling below the reservation frees room for exactly what it released.
-    await Promise.all([settle(o._id, 1, 0.25), settle(o._id, 1, 0.25)]);
+    // Settling below the reservation frees room for exactly what it released; a hold settles once.
+    const [h1, h2] = outcomes.flatMap((x) => (x.ok ? [x.holdId] : []));
+    const settled = await Promise.all([settle(o._id, h1!, 1, 0.25), settle(o._id, h2!, 1, 0.25), settle(o._id, h1!, 1, 0.25)]);
+    expect(settled.filter(Boolean)).toHaveLength(2);
     const second = await Promise.all(Array.from({ length: 10 }, () => reserve(o._id, 1)));
     expect(second.filter((x) => x.ok)).toHaveLength(2);
     b = (await doc(String(o._id))).budget;
     expect(b.spentUsd).toBe(0.5);
     expect(b.reservedUsd).toBe(5);
     expect(b.reservedUsd + b.spentUsd).toBeLessThanOrEqual(5.5);
+    expect(b.holds).toHaveLength(5);
     expect(mongoose.connection.readyState).toBe(1);
   });
 

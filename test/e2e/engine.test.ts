@@ -41,7 +41,7 @@ describe('parallel DAG', () => {
     h.llm.reset();
     h.llm.delayMs = 200;
     await h.click('orchestrate.approve', value, REQUESTER, ts);
-    await eventually(async () => (await statusOf(orchestrationId)) === 'completed', 30_000, 'completion');
+    await h.waitForEnd(orchestrationId, 'completed');
 
     const req = Object.fromEntries('abcdefgh'.split('').map((k) => [k, ticketRequest(h, k)]));
     const deps: Record<string, string[]> = { f: ['a', 'b'], g: ['c', 'd'], h: ['f', 'g'] };
@@ -79,7 +79,7 @@ describe('limits and failures', () => {
     h.llm.reset();
     h.llm.delayMs = 100;
     await h.click('orchestrate.approve', value, REQUESTER, ts);
-    await eventually(async () => (await statusOf(orchestrationId)) === 'completed', 30_000, 'completion');
+    await h.waitForEnd(orchestrationId, 'completed');
     expect(h.llm.maxConcurrent).toBe(2);
   });
 
@@ -95,7 +95,7 @@ describe('limits and failures', () => {
     };
     const { value, orchestrationId, ts } = await h.propose();
     await h.click('orchestrate.approve', value, REQUESTER, ts);
-    await eventually(async () => (await statusOf(orchestrationId)) === 'completed', 20_000, 'completion');
+    await h.waitForEnd(orchestrationId, 'completed');
     const repair = h.llm.requests.find((r) => r.toolName === 'state_position' && r.user.includes('Your previous answer was rejected'));
     expect(repair?.user).toMatch(/risks/);
   });
@@ -105,7 +105,7 @@ describe('limits and failures', () => {
     h.llm.responder = (req) => (req.user.includes('# Research brief') ? { status: 401, error: { message: 'invalid api key', type: 'auth' } } : good(req));
     const { value, orchestrationId, ts } = await h.propose();
     await h.click('orchestrate.approve', value, REQUESTER, ts);
-    await eventually(async () => (await statusOf(orchestrationId)) === 'failed', 20_000, 'failure');
+    await h.waitForEnd(orchestrationId, 'failed');
     const doc = (await Orchestration.findById(orchestrationId).lean())!;
     expect(doc.statusReason).toMatch(/The research step "Research" failed: the LLM provider refused the request \(401\)/);
     expect(doc.transitions.at(-1)).toMatchObject({ from: 'executing', to: 'failed' });
@@ -117,7 +117,7 @@ describe('limits and failures', () => {
   it('answers a cancel on a finished run that it has already finished', async () => {
     const { value, orchestrationId, ts } = await h.propose();
     await h.click('orchestrate.approve', value, REQUESTER, ts);
-    await eventually(async () => (await statusOf(orchestrationId)) === 'completed', 20_000, 'completion');
+    await h.waitForEnd(orchestrationId, 'completed');
     await h.click('orchestrate.cancel', value, REQUESTER, ts);
     await eventually(
       () => h.slack.calls.some((c) => c.method === 'response_url' && String(c.args.text).includes('already finished')),
@@ -130,7 +130,7 @@ describe('limits and failures', () => {
   it('scaffolds idempotently: applying an approval twice creates no duplicates', async () => {
     const { orchestrationId, value, ts } = await h.propose();
     await h.click('orchestrate.approve', value, REQUESTER, ts);
-    await eventually(async () => (await statusOf(orchestrationId)) === 'completed', 20_000, 'completion');
+    await h.waitForEnd(orchestrationId, 'completed');
     const count = async () => ({
       agents: await Agent.countDocuments({ 'hiredFor.orchestrationId': orchestrationId }),
       teams: await Team.countDocuments({ orchestrationId }),

@@ -57,7 +57,7 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
     const approve = await h.click('orchestrate.approve', JSON.stringify(value), REQUESTER, ts);
     expect(approve.status).toBe(200);
 
-    await eventually(async () => (await statusOf(id)) === 'completed', 20_000, 'completion');
+    await h.waitForEnd(id, 'completed');
     await eventually(() => threadPosts(ts).some((c) => blocksText(c).includes('Cost rollup')), 5000, 'the closing posts');
     const thread = threadPosts(ts);
     const texts = thread.map((c) => blocksText(c));
@@ -140,7 +140,7 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
     expect(await statusOf(orchestrationId)).toBe('proposed');
     // An approver from ORCHESTRATE_APPROVERS may approve.
     await h.click('orchestrate.approve', value, APPROVER, ts);
-    await eventually(async () => (await statusOf(orchestrationId)) === 'completed', 20_000, 'completion');
+    await h.waitForEnd(orchestrationId, 'completed');
     expect((await Orchestration.findById(orchestrationId).lean())!.approvedBy).toBe(APPROVER);
   });
 
@@ -148,7 +148,7 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
     const { value, orchestrationId, ts } = await h.propose();
     const clicks = await Promise.all(Array.from({ length: 10 }, () => h.click('orchestrate.approve', value, REQUESTER, ts)));
     expect(clicks.every((c) => c.status === 200)).toBe(true);
-    await eventually(async () => (await statusOf(orchestrationId)) === 'completed', 20_000, 'completion');
+    await h.waitForEnd(orchestrationId, 'completed');
     const doc = (await Orchestration.findById(orchestrationId).lean())!;
     expect(await Run.countDocuments({ orchestrationId: doc._id })).toBe(1);
     expect(doc.transitions.filter((t) => t.to === 'approved')).toHaveLength(1);
@@ -158,7 +158,7 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
   it('cancels a proposal before approval; later clicks say it is no longer open', async () => {
     const { value, orchestrationId, ts } = await h.propose();
     await h.click('orchestrate.cancel', value, REQUESTER, ts);
-    await eventually(async () => (await statusOf(orchestrationId)) === 'cancelled', 5000, 'cancel');
+    await h.waitForEnd(orchestrationId, 'cancelled');
     await eventually(() => blocksText(lastUpdateOf(ts)).includes('Cancelled'), 5000, 'redraw');
     await h.click('orchestrate.approve', value, REQUESTER, ts);
     await eventually(() => ephemeralsTo(REQUESTER).some((t) => t.includes('no longer open')), 5000, 'no longer open');
@@ -173,7 +173,7 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
     await eventually(() => h.llm.requests.length >= 1, 10_000, 'a step to start');
     const cancelledAt = Date.now();
     await h.click('orchestrate.cancel', value, REQUESTER, ts);
-    await eventually(async () => (await statusOf(orchestrationId)) === 'cancelled', 5000, 'cancel');
+    await h.waitForEnd(orchestrationId, 'cancelled');
     await eventually(() => h.llm.requests.every((r) => r.endedAt !== null), 5000, 'in-flight calls to end');
     expect(h.llm.requests.some((r) => r.aborted)).toBe(true);
     await new Promise((r) => setTimeout(r, 800));
@@ -240,7 +240,7 @@ describe('failing tickets', () => {
     };
     const { value, orchestrationId, ts } = await h.propose();
     await h.click('orchestrate.approve', value, REQUESTER, ts);
-    await eventually(async () => (await statusOf(orchestrationId)) === 'completed', 20_000, 'completion');
+    await h.waitForEnd(orchestrationId, 'completed');
     expect(pricingCalls).toBe(1); // a 400 is not worth retrying
     expect(competitorCalls).toBe(2); // a 503 is
     const steps = await Step.find({ orchestrationId }).lean();
@@ -262,7 +262,7 @@ describe('failing tickets', () => {
     h.llm.responder = (req) => (req.user.includes('# Your ticket:') ? { status: 400, error: { message: 'bad request' } } : good(req));
     const { value, orchestrationId, ts } = await h.propose();
     await h.click('orchestrate.approve', value, REQUESTER, ts);
-    await eventually(async () => (await statusOf(orchestrationId)) === 'failed', 20_000, 'failure');
+    await h.waitForEnd(orchestrationId, 'failed');
     const doc = (await Orchestration.findById(orchestrationId).lean())!;
     expect(doc.statusReason).toMatch(/Every sub-ticket failed/);
     expect(h.llm.requests.some((r) => r.toolName === 'deliver_synthesis' && r.startedAt > doc.approvedAt!.getTime())).toBe(false);

@@ -31,6 +31,7 @@ const lastUpdateOf = (ts: string) => h.slack.callsTo('chat.update').filter((c) =
 const approveAndFinish = async (o: string, r: number, ts: string) => {
   await h.click('orchestrate.approve', value(o, r), REQUESTER, ts);
   await eventually(async () => ['completed', 'failed'].includes((await doc(o)).status), 20_000, 'run end');
+  await h.waitForEnd(o, (await doc(o)).status as 'completed' | 'failed');
 };
 
 describe('Swap role', () => {
@@ -236,7 +237,7 @@ describe('Races', () => {
       if (after.approvedBy) {
         expect(after.revision).toBe(1);
         expect(after.proposal!.tickets).toHaveLength(3);
-        await eventually(async () => (await doc(o)).status === 'completed', 20_000, 'completion');
+        await h.waitForEnd(o, 'completed');
         expect(await Step.countDocuments({ orchestrationId: o, kind: 'ticket' })).toBe(3);
       } else {
         expect(after.revision).toBe(2);

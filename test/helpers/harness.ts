@@ -11,7 +11,7 @@ import { FakeSlack, type SlackCall } from '../fakes/fakeSlack.js';
 import { blockActionPayload, sendInteraction, sendSlashCommand, viewSubmissionPayload, type SlackHttpResponse } from './signedRequests.js';
 import { sampleProposal } from '../fixtures.js';
 import type { Proposal } from '../../src/engine/proposal.js';
-import { Orchestration } from '../../src/models/orchestration.js';
+import { Orchestration, type OrchestrationDoc } from '../../src/models/orchestration.js';
 
 export const SIGNING_SECRET = 'test-signing-secret';
 export const REQUESTER = 'U_REQUESTER';
@@ -29,6 +29,11 @@ export interface Harness {
   command(text: string, userId?: string): Promise<SlackHttpResponse>;
   click(actionId: string, value: string, userId?: string, messageTs?: string): Promise<SlackHttpResponse>;
   submit(callbackId: string, privateMetadata: string, values: Record<string, Record<string, unknown>>, userId?: string): Promise<SlackHttpResponse>;
+  /**
+   * Waits until the orchestration has ended with `status` and the engine has finished ending it:
+   * the closing thread post (and, for a run, its cost rollup) is the last thing it does.
+   */
+  waitForEnd(orchestrationId: string, status: 'completed' | 'failed' | 'cancelled', timeoutMs?: number): Promise<OrchestrationDoc>;
   /** Runs /orchestrate and waits until the proposal message is posted; returns its ts and control value. */
   propose(goal?: string): Promise<{ ts: string; value: string; orchestrationId: string }>;
   stop(): Promise<void>;
@@ -114,6 +119,25 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
       ),
     submit: (callbackId, privateMetadata, values, userId = REQUESTER) =>
       sendInteraction(url, SIGNING_SECRET, viewSubmissionPayload({ userId, callbackId, privateMetadata, values })),
+    async waitForEnd(orchestrationId, status, timeoutMs = 20_000) {
+      const doc = await eventually(
+        async () => {
+          const d = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
+          return d?.status === status ? d : null;
+        },
+        timeoutMs,
+        `status ${status}`,
+      );
+      if (!doc.messageTs) return doc;
+      const endings = doc.transitions.filter((t) => ['completed', 'failed', 'cancelled'].includes(t.to)).length;
+      const marker = doc.runId ? 'Cost rollup' : /:tada: \*Completed\*|:x: \*Failed\*|:no_entry_sign: \*Cancelled\*/;
+      await eventually(
+        () => slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === doc.messageTs && (typeof marker === 'string' ? blocksText(c).includes(marker) : marker.test(blocksText(c)))).length >= endings,
+        timeoutMs,
+        `the closing posts of a ${status} orchestration`,
+      );
+      return (await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>())!;
+    },
     async propose(goal = 'Research the competitive landscape for an offline-first meeting recorder and write a one-page positioning doc') {
       const before = slack.callsTo('chat.postMessage').length;
       const res = await harness.command(goal);
