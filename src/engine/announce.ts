@@ -1,16 +1,24 @@
 /**
- * What the engine tells Slack: redraws of the proposal message and posts in its thread.
+ * What the engine tells Slack: redraws of the proposal message and posts in its thread (step
+ * results, the 80% warning, the closing post and the cost rollup).
  * Posts are made exactly once per record: the ts is stored before anything else happens,
  * and a retried step updates its stored messages instead of posting new ones.
  */
 import type { WebClient } from '@slack/web-api';
 import type { Types } from 'mongoose';
+import { encodeControlValue } from '../blocks/actionIds.js';
 import { proposalMessage, type SlackMessage } from '../blocks/proposal.js';
+import { rollupMessage } from '../blocks/rollup.js';
+import { formatUsd } from '../blocks/text.js';
+import { deliverableMessages, positionMessage, runEndedMessage, stepFailedMessage, stepResultMessages } from '../blocks/thread.js';
+import type { Logger } from '../logger.js';
+import { Agent } from '../models/agent.js';
+import { Orchestration, type OrchestrationDoc } from '../models/orchestration.js';
+import { Step, type StepDoc } from '../models/run.js';
 import type { Estimate } from './estimate.js';
 import type { Proposal } from './proposal.js';
-import { Orchestration, type OrchestrationDoc } from '../models/orchestration.js';
-import { Step } from '../models/run.js';
-import type { Logger } from '../logger.js';
+import { rollup } from './rollup.js';
+import { PositionSchema, SynthesisSchema } from './steps.js';
 
 export type Estimator = (proposal: Proposal) => Promise<Estimate | null>;
 
@@ -18,6 +26,8 @@ export class Announcer {
   constructor(
     private readonly slack: WebClient,
     private readonly logger: Logger,
+    /** The model planning calls use: the rollup's planning row. */
+    private readonly model: string,
     readonly estimator: Estimator = async () => null,
   ) {}
 
@@ -49,6 +59,96 @@ export class Announcer {
       this.logger.warn(`could not post in the thread: ${describe(error)}`);
       return null;
     }
+  }
+
+  /** Posts once, when spend first reaches 80% of the cap (a raised cap may warn again). */
+  async warnNearCap(doc: OrchestrationDoc): Promise<void> {
+    const fresh = await Orchestration.findById(doc._id, { budget: 1 }).lean();
+    if (!fresh || fresh.budget.warned || fresh.budget.spentUsd < 0.8 * fresh.budget.maxUsd) return;
+    const won = await Orchestration.updateOne({ _id: doc._id, 'budget.warned': false }, { $set: { 'budget.warned': true } });
+    if (won.modifiedCount !== 1) return;
+    const pct = Math.floor((100 * fresh.budget.spentUsd) / fresh.budget.maxUsd);
+    await this.postInThread(doc, {
+      text: `${pct}% of the budget is spent`,
+      blocks: [
+        {
+          type: 'section',
+          text: {
+            type: 'mrkdwn',
+            text: `:warning: *${pct}% of the budget is spent*: ${formatUsd(fresh.budget.spentUsd)} of ${formatUsd(fresh.budget.maxUsd)}. The cap is a hard ceiling: calls that could pass it will not be made.`,
+          },
+        },
+      ],
+    });
+  }
+
+  /** The thread posts a settled step is owed, built from the stored step alone. */
+  async stepMessages(step: StepDoc): Promise<SlackMessage[]> {
+    const agentName = step.agentId ? ((await Agent.findById(step.agentId, { name: 1 }).lean())?.name ?? '') : '';
+    const durationMs = step.startedAt && step.finishedAt ? new Date(step.finishedAt).getTime() - new Date(step.startedAt).getTime() : null;
+    const figures = { costUsd: step.costUsd, durationMs, model: step.model };
+    if (step.status === 'failed' && step.kind === 'ticket') {
+      return [stepFailedMessage(step.title, agentName || null, step.error ?? 'unknown error', figures)];
+    }
+    if (step.status !== 'succeeded') return [];
+    switch (step.kind) {
+      case 'discuss': {
+        const position = PositionSchema.parse(step.structured);
+        return [positionMessage(step.title.replace(/^Position: /, ''), agentName, position.position, position.risks, figures)];
+      }
+      case 'synthesis':
+        return deliverableMessages(step.output ?? '', SynthesisSchema.parse(step.structured).gaps, figures);
+      case 'research':
+      case 'ticket':
+        return stepResultMessages(step.title, agentName, step.output ?? '', figures);
+      default:
+        return [];
+    }
+  }
+
+  /** The closing post of an ended orchestration, then the cost rollup of its run. */
+  async announceEnd(doc: OrchestrationDoc, by: string | null): Promise<void> {
+    if (!doc.messageTs) return;
+    const fresh = (await Orchestration.findById(doc._id).lean<OrchestrationDoc>()) ?? doc;
+    const durationMs = fresh.startedAt && fresh.finishedAt ? new Date(fresh.finishedAt).getTime() - new Date(fresh.startedAt).getTime() : null;
+    await this.postInThread(
+      fresh,
+      runEndedMessage({
+        status: fresh.status,
+        reason: fresh.statusReason,
+        spentUsd: fresh.budget.spentUsd,
+        maxUsd: fresh.budget.maxUsd,
+        durationMs,
+        by,
+        raiseCapValue: fresh.budgetStop ? encodeControlValue({ o: String(fresh._id), r: fresh.revision }) : null,
+      }),
+    );
+    if (fresh.runId) await this.postRollup(fresh);
+  }
+
+  private async postRollup(doc: OrchestrationDoc): Promise<void> {
+    // Calls aborted by a cancel settle a moment later: let their cost land before adding up.
+    let settled = doc;
+    for (let i = 0; i < 30 && settled.budget.reservedUsd > 1e-9; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      settled = (await Orchestration.findById(doc._id).lean<OrchestrationDoc>()) ?? settled;
+    }
+    const steps = await Step.find({ runId: doc.runId, kind: { $ne: 'done' } }).sort({ order: 1 }).lean<StepDoc[]>();
+    const roleTitle = new Map((doc.proposal?.roles ?? []).map((r) => [r.key, r.title]));
+    const summary = rollup(
+      steps.map((s) => ({
+        title: s.title,
+        role: roleTitle.get(s.roleKey ?? '') ?? s.roleKey ?? '',
+        model: s.model,
+        status: s.status,
+        tokens: s.tokens,
+        costUsd: s.costUsd,
+        durationMs: s.startedAt && s.finishedAt ? new Date(s.finishedAt).getTime() - new Date(s.startedAt).getTime() : null,
+      })),
+      settled.budget.spentUsd,
+      this.model,
+    );
+    await this.postInThread(doc, rollupMessage(summary));
   }
 
   /** A note only `user` sees; used where no response_url is at hand (jobs). */

@@ -8,19 +8,9 @@ import type { WebClient } from '@slack/web-api';
 import { Agenda, InMemoryNotificationChannel, type Job } from 'agenda';
 import type { Db } from 'mongodb';
 import type { Types } from 'mongoose';
-import { z } from 'zod';
-import { proposalMessage, type SlackMessage } from '../blocks/proposal.js';
-import {
-  deliverableMessages,
-  positionMessage,
-  runEndedMessage,
-  stepFailedMessage,
-  stepResultMessages,
-  teamFormedMessage,
-} from '../blocks/thread.js';
-import { encodeControlValue } from '../blocks/actionIds.js';
-import { rollupMessage } from '../blocks/rollup.js';
+import { proposalMessage } from '../blocks/proposal.js';
 import { formatUsd } from '../blocks/text.js';
+import { teamFormedMessage } from '../blocks/thread.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { Agent } from '../models/agent.js';
@@ -28,25 +18,16 @@ import { ACTIVE_STATUSES, Orchestration, type OrchestrationDoc, type Orchestrati
 import { Run, SETTLED_STEP_STATUSES, Step, type StepDoc } from '../models/run.js';
 import { Announcer, describe, viewOf } from './announce.js';
 import { releaseHolds, type Pricer } from './budget.js';
-import { LlmCallError, type ChatLlm, type LlmRequest } from './llm.js';
-import { BudgetExceededError, meteredStructured, meteredText, OrchestrationClosedError, type MeterContext } from './metered.js';
+import { revise } from './edits.js';
+import { estimate, type Estimate, type HistorySample } from './estimate.js';
+import { LlmCallError, type ChatLlm } from './llm.js';
+import { BudgetExceededError, OrchestrationClosedError, type MeterContext } from './metered.js';
 import { planProposal, PlanningError } from './orchestrator.js';
-import {
-  agentSystemPrompt,
-  positionPrompt,
-  researchPrompt,
-  synthesisPrompt,
-  ticketPrompt,
-  TOOL_NAMES,
-  type PriorWork,
-} from './prompts.js';
+import type { Proposal } from './proposal.js';
 import { rosterAgents } from './roster.js';
 import { scaffold, ScaffoldError } from './scaffold.js';
 import { transition } from './status.js';
-import { revise } from './edits.js';
-import { estimate, type Estimate, type HistorySample } from './estimate.js';
-import type { Proposal } from './proposal.js';
-import { rollup } from './rollup.js';
+import { executeStep, StepFailure, type StepOutcome } from './steps.js';
 
 export const JOBS = {
   plan: 'orchestrate.plan',
@@ -55,14 +36,6 @@ export const JOBS = {
   step: 'orchestrate.step',
 } as const;
 
-export const PositionSchema = z.object({
-  position: z.string().min(1).max(6000),
-  risks: z.array(z.string().min(1).max(500)).max(10),
-});
-export const SynthesisSchema = z.object({
-  deliverable: z.string().min(1),
-  gaps: z.array(z.string().min(1).max(1000)).max(30),
-});
 
 const RUNNING_STATUSES: readonly OrchestrationStatus[] = ['approved', 'executing', 'synthesizing'];
 
@@ -97,10 +70,6 @@ interface StepJobData {
   stepId: string;
 }
 
-/** Why a step ended without a result, in words a user can read. */
-class StepFailure extends Error {
-  override name = 'StepFailure';
-}
 
 export class Engine {
   readonly agenda: Agenda;
@@ -111,7 +80,7 @@ export class Engine {
   constructor(private readonly deps: EngineDeps) {
     const { engine } = deps.config;
     this.watchIntervalMs = deps.watchIntervalMs ?? 1000;
-    this.announcer = new Announcer(deps.slack, deps.logger, (proposal) => this.estimate(proposal));
+    this.announcer = new Announcer(deps.slack, deps.logger, deps.llm.model, (proposal) => this.estimate(proposal));
     this.agenda = new Agenda({
       backend: new MongoBackend({ mongo: deps.db, collection: 'agendaJobs' }),
       // Within one process a job starts at once; other instances pick it up on their next poll.
@@ -165,7 +134,7 @@ export class Engine {
     if (!doc) return null;
     await this.teardown(doc, 'cancelled');
     await this.announcer.refresh(orchestrationId);
-    await this.postEnded(doc, by);
+    await this.announcer.announceEnd(doc, by);
     return doc;
   }
 
@@ -178,7 +147,7 @@ export class Engine {
     if (!doc) return;
     await this.teardown(doc, skipReason);
     await this.announcer.refresh(orchestrationId);
-    await this.postEnded(doc, null);
+    await this.announcer.announceEnd(doc, null);
   }
 
   // ── Jobs ───────────────────────────────────────────────────────────────────────────────
@@ -355,7 +324,13 @@ export class Engine {
     // Every call's cost is booked on its step whatever becomes of the step, so the rollup adds up.
     const bookCost = () => Step.updateOne({ _id: claimed._id }, { $inc: { costUsd: spent } });
     try {
-      const outcome = await this.execute(doc, claimed, controller.signal, (usd) => (spent += usd));
+      const outcome = await executeStep(doc.proposal!, claimed, {
+        meter: this.meter(doc._id, { id: claimed._id, onCost: (usd) => (spent += usd) }),
+        signal: controller.signal,
+        maxTokens: this.deps.config.llm.maxOutputTokens,
+        attempts: this.deps.config.engine.stepAttempts,
+        retryBaseMs: this.deps.config.engine.retryBaseMs,
+      });
       await bookCost();
       await this.succeed(doc, claimed, outcome);
     } catch (error) {
@@ -366,107 +341,6 @@ export class Engine {
       clearInterval(watch);
       this.untrack(orchestrationId, controller);
     }
-  }
-
-  // ── Step execution ─────────────────────────────────────────────────────────────────────
-
-  private async execute(doc: OrchestrationDoc, step: StepDoc, signal: AbortSignal, addCost: (usd: number) => void): Promise<StepOutcome> {
-    const proposal = doc.proposal!;
-    const agent = step.agentId ? await Agent.findById(step.agentId).lean() : null;
-    const system = agentSystemPrompt({
-      name: agent?.name ?? 'an agent',
-      title: agent?.title ?? step.roleKey ?? '',
-      persona: agent?.persona ?? '',
-    });
-    const prior = await this.priorWork(step);
-    const maxTokens = this.deps.config.llm.maxOutputTokens;
-    const request = (user: string): LlmRequest => ({ system, user, maxTokens, signal });
-    const meter = this.meter(doc._id, { id: step._id, onCost: addCost });
-
-    switch (step.kind) {
-      case 'research': {
-        const r = await this.withRetries(() => meteredText(meter, request(researchPrompt(proposal))));
-        return { output: r.text, structured: null, usage: r.usage, model: r.model };
-      }
-      case 'discuss': {
-        const r = await this.structuredWithRepair(meter, PositionSchema, TOOL_NAMES.position, request(positionPrompt(proposal, step.roleKey!, prior)));
-        return { output: r.value.position, structured: r.value, usage: r.usage, model: r.model };
-      }
-      case 'ticket': {
-        const ticket = proposal.tickets.find((t) => t.key === step.ticketKey);
-        if (!ticket) throw new StepFailure(`ticket "${step.ticketKey}" is not in the approved proposal`);
-        const deps = await Step.find({ runId: step.runId, key: { $in: step.dependsOn }, kind: 'ticket' }).lean<StepDoc[]>();
-        const dependencies = deps
-          .sort((a, b) => a.order - b.order)
-          .map((d) => ({ title: d.title, output: d.status === 'succeeded' ? d.output : null, failed: d.status !== 'succeeded' }));
-        const r = await this.withRetries(
-          () => meteredText(meter, request(ticketPrompt(proposal, ticket, prior, dependencies))),
-        );
-        return { output: r.text, structured: null, usage: r.usage, model: r.model };
-      }
-      case 'synthesis': {
-        const tickets = await Step.find({ runId: step.runId, kind: 'ticket' }).sort({ order: 1 }).lean<StepDoc[]>();
-        const roleTitle = new Map(proposal.roles.map((r) => [r.key, r.title]));
-        const outcomes = tickets.map((t) => ({
-          title: t.title,
-          role: roleTitle.get(t.roleKey ?? '') ?? t.roleKey ?? '',
-          output: t.status === 'succeeded' ? t.output : null,
-          error: t.status === 'succeeded' ? null : (t.error ?? t.skipReason ?? t.status),
-        }));
-        const r = await this.structuredWithRepair(meter, SynthesisSchema, TOOL_NAMES.synthesis, request(synthesisPrompt(proposal, prior, outcomes)));
-        // A failed ticket is always named as a gap, whatever the model wrote.
-        const failedGaps = outcomes.filter((o) => o.output === null).map((o) => `"${o.title}" failed: ${o.error}`);
-        const gaps = [...failedGaps, ...r.value.gaps];
-        return { output: r.value.deliverable, structured: { deliverable: r.value.deliverable, gaps }, usage: r.usage, model: r.model };
-      }
-      default:
-        throw new StepFailure(`unknown step kind ${step.kind}`);
-    }
-  }
-
-  private async structuredWithRepair<T>(meter: MeterContext, schema: z.ZodType<T>, name: string, request: LlmRequest) {
-    let current = request;
-    for (let attempt = 1; attempt <= 2; attempt++) {
-      const r = await this.withRetries(() => meteredStructured(meter, schema, name, current));
-      if (r.value !== null) return { ...r, value: r.value };
-      if (attempt === 2) throw new StepFailure(`the answer did not fit its schema after a repair attempt: ${r.violations.slice(0, 3).join('; ')}`);
-      current = {
-        ...request,
-        user: `${request.user}\n\nYour previous answer was rejected: ${r.violations.slice(0, 10).join('; ')}. Call ${name} again with valid arguments.`,
-      };
-    }
-    throw new StepFailure('unreachable');
-  }
-
-  /** Retries transient LLM failures with exponential backoff; each attempt is a new budget reservation. */
-  private async withRetries<R>(call: () => Promise<R>): Promise<R> {
-    const { stepAttempts, retryBaseMs } = this.deps.config.engine;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call();
-      } catch (error) {
-        if (!(error instanceof LlmCallError) || !error.transient || attempt >= stepAttempts) throw error;
-        await new Promise((resolve) => setTimeout(resolve, retryBaseMs * 2 ** (attempt - 1)));
-      }
-    }
-  }
-
-  private async priorWork(step: StepDoc): Promise<PriorWork> {
-    if (step.kind === 'research') return { research: null, positions: [] };
-    const earlier = await Step.find({ runId: step.runId, kind: { $in: ['research', 'discuss'] }, status: 'succeeded' })
-      .sort({ order: 1 })
-      .lean<StepDoc[]>();
-    const research = earlier.find((s) => s.kind === 'research')?.output ?? null;
-    const positions =
-      step.kind === 'discuss'
-        ? []
-        : earlier
-            .filter((s) => s.kind === 'discuss')
-            .map((s) => {
-              const value = PositionSchema.safeParse(s.structured);
-              return { role: s.title.replace(/^Position: /, ''), position: value.success ? value.data.position : (s.output ?? ''), risks: value.success ? value.data.risks : [] };
-            });
-    return { research, positions };
   }
 
   private async succeed(doc: OrchestrationDoc, step: StepDoc, outcome: StepOutcome) {
@@ -496,55 +370,11 @@ export class Engine {
   private async followUp(doc: OrchestrationDoc, stepId: Types.ObjectId): Promise<void> {
     const step = await Step.findById(stepId).lean<StepDoc>();
     if (!step) return;
-    const messages = await this.messagesFor(step);
+    const messages = await this.announcer.stepMessages(step);
     if (messages.length) await this.announcer.postStepMessages(step._id, doc, messages);
-    await this.warnNearCap(doc);
+    await this.announcer.warnNearCap(doc);
     await this.announcer.refresh(doc._id);
     await this.advance(step.runId, String(doc._id));
-  }
-
-  /** Posts once, when spend first reaches 80% of the cap (a raised cap may warn again). */
-  private async warnNearCap(doc: OrchestrationDoc): Promise<void> {
-    const fresh = await Orchestration.findById(doc._id, { budget: 1 }).lean();
-    if (!fresh || fresh.budget.warned || fresh.budget.spentUsd < 0.8 * fresh.budget.maxUsd) return;
-    const won = await Orchestration.updateOne({ _id: doc._id, 'budget.warned': false }, { $set: { 'budget.warned': true } });
-    if (won.modifiedCount !== 1) return;
-    const pct = Math.floor((100 * fresh.budget.spentUsd) / fresh.budget.maxUsd);
-    await this.announcer.postInThread(doc, {
-      text: `${pct}% of the budget is spent`,
-      blocks: [
-        {
-          type: 'section',
-          text: {
-            type: 'mrkdwn',
-            text: `:warning: *${pct}% of the budget is spent*: ${formatUsd(fresh.budget.spentUsd)} of ${formatUsd(fresh.budget.maxUsd)}. The cap is a hard ceiling: calls that could pass it will not be made.`,
-          },
-        },
-      ],
-    });
-  }
-
-  private async messagesFor(step: StepDoc): Promise<SlackMessage[]> {
-    const agentName = step.agentId ? ((await Agent.findById(step.agentId, { name: 1 }).lean())?.name ?? '') : '';
-    const durationMs = step.startedAt && step.finishedAt ? new Date(step.finishedAt).getTime() - new Date(step.startedAt).getTime() : null;
-    const figures = { costUsd: step.costUsd, durationMs, model: step.model };
-    if (step.status === 'failed' && step.kind === 'ticket') {
-      return [stepFailedMessage(step.title, agentName || null, step.error ?? 'unknown error', figures)];
-    }
-    if (step.status !== 'succeeded') return [];
-    switch (step.kind) {
-      case 'discuss': {
-        const position = PositionSchema.parse(step.structured);
-        return [positionMessage(step.title.replace(/^Position: /, ''), agentName, position.position, position.risks, figures)];
-      }
-      case 'synthesis':
-        return deliverableMessages(step.output ?? '', SynthesisSchema.parse(step.structured).gaps, figures);
-      case 'research':
-      case 'ticket':
-        return stepResultMessages(step.title, agentName, step.output ?? '', figures);
-      default:
-        return [];
-    }
   }
 
   private async stepFailed(doc: OrchestrationDoc, step: StepDoc, error: unknown) {
@@ -582,7 +412,7 @@ export class Engine {
     await Step.updateOne({ _id: step._id }, { $set: { status: 'succeeded', finishedAt: new Date() } });
     if (!done) return;
     await this.announcer.refresh(doc._id);
-    await this.postEnded(done, null);
+    await this.announcer.announceEnd(done, null);
   }
 
   /**
@@ -662,50 +492,6 @@ export class Engine {
     );
   }
 
-  private async postEnded(doc: OrchestrationDoc, by: string | null): Promise<void> {
-    if (!doc.messageTs) return;
-    const fresh = (await Orchestration.findById(doc._id).lean<OrchestrationDoc>()) ?? doc;
-    const durationMs = fresh.startedAt && fresh.finishedAt ? new Date(fresh.finishedAt).getTime() - new Date(fresh.startedAt).getTime() : null;
-    await this.announcer.postInThread(
-      fresh,
-      runEndedMessage({
-        status: fresh.status,
-        reason: fresh.statusReason,
-        spentUsd: fresh.budget.spentUsd,
-        maxUsd: fresh.budget.maxUsd,
-        durationMs,
-        by,
-        raiseCapValue: fresh.budgetStop ? encodeControlValue({ o: String(fresh._id), r: fresh.revision }) : null,
-      }),
-    );
-    if (fresh.runId) await this.postRollup(fresh);
-  }
-
-  private async postRollup(doc: OrchestrationDoc): Promise<void> {
-    // Calls aborted by a cancel settle a moment later: let their cost land before adding up.
-    let settled = doc;
-    for (let i = 0; i < 30 && settled.budget.reservedUsd > 1e-9; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      settled = (await Orchestration.findById(doc._id).lean<OrchestrationDoc>()) ?? settled;
-    }
-    const steps = await Step.find({ runId: doc.runId, kind: { $ne: 'done' } }).sort({ order: 1 }).lean<StepDoc[]>();
-    const roleTitle = new Map((doc.proposal?.roles ?? []).map((r) => [r.key, r.title]));
-    const summary = rollup(
-      steps.map((s) => ({
-        title: s.title,
-        role: roleTitle.get(s.roleKey ?? '') ?? s.roleKey ?? '',
-        model: s.model,
-        status: s.status,
-        tokens: s.tokens,
-        costUsd: s.costUsd,
-        durationMs: s.startedAt && s.finishedAt ? new Date(s.finishedAt).getTime() - new Date(s.startedAt).getTime() : null,
-      })),
-      settled.budget.spentUsd,
-      this.deps.llm.model,
-    );
-    await this.announcer.postInThread(doc, rollupMessage(summary));
-  }
-
   /** After a restart: re-enqueue the work whose job may have been lost between two writes. */
   async recover(): Promise<void> {
     const open = await Orchestration.find({ status: { $in: ['planning', 'approved', 'executing', 'synthesizing'] } }, { status: 1, runId: 1 }).lean();
@@ -753,12 +539,6 @@ export class Engine {
   }
 }
 
-interface StepOutcome {
-  output: string;
-  structured: unknown;
-  usage: { input: number; output: number; cacheRead: number; cacheWrite: number };
-  model: string;
-}
 
 function planningFailureText(error: unknown): string {
   if (error instanceof PlanningError) {

@@ -1,0 +1,155 @@
+/**
+ * Executing one pipeline step: the prompt it is owed (goal, persona, ticket, research, positions,
+ * dependency results), its LLM call through the budget meter, bounded retries of transient
+ * failures, and one repair attempt for an answer that breaks its schema.
+ */
+import { z } from 'zod';
+import { Agent } from '../models/agent.js';
+import { Step, type StepDoc } from '../models/run.js';
+import { LlmCallError, type LlmRequest } from './llm.js';
+import { meteredStructured, meteredText, type MeterContext } from './metered.js';
+import {
+  agentSystemPrompt,
+  positionPrompt,
+  researchPrompt,
+  synthesisPrompt,
+  ticketPrompt,
+  TOOL_NAMES,
+  type PriorWork,
+} from './prompts.js';
+import type { Proposal } from './proposal.js';
+
+export const PositionSchema = z.object({
+  position: z.string().min(1).max(6000),
+  risks: z.array(z.string().min(1).max(500)).max(10),
+});
+export const SynthesisSchema = z.object({
+  deliverable: z.string().min(1),
+  gaps: z.array(z.string().min(1).max(1000)).max(30),
+});
+
+/** Why a step ended without a result, in words a user can read. */
+export class StepFailure extends Error {
+  override name = 'StepFailure';
+}
+
+export interface StepOutcome {
+  output: string;
+  structured: unknown;
+  usage: { input: number; output: number; cacheRead: number; cacheWrite: number };
+  model: string;
+}
+
+export interface StepContext {
+  meter: MeterContext;
+  signal: AbortSignal;
+  maxTokens: number;
+  /** Attempts for a transiently failing call, the first included. */
+  attempts: number;
+  retryBaseMs: number;
+}
+
+export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepContext): Promise<StepOutcome> {
+  const agent = step.agentId ? await Agent.findById(step.agentId).lean() : null;
+  const system = agentSystemPrompt({
+    name: agent?.name ?? 'an agent',
+    title: agent?.title ?? step.roleKey ?? '',
+    persona: agent?.persona ?? '',
+  });
+  const prior = await priorWork(step);
+  const request = (user: string): LlmRequest => ({ system, user, maxTokens: ctx.maxTokens, signal: ctx.signal });
+
+  switch (step.kind) {
+    case 'research': {
+      const r = await withRetries(ctx, () => meteredText(ctx.meter, request(researchPrompt(proposal))));
+      return { output: r.text, structured: null, usage: r.usage, model: r.model };
+    }
+    case 'discuss': {
+      const r = await structuredWithRepair(ctx, PositionSchema, TOOL_NAMES.position, request(positionPrompt(proposal, step.roleKey!, prior)));
+      return { output: r.value.position, structured: r.value, usage: r.usage, model: r.model };
+    }
+    case 'ticket': {
+      const ticket = proposal.tickets.find((t) => t.key === step.ticketKey);
+      if (!ticket) throw new StepFailure(`ticket "${step.ticketKey}" is not in the approved proposal`);
+      const deps = await Step.find({ runId: step.runId, key: { $in: step.dependsOn }, kind: 'ticket' }).lean<StepDoc[]>();
+      const dependencies = deps
+        .sort((a, b) => a.order - b.order)
+        .map((d) => ({ title: d.title, output: d.status === 'succeeded' ? d.output : null, failed: d.status !== 'succeeded' }));
+      const r = await withRetries(ctx, () => meteredText(ctx.meter, request(ticketPrompt(proposal, ticket, prior, dependencies))));
+      return { output: r.text, structured: null, usage: r.usage, model: r.model };
+    }
+    case 'synthesis': {
+      const tickets = await Step.find({ runId: step.runId, kind: 'ticket' }).sort({ order: 1 }).lean<StepDoc[]>();
+      const roleTitle = new Map(proposal.roles.map((r) => [r.key, r.title]));
+      const outcomes = tickets.map((t) => ({
+        title: t.title,
+        role: roleTitle.get(t.roleKey ?? '') ?? t.roleKey ?? '',
+        output: t.status === 'succeeded' ? t.output : null,
+        error: t.status === 'succeeded' ? null : (t.error ?? t.skipReason ?? t.status),
+      }));
+      const r = await structuredWithRepair(ctx, SynthesisSchema, TOOL_NAMES.synthesis, request(synthesisPrompt(proposal, prior, outcomes)));
+      // A failed ticket is always named as a gap, whatever the model wrote.
+      const failedGaps = outcomes.filter((o) => o.output === null).map((o) => `"${o.title}" failed: ${o.error}`);
+      const gaps = [...failedGaps, ...r.value.gaps];
+      return { output: r.value.deliverable, structured: { deliverable: r.value.deliverable, gaps }, usage: r.usage, model: r.model };
+    }
+    default:
+      throw new StepFailure(`unknown step kind ${step.kind}`);
+  }
+}
+
+async function structuredWithRepair<T>(ctx: StepContext, schema: z.ZodType<T>, name: string, request: LlmRequest) {
+  let current = request;
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const r = await withRetries(ctx, () => meteredStructured(ctx.meter, schema, name, current));
+    if (r.value !== null) return { ...r, value: r.value };
+    if (attempt === 2) throw new StepFailure(`the answer did not fit its schema after a repair attempt: ${r.violations.slice(0, 3).join('; ')}`);
+    current = {
+      ...request,
+      user: `${request.user}\n\nYour previous answer was rejected: ${r.violations.slice(0, 10).join('; ')}. Call ${name} again with valid arguments.`,
+    };
+  }
+  throw new StepFailure('unreachable');
+}
+
+/** Retries transient LLM failures with exponential backoff; each attempt is a new budget reservation. */
+async function withRetries<R>(ctx: StepContext, call: () => Promise<R>): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof LlmCallError) || !error.transient || attempt >= ctx.attempts) throw error;
+      await abortableSleep(ctx.retryBaseMs * 2 ** (attempt - 1), ctx.signal);
+    }
+  }
+}
+
+/** A backoff that a cancel cuts short. */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new LlmCallError('the call was aborted', false, true));
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(new LlmCallError('the call was aborted', false, true));
+    }, { once: true });
+  });
+}
+
+async function priorWork(step: StepDoc): Promise<PriorWork> {
+  if (step.kind === 'research') return { research: null, positions: [] };
+  const earlier = await Step.find({ runId: step.runId, kind: { $in: ['research', 'discuss'] }, status: 'succeeded' })
+    .sort({ order: 1 })
+    .lean<StepDoc[]>();
+  const research = earlier.find((s) => s.kind === 'research')?.output ?? null;
+  const positions =
+    step.kind === 'discuss'
+      ? []
+      : earlier
+          .filter((s) => s.kind === 'discuss')
+          .map((s) => {
+            const value = PositionSchema.safeParse(s.structured);
+            return { role: s.title.replace(/^Position: /, ''), position: value.success ? value.data.position : (s.output ?? ''), risks: value.success ? value.data.risks : [] };
+          });
+  return { research, positions };
+}
