@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ActionIds, decodeControlValue } from '../../src/blocks/actionIds.js';
 import { proposalMessage, type ProposalView } from '../../src/blocks/proposal.js';
+import { createPricer } from '../../src/engine/budget.js';
+import { estimate } from '../../src/engine/estimate.js';
 import { largestProposal, sampleProposal } from '../fixtures.js';
 import { blockKitViolations } from '../helpers/blockLimits.js';
 
@@ -108,7 +110,8 @@ describe('proposalMessage', () => {
   it('stays within Block Kit limits at 8 roles and 16 tickets with 2,000-character texts', () => {
     for (const status of ['proposed', 'executing', 'completed', 'failed'] as const) {
       const p = largestProposal(2000);
-      const m = proposalMessage(view({ proposal: p, goal: p.goal, status, statusReason: 'x'.repeat(5000) }));
+      const e = estimate(p, createPricer('claude-sonnet-4-5', {}), 16_384, []);
+      const m = proposalMessage(view({ proposal: p, goal: p.goal, status, statusReason: 'x'.repeat(5000), estimate: { ...e, overCap: true }, budgetStop: status === 'failed' }));
       expect(blockKitViolations(m)).toEqual([]);
       for (const t of p.tickets) expect(allText(m)).toContain(t.title.slice(0, 40).replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/&(?!lt;|gt;)/g, '&amp;').slice(0, 30));
     }
