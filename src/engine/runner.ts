@@ -5,7 +5,7 @@
  */
 import { MongoBackend } from '@agendajs/mongo-backend';
 import type { WebClient } from '@slack/web-api';
-import { Agenda, InMemoryNotificationChannel, type Job } from 'agenda';
+import { Agenda, exponential, InMemoryNotificationChannel, type Job } from 'agenda';
 import type { Db } from 'mongodb';
 import type { Types } from 'mongoose';
 import { proposalMessage } from '../blocks/proposal.js';
@@ -89,13 +89,13 @@ export class Engine {
       maxConcurrency: engine.maxParallel + 4,
       defaultLockLifetime: engine.lockLifetimeMs,
     });
-    this.agenda.define<PlanJobData>(JOBS.plan, (job) => this.plan(job), { concurrency: 2, lockLifetime: engine.lockLifetimeMs });
-    this.agenda.define<ReplanJobData>(JOBS.replan, (job) => this.replan(job), { concurrency: 2, lockLifetime: engine.lockLifetimeMs });
-    this.agenda.define<StartJobData>(JOBS.start, (job) => this.start(job), { concurrency: 2, lockLifetime: engine.lockLifetimeMs });
-    this.agenda.define<StepJobData>(JOBS.step, (job) => this.step(job), {
-      concurrency: engine.maxParallel,
-      lockLifetime: engine.lockLifetimeMs,
-    });
+    // A job only throws on infrastructure trouble (the database or Slack unreachable): retry it
+    // with backoff. Each handler resumes from stored state, so a retry never redoes finished work.
+    const retry = { backoff: exponential({ delay: 2000, maxDelay: 60_000, maxRetries: 5, jitter: 0.2 }), lockLifetime: engine.lockLifetimeMs };
+    this.agenda.define<PlanJobData>(JOBS.plan, (job) => this.plan(job), { concurrency: 2, ...retry });
+    this.agenda.define<ReplanJobData>(JOBS.replan, (job) => this.replan(job), { concurrency: 2, ...retry });
+    this.agenda.define<StartJobData>(JOBS.start, (job) => this.start(job), { concurrency: 2, ...retry });
+    this.agenda.define<StepJobData>(JOBS.step, (job) => this.step(job), { concurrency: engine.maxParallel, ...retry });
     this.agenda.on('error', (error) => deps.logger.error(`job queue error: ${describe(error)}`));
   }
 
