@@ -15,18 +15,35 @@ export interface RosterOption {
   title: string;
 }
 
+/**
+ * The select's first option: a static_select cannot be emptied once something is chosen, so
+ * "hire instead" must be an option of its own, or a role once given a roster agent could never
+ * go back to being a hire.
+ */
+export const NEW_HIRE_OPTION_VALUE = 'orchestrate:new-hire';
+
 export function swapRoleModal(meta: ControlValue, role: Role, roster: RosterOption[]): ModalView {
-  const options: PlainTextOption[] = roster.slice(0, 100).map((a) => ({ text: text(plain(`${a.name}: ${a.title}`, 75)), value: a.name.slice(0, 150) }));
-  const current = role.existingAgent ? options.find((o) => o.value?.toLowerCase() === role.existingAgent!.toLowerCase()) : undefined;
-  const blocks: KnownBlock[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: `*${safeMrkdwn(role.title, 200)}*\nPick an agent from the roster, *or* describe a new hire. Leave the roster choice empty to hire.` } },
+  const hireOption: PlainTextOption = { text: text('A new hire (describe below)'), value: NEW_HIRE_OPTION_VALUE };
+  const options: PlainTextOption[] = [
+    hireOption,
+    ...roster.slice(0, 99).map((a) => ({ text: text(plain(`${a.name}: ${a.title}`, 75)), value: a.name.slice(0, 150) })),
   ];
-  if (options.length) {
+  const current = role.existingAgent ? options.find((o) => o.value?.toLowerCase() === role.existingAgent!.toLowerCase()) : hireOption;
+  const blocks: KnownBlock[] = [
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `*${safeMrkdwn(role.title, 200)}*
+Pick an agent from the roster, *or* choose _A new hire_ and describe it below.`,
+      },
+    },
+  ];
+  if (roster.length) {
     blocks.push({
       type: 'input',
       block_id: InputIds.rosterAgent.block,
-      optional: true,
-      label: text('Existing agent from the roster'),
+      label: text('Who takes this role'),
       element: {
         type: 'static_select',
         action_id: InputIds.rosterAgent.action,

@@ -5,6 +5,7 @@
  */
 import type { App, ViewSubmitAction, SlackViewMiddlewareArgs } from '@slack/bolt';
 import { decodeControlValue, InputIds, ViewIds, type ControlValue } from '../blocks/actionIds.js';
+import { NEW_HIRE_OPTION_VALUE } from '../blocks/modals.js';
 import { EditError, revise, setBudget, swapRole } from '../engine/edits.js';
 import type { Hire, Proposal } from '../engine/proposal.js';
 import { mayAct } from '../engine/rights.js';
@@ -72,7 +73,8 @@ export function register(app: App, services: Services): void {
     if (!checked) return;
     const { doc, meta } = checked;
     const values = view.state.values;
-    const agent = input(values, InputIds.rosterAgent)?.selected_option?.value ?? null;
+    const chosen = input(values, InputIds.rosterAgent)?.selected_option?.value ?? null;
+    const agent = chosen === NEW_HIRE_OPTION_VALUE ? null : chosen;
     const name = textOf(values, InputIds.hireName);
     const persona = textOf(values, InputIds.hirePersona);
     const skills = textOf(values, InputIds.hireSkills)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeControlValue, InputIds, ViewIds } from '../../src/blocks/actionIds.js';
-import { askAgainModal, budgetModal, swapRoleModal } from '../../src/blocks/modals.js';
+import { askAgainModal, budgetModal, NEW_HIRE_OPTION_VALUE, swapRoleModal } from '../../src/blocks/modals.js';
 import { largestProposal, sampleProposal } from '../fixtures.js';
 
 const META = { o: '65a1b2c3d4e5f60718293a4b', r: 3, k: 'analyst' };
@@ -15,6 +15,9 @@ describe('modals', () => {
     const select = view.blocks.find((b: any) => b.block_id === InputIds.rosterAgent.block) as any;
     expect(select.element.options).toHaveLength(100);
     expect(select.element.options.every((o: any) => o.text.text.length <= 75)).toBe(true);
+    // A hired role starts on "a new hire", which stays choosable whatever else is picked.
+    expect(select.element.options[0].value).toBe(NEW_HIRE_OPTION_VALUE);
+    expect(select.element.initial_option.value).toBe(NEW_HIRE_OPTION_VALUE);
     const name = view.blocks.find((b: any) => b.block_id === InputIds.hireName.block) as any;
     expect(name.element.initial_value).toBe('Ada');
   });
@@ -24,6 +27,8 @@ describe('modals', () => {
     const view = swapRoleModal(META, role, [{ name: 'Agent 3', title: 't' }]);
     const select = view.blocks.find((b: any) => b.block_id === InputIds.rosterAgent.block) as any;
     expect(select.element.initial_option.value).toBe('Agent 3');
+    // Slack cannot empty a select, so the way back to a hire is an option of its own.
+    expect(select.element.options.map((o: any) => o.value)).toEqual([NEW_HIRE_OPTION_VALUE, 'Agent 3']);
     expect(JSON.stringify(swapRoleModal(META, role, []).blocks)).toContain('The roster is empty');
   });
 

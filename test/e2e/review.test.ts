@@ -66,6 +66,33 @@ describe('Swap role', () => {
     expect(await Agent.countDocuments({ 'hiredFor.orchestrationId': after._id })).toBe(1); // only the writer was hired
   });
 
+  it('swaps a roster agent back to a new hire, through the select\'s own "new hire" option', async () => {
+    const { orchestrationId: o, ts } = await h.propose();
+    const pick = (v: string) => ({ [InputIds.rosterAgent.block]: { [InputIds.rosterAgent.action]: { type: 'static_select', selected_option: { value: v } } } });
+    await h.submit(ViewIds.swapRole, meta(o, 1, 'analyst'), pick('Grace'));
+    expect((await doc(o)).revision).toBe(2);
+
+    const opened = h.slack.callsTo('views.open').length;
+    await h.click('proposal.swap_role', value(o, 2, 'analyst'), REQUESTER, ts);
+    const modal = await h.slack.waitFor((c) => c.method === 'views.open' && h.slack.callsTo('views.open').indexOf(c) >= opened);
+    const select = modal.args.view.blocks.find((b: any) => b.block_id === InputIds.rosterAgent.block);
+    expect(select.element.initial_option.value).toBe('Grace');
+    const hireOption = select.element.options[0];
+    expect(hireOption.text.text).toBe('A new hire (describe below)');
+
+    const res = await h.submit(ViewIds.swapRole, meta(o, 2, 'analyst'), {
+      ...pick(hireOption.value),
+      [InputIds.hireName.block]: { [InputIds.hireName.action]: { type: 'plain_text_input', value: 'Mia' } },
+      [InputIds.hirePersona.block]: { [InputIds.hirePersona.action]: { type: 'plain_text_input', value: 'A pricing specialist.' } },
+      [InputIds.hireSkills.block]: { [InputIds.hireSkills.action]: { type: 'plain_text_input', value: 'pricing, surveys' } },
+    });
+    expect(res.text).toBe('');
+    const after = await doc(o);
+    expect(after.revision).toBe(3);
+    expect(after.proposal!.roles[0]).toMatchObject({ key: 'analyst', existingAgent: null, hire: { name: 'Mia', persona: 'A pricing specialist.', skills: ['pricing', 'surveys'] } });
+    await eventually(() => blocksText(lastUpdateOf(ts)).includes('_new hire_: *Mia*'), 5000, 'redraw');
+  });
+
   it('shows errors in the modal for an incomplete hire and changes nothing', async () => {
     const { orchestrationId: o } = await h.propose();
     const res = await h.submit(ViewIds.swapRole, meta(o, 1, 'writer'), {
