@@ -8,6 +8,7 @@ import type { ModalView } from '@slack/types';
 import { ActionIds, decodeControlValue, type ControlValue } from '../blocks/actionIds.js';
 import { askAgainModal, budgetModal, raiseCapModal, swapRoleModal } from '../blocks/modals.js';
 import { STATUS_LABELS } from '../blocks/proposal.js';
+import { stalePlanMessage, staleText } from '../blocks/stalePlan.js';
 import { dropTicket, revise, toggleDiscussion, toggleResearch } from '../engine/edits.js';
 import type { Proposal } from '../engine/proposal.js';
 import { rosterAgents } from '../engine/roster.js';
@@ -49,7 +50,7 @@ async function checkClick(
     return null;
   }
   if (requireCurrentRevision && doc.revision !== value.r) {
-    await say(respond, staleText(value.r, doc.revision));
+    await answerStale(services, respond, value.r, doc);
     return null;
   }
   return { doc, value, userId: body.user.id };
@@ -61,8 +62,17 @@ function alreadyFinished(doc: OrchestrationDoc): string {
     : `It has already finished: the orchestration is *${STATUS_LABELS[doc.status]}*. Nothing was changed.`;
 }
 
-export function staleText(clicked: number, current: number): string {
-  return `This plan has changed since that button was drawn: you clicked revision ${clicked}, and the current one is revision ${current}, shown in the proposal message. Nothing was changed.`;
+/**
+ * A click drawn for an older revision: show the clicker the current plan, and redraw the
+ * message in case it is the one that is behind (a redraw Slack refused earlier).
+ */
+async function answerStale(services: Services, respond: RespondFn, clicked: number, doc: OrchestrationDoc): Promise<void> {
+  const last = doc.history.at(-1);
+  const message = doc.proposal
+    ? stalePlanMessage(clicked, { revision: doc.revision, proposal: doc.proposal, maxUsd: doc.budget.maxUsd, lastChange: last ? { change: last.change, by: last.by } : null })
+    : { text: staleText(clicked, doc.revision), blocks: [] };
+  await respond({ response_type: 'ephemeral', replace_original: false, text: message.text, ...(message.blocks.length ? { blocks: message.blocks } : {}) });
+  await services.engine.announcer.refresh(doc._id);
 }
 
 /** An edit that needs no form: check, revise, redraw, or say why not. */
@@ -84,13 +94,8 @@ async function applyEdit(
     await services.engine.announcer.refresh(doc._id);
     return;
   }
-  const text =
-    outcome.reason === 'stale' && outcome.doc
-      ? staleText(value.r, outcome.doc.revision)
-      : outcome.reason === 'invalid'
-        ? `:warning: ${outcome.message} Nothing was changed.`
-        : outcome.message;
-  await say(respond, text);
+  if (outcome.reason === 'stale' && outcome.doc) return answerStale(services, respond, value.r, outcome.doc);
+  await say(respond, outcome.reason === 'invalid' ? `:warning: ${outcome.message} Nothing was changed.` : outcome.message);
 }
 
 export function register(app: App, services: Services): void {
@@ -185,12 +190,9 @@ export function register(app: App, services: Services): void {
     });
     if (!approved) {
       // Lost a race: someone else approved, edited or cancelled in the meantime.
-      const now = await Orchestration.findById(doc._id, { status: 1, revision: 1, approvedBy: 1 }).lean();
-      const text =
-        now && now.revision !== value.r
-          ? 'This plan changed while you clicked; review the current revision before approving. Nothing was changed.'
-          : `Someone got there first: the orchestration is *${STATUS_LABELS[now?.status ?? 'cancelled']}*.`;
-      await say(respond, text);
+      const now = await Orchestration.findById(doc._id).lean<OrchestrationDoc>();
+      if (now && now.status === 'proposed' && now.revision !== value.r) return answerStale(services, respond, value.r, now);
+      await say(respond, `Someone got there first: the orchestration is *${STATUS_LABELS[now?.status ?? 'cancelled']}*. Nothing was changed.`);
       return;
     }
     await services.engine.announcer.refresh(doc._id);

@@ -217,6 +217,11 @@ describe('Revisions and rights', () => {
     await h.click('proposal.drop_ticket', value(o, 1, 'pricing'), REQUESTER, ts);
     await h.click('orchestrate.approve', value(o, 1), REQUESTER, ts);
     await eventually(() => ephemerals(REQUESTER).filter((t) => t.includes('you clicked revision 1, and the current one is revision 2')).length >= 2, 5000, 'stale answers');
+    // The answer shows the current plan: research is now on, and every ticket is still there.
+    const answer = h.slack.calls.filter((c) => c.method === 'response_url' && String(c.args.text).includes('you clicked revision 1')).at(-1)!;
+    expect(blocksText(answer)).toContain('Research on');
+    expect(blocksText(answer)).toContain('Last change: toggled research by <@U_REQUESTER>');
+    expect(blocksText(answer)).toContain('Compare pricing');
     const after = await doc(o);
     expect(after.revision).toBe(2);
     expect(after.status).toBe('proposed');
