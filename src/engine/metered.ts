@@ -26,8 +26,8 @@ export interface MeterContext {
   pricer: Pricer;
   /** Who the reservation is held for ("plan", "step:<id>"), so a resumed holder can release what a crash left. */
   holder?: string;
-  /** Told what each call cost: its real cost, or its worst case when it failed. */
-  onCost?: (usd: number) => void;
+  /** Told what each call cost (its real cost, or its worst case when it failed) and the tokens it reported. */
+  onCost?: (usd: number, usage: TokenUsage | null) => void;
 }
 
 export interface Metered {
@@ -64,12 +64,12 @@ async function metered<R extends { usage: TokenUsage }>(
   } catch (error) {
     // The provider may bill a failed or aborted call: keep its worst case as spent.
     await settle(ctx.orchestrationId, reservation.holdId, worstCase, worstCase);
-    ctx.onCost?.(worstCase);
+    ctx.onCost?.(worstCase, null);
     throw error;
   }
   const costUsd = ctx.pricer.cost(result.usage);
   await settle(ctx.orchestrationId, reservation.holdId, worstCase, costUsd);
-  ctx.onCost?.(costUsd);
+  ctx.onCost?.(costUsd, result.usage);
   return { ...result, costUsd, model: ctx.llm.model };
 }
 

@@ -52,7 +52,8 @@ export function rollup(steps: RollupStep[], spentUsd: number, planningModel: str
   return {
     rows: all,
     byRole: totals(all, (r) => r.role),
-    byModel: totals(all.filter((r) => r.model), (r) => r.model!),
+    // A billed step always has a model; "unknown model" only keeps the sums honest if one did not.
+    byModel: totals(all.filter((r) => r.model || r.costUsd > 0), (r) => r.model ?? 'unknown model'),
     planningUsd,
     totalUsd: all.reduce((sum, r) => sum + r.costUsd, 0),
   };

@@ -17,7 +17,7 @@ import { Agent } from '../models/agent.js';
 import { ACTIVE_STATUSES, Orchestration, type OrchestrationDoc, type OrchestrationStatus } from '../models/orchestration.js';
 import { Run, SETTLED_STEP_STATUSES, Step, type StepDoc } from '../models/run.js';
 import { Announcer, describe, viewOf } from './announce.js';
-import { releaseHolds, type Pricer } from './budget.js';
+import { releaseHolds, type Pricer, type TokenUsage } from './budget.js';
 import { revise } from './edits.js';
 import { estimate, type Estimate, type HistorySample } from './estimate.js';
 import { LlmCallError, type ChatLlm } from './llm.js';
@@ -296,7 +296,7 @@ export class Engine {
     if (!claimed) return;
     // A crash interrupted this step's call: the provider may have billed it, so its worst case stays spent.
     const leftBehind = await releaseHolds(doc._id, `step:${String(claimed._id)}`);
-    if (leftBehind > 0) await Step.updateOne({ _id: claimed._id }, { $inc: { costUsd: leftBehind } });
+    if (leftBehind > 0) await Step.updateOne({ _id: claimed._id }, { $inc: { costUsd: leftBehind }, $set: { model: this.deps.llm.model } });
 
     if (claimed.kind === 'done') return this.finish(doc, claimed);
     if (claimed.kind === 'synthesis') {
@@ -320,12 +320,26 @@ export class Engine {
         })
         .catch(() => undefined);
     }, this.watchIntervalMs);
-    let spent = 0;
-    // Every call's cost is booked on its step whatever becomes of the step, so the rollup adds up.
-    const bookCost = () => Step.updateOne({ _id: claimed._id }, { $inc: { costUsd: spent } });
+    const booked = { usd: 0, input: 0, output: 0, cached: 0 };
+    const onCost = (usd: number, usage: TokenUsage | null) => {
+      booked.usd += usd;
+      booked.input += usage?.input ?? 0;
+      booked.output += usage?.output ?? 0;
+      booked.cached += usage?.cacheRead ?? 0;
+    };
+    // Every call (retries and repairs included) is booked on its step whatever becomes of the
+    // step, with the model that was billed, so the rollup adds up per step, role and model.
+    const bookCost = () =>
+      Step.updateOne(
+        { _id: claimed._id },
+        {
+          $inc: { costUsd: booked.usd, 'tokens.input': booked.input, 'tokens.output': booked.output, 'tokens.cached': booked.cached },
+          ...(booked.usd > 0 ? { $set: { model: this.deps.llm.model } } : {}),
+        },
+      );
     try {
       const outcome = await executeStep(doc.proposal!, claimed, {
-        meter: this.meter(doc._id, { id: claimed._id, onCost: (usd) => (spent += usd) }),
+        meter: this.meter(doc._id, { id: claimed._id, onCost }),
         signal: controller.signal,
         maxTokens: this.deps.config.llm.maxOutputTokens,
         attempts: this.deps.config.engine.stepAttempts,
@@ -352,7 +366,6 @@ export class Engine {
           output: outcome.output,
           structured: outcome.structured,
           model: outcome.model,
-          tokens: { input: outcome.usage.input, output: outcome.usage.output, cached: outcome.usage.cacheRead },
           finishedAt: new Date(),
           error: null,
         },
@@ -506,7 +519,7 @@ export class Engine {
     }
   }
 
-  private meter(orchestrationId: Types.ObjectId | string, step?: { id: Types.ObjectId; onCost: (usd: number) => void }): MeterContext {
+  private meter(orchestrationId: Types.ObjectId | string, step?: { id: Types.ObjectId; onCost: NonNullable<MeterContext['onCost']> }): MeterContext {
     return {
       orchestrationId,
       llm: this.deps.llm,

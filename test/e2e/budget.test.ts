@@ -139,6 +139,17 @@ describe('hard budget with parallel steps', () => {
     const steps = await Step.find({ orchestrationId: o, kind: 'ticket' }).lean();
     expect(steps.map((s) => s.status)).toEqual(['skipped', 'skipped', 'skipped']);
     expect(steps.every((s) => s.skipReason === 'budget')).toBe(true);
+    // The two cut-off calls are booked on their steps, with the model that was billed, and the
+    // rollup's per-step, per-role and per-model figures add up to the spend.
+    const billedSteps = steps.filter((s) => s.costUsd > 0);
+    expect(billedSteps.map((s) => [s.costUsd, s.model])).toEqual([[10, 'metered-model'], [10, 'metered-model']]);
+    await eventually(() => threadOf(ts).some((c) => blocksText(c).includes('Cost rollup')), 5000, 'rollup');
+    const table = JSON.parse(blocksText(threadOf(ts).find((c) => blocksText(c).includes('Cost rollup'))!)).map((b: any) => b.text?.text ?? '').join('\n');
+    expect(table).toContain('Cost rollup*: $30.00 in all');
+    expect(table).toMatch(/Planning \(CEO agent\)\s.*\$10\.00/);
+    expect(table.match(/Parallel [xyz]\s.*\$10\.00/g)).toHaveLength(2);
+    expect(table).toMatch(/Per role\n\s+Market analyst\s+\$20\.00\s+2 steps\n\s+CEO agent\s+\$10\.00\s+1 step/);
+    expect(table).toMatch(/Per model\n\s+metered-model\s+\$30\.00\s+3 steps/);
   });
 });
 

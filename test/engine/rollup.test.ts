@@ -33,6 +33,8 @@ describe('rollup', () => {
   it('leaves out skipped steps that cost nothing, but keeps a skipped step that was billed', () => {
     const r = rollup([step('A', 'x', 'm', 0.01), step('B', 'x', null, 0, 'skipped'), step('C', 'x', null, 0.004, 'skipped')], 0.014, 'm');
     expect(r.rows.map((s) => s.title)).toEqual(['A', 'C']);
+    // The per-model totals still add up to the spend, even for a row that lost its model.
+    expect(r.byModel.map((t) => [t.key, t.costUsd])).toEqual([['m', 0.01], ['unknown model', 0.004]]);
   });
 
   it('renders within Block Kit limits for a run of 27 steps', () => {
