@@ -39,11 +39,14 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const db = database.connection.db;
   if (!db) throw new Error('the database connection has no db handle');
 
+  // Bounded well inside the job lock (Bolt's default retries for about 30 minutes), so a slow
+  // Slack never outlasts a job's lock and makes it look dead.
+  const slackWindowMs = Math.min(120_000, Math.floor(config.engine.lockLifetimeMs / 2));
   const jobSlack = new WebClient(config.slack.botToken, {
     slackApiUrl: config.slack.apiUrl,
     logger,
-    // Bounded well inside the job lock, so a slow Slack never makes a job look dead and run twice.
-    retryConfig: { retries: 4, factor: 2, minTimeout: 1000, maxTimeout: 15_000, maxRetryTime: 120_000 },
+    timeout: Math.min(30_000, slackWindowMs),
+    retryConfig: { retries: 4, factor: 2, minTimeout: Math.min(1000, slackWindowMs / 8), maxTimeout: 15_000, maxRetryTime: slackWindowMs },
   });
   const engine = new Engine({
     config,

@@ -4,7 +4,7 @@
  * Posts are made exactly once per record: the ts is stored before anything else happens,
  * and a retried step updates its stored messages instead of posting new ones.
  */
-import type { WebClient } from '@slack/web-api';
+import { ErrorCode, type WebClient } from '@slack/web-api';
 import type { Types } from 'mongoose';
 import { encodeControlValue } from '../blocks/actionIds.js';
 import { proposalMessage, type SlackMessage } from '../blocks/proposal.js';
@@ -21,6 +21,23 @@ import { rollup } from './rollup.js';
 import { PositionSchema, SynthesisSchema } from './steps.js';
 
 export type Estimator = (proposal: Proposal) => Promise<Estimate | null>;
+
+/** Slack was unreachable, or rate limiting past the client's retry window: the job is worth retrying. */
+export class SlackUnavailableError extends Error {
+  override name = 'SlackUnavailableError';
+}
+
+const TRANSIENT_PLATFORM_ERRORS = new Set(['ratelimited', 'rate_limited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
+
+/** Whether a Slack Web API failure may pass by itself (network, 5xx, rate limit), as opposed to a refusal. */
+export function isTransientSlackError(error: unknown): boolean {
+  const e = error as { code?: string; data?: { error?: string }; message?: string } | null;
+  if (!e) return false;
+  if (e.code === ErrorCode.RequestError || e.code === ErrorCode.HTTPError || e.code === ErrorCode.RateLimitedError) return true;
+  if (e.code === ErrorCode.PlatformError) return TRANSIENT_PLATFORM_ERRORS.has(e.data?.error ?? '');
+  // What the client throws once its retries for a 429 are spent.
+  return /rate limit was exceeded/i.test(e.message ?? '');
+}
 
 export class Announcer {
   constructor(
@@ -43,8 +60,12 @@ export class Announcer {
     }
   }
 
-  /** Posts in the orchestration's thread; returns the ts, or null when Slack refused. */
-  async postInThread(doc: Pick<OrchestrationDoc, 'channelId' | 'messageTs'>, message: SlackMessage): Promise<string | null> {
+  /**
+   * Posts in the orchestration's thread; returns the ts, or null when Slack refused. With
+   * `retryable`, a transient failure throws SlackUnavailableError instead, so that the job
+   * posting it is retried rather than the post lost.
+   */
+  async postInThread(doc: Pick<OrchestrationDoc, 'channelId' | 'messageTs'>, message: SlackMessage, { retryable = false } = {}): Promise<string | null> {
     try {
       const res = await this.slack.chat.postMessage({
         channel: doc.channelId,
@@ -56,6 +77,7 @@ export class Announcer {
       });
       return res.ts ?? null;
     } catch (error) {
+      if (retryable && isTransientSlackError(error)) throw new SlackUnavailableError(`Slack is unavailable: ${describe(error)}`);
       this.logger.warn(`could not post in the thread: ${describe(error)}`);
       return null;
     }
@@ -173,7 +195,7 @@ export class Announcer {
           .catch((error: unknown) => this.logger.warn(`could not update a step post: ${describe(error)}`));
         continue;
       }
-      const ts = await this.postInThread(doc, message);
+      const ts = await this.postInThread(doc, message, { retryable: true });
       if (!ts) return;
       posts.push(ts);
       await Step.updateOne({ _id: stepId }, { $set: { posts } });

@@ -267,7 +267,7 @@ export class Engine {
         agentName: scaffolding.roles[r.key]!.name,
         hired: scaffolding.hired.has(r.key),
       }));
-      const ts = await this.announcer.postInThread(doc, teamFormedMessage(scaffolding.teamName, members, steps));
+      const ts = await this.announcer.postInThread(doc, teamFormedMessage(scaffolding.teamName, members, steps), { retryable: true });
       await Run.updateOne({ _id: run._id }, { $set: { announcedTs: ts ?? 'unposted' } });
     }
     await this.announcer.refresh(orchestrationId);
@@ -275,13 +275,30 @@ export class Engine {
   }
 
   private async step(job: Job<StepJobData>): Promise<void> {
-    const { orchestrationId, stepId } = job.attrs.data;
+    // Keep the job's lock for as long as the handler runs (the LLM call, then the posts and the
+    // redraw), so neither a long call nor a slow Slack makes the job look dead and run twice.
+    const keepLock = setInterval(() => void job.touch().catch(() => undefined), Math.max(500, this.deps.config.engine.lockLifetimeMs / 3));
+    try {
+      await this.runStep(job.attrs.data);
+    } catch (error) {
+      // Agenda retries the job with backoff; it resumes from the stored step and never redoes a call.
+      this.deps.logger.warn(`step job ${job.attrs.data.stepId} will be retried: ${describe(error)}`);
+      throw error;
+    } finally {
+      clearInterval(keepLock);
+    }
+  }
+
+  private async runStep({ orchestrationId, stepId }: StepJobData): Promise<void> {
     const step = await Step.findById(stepId).lean<StepDoc>();
     if (!step) return;
     const doc = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
     if (SETTLED_STEP_STATUSES.includes(step.status)) {
-      // Re-run after a crash: the result is stored and is never recomputed; finish announcing it.
-      if (doc && RUNNING_STATUSES.includes(doc.status) && step.kind !== 'done') await this.followUp(doc, step._id);
+      // Re-run after a crash or a Slack outage: the result is stored and never recomputed; finish
+      // announcing it, even if the run has ended meanwhile, so that no result is lost.
+      if (!doc || step.kind === 'done') return;
+      if (RUNNING_STATUSES.includes(doc.status)) await this.followUp(doc, step._id);
+      else await this.announceStep(doc, step._id);
       return;
     }
     if (!doc || !RUNNING_STATUSES.includes(doc.status)) {
@@ -310,8 +327,6 @@ export class Engine {
     }
 
     const controller = this.track(orchestrationId);
-    // Keep the job's lock while the step runs, so a long LLM call is not taken over as dead.
-    const keepLock = setInterval(() => void job.touch().catch(() => undefined), Math.max(500, this.deps.config.engine.lockLifetimeMs / 3));
     const watch = setInterval(() => {
       Orchestration.findById(orchestrationId, { status: 1 })
         .lean()
@@ -337,24 +352,27 @@ export class Engine {
           ...(booked.usd > 0 ? { $set: { model: this.deps.llm.model } } : {}),
         },
       );
+    let outcome: StepOutcome | null = null;
+    let failure: unknown = null;
     try {
-      const outcome = await executeStep(doc.proposal!, claimed, {
+      outcome = await executeStep(doc.proposal!, claimed, {
         meter: this.meter(doc._id, { id: claimed._id, onCost }),
         signal: controller.signal,
         maxTokens: this.deps.config.llm.maxOutputTokens,
         attempts: this.deps.config.engine.stepAttempts,
         retryBaseMs: this.deps.config.engine.retryBaseMs,
       });
-      await bookCost();
-      await this.succeed(doc, claimed, outcome);
     } catch (error) {
-      await bookCost();
-      await this.stepFailed(doc, claimed, error);
+      failure = error;
     } finally {
-      clearInterval(keepLock);
       clearInterval(watch);
       this.untrack(orchestrationId, controller);
     }
+    // Booked once, before the outcome is stored. What follows (posts, redraw, enqueueing) may
+    // throw on infrastructure trouble; the job is then retried and resumes from the stored step.
+    await bookCost();
+    if (outcome) await this.succeed(doc, claimed, outcome);
+    else await this.stepFailed(doc, claimed, failure);
   }
 
   private async succeed(doc: OrchestrationDoc, step: StepDoc, outcome: StepOutcome) {
@@ -381,13 +399,20 @@ export class Engine {
    * and announcing it completes the announcement (updating, never duplicating, posts).
    */
   private async followUp(doc: OrchestrationDoc, stepId: Types.ObjectId): Promise<void> {
-    const step = await Step.findById(stepId).lean<StepDoc>();
+    const step = await this.announceStep(doc, stepId);
     if (!step) return;
-    const messages = await this.announcer.stepMessages(step);
-    if (messages.length) await this.announcer.postStepMessages(step._id, doc, messages);
     await this.announcer.warnNearCap(doc);
     await this.announcer.refresh(doc._id);
     await this.advance(step.runId, String(doc._id));
+  }
+
+  /** Posts a settled step's thread messages (once: a repeat updates them). Throws when Slack is unavailable, so the job is retried. */
+  private async announceStep(doc: OrchestrationDoc, stepId: Types.ObjectId): Promise<StepDoc | null> {
+    const step = await Step.findById(stepId).lean<StepDoc>();
+    if (!step) return null;
+    const messages = await this.announcer.stepMessages(step);
+    if (messages.length) await this.announcer.postStepMessages(step._id, doc, messages);
+    return step;
   }
 
   private async stepFailed(doc: OrchestrationDoc, step: StepDoc, error: unknown) {

@@ -291,6 +291,25 @@ describe('operations', () => {
     expect(await statusOf(orchestrationId)).toBe('proposed');
   });
 
+  it('loses no thread post when Slack fails for a while: the job is retried and posts once', async () => {
+    const { value, orchestrationId, ts } = await h.propose('A goal run through a Slack outage');
+    // The team post fails first; then, once it is in, one of the positions.
+    h.slack.failNext('chat.postMessage', { error: 'internal_error' });
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await eventually(() => threadPosts(ts).some((c) => c.response?.ok && blocksText(c).includes('formed')), 15_000, 'the team post, retried');
+    h.slack.failNext('chat.postMessage', { error: 'service_unavailable' });
+    await h.waitForEnd(orchestrationId, 'completed', 30_000);
+    // A post that failed is made when its job is retried, even if the run has ended meanwhile.
+    const delivered = await eventually(() => {
+      const ok = threadPosts(ts).filter((c) => c.response?.ok).map((c) => blocksText(c));
+      return ok.some((t) => t.includes('Position of Market analyst')) && ok.some((t) => t.includes('Position of Positioning writer')) ? ok : null;
+    }, 15_000, 'the failed position post, retried');
+    expect(threadPosts(ts).filter((c) => !c.response?.ok)).toHaveLength(2);
+    for (const needle of ['formed', 'Position of Market analyst', 'Position of Positioning writer', 'Result of Map the competitors', 'Result of Compare pricing', 'Result of Draft the positioning', 'We win offline']) {
+      expect(delivered.filter((t) => t.includes(needle)), needle).toHaveLength(1);
+    }
+  });
+
   it('tells the requester when it cannot post in the channel, instead of failing silently', async () => {
     h.slack.failNext('chat.postMessage', { error: 'not_in_channel' });
     await h.command('A goal for a channel the bot is not in');
