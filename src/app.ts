@@ -9,17 +9,24 @@ import * as commands from './handlers/commands.js';
 import * as views from './handlers/views.js';
 import type { Logger } from './logger.js';
 import type { Services } from './services.js';
+import type { BotIdentity } from './slackIdentity.js';
 
 export interface AppOptions {
   config: Config;
   logger: Logger;
+  /** The bot's identity from auth.test at start, or null when Slack could not be reached. */
+  identity: BotIdentity | null;
   /** Answers GET /healthz: 200 once the app is ready to take work. */
   isReady: () => boolean;
 }
 
-export function buildApp({ config, logger, isReady }: AppOptions): App {
+export function buildApp({ config, logger, identity, isReady }: AppOptions): App {
   const common = {
     token: config.slack.botToken,
+    // Known identity means Bolt makes no auth.test of its own. Unknown (Slack unreachable at
+    // start) stays empty rather than undefined, for the same reason.
+    botId: identity?.botId ?? '',
+    botUserId: identity?.botUserId ?? '',
     signingSecret: config.slack.signingSecret,
     logger,
     logLevel: LogLevel[config.logLevel.toUpperCase() as 'INFO'],

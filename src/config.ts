@@ -9,10 +9,14 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const csv = z
+/** Slack user ids (U… or W…), comma-separated; a name or an email would silently match nobody. */
+const userIds = z
   .string()
   .optional()
-  .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean))
+  .refine((ids) => ids.every((id) => /^[UW][A-Z0-9]{2,}$/.test(id)), {
+    message: 'must be Slack user ids such as U012ABCDEF, comma-separated (a profile\'s ⋮ menu → Copy member ID), not names or emails',
+  });
 
 const positiveNumber = (fallback: number) =>
   z.coerce.number({ error: 'must be a number' }).positive('must be greater than 0').default(fallback);
@@ -43,7 +47,7 @@ const EnvSchema = z
     OPENAI_BASE_URL: z.url('must be a URL such as https://api.openai.com/v1').optional(),
     ANTHROPIC_API_KEY: z.string().min(1).optional(),
     ANTHROPIC_BASE_URL: z.url('must be a URL such as https://api.anthropic.com').optional(),
-    ORCHESTRATE_APPROVERS: csv,
+    ORCHESTRATE_APPROVERS: userIds,
     ORCHESTRATE_DEFAULT_BUDGET_USD: positiveNumber(2),
     ORCHESTRATE_MAX_BUDGET_USD: positiveNumber(50),
     ORCHESTRATE_MAX_PARALLEL: positiveInt(4),

@@ -7,12 +7,13 @@ import type { App } from '@slack/bolt';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp, registerListeners } from './app.js';
-import { secretsOf, type Config } from './config.js';
+import { ConfigError, secretsOf, type Config } from './config.js';
 import { connectDatabase, type Database } from './db.js';
 import { createPricer } from './engine/budget.js';
 import { createLlm, type ChatLlm } from './engine/llm.js';
 import { Engine } from './engine/runner.js';
 import { createLogger, type Logger } from './logger.js';
+import { slackRefusal, verifyBotToken } from './slackIdentity.js';
 
 export interface RunningService {
   app: App;
@@ -35,6 +36,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const logger = options.logger ?? createLogger(config.logLevel, secretsOf(config));
   // Refuse to start blind: a model without a price cannot have its budget enforced.
   const pricer = createPricer(config.llm.model, config.prices);
+  const identity = await verifyBotToken(config, logger);
   const database = await connectDatabase(config.mongodbUri, logger);
   const db = database.connection.db;
   if (!db) throw new Error('the database connection has no db handle');
@@ -59,7 +61,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   });
 
   let ready = false;
-  const app = buildApp({ config, logger, isReady: () => ready });
+  const app = buildApp({ config, logger, identity, isReady: () => ready });
   registerListeners(app, { config, engine, logger });
   app.error(async (error) => {
     logger.error(`unhandled error in a listener: ${error.message}`);
@@ -68,7 +70,13 @@ export async function startService(config: Config, options: StartOptions = {}): 
   await engine.startProcessing();
   let port: number | null = null;
   if (config.slack.appToken) {
-    await app.start();
+    await app.start().catch((error: unknown) => {
+      const refusal = slackRefusal(error);
+      if (!refusal) throw error;
+      throw new ConfigError(
+        `Configuration error: SLACK_APP_TOKEN was refused by Slack (${refusal}) — create an app-level token with connections:write under Basic Information, or unset it to use HTTP. See README.md → Configuration.`,
+      );
+    });
   } else {
     const server = (await app.start(config.port)) as Server;
     port = (server.address() as AddressInfo).port;

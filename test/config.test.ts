@@ -36,12 +36,12 @@ describe('loadConfig', () => {
       LLM_PROVIDER: 'anthropic',
       ANTHROPIC_API_KEY: 'ak',
       ANTHROPIC_BASE_URL: 'http://127.0.0.1:9/',
-      ORCHESTRATE_APPROVERS: 'U1, U2,,',
+      ORCHESTRATE_APPROVERS: 'U01, W02,,',
       ORCHESTRATE_DEFAULT_BUDGET_USD: '3',
       SLACK_API_URL: 'http://127.0.0.1:1/api',
     });
     expect(c.llm).toMatchObject({ provider: 'anthropic', model: 'claude-sonnet-4-5', apiKey: 'ak', baseUrl: 'http://127.0.0.1:9/' });
-    expect(c.approvers).toEqual(['U1', 'U2']);
+    expect(c.approvers).toEqual(['U01', 'W02']);
     expect(c.budget.defaultUsd).toBe(3);
     expect(c.slack.apiUrl).toBe('http://127.0.0.1:1/api/');
   });
@@ -60,6 +60,7 @@ describe('loadConfig', () => {
     expect(errorOf({ ...base, ORCHESTRATE_DEFAULT_BUDGET_USD: '-2' })).toMatch(/ORCHESTRATE_DEFAULT_BUDGET_USD must be greater than 0/);
     expect(errorOf({ ...base, ORCHESTRATE_PRICES: '{oops' })).toMatch(/ORCHESTRATE_PRICES must be JSON/);
     expect(errorOf({ SLACK_SIGNING_SECRET: 's', SLACK_BOT_TOKEN: 'xoxb-1', LLM_PROVIDER: 'anthropic' })).toMatch(/ANTHROPIC_API_KEY is missing/);
+    expect(errorOf({ ...base, ORCHESTRATE_APPROVERS: 'U012ABCDEF, alice@example.com' })).toMatch(/^Configuration error: ORCHESTRATE_APPROVERS must be Slack user ids such as U012ABCDEF/);
   });
 
   it('reads prices from a file, and names an unreadable one', () => {

@@ -15,7 +15,7 @@ import { Orchestration, type OrchestrationDoc } from '../../src/models/orchestra
 
 export const SIGNING_SECRET = 'test-signing-secret';
 export const REQUESTER = 'U_REQUESTER';
-export const APPROVER = 'U_APPROVER';
+export const APPROVER = 'UAPPROVER1';
 export const CHANNEL = 'C_GENERAL';
 
 export interface Harness {
