@@ -9,7 +9,7 @@ import type { Proposal } from '../engine/proposal.js';
 import { topologicalOrder } from '../engine/validate.js';
 import type { OrchestrationStatus } from '../models/orchestration.js';
 import { ActionIds, encodeControlValue } from './actionIds.js';
-import { formatDuration, formatUsd, plain, safeMrkdwn } from './text.js';
+import { fallbackText, formatDuration, formatUsd, plain, safeMrkdwn } from './text.js';
 
 export interface ProposalView {
   orchestrationId: string;
@@ -146,7 +146,7 @@ export function proposalMessage(view: ProposalView): SlackMessage {
     });
   }
 
-  const text = `${STATUS_LABELS[view.status].replace(/:[a-z_]+: /, '')}: ${plain(p.goal, 200)}`;
+  const text = `${STATUS_LABELS[view.status].replace(/:[a-z_]+: /, '')}: ${fallbackText(p.goal, 200)}`;
   return { text, blocks };
 }
 

@@ -38,6 +38,22 @@ export function plain(text: string, max: number): string {
   return truncate(text.replace(/\s+/g, ' ').trim(), max);
 }
 
+/**
+ * For a message's top-level `text`: Slack parses it as mrkdwn and uses it for notifications,
+ * so it is escaped like any block text, on one line.
+ */
+export function fallbackText(text: string, max: number): string {
+  return escapeMrkdwn(plain(text, max));
+}
+
+/**
+ * Slack sends a slash command's text with &, < and > as entities. Decoded once at intake, the
+ * goal is stored as the user typed it, and escaped again wherever it is shown.
+ */
+export function decodeSlackEntities(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
 /** Splits long Markdown into chunks of at most `max` characters, preferring paragraph and line breaks. */
 export function splitMarkdown(text: string, max: number): string[] {
   const chunks: string[] = [];

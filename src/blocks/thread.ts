@@ -6,7 +6,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { OrchestrationStatus } from '../models/orchestration.js';
 import { raiseCapButton, type SlackMessage } from './proposal.js';
-import { formatDuration, formatUsd, neutralizeMentions, plain, safeMrkdwn, splitMarkdown } from './text.js';
+import { fallbackText, formatDuration, formatUsd, neutralizeMentions, safeMrkdwn, splitMarkdown } from './text.js';
 
 /** Markdown per message: well under Slack's ~11k-character failure point for a message's blocks. */
 export const MARKDOWN_CHUNK = 9000;
@@ -23,7 +23,7 @@ export interface TeamMember {
 export function teamFormedMessage(teamName: string, members: TeamMember[], stepCount: number): SlackMessage {
   const lines = members.map((m) => `• *${safeMrkdwn(m.roleTitle, 120)}*: ${safeMrkdwn(m.agentName, 80)}${m.hired ? ' _(new hire)_' : ''}`);
   return {
-    text: `Team ${plain(teamName, 80)} formed; ${stepCount} steps to run`,
+    text: `Team ${fallbackText(teamName, 80)} formed; ${stepCount} steps to run`,
     blocks: [section(`:busts_in_silhouette: *Team ${safeMrkdwn(teamName, 120)}* formed\n${lines.join('\n')}`.slice(0, 3000)), context(`${stepCount} steps to run`)],
   };
 }
@@ -41,7 +41,7 @@ function figures(f: StepFigures): string {
 export function positionMessage(roleTitle: string, agentName: string, position: string, risks: string[], f: StepFigures): SlackMessage {
   const body = `**Position**\n\n${position}${risks.length ? `\n\n**Risks**\n${risks.map((r) => `- ${r}`).join('\n')}` : ''}`;
   return {
-    text: `${plain(agentName, 80)} (${plain(roleTitle, 80)}) states a position`,
+    text: `${fallbackText(agentName, 80)} (${fallbackText(roleTitle, 80)}) states a position`,
     blocks: [
       section(`:speech_balloon: *${safeMrkdwn(agentName, 80)}* · ${safeMrkdwn(roleTitle, 120)}`),
       { type: 'markdown', text: neutralizeMentions(splitMarkdown(body, MARKDOWN_CHUNK)[0]!) },
@@ -54,7 +54,7 @@ export function positionMessage(roleTitle: string, agentName: string, position: 
 export function stepResultMessages(title: string, agentName: string, output: string, f: StepFigures): SlackMessage[] {
   const chunks = splitMarkdown(output || '_(empty result)_', MARKDOWN_CHUNK);
   return chunks.map((chunk, i) => ({
-    text: i === 0 ? `Done: ${plain(title, 150)}` : `${plain(title, 150)} (part ${i + 1} of ${chunks.length})`,
+    text: i === 0 ? `Done: ${fallbackText(title, 150)}` : `${fallbackText(title, 150)} (part ${i + 1} of ${chunks.length})`,
     blocks: [
       ...(i === 0 ? [section(`:white_check_mark: *${safeMrkdwn(title, 200)}* · ${safeMrkdwn(agentName, 80)}`)] : []),
       { type: 'markdown', text: neutralizeMentions(chunk) } as KnownBlock,
@@ -65,7 +65,7 @@ export function stepResultMessages(title: string, agentName: string, output: str
 
 export function stepFailedMessage(title: string, agentName: string | null, reason: string, f: StepFigures): SlackMessage {
   return {
-    text: `Failed: ${plain(title, 150)}`,
+    text: `Failed: ${fallbackText(title, 150)}`,
     blocks: [
       section(`:red_circle: *${safeMrkdwn(title, 200)}* failed${agentName ? ` · ${safeMrkdwn(agentName, 80)}` : ''}\n${safeMrkdwn(reason, 2000)}`),
       context(`${figures(f)} · the other tickets go on; synthesis will name the gap`),

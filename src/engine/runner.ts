@@ -9,7 +9,7 @@ import { Agenda, exponential, InMemoryNotificationChannel, type Job } from 'agen
 import type { Db } from 'mongodb';
 import type { Types } from 'mongoose';
 import { proposalMessage } from '../blocks/proposal.js';
-import { formatUsd } from '../blocks/text.js';
+import { formatUsd, safeMrkdwn } from '../blocks/text.js';
 import { teamFormedMessage } from '../blocks/thread.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -580,7 +580,8 @@ export class Engine {
 
 function planningFailureText(error: unknown): string {
   if (error instanceof PlanningError) {
-    const list = error.violations.slice(0, 5).map((v) => `• ${v}`).join('\n');
+    // The violations quote what the LLM wrote: escaped, so that it can neither ping nor break the markup.
+    const list = error.violations.slice(0, 5).map((v) => `• ${safeMrkdwn(v, 300)}`).join('\n');
     return `The CEO agent's plan did not hold together, even after a repair attempt, so nothing was proposed. Try rephrasing the goal.\n${list}`;
   }
   if (error instanceof BudgetExceededError) return 'Planning would cost more than the default budget allows (ORCHESTRATE_DEFAULT_BUDGET_USD).';

@@ -9,6 +9,7 @@ import { ActionIds, decodeControlValue, type ControlValue } from '../blocks/acti
 import { askAgainModal, budgetModal, raiseCapModal, swapRoleModal } from '../blocks/modals.js';
 import { STATUS_LABELS } from '../blocks/proposal.js';
 import { stalePlanMessage, staleText } from '../blocks/stalePlan.js';
+import { safeMrkdwn } from '../blocks/text.js';
 import { dropTicket, revise, toggleDiscussion, toggleResearch } from '../engine/edits.js';
 import type { Proposal } from '../engine/proposal.js';
 import { rosterAgents } from '../engine/roster.js';
@@ -95,7 +96,7 @@ async function applyEdit(
     return;
   }
   if (outcome.reason === 'stale' && outcome.doc) return answerStale(services, respond, value.r, outcome.doc);
-  await say(respond, outcome.reason === 'invalid' ? `:warning: ${outcome.message} Nothing was changed.` : outcome.message);
+  await say(respond, outcome.reason === 'invalid' ? `:warning: ${safeMrkdwn(outcome.message, 2500)} Nothing was changed.` : outcome.message);
 }
 
 export function register(app: App, services: Services): void {

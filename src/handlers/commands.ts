@@ -6,6 +6,7 @@ import type { App } from '@slack/bolt';
 import type { Services } from '../services.js';
 import { Orchestration } from '../models/orchestration.js';
 import { MAX_GOAL_CHARS } from '../engine/proposal.js';
+import { decodeSlackEntities } from '../blocks/text.js';
 
 export const USAGE =
   'Usage: `/orchestrate <goal>`, e.g. `/orchestrate Research the competitive landscape for an offline-first meeting recorder and write a one-page positioning doc`. ' +
@@ -13,7 +14,7 @@ export const USAGE =
 
 export function register(app: App, services: Services): void {
   app.command('/orchestrate', async ({ command, ack, respond }) => {
-    const goal = command.text.trim();
+    const goal = decodeSlackEntities(command.text).trim();
     if (!goal || /^help$/i.test(goal)) {
       await ack({ response_type: 'ephemeral', text: USAGE });
       return;

@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { escapeMrkdwn, formatUsd, neutralizeMentions, safeMrkdwn, splitMarkdown } from '../../src/blocks/text.js';
+import { decodeSlackEntities, escapeMrkdwn, fallbackText, formatUsd, neutralizeMentions, safeMrkdwn, splitMarkdown } from '../../src/blocks/text.js';
 
 describe('text safety', () => {
   it('escapes mrkdwn control characters and breaks broadcasts', () => {
     expect(escapeMrkdwn('a <!channel> & <@U1> @here @everyone')).toBe('a &lt;!channel&gt; &amp; &lt;@U1&gt; @\u200Bhere @\u200Beveryone');
+  });
+
+  it('decodes the entities Slack puts in command text, once, so showing it escapes it only once', () => {
+    expect(decodeSlackEntities('R&amp;D &lt;-&gt; B &amp;lt;')).toBe('R&D <-> B &lt;');
+    expect(escapeMrkdwn(decodeSlackEntities('R&amp;D'))).toBe('R&amp;D');
+  });
+
+  it('escapes fallback text, which Slack parses and notifies from, on one line', () => {
+    expect(fallbackText('Ping\n<!channel> & @here', 100)).toBe('Ping &lt;!channel&gt; &amp; @\u200Bhere');
   });
 
   it('keeps Markdown but breaks mention syntax in markdown blocks', () => {

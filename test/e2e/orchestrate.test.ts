@@ -128,6 +128,19 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
     expect(await Orchestration.countDocuments()).toBe(before);
   });
 
+  it('takes the goal as typed: Slack\'s entities decoded once, shown escaped once, pinging no one', async () => {
+    const before = h.slack.callsTo('chat.postMessage').length;
+    // What Slack sends when someone types: Plan our R&D <offline> launch @channel
+    await h.command('Plan our R&amp;D &lt;offline&gt; launch @channel');
+    const posted = await h.slack.waitFor((c) => c.method === 'chat.postMessage' && !c.args.thread_ts && h.slack.callsTo('chat.postMessage').indexOf(c) >= before);
+    const doc = (await Orchestration.findOne({ goal: 'Plan our R&D <offline> launch @channel' }).lean())!;
+    expect(doc).not.toBeNull();
+    expect(h.llm.requests.filter((r) => r.toolName === 'propose_plan').at(-1)!.user).toContain('Goal: Plan our R&D <offline> launch @channel');
+    expect(blocksText(posted)).toContain('Plan our R&amp;D &lt;offline&gt; launch @\u200Bchannel');
+    expect(blocksText(posted)).not.toContain('&amp;amp;');
+    expect(posted.args.text).toContain('Plan our R&amp;D &lt;offline&gt; launch @\u200Bchannel');
+  });
+
   it('answers an empty command with the usage', async () => {
     const res = await h.command('   ');
     expect(res.json.text).toMatch(/Usage: `\/orchestrate <goal>`/);
