@@ -18,7 +18,7 @@ import { Step, type StepDoc } from '../models/run.js';
 import type { Estimate } from './estimate.js';
 import type { Proposal } from './proposal.js';
 import { rollup } from './rollup.js';
-import { PositionSchema, SynthesisSchema } from './steps.js';
+import { storedPosition, storedSynthesis } from './steps.js';
 
 export type Estimator = (proposal: Proposal) => Promise<Estimate | null>;
 
@@ -115,11 +115,11 @@ export class Announcer {
     if (step.status !== 'succeeded') return [];
     switch (step.kind) {
       case 'discuss': {
-        const position = PositionSchema.parse(step.structured);
+        const position = storedPosition(step.structured, step.output);
         return [positionMessage(step.title.replace(/^Position: /, ''), agentName, position.position, position.risks, figures)];
       }
       case 'synthesis':
-        return deliverableMessages(step.output ?? '', SynthesisSchema.parse(step.structured).gaps, figures);
+        return deliverableMessages(step.output ?? '', storedSynthesis(step.structured, step.output).gaps, figures);
       case 'research':
       case 'ticket':
         return stepResultMessages(step.title, agentName, step.output ?? '', figures);

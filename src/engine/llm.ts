@@ -54,9 +54,9 @@ export function classifyLlmError(error: unknown, signal?: AbortSignal): LlmCallE
   if (error instanceof LlmCallError) return error;
   const e = error as { name?: string; status?: number; code?: string; message?: string; error?: { type?: string; code?: string } };
   const message = String(e?.message ?? error).slice(0, 300);
-  if (signal?.aborted || e?.name === 'AbortError' || /aborted/i.test(message)) {
-    return new LlmCallError('the call was aborted', false, true);
-  }
+  // Only our own signal means "aborted": a provider or proxy error that merely says so (a 502
+  // "upstream connection aborted") is classified by its status like any other.
+  if (signal?.aborted) return new LlmCallError('the call was aborted', false, true);
   const status = e?.status;
   const quota = e?.code === 'insufficient_quota' || e?.error?.code === 'insufficient_quota' || /insufficient_quota/.test(message);
   if (quota) return new LlmCallError('the LLM provider reports insufficient quota', false);

@@ -4,6 +4,7 @@
  * failures, and one repair attempt for an answer that breaks its schema.
  */
 import { z } from 'zod';
+import { truncate } from '../blocks/text.js';
 import { Agent } from '../models/agent.js';
 import { Step, type StepDoc } from '../models/run.js';
 import { LlmCallError, type LlmRequest } from './llm.js';
@@ -23,10 +24,26 @@ export const PositionSchema = z.object({
   position: z.string().min(1).max(6000),
   risks: z.array(z.string().min(1).max(500)).max(10),
 });
+export const MAX_GAP_CHARS = 1000;
 export const SynthesisSchema = z.object({
   deliverable: z.string().min(1),
-  gaps: z.array(z.string().min(1).max(1000)).max(30),
+  gaps: z.array(z.string().min(1).max(MAX_GAP_CHARS)).max(30),
 });
+
+/** What a stored synthesis says: read leniently, since it holds more gaps than the model may send (the failed tickets'). */
+export function storedSynthesis(structured: unknown, output: string | null): { deliverable: string; gaps: string[] } {
+  const s = (structured ?? {}) as { deliverable?: unknown; gaps?: unknown };
+  return {
+    deliverable: typeof s.deliverable === 'string' ? s.deliverable : (output ?? ''),
+    gaps: Array.isArray(s.gaps) ? s.gaps.map(String) : [],
+  };
+}
+
+/** What a stored position says, or the step's output when the structure is missing. */
+export function storedPosition(structured: unknown, output: string | null): { position: string; risks: string[] } {
+  const parsed = PositionSchema.safeParse(structured);
+  return parsed.success ? parsed.data : { position: output ?? '', risks: [] };
+}
 
 /** Why a step ended without a result, in words a user can read. */
 export class StepFailure extends Error {
@@ -89,7 +106,7 @@ export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepCo
       }));
       const r = await structuredWithRepair(ctx, SynthesisSchema, TOOL_NAMES.synthesis, request(synthesisPrompt(proposal, prior, outcomes)));
       // A failed ticket is always named as a gap, whatever the model wrote.
-      const failedGaps = outcomes.filter((o) => o.output === null).map((o) => `"${o.title}" failed: ${o.error}`);
+      const failedGaps = outcomes.filter((o) => o.output === null).map((o) => truncate(`"${o.title}" failed: ${o.error}`, MAX_GAP_CHARS));
       const gaps = [...failedGaps, ...r.value.gaps];
       return { output: r.value.deliverable, structured: { deliverable: r.value.deliverable, gaps }, usage: r.usage, model: r.model };
     }
@@ -147,9 +164,6 @@ async function priorWork(step: StepDoc): Promise<PriorWork> {
       ? []
       : earlier
           .filter((s) => s.kind === 'discuss')
-          .map((s) => {
-            const value = PositionSchema.safeParse(s.structured);
-            return { role: s.title.replace(/^Position: /, ''), position: value.success ? value.data.position : (s.output ?? ''), risks: value.success ? value.data.risks : [] };
-          });
+          .map((s) => ({ role: s.title.replace(/^Position: /, ''), ...storedPosition(s.structured, s.output) }));
   return { research, positions };
 }

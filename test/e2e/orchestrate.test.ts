@@ -252,6 +252,10 @@ describe('failing tickets', () => {
       if (req.user.includes('# Your ticket: Map the competitors') && competitorCalls++ === 0) {
         return { status: 503, error: { message: 'overloaded', type: 'server_error' } };
       }
+      // The model names as many gaps as it may, at full length: the failed ticket's comes on top.
+      if (req.toolName === 'deliver_synthesis') {
+        return { tool: 'deliver_synthesis', args: { deliverable: '# Positioning doc\nWe win offline.', gaps: Array.from({ length: 30 }, (_, i) => `Gap ${i} `.padEnd(1000, 'x')) } };
+      }
       return good(req);
     };
     const { value, orchestrationId, ts } = await h.propose();
@@ -271,6 +275,8 @@ describe('failing tickets', () => {
     const deliverable = thread.find((t) => t.includes('We win offline'))!;
     expect(deliverable).toContain('Known gaps');
     expect(deliverable).toContain('\\"Compare pricing\\" failed');
+    // 31 long gaps are more than one message holds: the rest follow in parts, the last one included.
+    expect(thread.some((t) => t.includes('Gap 29 '))).toBe(true);
   });
 
   it('fails the orchestration when every sub-ticket fails, and says why', async () => {
