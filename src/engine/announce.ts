@@ -131,7 +131,7 @@ export class Announcer {
   /** The closing post of an ended orchestration, then the cost rollup of its run. */
   async announceEnd(doc: OrchestrationDoc, by: string | null): Promise<void> {
     if (!doc.messageTs) return;
-    const fresh = (await Orchestration.findById(doc._id).lean<OrchestrationDoc>()) ?? doc;
+    const fresh = await this.settled(doc);
     const durationMs = fresh.startedAt && fresh.finishedAt ? new Date(fresh.finishedAt).getTime() - new Date(fresh.startedAt).getTime() : null;
     await this.postInThread(
       fresh,
@@ -148,13 +148,17 @@ export class Announcer {
     if (fresh.runId) await this.postRollup(fresh);
   }
 
-  private async postRollup(doc: OrchestrationDoc): Promise<void> {
-    // Calls aborted by a cancel settle a moment later: let their cost land before adding up.
-    let settled = doc;
+  /** The orchestration once the calls a cancel or a stop aborted have settled (a moment later), so that the figures add up. */
+  private async settled(doc: OrchestrationDoc): Promise<OrchestrationDoc> {
+    let settled = (await Orchestration.findById(doc._id).lean<OrchestrationDoc>()) ?? doc;
     for (let i = 0; i < 30 && settled.budget.reservedUsd > 1e-9; i++) {
       await new Promise((r) => setTimeout(r, 100));
       settled = (await Orchestration.findById(doc._id).lean<OrchestrationDoc>()) ?? settled;
     }
+    return settled;
+  }
+
+  private async postRollup(doc: OrchestrationDoc): Promise<void> {
     const steps = await Step.find({ runId: doc.runId, kind: { $ne: 'done' } }).sort({ order: 1 }).lean<StepDoc[]>();
     const roleTitle = new Map((doc.proposal?.roles ?? []).map((r) => [r.key, r.title]));
     const summary = rollup(
@@ -167,7 +171,7 @@ export class Announcer {
         costUsd: s.costUsd,
         durationMs: s.startedAt && s.finishedAt ? new Date(s.finishedAt).getTime() - new Date(s.startedAt).getTime() : null,
       })),
-      settled.budget.spentUsd,
+      doc.budget.spentUsd,
       this.model,
     );
     await this.postInThread(doc, rollupMessage(summary));

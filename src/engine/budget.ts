@@ -72,7 +72,11 @@ export function inputTokensUpperBound(texts: readonly string[], extraBytes = 0):
   return bytes + 8 * texts.length + 16;
 }
 
-export type ReserveOutcome = { ok: true; holdId: string } | { ok: false; reason: 'budget' | 'closed' };
+/**
+ * `budget` with `waitable`: the call would fit but for other calls' reservations, which may yet
+ * settle for less than their worst case. Without it, the call can never fit under the cap.
+ */
+export type ReserveOutcome = { ok: true; holdId: string } | { ok: false; reason: 'budget'; waitable: boolean } | { ok: false; reason: 'closed' };
 
 const roundUsd = (usd: number) => Math.round(usd * 1e9) / 1e9;
 const OPEN_STATUSES = [...ACTIVE_STATUSES];
@@ -91,8 +95,9 @@ export async function reserve(orchestrationId: Types.ObjectId | string, usd: num
     { $inc: { 'budget.reservedUsd': amount }, $push: { 'budget.holds': { id: holdId, holder, usd: amount } } },
   );
   if (reserved.modifiedCount === 1) return { ok: true, holdId };
-  const doc = await Orchestration.findById(orchestrationId, { status: 1 }).lean();
-  return { ok: false, reason: doc && OPEN_STATUSES.includes(doc.status) ? 'budget' : 'closed' };
+  const doc = await Orchestration.findById(orchestrationId, { status: 1, budget: 1 }).lean();
+  if (!doc || !OPEN_STATUSES.includes(doc.status)) return { ok: false, reason: 'closed' };
+  return { ok: false, reason: 'budget', waitable: doc.budget.spentUsd + amount <= doc.budget.maxUsd + 1e-9 };
 }
 
 /**

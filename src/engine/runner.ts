@@ -16,7 +16,7 @@ import type { Logger } from '../logger.js';
 import { Agent } from '../models/agent.js';
 import { ACTIVE_STATUSES, Orchestration, type OrchestrationDoc, type OrchestrationStatus } from '../models/orchestration.js';
 import { Run, SETTLED_STEP_STATUSES, Step, type StepDoc } from '../models/run.js';
-import { Announcer, describe, viewOf } from './announce.js';
+import { Announcer, describe, isTransientSlackError, SlackUnavailableError, viewOf } from './announce.js';
 import { releaseHolds, type Pricer, type TokenUsage } from './budget.js';
 import { revise } from './edits.js';
 import { estimate, type Estimate, type HistorySample } from './estimate.js';
@@ -91,21 +91,33 @@ export class Engine {
     });
     // A job only throws on infrastructure trouble (the database or Slack unreachable): retry it
     // with backoff. Each handler resumes from stored state, so a retry never redoes finished work.
+    // A process locks no more jobs than it runs (lockLimit), so a SIGTERM or a crash never strands
+    // jobs that were locked here but not started.
     const retry = { backoff: exponential({ delay: 2000, maxDelay: 60_000, maxRetries: 5, jitter: 0.2 }), lockLifetime: engine.lockLifetimeMs };
-    this.agenda.define<PlanJobData>(JOBS.plan, (job) => this.plan(job), { concurrency: 2, ...retry });
-    this.agenda.define<ReplanJobData>(JOBS.replan, (job) => this.replan(job), { concurrency: 2, ...retry });
-    this.agenda.define<StartJobData>(JOBS.start, (job) => this.start(job), { concurrency: 2, ...retry });
-    this.agenda.define<StepJobData>(JOBS.step, (job) => this.step(job), { concurrency: engine.maxParallel, ...retry });
+    const limit = (n: number) => ({ concurrency: n, lockLimit: n, ...retry });
+    this.agenda.define<PlanJobData>(JOBS.plan, (job) => this.plan(job), limit(2));
+    this.agenda.define<ReplanJobData>(JOBS.replan, (job) => this.replan(job), limit(2));
+    this.agenda.define<StartJobData>(JOBS.start, (job) => this.start(job), limit(2));
+    this.agenda.define<StepJobData>(JOBS.step, (job) => this.step(job), limit(engine.maxParallel));
     this.agenda.on('error', (error) => deps.logger.error(`job queue error: ${describe(error)}`));
+    this.agenda.on('retry exhausted', (error: Error, job: Job) => {
+      this.gaveUp(job, error).catch((e: unknown) => deps.logger.error(`could not close ${job.attrs.name} after its retries: ${describe(e)}`));
+    });
   }
 
   async startProcessing(): Promise<void> {
+    // Where the database enforces it, a second job for one step cannot even be stored. (The
+    // embedded database does not enforce unique indexes; the step's lease covers that case.)
+    await this.deps.db
+      .collection('agendaJobs')
+      .createIndex({ name: 1, 'data.stepId': 1 }, { unique: true, name: 'one_job_per_step', partialFilterExpression: { 'data.stepId': { $exists: true } } })
+      .catch((error: unknown) => this.deps.logger.warn(`could not create the one-job-per-step index: ${describe(error)}`));
     await this.agenda.start();
     await this.recover();
   }
 
-  /** Waits for running jobs to finish (SIGTERM), then stops taking new ones. */
-  async drain(timeoutMs = 30_000): Promise<void> {
+  /** Stops taking jobs and waits for the running ones to finish (SIGTERM): by default, as long as one LLM call may take. */
+  async drain(timeoutMs = this.deps.config.llm.timeoutMs + 30_000): Promise<void> {
     await this.agenda.drain(timeoutMs).catch(() => undefined);
     await this.agenda.stop().catch(() => undefined);
   }
@@ -148,6 +160,24 @@ export class Engine {
     await this.teardown(doc, skipReason);
     await this.announcer.refresh(orchestrationId);
     await this.announcer.announceEnd(doc, null);
+  }
+
+  /**
+   * A job failed on every retry (the database or Slack down for many minutes, or a bug): end its
+   * orchestration in words rather than leave it hanging. What was done is kept.
+   */
+  private async gaveUp(job: Job, error: Error): Promise<void> {
+    const data = job.attrs.data as { orchestrationId?: string; responseUrl?: string | null; by?: string };
+    if (!data?.orchestrationId) return;
+    this.deps.logger.error(`${job.attrs.name} for ${data.orchestrationId} gave up after its retries: ${describe(error)}`);
+    const reason = `Orchestrate could not go on after several attempts (${describe(error)}). What was done is kept.`;
+    if (job.attrs.name === JOBS.replan) {
+      const doc = await Orchestration.findById(data.orchestrationId, { channelId: 1 }).lean();
+      if (doc && data.by) await this.announcer.ephemeral(doc.channelId, data.by, `:warning: Asking again failed: ${reason} The current plan is unchanged.`);
+      return;
+    }
+    await this.fail(data.orchestrationId, reason);
+    if (job.attrs.name === JOBS.plan) await this.respond(data.responseUrl ?? null, `:warning: ${reason} Nothing was proposed; try again in a moment.`);
   }
 
   // ── Jobs ───────────────────────────────────────────────────────────────────────────────
@@ -199,6 +229,7 @@ export class Engine {
       });
       await Orchestration.updateOne({ _id: fresh._id }, { $set: { messageTs: res.ts } });
     } catch (error) {
+      if (isTransientSlackError(error)) throw new SlackUnavailableError(`Slack is unavailable: ${describe(error)}`);
       const code = describe(error);
       const reason =
         code === 'channel_not_found' || code === 'not_in_channel' || code === 'is_archived'
@@ -209,10 +240,10 @@ export class Engine {
     }
   }
 
-  private draft(doc: OrchestrationDoc, note: string | null, signal: AbortSignal) {
+  private draft(doc: OrchestrationDoc, note: string | null, signal: AbortSignal, holder = 'plan') {
     const { config } = this.deps;
     return rosterAgents().then((roster) =>
-      planProposal(this.meter(doc._id), {
+      planProposal({ ...this.meter(doc._id), holder }, {
         goal: doc.goal,
         roster: roster.map((a) => ({ name: a.name, title: a.title, skills: a.skills })),
         defaultBudgetUsd: doc.proposal?.budget.maxUsd ?? doc.budget.maxUsd,
@@ -228,11 +259,18 @@ export class Engine {
     const { orchestrationId, revision, by, note } = job.attrs.data;
     const doc = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
     if (!doc || doc.status !== 'proposed' || doc.revision !== revision) return;
+    // Each attempt of this job holds its reservation under its own name, so that a retry after a
+    // crash books what the cut-off call may have cost, and no other job's hold.
+    const holder = `replan:${String(job.attrs._id)}`;
+    await releaseHolds(orchestrationId, holder);
     const controller = this.track(orchestrationId);
     let proposal;
     try {
-      proposal = (await this.draft(doc, note, controller.signal)).proposal;
+      proposal = (await this.draft(doc, note, controller.signal, holder)).proposal;
     } catch (error) {
+      const now = await Orchestration.findById(orchestrationId, { status: 1 }).lean();
+      // Cancelled (or approved) while the CEO agent thought: the user knows, and needs no warning.
+      if (now?.status !== 'proposed') return;
       await this.announcer.ephemeral(doc.channelId, by, `:warning: ${planningFailureText(error)} The current plan (revision ${revision}) is unchanged.`);
       return;
     } finally {
@@ -256,10 +294,12 @@ export class Engine {
       throw error;
     }
     const { run } = scaffolding;
-    await transition(orchestrationId, 'approved', 'executing', {
+    const moved = await transition(orchestrationId, 'approved', 'executing', {
       reason: 'scaffolding created',
       set: { runId: run._id, startedAt: new Date() },
     });
+    // Not moved: a retry of this job after the move (go on), or a cancel meanwhile (say nothing more).
+    if (!moved && (await Orchestration.findById(orchestrationId, { status: 1 }).lean())?.status !== 'executing') return;
     if (!run.announcedTs) {
       const steps = run.pipeline.steps.filter((s) => s.kind !== 'done').length;
       const members = doc.proposal!.roles.map((r) => ({
@@ -275,11 +315,17 @@ export class Engine {
   }
 
   private async step(job: Job<StepJobData>): Promise<void> {
-    // Keep the job's lock for as long as the handler runs (the LLM call, then the posts and the
-    // redraw), so neither a long call nor a slow Slack makes the job look dead and run twice.
-    const keepLock = setInterval(() => void job.touch().catch(() => undefined), Math.max(500, this.deps.config.engine.lockLifetimeMs / 3));
+    const { lockLifetimeMs } = this.deps.config.engine;
+    const claimant = String(job.attrs._id);
+    // Keep the job's lock, and this job's lease on its step, for as long as the handler runs (the
+    // LLM call, then the posts and the redraw): neither a long call nor a slow Slack makes the job
+    // look dead, and no second job for the same step can claim it meanwhile.
+    const keepLock = setInterval(() => {
+      void job.touch().catch(() => undefined);
+      void Step.updateOne({ _id: job.attrs.data.stepId, claimedBy: claimant, status: 'running' }, { $set: { leaseUntil: new Date(Date.now() + lockLifetimeMs) } }).catch(() => undefined);
+    }, Math.max(500, lockLifetimeMs / 3));
     try {
-      await this.runStep(job.attrs.data);
+      await this.runStep(job.attrs.data, claimant);
     } catch (error) {
       // Agenda retries the job with backoff; it resumes from the stored step and never redoes a call.
       this.deps.logger.warn(`step job ${job.attrs.data.stepId} will be retried: ${describe(error)}`);
@@ -289,7 +335,7 @@ export class Engine {
     }
   }
 
-  private async runStep({ orchestrationId, stepId }: StepJobData): Promise<void> {
+  private async runStep({ orchestrationId, stepId }: StepJobData, claimant: string): Promise<void> {
     const step = await Step.findById(stepId).lean<StepDoc>();
     if (!step) return;
     const doc = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
@@ -302,12 +348,27 @@ export class Engine {
       return;
     }
     if (!doc || !RUNNING_STATUSES.includes(doc.status)) {
-      await Step.updateOne({ _id: step._id, status: { $nin: SETTLED_STEP_STATUSES } }, { $set: { status: 'skipped', skipReason: doc?.status ?? 'closed' } });
+      const skipReason = doc?.budgetStop ? 'budget' : (doc?.status ?? 'closed');
+      await Step.updateOne({ _id: step._id, status: { $nin: SETTLED_STEP_STATUSES } }, { $set: { status: 'skipped', skipReason } });
       return;
     }
+    // The claim: a step not yet started, or one this very job started before a crash (its lock was
+    // taken over), or one whose claimant stopped renewing its lease. Another live job keeps it.
+    const now = new Date();
     const claimed = await Step.findOneAndUpdate(
-      { _id: step._id, status: { $in: ['pending', 'queued', 'running'] } },
-      { $set: { status: 'running', startedAt: step.startedAt ?? new Date() }, $inc: { attempts: 1 } },
+      {
+        _id: step._id,
+        $or: [
+          { status: { $in: ['pending', 'queued'] } },
+          { status: 'running', claimedBy: claimant },
+          { status: 'running', leaseUntil: { $lt: now } },
+          { status: 'running', leaseUntil: null },
+        ],
+      },
+      {
+        $set: { status: 'running', startedAt: step.startedAt ?? now, claimedBy: claimant, leaseUntil: new Date(now.getTime() + this.deps.config.engine.lockLifetimeMs) },
+        $inc: { attempts: 1 },
+      },
       { returnDocument: 'after' },
     ).lean<StepDoc>();
     if (!claimed) return;
@@ -335,23 +396,18 @@ export class Engine {
         })
         .catch(() => undefined);
     }, this.watchIntervalMs);
-    const booked = { usd: 0, input: 0, output: 0, cached: 0 };
-    const onCost = (usd: number, usage: TokenUsage | null) => {
-      booked.usd += usd;
-      booked.input += usage?.input ?? 0;
-      booked.output += usage?.output ?? 0;
-      booked.cached += usage?.cacheRead ?? 0;
-    };
-    // Every call (retries and repairs included) is booked on its step whatever becomes of the
-    // step, with the model that was billed, so the rollup adds up per step, role and model.
-    const bookCost = () =>
-      Step.updateOne(
+    // Every call (retries and repairs included) is booked on its step as soon as it is settled,
+    // with the model that was billed, so that the rollup adds up per step, role and model even
+    // when the process dies mid-step.
+    const onCost = async (usd: number, usage: TokenUsage | null) => {
+      await Step.updateOne(
         { _id: claimed._id },
         {
-          $inc: { costUsd: booked.usd, 'tokens.input': booked.input, 'tokens.output': booked.output, 'tokens.cached': booked.cached },
-          ...(booked.usd > 0 ? { $set: { model: this.deps.llm.model } } : {}),
+          $inc: { costUsd: usd, 'tokens.input': usage?.input ?? 0, 'tokens.output': usage?.output ?? 0, 'tokens.cached': usage?.cacheRead ?? 0 },
+          $set: { model: this.deps.llm.model },
         },
       );
+    };
     let outcome: StepOutcome | null = null;
     let failure: unknown = null;
     try {
@@ -368,9 +424,8 @@ export class Engine {
       clearInterval(watch);
       this.untrack(orchestrationId, controller);
     }
-    // Booked once, before the outcome is stored. What follows (posts, redraw, enqueueing) may
-    // throw on infrastructure trouble; the job is then retried and resumes from the stored step.
-    await bookCost();
+    // What follows (posts, redraw, enqueueing) may throw on infrastructure trouble; the job is
+    // then retried and resumes from the stored step.
     if (outcome) await this.succeed(doc, claimed, outcome);
     else await this.stepFailed(doc, claimed, failure);
   }
@@ -429,7 +484,10 @@ export class Engine {
     }
     const closed = error instanceof OrchestrationClosedError || (error instanceof LlmCallError && error.aborted);
     if (closed) {
-      await Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status: 'skipped', skipReason: 'stopped', finishedAt: new Date() } });
+      const now = await Orchestration.findById(doc._id, { status: 1, budgetStop: 1 }).lean();
+      await Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status: 'skipped', skipReason: now?.budgetStop ? 'budget' : 'stopped', finishedAt: new Date() } });
+      // Only a closed orchestration aborts calls; should one still be running, never leave it hanging.
+      if (now && RUNNING_STATUSES.includes(now.status)) await this.advance(step.runId, String(doc._id));
       return;
     }
     const reason = error instanceof StepFailure || error instanceof LlmCallError ? error.message : `unexpected error: ${describe(error)}`;
@@ -460,6 +518,15 @@ export class Engine {
   async raiseCapAndContinue(orchestrationId: string, newCapUsd: number, by: string): Promise<OrchestrationDoc | null> {
     const current = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
     if (!current?.budgetStop || current.status !== 'failed' || !current.runId) return null;
+    // Steps first, status second: should the process die in between, the run is still "failed,
+    // waiting for a higher cap", and a second raise finishes the job. Every step skipped in a
+    // budget stop was skipped for the budget, whatever reason the race between teardown and the
+    // aborted calls left on it.
+    const skipped = await Step.find({ runId: current.runId, status: 'skipped' }, { _id: 1 }).lean();
+    await Step.updateMany(
+      { runId: current.runId, status: 'skipped' },
+      { $set: { status: 'pending', skipReason: null, startedAt: null, finishedAt: null, claimedBy: null, leaseUntil: null } },
+    );
     const doc = await transition(orchestrationId, 'failed', 'executing', {
       by,
       reason: `cap raised to ${formatUsd(newCapUsd)}`,
@@ -467,19 +534,20 @@ export class Engine {
       set: { budgetStop: false, finishedAt: null, 'budget.maxUsd': newCapUsd, 'budget.warned': false },
     });
     if (!doc) return null;
-    await Step.updateMany({ runId: doc.runId, status: 'skipped', skipReason: 'budget' }, { $set: { status: 'pending', skipReason: null, startedAt: null, finishedAt: null } });
-    // The caller (a modal submission) must answer Slack within 3 s: announce and enqueue after.
-    void this.continueAfterRaise(doc, newCapUsd, by).catch((error: unknown) => this.deps.logger.error(`resuming ${orchestrationId} failed: ${describe(error)}`));
+    // A job a racing advance() saved after the teardown would make the new enqueue a no-op.
+    for (const s of skipped) await this.agenda.cancel({ name: JOBS.step, data: { stepId: String(s._id) } });
+    await this.advance(doc.runId!, orchestrationId);
+    // The caller (a modal submission) must answer Slack within 3 s: announce after.
+    void this.announceRaise(doc, newCapUsd, by).catch((error: unknown) => this.deps.logger.warn(`could not announce the raised cap of ${orchestrationId}: ${describe(error)}`));
     return doc;
   }
 
-  private async continueAfterRaise(doc: OrchestrationDoc, newCapUsd: number, by: string): Promise<void> {
+  private async announceRaise(doc: OrchestrationDoc, newCapUsd: number, by: string): Promise<void> {
     await this.announcer.postInThread(doc, {
       text: `Cap raised to ${formatUsd(newCapUsd)}; continuing`,
       blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:arrow_forward: <@${by}> raised the cap to *${formatUsd(newCapUsd)}*. Continuing where the run stopped; finished steps are kept.` } }],
     });
     await this.announcer.refresh(doc._id);
-    await this.advance(doc.runId!, String(doc._id));
   }
 
   /** Enqueues every pending step whose dependencies have all settled. Safe to call from anywhere, any number of times. */
@@ -491,12 +559,25 @@ export class Engine {
     for (const s of steps) {
       if (s.status !== 'pending') continue;
       if (!s.dependsOn.every((d) => SETTLED_STEP_STATUSES.includes(status.get(d) ?? 'pending'))) continue;
-      // One job document per step, ever: a second enqueue (another instance, a retry) is a no-op.
-      await this.agenda
-        .create<StepJobData>(JOBS.step, { orchestrationId, stepId: String(s._id) })
-        .unique({ 'data.stepId': String(s._id) }, { insertOnly: true })
-        .save();
+      await this.ensureStepJob(orchestrationId, String(s._id));
       await Step.updateOne({ _id: s._id, status: 'pending' }, { $set: { status: 'queued' } });
+    }
+  }
+
+  /**
+   * One live job per step: a second enqueue (another instance, a retry) is a no-op, and should
+   * two instances race, the step's lease still lets only one of them run it. A job that is
+   * neither running nor due (it ended, or gave up) is replaced.
+   */
+  private async ensureStepJob(orchestrationId: string, stepId: string): Promise<void> {
+    const { jobs } = await this.agenda.queryJobs({ name: JOBS.step, data: { stepId } });
+    if (jobs.some((j) => j.lockedAt || j.nextRunAt)) return;
+    if (jobs.length) await this.agenda.cancel({ name: JOBS.step, data: { stepId } });
+    try {
+      await this.agenda.create<StepJobData>(JOBS.step, { orchestrationId, stepId }).unique({ 'data.stepId': stepId }, { insertOnly: true }).save();
+    } catch (error) {
+      // Another instance stored it first (the unique index said so): that job will run the step.
+      if ((error as { code?: number }).code !== 11000) throw error;
     }
   }
 
@@ -536,8 +617,12 @@ export class Engine {
     for (const o of open) {
       const id = String(o._id);
       if (o.status === 'approved') await this.enqueueStart(id);
-      else if (o.runId) await this.advance(o.runId, id);
-      else if (o.status === 'planning') {
+      else if (o.runId) {
+        // Steps whose job was lost between two writes, or gave up, get a new one; then what is ready runs.
+        const started = await Step.find({ runId: o.runId, status: { $in: ['queued', 'running'] } }, { _id: 1 }).lean();
+        for (const s of started) await this.ensureStepJob(id, String(s._id));
+        await this.advance(o.runId, id);
+      } else if (o.status === 'planning') {
         const pending = await this.agenda.queryJobs({ name: JOBS.plan, data: { orchestrationId: id } });
         if (!pending.total) await this.enqueuePlan(id, null);
       }

@@ -8,7 +8,7 @@ import { truncate } from '../blocks/text.js';
 import { Agent } from '../models/agent.js';
 import { Step, type StepDoc } from '../models/run.js';
 import { LlmCallError, type LlmRequest } from './llm.js';
-import { meteredStructured, meteredText, type MeterContext } from './metered.js';
+import { abortableSleep, meteredStructured, meteredText, type MeterContext } from './metered.js';
 import {
   agentSystemPrompt,
   positionPrompt,
@@ -139,18 +139,6 @@ async function withRetries<R>(ctx: StepContext, call: () => Promise<R>): Promise
       await abortableSleep(ctx.retryBaseMs * 2 ** (attempt - 1), ctx.signal);
     }
   }
-}
-
-/** A backoff that a cancel cuts short. */
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new LlmCallError('the call was aborted', false, true));
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(new LlmCallError('the call was aborted', false, true));
-    }, { once: true });
-  });
 }
 
 async function priorWork(step: StepDoc): Promise<PriorWork> {

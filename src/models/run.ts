@@ -59,6 +59,9 @@ export interface StepDoc {
   costUsd: number;
   /** ts of this step's thread posts, stored as each is made, so a re-run updates instead of re-posting. */
   posts: string[];
+  /** The job running the step, and until when its claim holds unless renewed: no second job may run it meanwhile. */
+  claimedBy: string | null;
+  leaseUntil: Date | null;
 }
 
 const StepSchema = new Schema<StepDoc>(
@@ -89,6 +92,8 @@ const StepSchema = new Schema<StepDoc>(
     },
     costUsd: { type: Number, default: 0 },
     posts: { type: [String], default: [] },
+    claimedBy: { type: String, default: null },
+    leaseUntil: { type: Date, default: null },
   },
   { timestamps: true, minimize: false },
 );
