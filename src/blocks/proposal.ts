@@ -157,7 +157,8 @@ export function estimateText(e: Estimate, capUsd: number): string {
   const duration = e.durationMs
     ? `duration about ${formatDuration(e.durationMs.low)}–${formatDuration(e.durationMs.high)} along the critical path of ${e.criticalPath} calls`
     : `duration: no history yet (critical path: ${e.criticalPath} calls)`;
-  const lines = [`*Estimate:* ${e.calls} LLM calls · worst case ${formatUsd(e.worstCaseUsd)} · ${typical} · ${duration}`];
+  // "First attempts": a retry or a repair is one more call, which the cap still bounds.
+  const lines = [`*Estimate:* ${e.calls} LLM calls · worst case ${formatUsd(e.worstCaseUsd)} at one attempt each · ${typical} · ${duration}`];
   if (e.overCap) {
     const high = e.typicalUsd ? e.typicalUsd.high : e.worstCaseUsd;
     lines.push(

@@ -156,7 +156,7 @@ describe('prices', () => {
     const { ts } = await h.propose();
     const posted = h.slack.callsTo('chat.postMessage').find((c) => c.response?.ts === ts)!;
     const text = blocksText(posted);
-    expect(text).toContain('*Estimate:* 6 LLM calls · worst case $60.00');
+    expect(text).toContain('*Estimate:* 6 LLM calls · worst case $60.00 at one attempt each');
     expect(text).toContain(':red_circle: *Over the cap');
     h.llm.responder = billed(scriptedResponder(chain()));
   });

@@ -36,7 +36,24 @@ describe('parallel DAG', () => {
   afterAll(async () => h?.stop());
 
   it('runs 8 tickets level by level: each starts once its dependencies end, and independent ones overlap', async () => {
-    h.llm.responder = scriptedResponder(eightTickets());
+    const script = scriptedResponder(eightTickets());
+    // Every call takes 200 ms. On top of that, the five independent tickets meet at a barrier
+    // (released when all five are in flight, or after 3 s): run one after another, they would
+    // each wait the 3 s and the overlap below would fail. F takes a second more, which G must
+    // not wait for: it depends on C and D only.
+    const firstWave = new Set<string>();
+    let releaseWave!: () => void;
+    const waveIn = new Promise<void>((resolve) => (releaseWave = resolve));
+    h.llm.responder = async (req) => {
+      const key = /# Your ticket: Ticket ([A-H])/.exec(req.user)?.[1]?.toLowerCase();
+      if (key && 'abcde'.includes(key)) {
+        firstWave.add(key);
+        if (firstWave.size === 5) releaseWave();
+        await Promise.race([waveIn, new Promise((r) => setTimeout(r, 3000))]);
+      }
+      if (key === 'f') await new Promise((r) => setTimeout(r, 1000));
+      return script(req);
+    };
     const { value, orchestrationId, ts } = await h.propose();
     h.llm.reset();
     h.llm.delayMs = 200;
@@ -52,10 +69,11 @@ describe('parallel DAG', () => {
     const first = ['a', 'b', 'c', 'd', 'e'].map((k) => req[k]!);
     const firstEnd = Math.min(...first.map((r) => r.endedAt!));
     expect(first.every((r) => r.startedAt < firstEnd)).toBe(true);
-    // f and g ran together too; h alone. Three waves of ticket calls, as the critical path says.
-    expect(req.f!.startedAt).toBeLessThan(req.g!.endedAt!);
-    expect(req.g!.startedAt).toBeLessThan(req.f!.endedAt!);
     expect(h.llm.maxConcurrent).toBeGreaterThanOrEqual(5);
+    // G started as soon as C and D were done, while F (same level, slower) was still running;
+    // H waited for both. Three waves of ticket calls, as the critical path says.
+    expect(req.g!.startedAt).toBeLessThan(req.f!.endedAt!);
+    expect(req.g!.endedAt!).toBeLessThan(req.f!.endedAt!);
     // The synthesis had every ticket's result.
     const synthesis = h.llm.requests.find((r) => r.toolName === 'deliver_synthesis')!;
     for (const k of 'abcdefgh') expect(synthesis.user).toContain(`Result of Ticket ${k.toUpperCase()}`);
