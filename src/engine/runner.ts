@@ -93,7 +93,7 @@ export class Engine {
     // with backoff. Each handler resumes from stored state, so a retry never redoes finished work.
     // A process locks no more jobs than it runs (lockLimit), so a SIGTERM or a crash never strands
     // jobs that were locked here but not started.
-    const retry = { backoff: exponential({ delay: 2000, maxDelay: 60_000, maxRetries: 5, jitter: 0.2 }), lockLifetime: engine.lockLifetimeMs };
+    const retry = { backoff: exponential({ delay: engine.retryBaseMs, maxDelay: 60_000, maxRetries: 5, jitter: 0.2 }), lockLifetime: engine.lockLifetimeMs };
     const limit = (n: number) => ({ concurrency: n, lockLimit: n, ...retry });
     this.agenda.define<PlanJobData>(JOBS.plan, (job) => this.plan(job), limit(2));
     this.agenda.define<ReplanJobData>(JOBS.replan, (job) => this.replan(job), limit(2));

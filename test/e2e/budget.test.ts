@@ -113,6 +113,22 @@ describe('hard budget', () => {
   });
 });
 
+describe('a server that reports no usage', () => {
+  it('is booked at the worst case, never at zero, so the cap still holds', async () => {
+    const inner = billed(scriptedResponder(chain()));
+    h.llm.responder = (req) => {
+      const reply = inner(req);
+      return req.user.includes('# Your ticket: Ticket A') && !('status' in reply) ? { ...reply, usage: { input: 0, output: 0 } } : reply;
+    };
+    const { value, orchestrationId: o, ts } = await h.propose();
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await h.waitForEnd(o, 'failed');
+    const a = (await Step.findOne({ orchestrationId: o, key: 'ticket_a' }).lean())!;
+    expect(a).toMatchObject({ status: 'succeeded', costUsd: 10 });
+    h.llm.responder = billed(scriptedResponder(chain()));
+  });
+});
+
 describe('reservations', () => {
   it('parallel reservations racing for the last dollars never exceed the cap', async () => {
     const o = await Orchestration.create({ requesterId: 'U1', channelId: 'C1', goal: 'race', status: 'executing', budget: { maxUsd: 5.5, spentUsd: 0, reservedUsd: 0, warned: false } });

@@ -101,6 +101,20 @@ describe('limits and failures', () => {
     expect(h.llm.maxConcurrent).toBe(2);
   });
 
+  it('runs a step once even when a second job for it appears while it runs', async () => {
+    const { value, orchestrationId, ts } = await h.propose();
+    h.llm.reset();
+    h.llm.delayMs = 600;
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    const running = await eventually(() => Step.findOne({ orchestrationId, kind: 'discuss', status: 'running' }).lean(), 10_000, 'a running position');
+    // What two instances racing to enqueue could leave on a database that does not enforce the unique index.
+    await h.service.engine.agenda.create('orchestrate.step', { orchestrationId, stepId: String(running._id) }).save();
+    await h.waitForEnd(orchestrationId, 'completed');
+    expect((await Step.findById(running._id).lean())!.attempts).toBe(1);
+    const role = running.title.replace(/^Position: /, '');
+    expect(h.llm.requests.filter((r) => r.toolName === 'state_position' && r.user.includes(`As ${role}, call`))).toHaveLength(1);
+  });
+
   it('gives a position that breaks its schema one repair attempt', async () => {
     const good = scriptedResponder();
     let first = true;

@@ -329,6 +329,20 @@ describe('operations', () => {
     }
   });
 
+  it('ends the run in words when Slack stays down through every retry, instead of leaving it hanging', async () => {
+    const { value, orchestrationId, ts } = await h.propose('A goal run through a long Slack outage');
+    h.slack.failNext('chat.postMessage', { error: 'service_unavailable' }, 20);
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await eventually(async () => (await statusOf(orchestrationId)) === 'failed', 20_000, 'the run to be failed');
+    const doc = (await Orchestration.findById(orchestrationId).lean())!;
+    expect(doc.statusReason).toBe('Orchestrate could not go on after several attempts (Slack is unavailable: service_unavailable). What was done is kept.');
+    // Six attempts at the team post (the first and five retries), then nothing more ran.
+    expect(threadPosts(ts).filter((c) => String(c.args.text).includes('formed'))).toHaveLength(6);
+    expect(h.llm.requests.some((r) => r.user.includes('A goal run through a long Slack outage') && r.toolName === 'state_position')).toBe(false);
+    await eventually(() => blocksText(lastUpdateOf(ts)).includes('Orchestrate could not go on'), 5000, 'the reason on the message');
+    h.slack.reset();
+  });
+
   it('tells the requester when it cannot post in the channel, instead of failing silently', async () => {
     h.slack.failNext('chat.postMessage', { error: 'not_in_channel' });
     await h.command('A goal for a channel the bot is not in');
