@@ -33,11 +33,16 @@ export const InputIds = {
 
 export type ActionId = (typeof ActionIds)[keyof typeof ActionIds];
 
-/** What a control carries in its `value`: the orchestration, the revision it was drawn for, and a target. */
+/**
+ * What a control carries in its `value` (or a modal in its private_metadata): the orchestration,
+ * the revision it was drawn for, a target, and for a modal opened by a click, that click's
+ * response_url, so the outcome of the submission can reach the clicker.
+ */
 export interface ControlValue {
   o: string;
   r: number;
   k?: string;
+  u?: string;
 }
 
 export function encodeControlValue(value: ControlValue): string {
@@ -49,7 +54,8 @@ export function decodeControlValue(raw: string | undefined): ControlValue | null
   try {
     const v = JSON.parse(raw) as Partial<ControlValue>;
     if (typeof v.o !== 'string' || !/^[a-f0-9]{24}$/.test(v.o) || typeof v.r !== 'number') return null;
-    return { o: v.o, r: v.r, ...(typeof v.k === 'string' ? { k: v.k } : {}) };
+    const u = typeof v.u === 'string' && /^https?:\/\//.test(v.u) && v.u.length <= 1000 ? { u: v.u } : {};
+    return { o: v.o, r: v.r, ...(typeof v.k === 'string' ? { k: v.k } : {}), ...u };
   } catch {
     return null;
   }

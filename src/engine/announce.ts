@@ -177,6 +177,25 @@ export class Announcer {
     await this.postInThread(doc, rollupMessage(summary));
   }
 
+  /**
+   * A note only the clicker sees, through the response_url of their command or click. It reaches
+   * them where chat.postEphemeral cannot: a public channel the bot has not joined.
+   */
+  async respond(responseUrl: string | null, text: string): Promise<boolean> {
+    if (!responseUrl) return false;
+    try {
+      const res = await fetch(responseUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
+      });
+      return res.ok;
+    } catch (error) {
+      this.logger.warn(`could not answer via response_url: ${describe(error)}`);
+      return false;
+    }
+  }
+
   /** A note only `user` sees; used where no response_url is at hand (jobs). */
   async ephemeral(channel: string, user: string, text: string): Promise<void> {
     await this.slack.chat

@@ -61,6 +61,8 @@ interface ReplanJobData {
   revision: number;
   by: string;
   note: string | null;
+  /** The Ask again click's response_url: how its outcome reaches the clicker. */
+  responseUrl?: string | null;
 }
 interface StartJobData {
   orchestrationId: string;
@@ -129,8 +131,14 @@ export class Engine {
   }
 
   /** "Ask again": the CEO agent plans the same goal with the user's note; the result becomes the next revision. */
-  async enqueueReplan(orchestrationId: string, revision: number, by: string, note: string | null): Promise<void> {
-    await this.agenda.now<ReplanJobData>(JOBS.replan, { orchestrationId, revision, by, note });
+  async enqueueReplan(orchestrationId: string, revision: number, by: string, note: string | null, responseUrl: string | null = null): Promise<void> {
+    await this.agenda.now<ReplanJobData>(JOBS.replan, { orchestrationId, revision, by, note, responseUrl });
+  }
+
+  /** Tells the clicker through their response_url, or failing that with an ephemeral message. */
+  private async tell(channelId: string, user: string, responseUrl: string | null | undefined, text: string): Promise<void> {
+    if (await this.announcer.respond(responseUrl ?? null, text)) return;
+    await this.announcer.ephemeral(channelId, user, text);
   }
 
   async enqueueStart(orchestrationId: string): Promise<void> {
@@ -173,11 +181,11 @@ export class Engine {
     const reason = `Orchestrate could not go on after several attempts (${describe(error)}). What was done is kept.`;
     if (job.attrs.name === JOBS.replan) {
       const doc = await Orchestration.findById(data.orchestrationId, { channelId: 1 }).lean();
-      if (doc && data.by) await this.announcer.ephemeral(doc.channelId, data.by, `:warning: Asking again failed: ${reason} The current plan is unchanged.`);
+      if (doc && data.by) await this.tell(doc.channelId, data.by, data.responseUrl, `:warning: Asking again failed: ${reason} The current plan is unchanged.`);
       return;
     }
     await this.fail(data.orchestrationId, reason);
-    if (job.attrs.name === JOBS.plan) await this.respond(data.responseUrl ?? null, `:warning: ${reason} Nothing was proposed; try again in a moment.`);
+    if (job.attrs.name === JOBS.plan) await this.announcer.respond(data.responseUrl ?? null, `:warning: ${reason} Nothing was proposed; try again in a moment.`);
   }
 
   // ── Jobs ───────────────────────────────────────────────────────────────────────────────
@@ -209,7 +217,7 @@ export class Engine {
         const message = planningFailureText(error);
         logger.warn(`planning ${orchestrationId} failed: ${describe(error)}`);
         await transition(orchestrationId, 'planning', 'failed', { reason: message });
-        await this.respond(responseUrl, `:warning: ${message}`);
+        await this.announcer.respond(responseUrl, `:warning: ${message}`);
         return;
       } finally {
         this.untrack(orchestrationId, controller);
@@ -236,7 +244,7 @@ export class Engine {
           ? `I can't post in this channel (${code}). Invite me with \`/invite @Orchestrate\`, or run /orchestrate in a public channel.`
           : `Slack refused the proposal message (${code}).`;
       await transition(orchestrationId, 'proposed', 'failed', { reason });
-      await this.respond(responseUrl, `:warning: ${reason}`);
+      await this.announcer.respond(responseUrl, `:warning: ${reason}`);
     }
   }
 
@@ -256,7 +264,7 @@ export class Engine {
   }
 
   private async replan(job: Job<ReplanJobData>): Promise<void> {
-    const { orchestrationId, revision, by, note } = job.attrs.data;
+    const { orchestrationId, revision, by, note, responseUrl } = job.attrs.data;
     const doc = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
     if (!doc || doc.status !== 'proposed' || doc.revision !== revision) return;
     // Each attempt of this job holds its reservation under its own name, so that a retry after a
@@ -271,7 +279,7 @@ export class Engine {
       const now = await Orchestration.findById(orchestrationId, { status: 1 }).lean();
       // Cancelled (or approved) while the CEO agent thought: the user knows, and needs no warning.
       if (now?.status !== 'proposed') return;
-      await this.announcer.ephemeral(doc.channelId, by, `:warning: ${planningFailureText(error)} The current plan (revision ${revision}) is unchanged.`);
+      await this.tell(doc.channelId, by, responseUrl, `:warning: ${planningFailureText(error)} The current plan (revision ${revision}) is unchanged.`);
       return;
     } finally {
       this.untrack(orchestrationId, controller);
@@ -279,7 +287,7 @@ export class Engine {
     const roster = (await rosterAgents()).map((a) => a.name);
     const outcome = await revise(orchestrationId, revision, by, note ? `asked again: ${note}` : 'asked again', () => proposal, roster);
     if (outcome.ok) await this.announcer.refresh(orchestrationId);
-    else await this.announcer.ephemeral(doc.channelId, by, `The new plan was set aside: ${outcome.message}`);
+    else await this.tell(doc.channelId, by, responseUrl, `The new plan was set aside: ${safeMrkdwn(outcome.message, 2500)}`);
   }
 
   private async start(job: Job<StartJobData>): Promise<void> {
@@ -650,15 +658,6 @@ export class Engine {
     const set = this.inflight.get(orchestrationId);
     set?.delete(controller);
     if (set && set.size === 0) this.inflight.delete(orchestrationId);
-  }
-
-  private async respond(responseUrl: string | null, text: string): Promise<void> {
-    if (!responseUrl) return;
-    await fetch(responseUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
-    }).catch((error: unknown) => this.deps.logger.warn(`could not answer via response_url: ${describe(error)}`));
   }
 }
 

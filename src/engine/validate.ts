@@ -25,7 +25,17 @@ export function validateProposal(input: unknown, context: ValidationContext = {}
   }
   const violations = semanticViolations(parsed.data, context);
   if (violations.length) return { ok: false, proposal: null, violations };
-  return { ok: true, proposal: parsed.data, violations: [] };
+  return { ok: true, proposal: withRosterNames(parsed.data, context.rosterNames), violations: [] };
+}
+
+/** An existing agent is named as the roster spells it, so that what was matched loosely is found exactly later. */
+function withRosterNames(p: Proposal, rosterNames: readonly string[] | undefined): Proposal {
+  if (!rosterNames) return p;
+  const exact = new Map(rosterNames.map((n) => [n.trim().toLowerCase(), n]));
+  return {
+    ...p,
+    roles: p.roles.map((r) => (r.existingAgent === null ? r : { ...r, existingAgent: exact.get(r.existingAgent.trim().toLowerCase()) ?? r.existingAgent })),
+  };
 }
 
 export function semanticViolations(p: Proposal, context: ValidationContext = {}): string[] {
@@ -34,7 +44,7 @@ export function semanticViolations(p: Proposal, context: ValidationContext = {})
   if (p.tickets.length > MAX_TICKETS) out.push(`tickets: at most ${MAX_TICKETS} tickets, got ${p.tickets.length}`);
 
   const roleKeys = new Set<string>();
-  const roster = context.rosterNames ? new Set(context.rosterNames.map((n) => n.toLowerCase())) : null;
+  const roster = context.rosterNames ? new Set(context.rosterNames.map((n) => n.trim().toLowerCase())) : null;
   p.roles.forEach((role, i) => {
     if (roleKeys.has(role.key)) out.push(`roles[${i}].key: "${role.key}" is used by more than one role`);
     roleKeys.add(role.key);

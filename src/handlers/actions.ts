@@ -113,7 +113,7 @@ export function register(app: App, services: Services): void {
   editAction(ActionIds.toggleResearch, () => 'toggled research', () => toggleResearch);
 
   /** Buttons that open a modal: checked first, then opened at once (a trigger_id lives 3 seconds). */
-  const modalAction = (actionId: string, build: (checked: Checked) => Promise<ModalView | string>) =>
+  const modalAction = (actionId: string, build: (checked: Checked, body: BlockAction) => Promise<ModalView | string>) =>
     app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond, context, client }) => {
       await ack();
       const checked = await checkClick(services, body, action, respond, context.botUserId, { requireCurrentRevision: true });
@@ -122,7 +122,7 @@ export function register(app: App, services: Services): void {
         await say(respond, `The plan can no longer be edited: it is *${STATUS_LABELS[checked.doc.status]}*.`);
         return;
       }
-      const view = await build(checked);
+      const view = await build(checked, body);
       if (typeof view === 'string') {
         await say(respond, view);
         return;
@@ -144,7 +144,7 @@ export function register(app: App, services: Services): void {
   modalAction(ActionIds.setBudget, async ({ doc, value }) =>
     budgetModal(value, doc.budget.maxUsd, services.config.budget.maxUsd, doc.budget.spentUsd),
   );
-  modalAction(ActionIds.askAgain, async ({ value }) => askAgainModal(value));
+  modalAction(ActionIds.askAgain, async ({ value }, body) => askAgainModal({ ...value, u: body.response_url }));
 
   app.action<BlockAction<ButtonAction>>(ActionIds.raiseCap, async ({ ack, body, action, respond, context, client }) => {
     await ack();

@@ -145,6 +145,10 @@ export function register(app: App, services: Services): void {
     if (!checked) return;
     await ack();
     const note = textOf(view.state.values, InputIds.note) || null;
-    await services.engine.enqueueReplan(String(checked.doc._id), checked.meta.r, body.user.id, note);
+    await services.engine.enqueueReplan(String(checked.doc._id), checked.meta.r, body.user.id, note, checked.meta.u ?? null);
+    await services.engine.announcer.respond(
+      checked.meta.u ?? null,
+      `:hourglass_flowing_sand: Asking the CEO agent again… Its new plan will replace revision ${checked.meta.r} in the proposal message.`,
+    );
   });
 }

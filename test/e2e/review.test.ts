@@ -196,16 +196,33 @@ describe('Toggles and Ask again', () => {
   it('asks the CEO agent again with a note; the answer becomes the next revision', async () => {
     const { orchestrationId: o, ts } = await h.propose();
     h.llm.reset();
+    const opened = h.slack.callsTo('views.open').length;
     await h.click('proposal.ask_again', value(o, 1), REQUESTER, ts);
-    await h.slack.waitFor((c) => c.method === 'views.open' && c.args.view.callback_id === ViewIds.askAgain);
-    const res = await h.submit(ViewIds.askAgain, meta(o, 1), {
+    const modal = await h.slack.waitFor((c) => c.method === 'views.open' && c.args.view.callback_id === ViewIds.askAgain && h.slack.callsTo('views.open').indexOf(c) >= opened);
+    const res = await h.submit(ViewIds.askAgain, modal.args.view.private_metadata, {
       [InputIds.note.block]: { [InputIds.note.action]: { type: 'plain_text_input', value: 'Fewer tickets please' } },
     });
     expect(res.text).toBe('');
+    // The clicker hears at once that it is under way, through their click's response_url.
+    await eventually(() => ephemerals(REQUESTER).some((t) => t.includes('Asking the CEO agent again')), 5000, 'the note');
     await eventually(async () => (await doc(o)).revision === 2, 10_000, 'replanned');
     const ask = h.llm.requests.find((r) => r.toolName === 'propose_plan')!;
     expect(ask.user).toContain('Note from the requester: Fewer tickets please');
     expect((await doc(o)).history.at(-1)!.change).toBe('asked again: Fewer tickets please');
+  });
+
+  it('tells the clicker when asking again fails, through their response_url, and keeps the plan', async () => {
+    const { orchestrationId: o, ts } = await h.propose();
+    h.llm.responder = (req) => (req.toolName === 'propose_plan' ? { status: 401, error: { message: 'bad key' } } : scriptedResponder()(req));
+    const opened = h.slack.callsTo('views.open').length;
+    await h.click('proposal.ask_again', value(o, 1), REQUESTER, ts);
+    const modal = await h.slack.waitFor((c) => c.method === 'views.open' && c.args.view.callback_id === ViewIds.askAgain && h.slack.callsTo('views.open').indexOf(c) >= opened);
+    const ephemeralsBefore = h.slack.callsTo('chat.postEphemeral').length;
+    await h.submit(ViewIds.askAgain, modal.args.view.private_metadata, {});
+    await eventually(() => ephemerals(REQUESTER).some((t) => t.includes('could not be reached') && t.includes('revision 1) is unchanged')), 10_000, 'the failure');
+    // Not through chat.postEphemeral, which fails in public channels the bot has not joined.
+    expect(h.slack.callsTo('chat.postEphemeral').length).toBe(ephemeralsBefore);
+    expect((await doc(o)).revision).toBe(1);
   });
 });
 

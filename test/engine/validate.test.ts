@@ -35,6 +35,13 @@ describe('validateProposal', () => {
     expect(validateProposal(p, { rosterNames: ['Linus'] }).violations[0]).toMatch(/"Grace" is not in the roster/);
   });
 
+  it('names a loosely matched agent as the roster spells it, so that it is found again after approval', () => {
+    const p = sampleProposal();
+    p.roles[0] = { ...p.roles[0]!, existingAgent: ' grace ', hire: null };
+    const checked = validateProposal(p, { rosterNames: ['Grace', 'Linus'] });
+    expect(checked.ok && checked.proposal.roles[0]!.existingAgent).toBe('Grace');
+  });
+
   it('rejects duplicate keys, unknown references and self-dependencies', () => {
     const p = sampleProposal();
     p.roles.push({ ...p.roles[0]! });
