@@ -35,8 +35,11 @@ export interface SlackMessage {
   blocks: KnownBlock[];
 }
 
-/** Characters of block text shared by all role and ticket blocks. */
-const ITEMS_BUDGET = 7200;
+/**
+ * Characters of block text shared by all role and ticket blocks: what keeps the largest plan,
+ * confirm dialogs and button labels included, under the ~11k at which Slack refuses a message.
+ */
+const ITEMS_BUDGET = 5700;
 
 export const STATUS_LABELS: Record<OrchestrationStatus, string> = {
   planning: ':hourglass_flowing_sand: Planning…',
@@ -94,17 +97,17 @@ export function proposalMessage(view: ProposalView): SlackMessage {
   }
 
   blocks.push(section(`*Sub-tickets* (${p.tickets.length}), in dependency order`));
-  topologicalOrder(p.tickets).forEach((ticket, index) => {
+  const ordered = topologicalOrder(p.tickets);
+  const numberOf = new Map(ordered.map((t, i) => [t.key, i + 1]));
+  ordered.forEach((ticket, index) => {
     const state = view.ticketStates?.[ticket.key];
     const icon = state ? `${TICKET_STATE_ICONS[state] ?? ''} ` : '';
-    const waits = ticket.dependsOn.length
-      ? `waits for: ${safeMrkdwn(ticket.dependsOn.map((d) => ticketTitle.get(d) ?? d).join(', '), Math.min(400, perItem / 4))}`
-      : 'starts first';
+    const waits = ticket.dependsOn.length ? `waits for: ${dependencyList(ticket.dependsOn, numberOf, ticketTitle, Math.min(400, perItem / 4))}` : 'starts first';
     const head =
       `${icon}*${index + 1}. ${safeMrkdwn(ticket.title, Math.min(200, perItem / 2))}*\n` +
       `Role: ${safeMrkdwn(roleTitle.get(ticket.role) ?? ticket.role, 60)} · ${waits}${state ? ` · _${state}_` : ''}`;
     const room = Math.min(1500, perItem - head.length);
-    const drop = editable && { ...button(ActionIds.dropTicket, 'Drop ticket', control(ticket.key)), confirm: dropConfirm(p, ticket.key, ticketTitle) };
+    const drop = editable && { ...button(ActionIds.dropTicket, 'Drop ticket', control(ticket.key)), confirm: dropConfirm(p, ticket.key, numberOf, ticketTitle) };
     blocks.push(withAccessory(section(room >= 40 ? `${head}\n${safeMrkdwn(ticket.description, room)}` : head), drop));
   });
 
@@ -188,14 +191,26 @@ function withAccessory(block: SectionBlock, accessory: SectionBlock['accessory']
   return accessory ? { ...block, accessory } : block;
 }
 
+/**
+ * "#1 Map the competitors, #2 Compare pricing" within `max` characters: every dependency keeps
+ * its number, which always fits, and the titles share what room is left.
+ */
+function dependencyList(keys: readonly string[], numberOf: Map<string, number>, titles: Map<string, string>, max: number, escape = true): string {
+  const show = (text: string, room: number) => (escape ? safeMrkdwn(text, room) : plain(text, room));
+  const numbers = keys.map((k) => `#${numberOf.get(k) ?? '?'}`);
+  const perTitle = Math.floor((max - numbers.join(', ').length) / keys.length) - 1;
+  if (perTitle < 12) return numbers.join(', ');
+  return keys.map((k, i) => `${numbers[i]} ${show(titles.get(k) ?? k, perTitle)}`).join(', ');
+}
+
 /** The confirm dialog of Drop ticket says what depends on the ticket, before anything changes. */
-function dropConfirm(p: Proposal, ticketKey: string, titles: Map<string, string>) {
-  const dependents = p.tickets.filter((t) => t.dependsOn.includes(ticketKey)).map((t) => plain(titles.get(t.key) ?? t.key, 60));
+function dropConfirm(p: Proposal, ticketKey: string, numberOf: Map<string, number>, titles: Map<string, string>) {
+  const dependents = p.tickets.filter((t) => t.dependsOn.includes(ticketKey)).map((t) => t.key);
   const body =
     p.tickets.length === 1
       ? 'This is the last ticket; a plan needs at least one, so this will be refused.'
       : dependents.length
-        ? plain(`${dependents.join(', ')} ${dependents.length === 1 ? 'depends' : 'depend'} on it and will run without its result.`, 300)
+        ? `${dependencyList(dependents, numberOf, titles, 60, false)} ${dependents.length === 1 ? 'depends' : 'depend'} on it and will run without its result.`
         : 'Nothing depends on it. It will not run, and no prompt will mention it.';
   return {
     title: { type: 'plain_text' as const, text: 'Drop this ticket?' },

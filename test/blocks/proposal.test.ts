@@ -33,7 +33,7 @@ describe('proposalMessage', () => {
     expect(text).toContain('_new hire_: *Ada*');
     expect(text).toContain('Skills: market research, pricing');
     expect(text).toContain('Map the competitors');
-    expect(text).toContain('waits for: Map the competitors, Compare pricing');
+    expect(text).toContain('waits for: #1 Map the competitors, #2 Compare pricing');
     expect(text).toContain('*Discussion:* on');
     expect(text).toContain('*Research:* off');
     expect(text).toContain('$1.50 max');
@@ -68,7 +68,7 @@ describe('proposalMessage', () => {
       { o: ID, r: 2, k: 'draft' },
     ]);
     // The confirm dialog says who depends on the ticket before anything changes.
-    expect(drops[0].confirm.text.text).toBe('Draft the positioning depends on it and will run without its result.');
+    expect(drops[0].confirm.text.text).toBe('#3 Draft the positioning depends on it and will run without its result.');
     expect(drops[2].confirm.text.text).toMatch(/Nothing depends on it/);
   });
 
@@ -113,6 +113,13 @@ describe('proposalMessage', () => {
       const e = estimate(p, createPricer('claude-sonnet-4-5', {}), 16_384, []);
       const m = proposalMessage(view({ proposal: p, goal: p.goal, status, statusReason: 'x'.repeat(5000), estimate: { ...e, overCap: true }, budgetStop: status === 'failed' }));
       expect(blockKitViolations(m)).toEqual([]);
+      // Every dependency is named, by its number at least, however little room there is.
+      const ticketBlocks = m.blocks.filter((b: any) => /^(:[a-z_]+: )?\*\d+\. /.test(b.text?.text ?? ''));
+      expect(ticketBlocks).toHaveLength(16);
+      ticketBlocks.forEach((b: any, i: number) => {
+        const waits = /waits for: ([^\n·]*)/.exec(b.text.text)?.[1] ?? '';
+        for (const n of [i - 1, i].filter((x) => x >= 1)) expect(waits).toContain(`#${n}`);
+      });
       for (const t of p.tickets) expect(allText(m)).toContain(t.title.slice(0, 40).replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/&(?!lt;|gt;)/g, '&amp;').slice(0, 30));
     }
   });
