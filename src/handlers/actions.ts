@@ -3,7 +3,7 @@
  * is well-formed, that the orchestration still exists and is open, that the clicker has the
  * right, and that the click was drawn for the current revision. Every refusal is answered.
  */
-import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
+import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, RespondFn, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { ModalView } from '@slack/types';
 import { ActionIds, decodeControlValue, type ControlValue } from '../blocks/actionIds.js';
 import { askAgainModal, budgetModal, raiseCapModal, swapRoleModal } from '../blocks/modals.js';
@@ -99,10 +99,24 @@ async function applyEdit(
   await say(respond, outcome.reason === 'invalid' ? `:warning: ${safeMrkdwn(outcome.message, 2500)} Nothing was changed.` : outcome.message);
 }
 
+const FAILED =
+  ':warning: Orchestrate could not do that: something on its side did not answer (its database, or Slack). Nothing was changed that you cannot see in the proposal message; try again in a moment.';
+
 export function register(app: App, services: Services): void {
+  /** Every button: acked first; whatever then fails, the clicker is told, never left with a button that did nothing. */
+  const onClick = (actionId: string, handle: (args: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => Promise<void>) =>
+    app.action<BlockAction<ButtonAction>>(actionId, async (args) => {
+      await args.ack();
+      try {
+        await handle(args);
+      } catch (error) {
+        services.logger.error(`${actionId} failed: ${(error as Error).message}`);
+        await say(args.respond, FAILED).catch(() => undefined);
+      }
+    });
+
   const editAction = (actionId: string, change: (k: string | undefined) => string, edit: (k: string | undefined) => (p: Proposal) => Proposal) =>
-    app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond, context }) => {
-      await ack();
+    onClick(actionId, async ({ body, action, respond, context }) => {
       const checked = await checkClick(services, body, action, respond, context.botUserId, { requireCurrentRevision: true });
       if (!checked) return;
       await applyEdit(services, checked, respond, change(checked.value.k), edit(checked.value.k));
@@ -114,8 +128,7 @@ export function register(app: App, services: Services): void {
 
   /** Buttons that open a modal: checked first, then opened at once (a trigger_id lives 3 seconds). */
   const modalAction = (actionId: string, build: (checked: Checked, body: BlockAction) => Promise<ModalView | string>) =>
-    app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond, context, client }) => {
-      await ack();
+    onClick(actionId, async ({ body, action, respond, context, client }) => {
       const checked = await checkClick(services, body, action, respond, context.botUserId, { requireCurrentRevision: true });
       if (!checked) return;
       if (checked.doc.status !== 'proposed') {
@@ -146,8 +159,7 @@ export function register(app: App, services: Services): void {
   );
   modalAction(ActionIds.askAgain, async ({ value }, body) => askAgainModal({ ...value, u: body.response_url }));
 
-  app.action<BlockAction<ButtonAction>>(ActionIds.raiseCap, async ({ ack, body, action, respond, context, client }) => {
-    await ack();
+  onClick(ActionIds.raiseCap, async ({ body, action, respond, context, client }) => {
     const value = decodeControlValue(action.value);
     const doc = value ? await Orchestration.findById(value.o).lean<OrchestrationDoc>() : null;
     if (!value || !doc) {
@@ -174,8 +186,7 @@ export function register(app: App, services: Services): void {
     }
   });
 
-  app.action<BlockAction<ButtonAction>>(ActionIds.approve, async ({ ack, body, action, respond, context }) => {
-    await ack();
+  onClick(ActionIds.approve, async ({ body, action, respond, context }) => {
     const checked = await checkClick(services, body, action, respond, context.botUserId, { requireCurrentRevision: true });
     if (!checked) return;
     const { doc, value, userId } = checked;
@@ -200,8 +211,7 @@ export function register(app: App, services: Services): void {
     await services.engine.enqueueStart(String(doc._id));
   });
 
-  app.action<BlockAction<ButtonAction>>(ActionIds.cancel, async ({ ack, body, action, respond, context }) => {
-    await ack();
+  onClick(ActionIds.cancel, async ({ body, action, respond, context }) => {
     const checked = await checkClick(services, body, action, respond, context.botUserId, {
       requireCurrentRevision: false,
       closedText: alreadyFinished,

@@ -3,7 +3,7 @@
  * modal, next to the field it is about, and the modal stays open; a success closes it and
  * redraws the proposal message as the next revision.
  */
-import type { App, ViewSubmitAction, SlackViewMiddlewareArgs } from '@slack/bolt';
+import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { decodeControlValue, InputIds, ViewIds, type ControlValue } from '../blocks/actionIds.js';
 import { NEW_HIRE_OPTION_VALUE } from '../blocks/modals.js';
 import { EditError, revise, setBudget, swapRole } from '../engine/edits.js';
@@ -68,7 +68,25 @@ export function parseUsd(input: string): number {
 }
 
 export function register(app: App, services: Services): void {
-  app.view<ViewSubmitAction>(ViewIds.swapRole, async ({ ack, body, view, context }) => {
+  /** Every submission: whatever fails before the answer is shown in the modal, which stays open. */
+  const onSubmit = (callbackId: string, errorBlock: string, handle: (args: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => Promise<void>) =>
+    app.view<ViewSubmitAction>(callbackId, async (args) => {
+      let acked = false;
+      const ack = ((response?: Parameters<Ack>[0]) => {
+        acked = true;
+        return args.ack(response);
+      }) as Ack;
+      try {
+        await handle({ ...args, ack });
+      } catch (error) {
+        services.logger.error(`${callbackId} failed: ${(error as Error).message}`);
+        if (!acked) {
+          await args.ack({ response_action: 'errors', errors: { [errorBlock]: 'Orchestrate could not save this (its database did not answer). Nothing was changed; try again in a moment.' } });
+        }
+      }
+    });
+
+  onSubmit(ViewIds.swapRole, InputIds.hireName.block, async ({ ack, body, view, context }) => {
     const checked = await checkSubmission(services, body, ack, InputIds.hireName.block, context.botUserId);
     if (!checked) return;
     const { doc, meta } = checked;
@@ -100,7 +118,7 @@ export function register(app: App, services: Services): void {
     await saveRevision(services, ack, InputIds.hireName.block, doc, meta, body.user.id, change, (p) => swapRole(p, role, to));
   });
 
-  app.view<ViewSubmitAction>(ViewIds.setBudget, async ({ ack, body, view, context }) => {
+  onSubmit(ViewIds.setBudget, InputIds.budget.block, async ({ ack, body, view, context }) => {
     const block = InputIds.budget.block;
     const checked = await checkSubmission(services, body, ack, block, context.botUserId);
     if (!checked) return;
@@ -121,7 +139,7 @@ export function register(app: App, services: Services): void {
     );
   });
 
-  app.view<ViewSubmitAction>(ViewIds.raiseCap, async ({ ack, body, view, context }) => {
+  onSubmit(ViewIds.raiseCap, InputIds.budget.block, async ({ ack, body, view, context }) => {
     const block = InputIds.budget.block;
     const fail = (message: string) => ack({ response_action: 'errors', errors: { [block]: message } });
     const meta = decodeControlValue(body.view.private_metadata);
@@ -140,7 +158,7 @@ export function register(app: App, services: Services): void {
     await ack();
   });
 
-  app.view<ViewSubmitAction>(ViewIds.askAgain, async ({ ack, body, view, context }) => {
+  onSubmit(ViewIds.askAgain, InputIds.note.block, async ({ ack, body, view, context }) => {
     const checked = await checkSubmission(services, body, ack, InputIds.note.block, context.botUserId);
     if (!checked) return;
     await ack();

@@ -2,7 +2,7 @@
  * The whole loop over real parts: signed HTTP to the Bolt app, a fake Slack Web API, a fake
  * OpenAI-compatible server and the embedded database.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Agent } from '../../src/models/agent.js';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Project } from '../../src/models/project.js';
@@ -349,6 +349,20 @@ describe('operations', () => {
     await eventually(() => h.slack.calls.some((c) => c.method === 'response_url' && String(c.args.text).includes("I can't post in this channel (not_in_channel)")), 10_000, 'explanation');
     const doc = await Orchestration.findOne({ goal: 'A goal for a channel the bot is not in' }).lean();
     expect(doc?.status).toBe('failed');
+  });
+
+  it('answers a click and a form even when its database does not', async () => {
+    const { value, orchestrationId, ts } = await h.propose();
+    const down = vi.spyOn(Orchestration, 'findById').mockImplementation((() => ({ lean: () => Promise.reject(new Error('connection reset')) })) as never);
+    try {
+      await h.click('orchestrate.approve', value, REQUESTER, ts);
+      await eventually(() => ephemeralsTo(REQUESTER).some((t) => t.includes('Orchestrate could not do that')), 5000, 'the answer to the click');
+      const form = await h.submit('proposal.set_budget.modal', value, { budget_max: { budget_max_input: { value: '1.00' } } });
+      expect(form.json).toMatchObject({ response_action: 'errors', errors: { budget_max: expect.stringContaining('could not save this') } });
+    } finally {
+      down.mockRestore();
+    }
+    expect(await statusOf(orchestrationId)).toBe('proposed');
   });
 
   it('never writes a secret to the log', () => {
