@@ -47,7 +47,7 @@ export function dropTicket(p: Proposal, ticketKey: string): Proposal {
 }
 
 export function setBudget(p: Proposal, maxUsd: number, ceilingUsd: number): Proposal {
-  if (!Number.isFinite(maxUsd) || maxUsd <= 0) throw new EditError('Enter a positive amount in USD, e.g. 1.50.');
+  if (!Number.isFinite(maxUsd) || maxUsd <= 0) throw new EditError('Enter a positive amount in USD, like 1.50 or 2500 (no thousands separators).');
   if (maxUsd > ceilingUsd) throw new EditError(`The cap can be at most $${ceilingUsd.toFixed(2)} (ORCHESTRATE_MAX_BUDGET_USD).`);
   return { ...clone(p), budget: { maxUsd: Math.round(maxUsd * 100) / 100 } };
 }
@@ -100,6 +100,9 @@ export async function revise(
   }
   const checked = validateProposal(next, rosterNames ? { rosterNames } : {});
   if (!checked.ok) return { ok: false, reason: 'invalid', message: `That edit would break the plan: ${checked.violations.join('; ')}`, doc };
+  if (checked.proposal.budget.maxUsd < doc.budget.spentUsd) {
+    return { ok: false, reason: 'invalid', message: `The cap cannot be below what planning already spent ($${doc.budget.spentUsd.toFixed(4)}).`, doc };
+  }
   const at = new Date();
   const updated = await Orchestration.findOneAndUpdate(
     { _id: id, status: 'proposed', revision },

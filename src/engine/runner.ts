@@ -285,7 +285,8 @@ export class Engine {
       this.untrack(orchestrationId, controller);
     }
     const roster = (await rosterAgents()).map((a) => a.name);
-    const outcome = await revise(orchestrationId, revision, by, note ? `asked again: ${note}` : 'asked again', () => proposal, roster);
+    // The plan is the CEO agent's to redo; the cap stays what the reviewers last set.
+    const outcome = await revise(orchestrationId, revision, by, note ? `asked again: ${note}` : 'asked again', (current) => ({ ...proposal, budget: current.budget }), roster);
     if (outcome.ok) await this.announcer.refresh(orchestrationId);
     else await this.tell(doc.channelId, by, responseUrl, `The new plan was set aside: ${safeMrkdwn(outcome.message, 2500)}`);
   }

@@ -12,7 +12,7 @@ import { stalePlanMessage, staleText } from '../blocks/stalePlan.js';
 import { safeMrkdwn } from '../blocks/text.js';
 import { dropTicket, revise, toggleDiscussion, toggleResearch } from '../engine/edits.js';
 import type { Proposal } from '../engine/proposal.js';
-import { rosterAgents } from '../engine/roster.js';
+import { rosterAgents, rosterChoices } from '../engine/roster.js';
 import { mayAct } from '../engine/rights.js';
 import { transition } from '../engine/status.js';
 import { FINAL_STATUSES, Orchestration, type OrchestrationDoc } from '../models/orchestration.js';
@@ -151,7 +151,7 @@ export function register(app: App, services: Services): void {
   modalAction(ActionIds.swapRole, async ({ doc, value }) => {
     const role = doc.proposal!.roles.find((r) => r.key === value.k);
     if (!role) return 'That role is not in this plan any more.';
-    const roster = await rosterAgents();
+    const roster = rosterChoices(await rosterAgents(), role.existingAgent);
     return swapRoleModal(value, role, roster.map((a) => ({ name: a.name, title: a.title })));
   });
   modalAction(ActionIds.setBudget, async ({ doc, value }) =>

@@ -61,10 +61,16 @@ async function saveRevision(
   await services.engine.announcer.refresh(doc._id);
 }
 
-/** "$1.50", "1,50" and "1.5" are all one dollar fifty; anything else is NaN. */
+/**
+ * "$1.50", "1,50" and "1.5" are all one dollar fifty. A comma is a decimal mark only before one
+ * or two final digits: "2,500" is ambiguous (2.5 or 2500?), so it is refused, not guessed.
+ * Anything else is NaN.
+ */
 export function parseUsd(input: string): number {
-  const raw = input.trim().replace(/^\$/, '').replace(',', '.');
-  return /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
+  const raw = input.trim().replace(/^\$\s*/, '').replace(/\s*(USD|\$)$/i, '');
+  if (/^\d+(\.\d+)?$/.test(raw)) return Number(raw);
+  if (/^\d+,\d{1,2}$/.test(raw)) return Number(raw.replace(',', '.'));
+  return Number.NaN;
 }
 
 export function register(app: App, services: Services): void {
@@ -98,15 +104,20 @@ export function register(app: App, services: Services): void {
     const skills = textOf(values, InputIds.hireSkills)
       .split(',')
       .map((s) => s.trim())
-      .filter(Boolean)
-      .slice(0, 12);
+      .filter(Boolean);
     let to: { existingAgent: string } | { hire: Hire };
     if (agent) {
       to = { existingAgent: agent };
     } else {
+      // Checked here, field by field, so that each error shows next to the field it is about.
       const errors: Record<string, string> = {};
       if (!name) errors[InputIds.hireName.block] = 'Give the new hire a name, or pick an agent from the roster.';
+      else if (name.length > 80) errors[InputIds.hireName.block] = `At most 80 characters; this is ${name.length}.`;
       if (!persona) errors[InputIds.hirePersona.block] = 'Describe the new hire in a sentence or two.';
+      else if (persona.length > 2000) errors[InputIds.hirePersona.block] = `At most 2,000 characters; this is ${persona.length}.`;
+      const long = skills.find((k) => k.length > 80);
+      if (skills.length > 12) errors[InputIds.hireSkills.block] = `At most 12 skills; these are ${skills.length}.`;
+      else if (long) errors[InputIds.hireSkills.block] = `Each skill at most 80 characters; "${long.slice(0, 30)}…" is ${long.length}.`;
       if (Object.keys(errors).length) {
         await ack({ response_action: 'errors', errors });
         return;
@@ -115,7 +126,8 @@ export function register(app: App, services: Services): void {
     }
     const role = meta.k ?? '';
     const change = 'existingAgent' in to ? `role ${role} → roster agent ${to.existingAgent}` : `role ${role} → new hire ${name}`;
-    await saveRevision(services, ack, InputIds.hireName.block, doc, meta, body.user.id, change, (p) => swapRole(p, role, to));
+    const errorBlock = 'existingAgent' in to ? InputIds.rosterAgent.block : InputIds.hireName.block;
+    await saveRevision(services, ack, errorBlock, doc, meta, body.user.id, change, (p) => swapRole(p, role, to));
   });
 
   onSubmit(ViewIds.setBudget, InputIds.budget.block, async ({ ack, body, view, context }) => {
@@ -150,7 +162,7 @@ export function register(app: App, services: Services): void {
     if (doc.status !== 'failed' || !doc.budgetStop) return void (await fail('This run is no longer waiting for a higher cap.'));
     const usd = parseUsd(textOf(view.state.values, InputIds.budget));
     const ceiling = services.config.budget.maxUsd;
-    if (!(usd > 0)) return void (await fail('Enter a positive amount in USD, e.g. 3.00.'));
+    if (!(usd > 0)) return void (await fail('Enter a positive amount in USD, like 3.00 or 2500 (no thousands separators).'));
     if (usd <= doc.budget.maxUsd) return void (await fail(`The new cap must be above the current one (${doc.budget.maxUsd.toFixed(2)} USD).`));
     if (usd > ceiling) return void (await fail(`The cap can be at most $${ceiling.toFixed(2)} (ORCHESTRATE_MAX_BUDGET_USD).`));
     const resumed = await services.engine.raiseCapAndContinue(String(doc._id), Math.round(usd * 100) / 100, body.user.id);

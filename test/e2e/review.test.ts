@@ -102,6 +102,14 @@ describe('Swap role', () => {
     expect(res.json).toMatchObject({ response_action: 'errors' });
     expect(res.json.errors[InputIds.hireName.block]).toMatch(/name/);
     expect(res.json.errors[InputIds.hirePersona.block]).toMatch(/Describe/);
+    // A skill too long is shown under the skills, not under the name.
+    const skill = await h.submit(ViewIds.swapRole, meta(o, 1, 'writer'), {
+      [InputIds.hireName.block]: { [InputIds.hireName.action]: { type: 'plain_text_input', value: 'Mia' } },
+      [InputIds.hirePersona.block]: { [InputIds.hirePersona.action]: { type: 'plain_text_input', value: 'A pricing specialist.' } },
+      [InputIds.hireSkills.block]: { [InputIds.hireSkills.action]: { type: 'plain_text_input', value: `pricing, ${'x'.repeat(90)}` } },
+    });
+    expect(Object.keys(skill.json.errors)).toEqual([InputIds.hireSkills.block]);
+    expect(skill.json.errors[InputIds.hireSkills.block]).toMatch(/Each skill at most 80 characters/);
     expect((await doc(o)).revision).toBe(1);
   });
 });
@@ -195,9 +203,11 @@ describe('Toggles and Ask again', () => {
 
   it('asks the CEO agent again with a note; the answer becomes the next revision', async () => {
     const { orchestrationId: o, ts } = await h.propose();
+    // A cap the reviewers set survives asking again: the CEO agent redoes the plan, not the budget.
+    await h.submit(ViewIds.setBudget, meta(o, 1), { [InputIds.budget.block]: { [InputIds.budget.action]: { type: 'plain_text_input', value: '0.75' } } });
     h.llm.reset();
     const opened = h.slack.callsTo('views.open').length;
-    await h.click('proposal.ask_again', value(o, 1), REQUESTER, ts);
+    await h.click('proposal.ask_again', value(o, 2), REQUESTER, ts);
     const modal = await h.slack.waitFor((c) => c.method === 'views.open' && c.args.view.callback_id === ViewIds.askAgain && h.slack.callsTo('views.open').indexOf(c) >= opened);
     const res = await h.submit(ViewIds.askAgain, modal.args.view.private_metadata, {
       [InputIds.note.block]: { [InputIds.note.action]: { type: 'plain_text_input', value: 'Fewer tickets please' } },
@@ -205,10 +215,12 @@ describe('Toggles and Ask again', () => {
     expect(res.text).toBe('');
     // The clicker hears at once that it is under way, through their click's response_url.
     await eventually(() => ephemerals(REQUESTER).some((t) => t.includes('Asking the CEO agent again')), 5000, 'the note');
-    await eventually(async () => (await doc(o)).revision === 2, 10_000, 'replanned');
+    await eventually(async () => (await doc(o)).revision === 3, 10_000, 'replanned');
     const ask = h.llm.requests.find((r) => r.toolName === 'propose_plan')!;
     expect(ask.user).toContain('Note from the requester: Fewer tickets please');
     expect((await doc(o)).history.at(-1)!.change).toBe('asked again: Fewer tickets please');
+    expect((await doc(o)).proposal!.budget.maxUsd).toBe(0.75);
+    expect((await doc(o)).budget.maxUsd).toBe(0.75);
   });
 
   it('tells the clicker when asking again fails, through their response_url, and keeps the plan', async () => {

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { rosterChoices } from '../../src/engine/roster.js';
+
+const agent = (name: string, origin: 'roster' | 'hire', day: number) => ({ name, origin, createdAt: new Date(2026, 0, day) });
+
+describe('rosterChoices', () => {
+  it('offers the current agent, then the seeded roster, then the latest hires, shown by name', () => {
+    const agents = [agent('Zed', 'hire', 1), agent('Old hire', 'hire', 2), agent('New hire', 'hire', 20), agent('Grace', 'roster', 3), agent('Linus', 'roster', 4)];
+    expect(rosterChoices(agents, ' zed ', 4).map((a) => a.name)).toEqual(['Grace', 'Linus', 'New hire', 'Zed']);
+    expect(rosterChoices(agents, null, 3).map((a) => a.name)).toEqual(['Grace', 'Linus', 'New hire']);
+  });
+
+  it('never offers more than a select can hold beside the "new hire" option', () => {
+    const many = Array.from({ length: 250 }, (_, i) => agent(`Hire ${String(i).padStart(3, '0')}`, 'hire', i % 28));
+    expect(rosterChoices(many, 'Hire 249')).toHaveLength(99);
+    expect(rosterChoices(many, 'Hire 249').some((a) => a.name === 'Hire 249')).toBe(true);
+  });
+});
