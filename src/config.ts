@@ -42,6 +42,7 @@ const EnvSchema = z
     LLM_PROVIDER: z.enum(['openai', 'anthropic'], { error: 'must be "openai" or "anthropic"' }).default('openai'),
     LLM_MODEL: z.string().min(1).optional(),
     LLM_MAX_OUTPUT_TOKENS: positiveInt(2048),
+    LLM_PLAN_MAX_OUTPUT_TOKENS: positiveInt(8192),
     LLM_TIMEOUT_MS: positiveInt(120_000),
     OPENAI_API_KEY: z.string().min(1).optional(),
     OPENAI_BASE_URL: z.url('must be a URL such as https://api.openai.com/v1').optional(),
@@ -103,6 +104,8 @@ export interface Config {
     provider: 'openai' | 'anthropic';
     model: string;
     maxOutputTokens: number;
+    /** The CEO agent's answer is the whole plan as JSON: it needs more room than a step's. */
+    planMaxOutputTokens: number;
     timeoutMs: number;
     apiKey: string;
     baseUrl: string | null;
@@ -152,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       provider: e.LLM_PROVIDER,
       model: e.LLM_MODEL ?? (openai ? 'gpt-4o-mini' : 'claude-sonnet-4-5'),
       maxOutputTokens: e.LLM_MAX_OUTPUT_TOKENS,
+      planMaxOutputTokens: e.LLM_PLAN_MAX_OUTPUT_TOKENS,
       timeoutMs: e.LLM_TIMEOUT_MS,
       apiKey: (openai ? e.OPENAI_API_KEY : e.ANTHROPIC_API_KEY)!,
       baseUrl: (openai ? e.OPENAI_BASE_URL : e.ANTHROPIC_BASE_URL) ?? null,

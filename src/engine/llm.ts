@@ -145,6 +145,14 @@ export class LangchainLlm implements ChatLlm {
       throw classifyLlmError(error, request.signal);
     }
     const usage = usageOf(result.raw);
+    if (cutOff(result.raw)) {
+      return {
+        value: null,
+        rawArguments: null,
+        violations: [`the answer was cut off at the output limit (${request.maxTokens} tokens) before the ${name} call was complete: make it shorter`],
+        usage,
+      };
+    }
     // langchain may hand back a parse it did not check against every refinement: check it here.
     const candidate = result.parsed ?? toolArguments(result.raw);
     if (candidate === undefined) {
@@ -159,6 +167,12 @@ export class LangchainLlm implements ChatLlm {
       usage,
     };
   }
+}
+
+/** Whether the model stopped at its output limit (OpenAI: finish_reason "length"; Anthropic: stop_reason "max_tokens"). */
+function cutOff(raw: unknown): boolean {
+  const meta = (raw as AIMessage | undefined)?.response_metadata as { finish_reason?: string; stop_reason?: string } | undefined;
+  return meta?.finish_reason === 'length' || meta?.stop_reason === 'max_tokens';
 }
 
 function toolArguments(raw: unknown): unknown {

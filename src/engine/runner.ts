@@ -256,7 +256,7 @@ export class Engine {
         roster: roster.map((a) => ({ name: a.name, title: a.title, skills: a.skills })),
         defaultBudgetUsd: doc.proposal?.budget.maxUsd ?? doc.budget.maxUsd,
         maxBudgetUsd: config.budget.maxUsd,
-        maxTokens: config.llm.maxOutputTokens,
+        maxTokens: config.llm.planMaxOutputTokens,
         note,
         signal,
       }),

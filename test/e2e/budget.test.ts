@@ -38,6 +38,7 @@ beforeAll(async () => {
     LLM_MODEL: 'metered-model',
     ORCHESTRATE_PRICES: JSON.stringify({ 'metered-model': { inputPerMTok: 0, outputPerMTok: 1_000_000 } }),
     LLM_MAX_OUTPUT_TOKENS: '10',
+    LLM_PLAN_MAX_OUTPUT_TOKENS: '10',
     ORCHESTRATE_DEFAULT_BUDGET_USD: '20',
     ORCHESTRATE_MAX_BUDGET_USD: '100',
   });

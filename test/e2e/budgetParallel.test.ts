@@ -20,6 +20,7 @@ beforeAll(async () => {
     LLM_MODEL: 'metered-model',
     ORCHESTRATE_PRICES: JSON.stringify({ 'metered-model': { inputPerMTok: 3000, outputPerMTok: 1_000_000 } }),
     LLM_MAX_OUTPUT_TOKENS: '10',
+    LLM_PLAN_MAX_OUTPUT_TOKENS: '10',
     ORCHESTRATE_DEFAULT_BUDGET_USD: '40',
     ORCHESTRATE_MAX_BUDGET_USD: '100',
   });

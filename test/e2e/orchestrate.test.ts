@@ -224,6 +224,18 @@ describe('malformed LLM output', () => {
     expect(await statusOf(orchestrationId)).toBe('proposed');
   });
 
+  it('gives the CEO agent room for a whole plan, and asks for a shorter one when it is cut off', async () => {
+    let calls = 0;
+    const good = scriptedResponder();
+    h.llm.responder = (req) => (req.toolName === 'propose_plan' && calls++ === 0 ? { tool: 'propose_plan', args: sampleProposal(), truncated: true } : good(req));
+    h.llm.reset();
+    const { orchestrationId } = await h.propose('A goal whose first plan is cut off');
+    const asks = h.llm.requests.filter((r) => r.toolName === 'propose_plan');
+    expect(asks.map((r) => r.body.max_tokens ?? r.body.max_completion_tokens)).toEqual([8192, 8192]);
+    expect(asks[1]!.user).toContain('the answer was cut off at the output limit (8192 tokens) before the propose_plan call was complete: make it shorter');
+    expect(await statusOf(orchestrationId)).toBe('proposed');
+  });
+
   it('tells the user clearly when the repair fails too, and posts nothing', async () => {
     h.llm.responder = (req) => (req.toolName === 'propose_plan' ? { tool: 'propose_plan', args: { goal: 'x', roles: 'nope' } } : { text: 'x' });
     const before = h.slack.callsTo('chat.postMessage').length;

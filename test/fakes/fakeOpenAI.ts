@@ -29,7 +29,8 @@ export interface RecordedRequest {
 
 type Usage = { input: number; output: number; cached?: number };
 export type FakeReply =
-  | { tool: string; args: unknown; usage?: Usage }
+  /** `truncated`: the answer stops at the output limit, as a model's does: half its arguments, finish_reason "length". */
+  | { tool: string; args: unknown; usage?: Usage; truncated?: boolean }
   | { text: string; usage?: Usage }
   | { status: number; error?: { message: string; type?: string; code?: string }; retryAfterSeconds?: number };
 export type Responder = (request: RecordedRequest) => FakeReply | Promise<FakeReply>;
@@ -145,7 +146,9 @@ export class FakeOpenAI extends LoopbackServer {
 
     const id = `chatcmpl-${++this.counter}`;
     const promptChars = body.messages.reduce((n, m) => n + textOf(m.content).length, 0);
-    const answerText = 'text' in reply ? reply.text : JSON.stringify(reply.args ?? {});
+    const truncated = 'tool' in reply && reply.truncated === true;
+    const fullText = 'text' in reply ? reply.text : JSON.stringify(reply.args ?? {});
+    const answerText = truncated ? fullText.slice(0, Math.floor(fullText.length / 2)) : fullText;
     const usage = {
       prompt_tokens: reply.usage?.input ?? Math.ceil(promptChars / 4),
       completion_tokens: reply.usage?.output ?? Math.ceil(answerText.length / 4),
@@ -160,7 +163,7 @@ export class FakeOpenAI extends LoopbackServer {
             refusal: null,
             tool_calls: [{ id: `call_${this.counter}`, type: 'function', function: { name: reply.tool, arguments: answerText } }],
           };
-    const finish = 'text' in reply ? 'stop' : 'tool_calls';
+    const finish = truncated ? 'length' : 'text' in reply ? 'stop' : 'tool_calls';
     const full = { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens };
 
     if (body.stream) {
