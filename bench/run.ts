@@ -5,10 +5,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { proposalMessage } from '../src/blocks/proposal.js';
-import { createPricer, reserve } from '../src/engine/budget.js';
+import { createPricer, inputTokensUpperBound, reserve } from '../src/engine/budget.js';
 import { estimate } from '../src/engine/estimate.js';
 import { materialize } from '../src/engine/materializer.js';
 import { Orchestration } from '../src/models/orchestration.js';
+import { Step } from '../src/models/run.js';
 import { largestProposal, sampleProposal } from '../test/fixtures.js';
 import { eventually, REQUESTER, scriptedResponder, startHarness } from '../test/helpers/harness.js';
 
@@ -97,8 +98,61 @@ async function overSlack() {
   }
 }
 
+/**
+ * Reservations are worst cases (every prompt byte a token, every allowed output token): how far
+ * above the real cost are they, and does a parallel run under a tight cap still finish?
+ * gpt-4o-mini prices, answers of about 750 tokens, 8 tickets at once.
+ */
+async function tightCap() {
+  const wide = sampleProposal({
+    tickets: 'abcdefgh'.split('').map((k) => ({ key: k, title: `Wide ${k}`, role: 'analyst', description: `Part ${k} of the landscape.`, dependsOn: [] })),
+    discussion: { enabled: false, prompt: '' },
+    // Room for every call's worst case on its own (the synthesis, reading all eight results, is
+    // the largest), but not for eight ticket calls' worst cases at once.
+    budget: { maxUsd: 0.0095 },
+  });
+  const h = await startHarness({ ORCHESTRATE_MAX_PARALLEL: '8', LOG_LEVEL: 'error' });
+  try {
+    const script = scriptedResponder(wide);
+    const long = 'An analysis paragraph of about the length a model writes. '.repeat(50);
+    h.llm.responder = (req) => (req.user.includes('# Your ticket:') ? { text: long } : script(req));
+    const pricer = createPricer('gpt-4o-mini', {});
+    const ratios: number[] = [];
+    const shares: number[] = [];
+    let completed = 0;
+    let firstRefusalCalls = 0;
+    const runs = 5;
+    for (let run = 0; run < runs; run++) {
+      const { value, orchestrationId, ts } = await h.propose(`Tight cap run ${run}`);
+      h.llm.reset();
+      await h.click('orchestrate.approve', value, REQUESTER, ts);
+      const end = await eventually(async () => {
+        const d = await Orchestration.findById(orchestrationId).lean();
+        return d && ['completed', 'failed'].includes(d.status) ? d : null;
+      }, 60_000, 'tight-cap run');
+      if (end.status === 'completed') completed++;
+      shares.push((100 * end.budget.spentUsd) / end.budget.maxUsd);
+      const steps = await Step.find({ orchestrationId, kind: 'ticket', status: 'succeeded' }).lean();
+      let worst = 0;
+      for (const r of h.llm.requests.filter((q) => q.user.includes('# Your ticket:'))) {
+        worst = pricer.worstCase(inputTokensUpperBound([r.system, r.user]), h.config.llm.maxOutputTokens);
+        const step = steps.find((s) => r.user.includes(`# Your ticket: ${s.title}`));
+        if (step) ratios.push(worst / step.costUsd);
+      }
+      // Stopping at the first refused reservation, as the engine once did, ends a run once the
+      // calls in flight hold what is left of the cap.
+      firstRefusalCalls += Math.min(8, Math.floor((end.budget.maxUsd - (end.budget.spentUsd - steps.reduce((n, s) => n + s.costUsd, 0))) / worst));
+    }
+    report('worst case reserved ÷ real cost, per ticket call', '×', ratios, 'gpt-4o-mini, ~750-token answers');
+    report('spend as % of a tight cap, 8 tickets at once', '%', shares, `${completed}/${runs} runs completed; failing at the first refused reservation would have stopped each after ${fmt(firstRefusalCalls / runs, 1)} of 8 ticket calls`);
+  } finally {
+    await h.stop();
+  }
+}
+
 await pureFunctions();
 await overSlack();
+await tightCap();
 const header = ['benchmark', 'n', 'p50', 'p95', 'p99', 'note'];
 const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i]!.length)));
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;

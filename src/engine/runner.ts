@@ -579,15 +579,22 @@ export class Engine {
    * neither running nor due (it ended, or gave up) is replaced.
    */
   private async ensureStepJob(orchestrationId: string, stepId: string): Promise<void> {
+    const save = async () => {
+      try {
+        return await this.agenda.create<StepJobData>(JOBS.step, { orchestrationId, stepId }).unique({ 'data.stepId': stepId }, { insertOnly: true }).save();
+      } catch (error) {
+        // Another instance stored it first (the unique index said so): that job will run the step.
+        if ((error as { code?: number }).code !== 11000) throw error;
+        return null;
+      }
+    };
+    const job = await save();
+    // Due: just stored, or an existing job waiting to run. Otherwise it may be running, or dead.
+    if (!job || job.attrs.nextRunAt) return;
     const { jobs } = await this.agenda.queryJobs({ name: JOBS.step, data: { stepId } });
     if (jobs.some((j) => j.lockedAt || j.nextRunAt)) return;
-    if (jobs.length) await this.agenda.cancel({ name: JOBS.step, data: { stepId } });
-    try {
-      await this.agenda.create<StepJobData>(JOBS.step, { orchestrationId, stepId }).unique({ 'data.stepId': stepId }, { insertOnly: true }).save();
-    } catch (error) {
-      // Another instance stored it first (the unique index said so): that job will run the step.
-      if ((error as { code?: number }).code !== 11000) throw error;
-    }
+    await this.agenda.cancel({ name: JOBS.step, data: { stepId } });
+    await save();
   }
 
   /** Estimates a plan from its shape, the model's prices and the history of finished steps with this model. */
