@@ -59,6 +59,14 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
 
     await h.waitForEnd(id, 'completed');
     await eventually(() => threadPosts(ts).some((c) => blocksText(c).includes('Cost rollup')), 5000, 'the closing posts');
+    // On Approve the message turned to approved → executing, in its blocks, with Cancel as its only button.
+    const updates = h.slack.callsTo('chat.update').filter((c) => c.args.ts === ts);
+    const approvedView = updates.find((c) => blocksText(c).includes('Approved → executing'))!;
+    expect(approvedView).toBeDefined();
+    expect(blocksText(approvedView)).toContain('approved by <@U_REQUESTER>');
+    expect(blocksText(approvedView)).toContain('orchestrate.cancel');
+    expect(blocksText(approvedView)).not.toContain('orchestrate.approve');
+    expect(updates.some((c) => blocksText(c).includes('Synthesizing the deliverable'))).toBe(true);
     const thread = threadPosts(ts);
     const texts = thread.map((c) => blocksText(c));
     const indexOf = (needle: string) => texts.findIndex((t) => t.includes(needle));
