@@ -50,7 +50,7 @@ export async function resolveRoles(
       ).toObject();
       hired.add(role.key);
     } else {
-      agent = byName.get((role.existingAgent ?? '').toLowerCase()) ?? null;
+      agent = byName.get((role.existingAgent ?? '').trim().toLowerCase()) ?? null;
       if (!agent) throw new ScaffoldError(`the agent "${role.existingAgent}" for ${role.title} is no longer in the roster`);
     }
     roles[role.key] = { agentId: String(agent._id), name: agent.name, title: role.title, persona: agent.persona };
