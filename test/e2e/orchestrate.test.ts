@@ -353,8 +353,8 @@ describe('operations', () => {
     const { value, orchestrationId, ts } = await h.propose('A goal run through a long Slack outage');
     h.slack.failNext('chat.postMessage', { error: 'service_unavailable' }, 20);
     await h.click('orchestrate.approve', value, REQUESTER, ts);
-    await eventually(async () => (await statusOf(orchestrationId)) === 'failed', 20_000, 'the run to be failed');
-    const doc = (await Orchestration.findById(orchestrationId).lean())!;
+    // Waits for the closing posts too (attempted, and refused, while Slack is still down).
+    const doc = await h.waitForEnd(orchestrationId, 'failed');
     expect(doc.statusReason).toBe('Orchestrate could not go on after several attempts (Slack is unavailable: service_unavailable). What was done is kept.');
     // Six attempts at the team post (the first and five retries), then nothing more ran.
     expect(threadPosts(ts).filter((c) => String(c.args.text).includes('formed'))).toHaveLength(6);
