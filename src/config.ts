@@ -158,7 +158,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       planMaxOutputTokens: e.LLM_PLAN_MAX_OUTPUT_TOKENS,
       timeoutMs: e.LLM_TIMEOUT_MS,
       apiKey: (openai ? e.OPENAI_API_KEY : e.ANTHROPIC_API_KEY)!,
-      baseUrl: (openai ? e.OPENAI_BASE_URL : e.ANTHROPIC_BASE_URL) ?? null,
+      // The Anthropic SDK appends /v1/messages itself: a base that already ends in /v1 would 404.
+      baseUrl: (openai ? e.OPENAI_BASE_URL : e.ANTHROPIC_BASE_URL?.replace(/\/v1\/?$/, '')) ?? null,
     },
     approvers: e.ORCHESTRATE_APPROVERS,
     budget: { defaultUsd: e.ORCHESTRATE_DEFAULT_BUDGET_USD, maxUsd: e.ORCHESTRATE_MAX_BUDGET_USD },

@@ -43,6 +43,8 @@ describe('loadConfig', () => {
     expect(c.llm).toMatchObject({ provider: 'anthropic', model: 'claude-sonnet-4-5', apiKey: 'ak', baseUrl: 'http://127.0.0.1:9/' });
     expect(c.approvers).toEqual(['U01', 'W02']);
     expect(c.budget.defaultUsd).toBe(3);
+    // The SDK adds /v1/messages: a base copied with /v1 is taken as meant.
+    expect(loadConfig({ ...base, LLM_PROVIDER: 'anthropic', ANTHROPIC_API_KEY: 'ak', ANTHROPIC_BASE_URL: 'https://proxy.example/anthropic/v1/' }).llm.baseUrl).toBe('https://proxy.example/anthropic');
     expect(c.slack.apiUrl).toBe('http://127.0.0.1:1/api/');
   });
 

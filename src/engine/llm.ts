@@ -63,10 +63,23 @@ export function classifyLlmError(error: unknown, signal?: AbortSignal): LlmCallE
   if (status === 429) return new LlmCallError('the LLM provider is rate limiting (429)', true);
   if (typeof status === 'number' && status >= 500) return new LlmCallError(`the LLM provider failed (${status})`, true);
   if (typeof status === 'number' && status >= 400) return new LlmCallError(`the LLM provider refused the request (${status}): ${message}`, false);
-  if (/timeout|timed out|ECONNRESET|ECONNREFUSED|socket hang up|fetch failed|network/i.test(message)) {
+  // The SDKs say only "Connection error." and keep the real cause (fetch failed, ECONNRESET) beneath it.
+  const causes = [message, ...causeChain(error)].join(' ');
+  if (/timeout|timed out|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|socket hang up|fetch failed|network|connection error/i.test(causes)) {
     return new LlmCallError(`the LLM provider did not answer: ${message}`, true);
   }
   return new LlmCallError(message, false);
+}
+
+function causeChain(error: unknown): string[] {
+  const out: string[] = [];
+  let cause = (error as { cause?: unknown } | null)?.cause;
+  for (let depth = 0; cause && depth < 4; depth++) {
+    const c = cause as { message?: string; code?: string; cause?: unknown };
+    out.push(String(c.message ?? ''), String(c.code ?? ''));
+    cause = c.cause;
+  }
+  return out;
 }
 
 function usageOf(message: unknown): TokenUsage {
@@ -124,7 +137,10 @@ export class LangchainLlm implements ChatLlm {
         [new SystemMessage(request.system), new HumanMessage(request.user)],
         { signal: request.signal },
       )) as AIMessage;
-      return { text: contentText(answer).trim(), usage: usageOf(answer) };
+      const text = contentText(answer).trim();
+      // Kept, since it was paid for, but never passed off as complete.
+      const note = cutOff(answer) ? `\n\n_[Cut off at the output limit of ${request.maxTokens} tokens (LLM_MAX_OUTPUT_TOKENS).]_` : '';
+      return { text: `${text}${note}`, usage: usageOf(answer) };
     } catch (error) {
       throw classifyLlmError(error, request.signal);
     }

@@ -299,6 +299,18 @@ describe('failing tickets', () => {
     expect(thread.some((t) => t.includes('Gap 29 '))).toBe(true);
   });
 
+  it('keeps a ticket result cut off at the output limit, and says so where it is posted', async () => {
+    const good = scriptedResponder();
+    h.llm.responder = (req) => (req.user.includes('# Your ticket: Compare pricing') ? { text: 'Pricing: the long analysis that ran out of room', truncated: true } : good(req));
+    const { value, orchestrationId, ts } = await h.propose();
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await h.waitForEnd(orchestrationId, 'completed');
+    const posted = threadPosts(ts).map((c) => blocksText(c)).find((t) => t.includes('Compare pricing') && t.includes('Pricing: the long'))!;
+    expect(posted).toContain('Cut off at the output limit of 2048 tokens (LLM_MAX_OUTPUT_TOKENS).');
+    // The next ticket is told too, through the stored result.
+    expect(h.llm.requests.filter((r) => r.user.includes('# Your ticket: Draft the positioning')).at(-1)!.user).toContain('Cut off at the output limit');
+  });
+
   it('fails the orchestration when every sub-ticket fails, and says why', async () => {
     const good = scriptedResponder();
     h.llm.responder = (req) => (req.user.includes('# Your ticket:') ? { status: 400, error: { message: 'bad request' } } : good(req));

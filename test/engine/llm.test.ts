@@ -18,4 +18,9 @@ describe('classifyLlmError', () => {
     expect(classifyLlmError({ status: 401, message: 'bad key' })).toMatchObject({ transient: false, message: expect.stringContaining('refused the request (401)') });
     expect(classifyLlmError({ status: 400, message: 'context too long' }).transient).toBe(false);
   });
+
+  it('retries a dropped connection, whose cause the SDKs keep beneath "Connection error."', () => {
+    const dropped = new Error('Connection error.', { cause: new TypeError('fetch failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) }) });
+    expect(classifyLlmError(dropped)).toMatchObject({ transient: true, message: 'the LLM provider did not answer: Connection error.' });
+  });
 });

@@ -4,7 +4,7 @@
  * started and ended, and whether the client hung up (an aborted call).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LoopbackServer } from './loopback.js';
+import { FakeLlmServer } from './fakeLlmServer.js';
 
 export interface ChatRequest {
   model: string;
@@ -31,7 +31,7 @@ type Usage = { input: number; output: number; cached?: number };
 export type FakeReply =
   /** `truncated`: the answer stops at the output limit, as a model's does: half its arguments, finish_reason "length". */
   | { tool: string; args: unknown; usage?: Usage; truncated?: boolean }
-  | { text: string; usage?: Usage }
+  | { text: string; usage?: Usage; truncated?: boolean }
   | { status: number; error?: { message: string; type?: string; code?: string }; retryAfterSeconds?: number };
 export type Responder = (request: RecordedRequest) => FakeReply | Promise<FakeReply>;
 
@@ -43,30 +43,15 @@ const defaultResponder: Responder = (req) => {
 const textOf = (content: any): string =>
   typeof content === 'string' ? content : Array.isArray(content) ? content.map((p) => (typeof p === 'string' ? p : (p?.text ?? ''))).join('') : '';
 
-export class FakeOpenAI extends LoopbackServer {
-  readonly requests: RecordedRequest[] = [];
-  responder: Responder;
-  delayMs = 0;
-  private inFlight = 0;
-  private peak = 0;
+export class FakeOpenAI extends FakeLlmServer<RecordedRequest, FakeReply> {
   private counter = 0;
 
   constructor(responder?: Responder) {
-    super();
-    this.responder = responder ?? defaultResponder;
+    super(responder ?? defaultResponder);
   }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}/v1`;
-  }
-
-  get maxConcurrent(): number {
-    return this.peak;
-  }
-
-  reset(): void {
-    this.requests.length = 0;
-    this.peak = this.inFlight;
   }
 
   protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -92,53 +77,8 @@ export class FakeOpenAI extends LoopbackServer {
       endedAt: null,
       aborted: false,
     };
-    this.requests.push(record);
-    this.inFlight += 1;
-    this.peak = Math.max(this.peak, this.inFlight);
-    let answered = false;
-    let wake: (() => void) | null = null;
-    const done = () => {
-      if (record.endedAt === null) {
-        record.endedAt = Date.now();
-        this.inFlight -= 1;
-      }
-    };
-    // 'close' on the response fires when the client hangs up before we answer (and after a normal
-    // end, which `answered` tells apart). req 'close' would fire as soon as the body was read.
-    res.on('close', () => {
-      if (!answered) {
-        record.aborted = true;
-        done();
-        wake?.();
-      }
-    });
-    if (res.destroyed) {
-      record.aborted = true;
-      done();
-      return;
-    }
-
-    if (this.delayMs > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.delayMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = null;
-    }
-    if (record.aborted) return;
-
-    let reply: FakeReply;
-    try {
-      reply = await this.responder(record);
-    } catch (error) {
-      reply = { status: 500, error: { message: (error as Error)?.message ?? String(error), type: 'server_error' } };
-    }
-    if (record.aborted) return;
-    answered = true;
-    done();
+    const reply = await this.answer(record, res, (message) => ({ status: 500, error: { message, type: 'server_error' } }));
+    if (!reply) return;
 
     if ('status' in reply) {
       return sendError(res, reply.status, reply.error ?? { message: `HTTP ${reply.status}` }, reply.retryAfterSeconds);
@@ -146,7 +86,7 @@ export class FakeOpenAI extends LoopbackServer {
 
     const id = `chatcmpl-${++this.counter}`;
     const promptChars = body.messages.reduce((n, m) => n + textOf(m.content).length, 0);
-    const truncated = 'tool' in reply && reply.truncated === true;
+    const truncated = reply.truncated === true;
     const fullText = 'text' in reply ? reply.text : JSON.stringify(reply.args ?? {});
     const answerText = truncated ? fullText.slice(0, Math.floor(fullText.length / 2)) : fullText;
     const usage = {

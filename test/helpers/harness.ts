@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { startEmbeddedMongo, type EmbeddedServer } from '../../src/db.js';
 import type { Logger } from '../../src/logger.js';
 import { startService, type RunningService } from '../../src/server.js';
-import { FakeOpenAI, type RecordedRequest, type FakeReply } from '../fakes/fakeOpenAI.js';
+import { FakeOpenAI, type RecordedRequest } from '../fakes/fakeOpenAI.js';
 import { FakeSlack, type SlackCall } from '../fakes/fakeSlack.js';
 import { blockActionPayload, sendInteraction, sendSlashCommand, viewSubmissionPayload, type SlackHttpResponse } from './signedRequests.js';
 import { sampleProposal } from '../fixtures.js';
@@ -39,9 +39,12 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+/** What a scripted crew answers: the shape both fake LLM servers take. */
+export type ScriptedReply = { tool: string; args: unknown } | { text: string };
+
 /** The default scripted LLM: a plan, positions, ticket results and a synthesis, keyed by tool. */
 export function scriptedResponder(proposal: Proposal = sampleProposal()) {
-  return (req: RecordedRequest): FakeReply => {
+  return (req: Pick<RecordedRequest, 'toolName' | 'user'>): ScriptedReply => {
     if (req.toolName === 'propose_plan') return { tool: 'propose_plan', args: proposal };
     if (req.toolName === 'state_position') {
       const role = /As (.+?), call/.exec(req.user)?.[1] ?? 'someone';
@@ -82,16 +85,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     ...env,
   });
   const logs: string[] = [];
-  const capture = (level: string) => (...msg: unknown[]) => void logs.push(`${level} ${msg.map(String).join(' ')}`);
-  const logger: Logger = {
-    debug: capture('debug'),
-    info: capture('info'),
-    warn: capture('warn'),
-    error: capture('error'),
-    setLevel: () => undefined,
-    getLevel: () => 'debug' as never,
-    setName: () => undefined,
-  };
+  const logger = captureLogger(logs);
   const service = await startService(config, { logger, watchIntervalMs: options.watchIntervalMs ?? 100 });
   const url = `http://127.0.0.1:${service.port}/slack/events`;
   let commandCount = 0;
@@ -120,14 +114,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     submit: (callbackId, privateMetadata, values, userId = REQUESTER) =>
       sendInteraction(url, SIGNING_SECRET, viewSubmissionPayload({ userId, callbackId, privateMetadata, values })),
     async waitForEnd(orchestrationId, status, timeoutMs = 20_000) {
-      const doc = await eventually(
-        async () => {
-          const d = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
-          return d?.status === status ? d : null;
-        },
-        timeoutMs,
-        `status ${status}`,
-      );
+      const doc = await waitForStatus(orchestrationId, status, timeoutMs);
       if (!doc.messageTs) return doc;
       const endings = doc.transitions.filter((t) => ['completed', 'failed', 'cancelled'].includes(t.to)).length;
       const marker = doc.runId ? 'Cost rollup' : /:tada: \*Completed\*|:x: \*Failed\*|:no_entry_sign: \*Cancelled\*/;
@@ -158,6 +145,32 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     },
   };
   return harness;
+}
+
+/** Waits until the orchestration is in `status`; returns it. */
+export function waitForStatus(orchestrationId: string, status: OrchestrationDoc['status'], timeoutMs = 20_000): Promise<OrchestrationDoc> {
+  return eventually(
+    async () => {
+      const d = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
+      return d?.status === status ? d : null;
+    },
+    timeoutMs,
+    `status ${status}`,
+  );
+}
+
+/** A logger that keeps every line in `logs`, at every level, so tests can read what the app logged. */
+export function captureLogger(logs: string[]): Logger {
+  const capture = (level: string) => (...msg: unknown[]) => void logs.push(`${level} ${msg.map(String).join(' ')}`);
+  return {
+    debug: capture('debug'),
+    info: capture('info'),
+    warn: capture('warn'),
+    error: capture('error'),
+    setLevel: () => undefined,
+    getLevel: () => 'debug' as never,
+    setName: () => undefined,
+  };
 }
 
 export function findButton(call: SlackCall, actionId: string): { value: string; action_id: string } | undefined {
