@@ -151,10 +151,14 @@ export class Announcer {
   /** The orchestration once the calls a cancel or a stop aborted have settled (a moment later), so that the figures add up. */
   private async settled(doc: OrchestrationDoc): Promise<OrchestrationDoc> {
     let settled = (await Orchestration.findById(doc._id).lean<OrchestrationDoc>()) ?? doc;
+    let waited = false;
     for (let i = 0; i < 30 && settled.budget.reservedUsd > 1e-9; i++) {
+      waited = true;
       await new Promise((r) => setTimeout(r, 100));
       settled = (await Orchestration.findById(doc._id).lean<OrchestrationDoc>()) ?? settled;
     }
+    // Each call's share is booked on its step right after its hold is settled: give those a moment.
+    if (waited) await new Promise((r) => setTimeout(r, 150));
     return settled;
   }
 

@@ -8,6 +8,7 @@ import { calcPrice } from '@pydantic/genai-prices';
 import { Types } from 'mongoose';
 import type { ConfiguredPrice } from '../config.js';
 import { ACTIVE_STATUSES, Orchestration } from '../models/orchestration.js';
+import { Step } from '../models/run.js';
 
 export class UnknownPriceError extends Error {
   override name = 'UnknownPriceError';
@@ -92,7 +93,7 @@ export async function reserve(orchestrationId: Types.ObjectId | string, usd: num
   const fits = { $lte: [{ $add: ['$budget.spentUsd', '$budget.reservedUsd', amount] }, { $add: ['$budget.maxUsd', 1e-9] }] };
   const reserved = await Orchestration.updateOne(
     { _id: orchestrationId, status: { $in: OPEN_STATUSES }, $expr: fits },
-    { $inc: { 'budget.reservedUsd': amount }, $push: { 'budget.holds': { id: holdId, holder, usd: amount } } },
+    { $inc: { 'budget.reservedUsd': amount }, $push: { 'budget.holds': { id: holdId, holder, usd: amount, at: new Date() } } },
   );
   if (reserved.modifiedCount === 1) return { ok: true, holdId };
   const doc = await Orchestration.findById(orchestrationId, { status: 1, budget: 1 }).lean();
@@ -124,6 +125,31 @@ export async function releaseHolds(orchestrationId: Types.ObjectId | string, hol
   let booked = 0;
   for (const hold of doc?.budget.holds?.filter((h) => h.holder === holder) ?? []) {
     if (await settle(orchestrationId, hold.id, hold.usd, hold.usd)) booked += hold.usd;
+  }
+  return booked;
+}
+
+/**
+ * Books as spent the holds whose holder is gone, so that the room they took is known to be used
+ * up rather than waited for: a step's hold once the step is no longer running under a live lease
+ * (its process died), any other hold (planning) once it is older than `otherMaxAgeMs`. The step's
+ * own cost is booked too, so that the rollup still adds up. Returns what was booked.
+ */
+export async function releaseStaleHolds(orchestrationId: Types.ObjectId | string, otherMaxAgeMs: number): Promise<number> {
+  const doc = await Orchestration.findById(orchestrationId, { 'budget.holds': 1 }).lean();
+  const holds = doc?.budget.holds ?? [];
+  if (!holds.length) return 0;
+  const now = Date.now();
+  const stepIds = holds.flatMap((h) => (h.holder.startsWith('step:') ? [h.holder.slice('step:'.length)] : []));
+  const live = new Set(
+    (await Step.find({ _id: { $in: stepIds }, status: 'running', leaseUntil: { $gt: new Date(now) } }, { _id: 1 }).lean()).map((s) => `step:${String(s._id)}`),
+  );
+  let booked = 0;
+  for (const hold of holds) {
+    const stale = hold.holder.startsWith('step:') ? !live.has(hold.holder) : hold.at !== undefined && now - new Date(hold.at).getTime() > otherMaxAgeMs;
+    if (!stale || !(await settle(orchestrationId, hold.id, hold.usd, hold.usd))) continue;
+    booked += hold.usd;
+    if (hold.holder.startsWith('step:')) await Step.updateOne({ _id: hold.holder.slice('step:'.length) }, { $inc: { costUsd: hold.usd } });
   }
   return booked;
 }

@@ -5,7 +5,7 @@
  */
 import type { Types } from 'mongoose';
 import { z } from 'zod';
-import { inputTokensUpperBound, reserve, settle, type Pricer, type TokenUsage } from './budget.js';
+import { inputTokensUpperBound, releaseStaleHolds, reserve, settle, type Pricer, type TokenUsage } from './budget.js';
 import { LlmCallError, type ChatLlm, type LlmRequest } from './llm.js';
 
 export class BudgetExceededError extends Error {
@@ -28,6 +28,8 @@ export interface MeterContext {
   holder?: string;
   /** Told what each call cost (its real cost, or its worst case when it failed) and the tokens it reported, once it is settled. */
   onCost?: (usd: number, usage: TokenUsage | null) => Promise<void> | void;
+  /** How long a call may wait for room held by other calls, and when a planning hold counts as left behind. */
+  room?: { maxWaitMs: number; staleAfterMs: number };
 }
 
 export interface Metered {
@@ -55,15 +57,15 @@ const ROOM_POLL_MS = 200;
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new LlmCallError('the call was aborted', false, true));
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(new LlmCallError('the call was aborted', false, true));
-      },
-      { once: true },
-    );
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new LlmCallError('the call was aborted', false, true));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -71,13 +73,18 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
  * Reserves the call's worst case. While parallel calls hold reservations that leave no room, it
  * waits for them to settle (usually for far less than their worst case) rather than stop the
  * run early; the budget is exceeded only when the call could not fit even with none in flight.
+ * Holds whose holder is gone (a dead process's) are booked as spent rather than waited for, and
+ * the wait is bounded: past it, the run stops for its budget, and a raised cap resumes it.
  */
 async function reserveWhenRoom(ctx: MeterContext, worstCase: number, signal?: AbortSignal): Promise<string> {
+  const room = ctx.room ?? { maxWaitMs: 10 * 60_000, staleAfterMs: 5 * 60_000 };
+  const deadline = Date.now() + room.maxWaitMs;
   for (;;) {
     const reservation = await reserve(ctx.orchestrationId, worstCase, ctx.holder);
     if (reservation.ok) return reservation.holdId;
     if (reservation.reason === 'closed') throw new OrchestrationClosedError('the orchestration is no longer running');
-    if (!reservation.waitable) throw new BudgetExceededError(worstCase);
+    if (!reservation.waitable || Date.now() > deadline) throw new BudgetExceededError(worstCase);
+    if ((await releaseStaleHolds(ctx.orchestrationId, room.staleAfterMs)) > 0) continue;
     await abortableSleep(ROOM_POLL_MS, signal);
   }
 }
@@ -94,19 +101,25 @@ async function metered<R extends { usage: TokenUsage }>(
   try {
     result = await call();
   } catch (error) {
-    // The provider may bill a failed or aborted call: keep its worst case as spent. The step's
-    // share is booked before the hold is released, so that once nothing is reserved, every
-    // figure has landed.
-    await ctx.onCost?.(worstCase, null);
-    await settle(ctx.orchestrationId, holdId, worstCase, worstCase);
+    // The provider may bill a failed or aborted call: keep its worst case as spent.
+    await book(ctx, holdId, worstCase, worstCase, null);
     throw error;
   }
   // A server that reports no usage cannot be trusted to have cost nothing: book the worst case.
   const reported = result.usage.input + result.usage.output > 0;
   const costUsd = reported ? ctx.pricer.cost(result.usage) : worstCase;
-  await ctx.onCost?.(costUsd, result.usage);
-  await settle(ctx.orchestrationId, holdId, worstCase, costUsd);
+  await book(ctx, holdId, worstCase, costUsd, result.usage);
   return { ...result, costUsd, model: ctx.llm.model };
+}
+
+/**
+ * Settles the hold on the orchestration first: that is what the cap is enforced on, and a crash
+ * right after leaves nothing reserved that a resume would book again. Then the step's share; if
+ * that write fails, the rollup shows the amount under planning, but the spend is right.
+ */
+async function book(ctx: MeterContext, holdId: string, reservedUsd: number, costUsd: number, usage: TokenUsage | null): Promise<void> {
+  await settle(ctx.orchestrationId, holdId, reservedUsd, costUsd);
+  await Promise.resolve(ctx.onCost?.(costUsd, usage)).catch(() => undefined);
 }
 
 export function meteredText(ctx: MeterContext, request: LlmRequest) {

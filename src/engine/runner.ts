@@ -95,7 +95,9 @@ export class Engine {
     // with backoff. Each handler resumes from stored state, so a retry never redoes finished work.
     // A process locks no more jobs than it runs (lockLimit), so a SIGTERM or a crash never strands
     // jobs that were locked here but not started.
-    const retry = { backoff: exponential({ delay: engine.retryBaseMs, maxDelay: 60_000, maxRetries: 5, jitter: 0.2 }), lockLifetime: engine.lockLifetimeMs };
+    // Eight retries, up to a minute apart: about four minutes of an outage ridden out (with the
+    // default ORCHESTRATE_RETRY_BASE_MS), on top of each Slack call's own retries.
+    const retry = { backoff: exponential({ delay: engine.retryBaseMs, maxDelay: 60_000, maxRetries: 8, jitter: 0.2 }), lockLifetime: engine.lockLifetimeMs };
     const limit = (n: number) => ({ concurrency: n, lockLimit: n, ...retry });
     this.agenda.define<PlanJobData>(JOBS.plan, (job) => this.plan(job), limit(2));
     this.agenda.define<ReplanJobData>(JOBS.replan, (job) => this.replan(job), limit(2));
@@ -141,11 +143,9 @@ export class Engine {
     await this.announcer.ephemeral(channelId, user, text);
   }
 
+  /** Starts (or resumes) a run: scaffolding, the team post, then every step that is ready. */
   async enqueueStart(orchestrationId: string): Promise<void> {
-    await this.agenda
-      .create<StartJobData>(JOBS.start, { orchestrationId })
-      .unique({ 'data.orchestrationId': orchestrationId }, { insertOnly: true })
-      .save();
+    await this.ensureJob<StartJobData>(JOBS.start, { orchestrationId }, { 'data.orchestrationId': orchestrationId }, { orchestrationId });
   }
 
   /** Ends an open orchestration as cancelled and tears down its work. Returns null when it was already closed. */
@@ -158,34 +158,46 @@ export class Engine {
     return doc;
   }
 
-  /** Ends a running orchestration as failed, with a reason for the user. */
-  async fail(orchestrationId: string | Types.ObjectId, reason: string, skipReason = 'the run failed'): Promise<void> {
+  /** Ends a running orchestration as failed, with a reason for the user. Returns false when it had already ended. */
+  async fail(orchestrationId: string | Types.ObjectId, reason: string, skipReason = 'the run failed'): Promise<boolean> {
     const doc = await transition(orchestrationId, [...RUNNING_STATUSES, 'planning', 'proposed'], 'failed', {
       reason,
       set: { budgetStop: skipReason === 'budget' },
     });
-    if (!doc) return;
+    if (!doc) return false;
     await this.teardown(doc, skipReason);
     await this.announcer.refresh(orchestrationId);
     await this.announcer.announceEnd(doc, null);
+    return true;
   }
 
   /**
-   * A job failed on every retry (the database or Slack down for many minutes, or a bug): end its
-   * orchestration in words rather than leave it hanging. What was done is kept.
+   * A job failed on every retry (the database or Slack down for minutes, or a bug). What blocks
+   * the run ends it in words, rather than leave it hanging; what only failed to announce a
+   * settled step (its thread post) lets the run go on without that post. What was done is kept.
    */
   private async gaveUp(job: Job, error: Error): Promise<void> {
-    const data = job.attrs.data as { orchestrationId?: string; responseUrl?: string | null; by?: string };
+    const data = job.attrs.data as { orchestrationId?: string; stepId?: string; responseUrl?: string | null; by?: string };
     if (!data?.orchestrationId) return;
-    this.deps.logger.error(`${job.attrs.name} for ${data.orchestrationId} gave up after its retries: ${describe(error)}`);
+    const id = data.orchestrationId;
+    this.deps.logger.error(`${job.attrs.name} for ${id} gave up after its retries: ${describe(error)}`);
     const reason = `Orchestrate could not go on after several attempts (${describe(error)}). What was done is kept.`;
     if (job.attrs.name === JOBS.replan) {
-      const doc = await Orchestration.findById(data.orchestrationId, { channelId: 1 }).lean();
+      const doc = await Orchestration.findById(id, { channelId: 1 }).lean();
       if (doc && data.by) await this.tell(doc.channelId, data.by, data.responseUrl, `:warning: Asking again failed: ${reason} The current plan is unchanged.`);
       return;
     }
-    await this.fail(data.orchestrationId, reason);
-    if (job.attrs.name === JOBS.plan) await this.announcer.respond(data.responseUrl ?? null, `:warning: ${reason} Nothing was proposed; try again in a moment.`);
+    const doc = await Orchestration.findById(id, { status: 1, runId: 1 }).lean();
+    const step = data.stepId ? await Step.findById(data.stepId, { status: 1, runId: 1, key: 1 }).lean() : null;
+    const onlyAnnouncing = (job.attrs.name === JOBS.step && step && SETTLED_STEP_STATUSES.includes(step.status)) || (job.attrs.name === JOBS.start && doc?.status === 'executing');
+    if (onlyAnnouncing && doc?.runId) {
+      this.deps.logger.error(`going on without a thread post for ${id}${step ? ` (step ${step.key})` : ''}`);
+      await this.announcer.refresh(id);
+      await this.advance(doc.runId, id);
+      return;
+    }
+    const ended = await this.fail(id, reason);
+    if (ended && job.attrs.name === JOBS.plan) await this.announcer.respond(data.responseUrl ?? null, `:warning: ${reason} Nothing was proposed; try again in a moment.`);
   }
 
   // ── Jobs ───────────────────────────────────────────────────────────────────────────────
@@ -265,12 +277,12 @@ export class Engine {
 
   private async replan(job: Job<ReplanJobData>): Promise<void> {
     const { orchestrationId, revision, by, note, responseUrl } = job.attrs.data;
-    const doc = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
-    if (!doc || doc.status !== 'proposed' || doc.revision !== revision) return;
-    // Each attempt of this job holds its reservation under its own name, so that a retry after a
-    // crash books what the cut-off call may have cost, and no other job's hold.
+    // This job holds its reservation under its own name, so that a retry after a crash books what
+    // the cut-off call may have cost (whatever has become of the plan since), and no other's hold.
     const holder = `replan:${String(job.attrs._id)}`;
     await releaseHolds(orchestrationId, holder);
+    const doc = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
+    if (!doc || doc.status !== 'proposed' || doc.revision !== revision) return;
     const controller = this.track(orchestrationId);
     let proposal;
     try {
@@ -299,7 +311,7 @@ export class Engine {
     try {
       scaffolding = await scaffold(doc);
     } catch (error) {
-      if (error instanceof ScaffoldError) return this.fail(orchestrationId, `Could not set up the run: ${error.message}.`);
+      if (error instanceof ScaffoldError) return void (await this.fail(orchestrationId, `Could not set up the run: ${error.message}.`));
       throw error;
     }
     const { run } = scaffolding;
@@ -334,7 +346,8 @@ export class Engine {
       void Step.updateOne({ _id: job.attrs.data.stepId, claimedBy: claimant, status: 'running' }, { $set: { leaseUntil: new Date(Date.now() + lockLifetimeMs) } }).catch(() => undefined);
     }, Math.max(500, lockLifetimeMs / 3));
     try {
-      await this.runStep(job.attrs.data, claimant);
+      const retryAt = await this.runStep(job.attrs.data, claimant);
+      if (retryAt) job.schedule(retryAt);
     } catch (error) {
       // Agenda retries the job with backoff; it resumes from the stored step and never redoes a call.
       this.deps.logger.warn(`step job ${job.attrs.data.stepId} will be retried: ${describe(error)}`);
@@ -344,7 +357,8 @@ export class Engine {
     }
   }
 
-  private async runStep({ orchestrationId, stepId }: StepJobData, claimant: string): Promise<void> {
+  /** Runs the step, or says when to look again (another job holds it under a lease that may lapse). */
+  private async runStep({ orchestrationId, stepId }: StepJobData, claimant: string): Promise<Date | void> {
     const step = await Step.findById(stepId).lean<StepDoc>();
     if (!step) return;
     const doc = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
@@ -380,7 +394,12 @@ export class Engine {
       },
       { returnDocument: 'after' },
     ).lean<StepDoc>();
-    if (!claimed) return;
+    if (!claimed) {
+      // Held by another job. Should that job be dead but never taken over (its document replaced,
+      // say), this one must still run the step once the lease lapses: look again then.
+      const held = await Step.findById(step._id, { status: 1, leaseUntil: 1 }).lean();
+      return held?.status === 'running' && held.leaseUntil ? new Date(new Date(held.leaseUntil).getTime() + 1000) : undefined;
+    }
     // A crash interrupted this step's call: the provider may have billed it, so its worst case stays spent.
     const leftBehind = await releaseHolds(doc._id, `step:${String(claimed._id)}`);
     if (leftBehind > 0) await Step.updateOne({ _id: claimed._id }, { $inc: { costUsd: leftBehind }, $set: { model: this.deps.llm.model } });
@@ -390,7 +409,7 @@ export class Engine {
       const tickets = await Step.find({ runId: claimed.runId, kind: 'ticket' }, { status: 1 }).lean();
       if (tickets.length && tickets.every((t) => t.status !== 'succeeded')) {
         await Step.updateOne({ _id: claimed._id }, { $set: { status: 'skipped', skipReason: 'every sub-ticket failed' } });
-        return this.fail(orchestrationId, 'Every sub-ticket failed, so there is nothing to synthesize.');
+        return void (await this.fail(orchestrationId, 'Every sub-ticket failed, so there is nothing to synthesize.'));
       }
       await transition(orchestrationId, 'executing', 'synthesizing', { reason: 'all tickets settled' });
       await this.announcer.refresh(orchestrationId);
@@ -499,7 +518,10 @@ export class Engine {
       if (now && RUNNING_STATUSES.includes(now.status)) await this.advance(step.runId, String(doc._id));
       return;
     }
-    const reason = error instanceof StepFailure || error instanceof LlmCallError ? error.message : `unexpected error: ${describe(error)}`;
+    // Anything but the LLM's own failure (the database not answering while the prompt was put
+    // together, say) is worth another go of the whole job: this job still holds the step.
+    if (!(error instanceof StepFailure || error instanceof LlmCallError)) throw error;
+    const reason = error.message;
     this.deps.logger.warn(`step ${step.key} of ${String(doc._id)} failed: ${reason}`);
     const stored = await Step.updateOne(
       { _id: step._id, status: 'running' },
@@ -527,11 +549,13 @@ export class Engine {
   async raiseCapAndContinue(orchestrationId: string, newCapUsd: number, by: string): Promise<OrchestrationDoc | null> {
     const current = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
     if (!current?.budgetStop || current.status !== 'failed' || !current.runId) return null;
-    // Steps first, status second: should the process die in between, the run is still "failed,
-    // waiting for a higher cap", and a second raise finishes the job. Every step skipped in a
-    // budget stop was skipped for the budget, whatever reason the race between teardown and the
-    // aborted calls left on it.
+    // All while the run is still "failed, waiting for a higher cap", so that nothing can enqueue
+    // meanwhile and a crash half-way leaves a second raise to finish the job: the skipped steps
+    // back to pending (every step skipped in a budget stop was skipped for the budget, whatever
+    // reason the race between teardown and the aborted calls left on it), and any job a racing
+    // advance() saved after the teardown removed, lest it make the new enqueue a no-op.
     const skipped = await Step.find({ runId: current.runId, status: 'skipped' }, { _id: 1 }).lean();
+    for (const s of skipped) await this.agenda.cancel({ name: JOBS.step, data: { stepId: String(s._id) } });
     await Step.updateMany(
       { runId: current.runId, status: 'skipped' },
       { $set: { status: 'pending', skipReason: null, startedAt: null, finishedAt: null, claimedBy: null, leaseUntil: null } },
@@ -543,10 +567,9 @@ export class Engine {
       set: { budgetStop: false, finishedAt: null, 'budget.maxUsd': newCapUsd, 'budget.warned': false },
     });
     if (!doc) return null;
-    // A job a racing advance() saved after the teardown would make the new enqueue a no-op.
-    for (const s of skipped) await this.agenda.cancel({ name: JOBS.step, data: { stepId: String(s._id) } });
-    await this.advance(doc.runId!, orchestrationId);
-    // The caller (a modal submission) must answer Slack within 3 s: announce after.
+    // The start job resumes a run as well as it starts one (everything it does is idempotent), and
+    // it is retried if the database blinks: one quick write here, so the modal is answered in time.
+    await this.enqueueStart(orchestrationId);
     void this.announceRaise(doc, newCapUsd, by).catch((error: unknown) => this.deps.logger.warn(`could not announce the raised cap of ${orchestrationId}: ${describe(error)}`));
     return doc;
   }
@@ -575,15 +598,19 @@ export class Engine {
 
   /**
    * One live job per step: a second enqueue (another instance, a retry) is a no-op, and should
-   * two instances race, the step's lease still lets only one of them run it. A job that is
-   * neither running nor due (it ended, or gave up) is replaced.
+   * two instances race, the step's lease still lets only one of them run it.
    */
-  private async ensureStepJob(orchestrationId: string, stepId: string): Promise<void> {
+  private ensureStepJob(orchestrationId: string, stepId: string): Promise<void> {
+    return this.ensureJob<StepJobData>(JOBS.step, { orchestrationId, stepId }, { 'data.stepId': stepId }, { stepId });
+  }
+
+  /** Stores the job unless a live one (due, or running) exists; a job that ended or gave up is replaced. */
+  private async ensureJob<T extends object>(name: string, data: T, unique: Record<string, string>, match: Record<string, string>): Promise<void> {
     const save = async () => {
       try {
-        return await this.agenda.create<StepJobData>(JOBS.step, { orchestrationId, stepId }).unique({ 'data.stepId': stepId }, { insertOnly: true }).save();
+        return await this.agenda.create<T>(name, data).unique(unique, { insertOnly: true }).save();
       } catch (error) {
-        // Another instance stored it first (the unique index said so): that job will run the step.
+        // Another instance stored it first (the unique index said so): that job will do the work.
         if ((error as { code?: number }).code !== 11000) throw error;
         return null;
       }
@@ -591,9 +618,9 @@ export class Engine {
     const job = await save();
     // Due: just stored, or an existing job waiting to run. Otherwise it may be running, or dead.
     if (!job || job.attrs.nextRunAt) return;
-    const { jobs } = await this.agenda.queryJobs({ name: JOBS.step, data: { stepId } });
+    const { jobs } = await this.agenda.queryJobs({ name, data: match });
     if (jobs.some((j) => j.lockedAt || j.nextRunAt)) return;
-    await this.agenda.cancel({ name: JOBS.step, data: { stepId } });
+    await this.agenda.cancel({ name, data: match });
     await save();
   }
 
@@ -646,8 +673,12 @@ export class Engine {
   }
 
   private meter(orchestrationId: Types.ObjectId | string, step?: { id: Types.ObjectId; onCost: NonNullable<MeterContext['onCost']> }): MeterContext {
+    const { llm, engine } = this.deps.config;
     return {
       orchestrationId,
+      // A dead process's step hold is known stale once its lease lapses (one lock lifetime): wait
+      // longer than that. A planning hold older than a call can take was left behind.
+      room: { maxWaitMs: 2 * engine.lockLifetimeMs + llm.timeoutMs, staleAfterMs: llm.timeoutMs + 60_000 },
       llm: this.deps.llm,
       pricer: this.deps.pricer,
       ...(step ? { holder: `step:${String(step.id)}`, onCost: step.onCost } : { holder: 'plan' }),

@@ -42,6 +42,8 @@ export interface BudgetHold {
   /** Who holds it: "plan" or "step:<id>", so a resumed holder can release what a crash left. */
   holder: string;
   usd: number;
+  /** When it was reserved: a planning hold much older than a call can take was left by a dead process. */
+  at?: Date;
 }
 
 export interface OrchestrationDoc {
@@ -113,7 +115,7 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
       spentUsd: { type: Number, default: 0 },
       reservedUsd: { type: Number, default: 0 },
       warned: { type: Boolean, default: false },
-      holds: { type: [new Schema<BudgetHold>({ id: String, holder: String, usd: Number }, { _id: false })], default: [] },
+      holds: { type: [new Schema<BudgetHold>({ id: String, holder: String, usd: Number, at: Date }, { _id: false })], default: [] },
     },
     runId: { type: Schema.Types.ObjectId, default: null },
     budgetStop: { type: Boolean, default: false },

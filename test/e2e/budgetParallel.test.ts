@@ -7,6 +7,7 @@
  * Prices: output $1 a token (10 at most, so $10), input $0.003 a token, so a prompt's size moves
  * its worst case by a few dollars.
  */
+import { Types } from 'mongoose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Step } from '../../src/models/run.js';
@@ -60,6 +61,23 @@ describe('hard budget with parallel steps', () => {
     const started = (title: string) => h.llm.requests.find((r) => r.user.includes(`# Your ticket: ${title}`))!;
     expect(started('Parallel Z').startedAt).toBeGreaterThanOrEqual(Math.min(started('Parallel X').endedAt!, started('Parallel Y').endedAt!));
     expect(threadOf(ts).some((c) => blocksText(c).includes('We win offline'))).toBe(true);
+  });
+
+  it('never waits for room that a dead process holds: its hold is booked as spent, and the run stops, resumably, if it must', async () => {
+    const plan = sampleProposal({ tickets: [ticket('x', 'Lone X')], discussion: { enabled: false, prompt: '' }, budget: { maxUsd: 40 } });
+    h.llm.responder = billed(scriptedResponder(plan), () => 10);
+    const { value, orchestrationId: o, ts } = await h.propose();
+    // What a step of a process killed mid-call leaves: a hold whose step is not running under a live lease.
+    const left = { id: 'left-by-a-dead-process', holder: `step:${new Types.ObjectId().toHexString()}`, usd: 20, at: new Date() };
+    await Orchestration.updateOne({ _id: o }, { $push: { 'budget.holds': left }, $inc: { 'budget.reservedUsd': 20 } });
+    h.llm.reset();
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    const after = await h.waitForEnd(o, 'failed', 30_000);
+    expect(after.budget.holds).toEqual([]);
+    expect(after.budget.reservedUsd).toBeCloseTo(0, 9);
+    expect(after.budgetStop).toBe(true);
+    expect(after.budget.spentUsd).toBeLessThanOrEqual(after.budget.maxUsd);
+    expect(h.llm.requests.some((r) => r.user.includes('# Your ticket: Lone X'))).toBe(false);
   });
 
   it('stops when a call could never fit, cutting off the calls in flight and keeping their worst case as spent', async () => {

@@ -23,6 +23,7 @@ export class FakeSlack extends LoopbackServer {
   private tsCounter = 0;
   private viewCounter = 0;
   private failures = new Map<string, Failure[]>();
+  private matchers: { method: string; matches: (args: Record<string, any>) => boolean; failure: Failure; left: number }[] = [];
   private waiters: Waiter[] = [];
 
   constructor(private readonly options: { botUserId?: string; teamId?: string } = {}) {
@@ -39,6 +40,11 @@ export class FakeSlack extends LoopbackServer {
 
   callsTo(method: string): SlackCall[] {
     return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Fails the next `count` calls of `method` whose arguments match, leaving the others alone. */
+  failMatching(method: string, matches: (args: Record<string, any>) => boolean, failure: Failure, count = 1): void {
+    this.matchers.push({ method, matches, failure, left: count });
   }
 
   failNext(method: string, failure: Failure, count = 1): void {
@@ -63,6 +69,7 @@ export class FakeSlack extends LoopbackServer {
   reset(): void {
     this.calls.length = 0;
     this.failures.clear();
+    this.matchers = [];
   }
 
   private record(call: SlackCall): void {
@@ -105,8 +112,9 @@ export class FakeSlack extends LoopbackServer {
     if (auth.startsWith('Bearer ')) args._auth = auth.slice(7);
     const call: SlackCall = { method, args, at: Date.now() };
 
-    const pending = this.failures.get(method);
-    const failure = pending?.shift();
+    const matcher = this.matchers.find((m) => m.method === method && m.left > 0 && m.matches(args));
+    if (matcher) matcher.left -= 1;
+    const failure = matcher?.failure ?? this.failures.get(method)?.shift();
     if (failure) {
       if ('rateLimitedSeconds' in failure) {
         call.response = { ok: false, error: 'ratelimited' };
