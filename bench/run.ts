@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { proposalMessage } from '../src/blocks/proposal.js';
-import { createPricer, inputTokensUpperBound, reserve } from '../src/engine/budget.js';
+import { createPricer, inputTokensUpperBound, reserve, settle } from '../src/engine/budget.js';
 import { estimate } from '../src/engine/estimate.js';
 import { materialize } from '../src/engine/materializer.js';
 import { Orchestration } from '../src/models/orchestration.js';
@@ -88,6 +88,8 @@ async function overSlack() {
             const r = await reserve(o._id, 0.001);
             latencies.push(performance.now() - t);
             if (!r.ok) throw new Error('reservation refused');
+            // Settled, as a call's hold is: the orchestration carries only the holds in flight.
+            await settle(o._id, r.holdId, 0.001, 0.0005);
           }),
         );
       }
