@@ -18,7 +18,7 @@ import { Step, type StepDoc } from '../models/run.js';
 import type { Estimate } from './estimate.js';
 import type { Proposal } from './proposal.js';
 import { rollup } from './rollup.js';
-import { storedPosition, storedSynthesis } from './steps.js';
+import { storedGaps, storedPosition } from './steps.js';
 
 export type Estimator = (proposal: Proposal) => Promise<Estimate | null>;
 
@@ -119,7 +119,7 @@ export class Announcer {
         return [positionMessage(step.title.replace(/^Position: /, ''), agentName, position.position, position.risks, figures)];
       }
       case 'synthesis':
-        return deliverableMessages(step.output ?? '', storedSynthesis(step.structured, step.output).gaps, figures);
+        return deliverableMessages(step.output ?? '', storedGaps(step.structured), figures);
       case 'research':
       case 'ticket':
         return stepResultMessages(step.title, agentName, step.output ?? '', figures);

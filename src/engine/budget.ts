@@ -7,7 +7,7 @@
 import { calcPrice } from '@pydantic/genai-prices';
 import { Types } from 'mongoose';
 import type { ConfiguredPrice } from '../config.js';
-import { ACTIVE_STATUSES, Orchestration } from '../models/orchestration.js';
+import { ACTIVE_STATUSES, Orchestration, type BudgetHold } from '../models/orchestration.js';
 import { Step } from '../models/run.js';
 
 export class UnknownPriceError extends Error {
@@ -116,40 +116,51 @@ export async function settle(orchestrationId: Types.ObjectId | string, holdId: s
   return res.modifiedCount === 1;
 }
 
+/** A hold held for a step ("step:<id>"): its step's id, else null (planning). */
+function stepOf(holder: string): string | null {
+  return holder.startsWith('step:') ? holder.slice('step:'.length) : null;
+}
+
 /**
- * Books as spent every hold `holder` left behind (its process died mid-call, and the provider
- * may have billed the call). Returns what was booked.
+ * Books a hold whose call may have been billed but never settled (its process died) at its
+ * worst case; a step's share is booked on the step too, with the model billed, so that the
+ * rollup still adds up. Exactly once: only while the hold exists.
  */
-export async function releaseHolds(orchestrationId: Types.ObjectId | string, holder: string): Promise<number> {
+async function bookLeftBehind(orchestrationId: Types.ObjectId | string, hold: BudgetHold, model: string): Promise<number> {
+  if (!(await settle(orchestrationId, hold.id, hold.usd, hold.usd))) return 0;
+  const stepId = stepOf(hold.holder);
+  if (stepId) await Step.updateOne({ _id: stepId }, { $inc: { costUsd: hold.usd }, $set: { model } });
+  return hold.usd;
+}
+
+/** Books as spent every hold `holder` left behind (see bookLeftBehind). Returns what was booked. */
+export async function releaseHolds(orchestrationId: Types.ObjectId | string, holder: string, model: string): Promise<number> {
   const doc = await Orchestration.findById(orchestrationId, { 'budget.holds': 1 }).lean();
   let booked = 0;
-  for (const hold of doc?.budget.holds?.filter((h) => h.holder === holder) ?? []) {
-    if (await settle(orchestrationId, hold.id, hold.usd, hold.usd)) booked += hold.usd;
-  }
+  for (const hold of doc?.budget.holds?.filter((h) => h.holder === holder) ?? []) booked += await bookLeftBehind(orchestrationId, hold, model);
   return booked;
 }
 
 /**
  * Books as spent the holds whose holder is gone, so that the room they took is known to be used
  * up rather than waited for: a step's hold once the step is no longer running under a live lease
- * (its process died), any other hold (planning) once it is older than `otherMaxAgeMs`. The step's
- * own cost is booked too, so that the rollup still adds up. Returns what was booked.
+ * (its process died), any other hold (planning) once it is older than `otherMaxAgeMs`. Returns
+ * what was booked.
  */
-export async function releaseStaleHolds(orchestrationId: Types.ObjectId | string, otherMaxAgeMs: number): Promise<number> {
+export async function releaseStaleHolds(orchestrationId: Types.ObjectId | string, otherMaxAgeMs: number, model: string): Promise<number> {
   const doc = await Orchestration.findById(orchestrationId, { 'budget.holds': 1 }).lean();
   const holds = doc?.budget.holds ?? [];
   if (!holds.length) return 0;
   const now = Date.now();
-  const stepIds = holds.flatMap((h) => (h.holder.startsWith('step:') ? [h.holder.slice('step:'.length)] : []));
+  const stepIds = holds.flatMap((h) => stepOf(h.holder) ?? []);
   const live = new Set(
-    (await Step.find({ _id: { $in: stepIds }, status: 'running', leaseUntil: { $gt: new Date(now) } }, { _id: 1 }).lean()).map((s) => `step:${String(s._id)}`),
+    (await Step.find({ _id: { $in: stepIds }, status: 'running', leaseUntil: { $gt: new Date(now) } }, { _id: 1 }).lean()).map((s) => String(s._id)),
   );
   let booked = 0;
   for (const hold of holds) {
-    const stale = hold.holder.startsWith('step:') ? !live.has(hold.holder) : hold.at !== undefined && now - new Date(hold.at).getTime() > otherMaxAgeMs;
-    if (!stale || !(await settle(orchestrationId, hold.id, hold.usd, hold.usd))) continue;
-    booked += hold.usd;
-    if (hold.holder.startsWith('step:')) await Step.updateOne({ _id: hold.holder.slice('step:'.length) }, { $inc: { costUsd: hold.usd } });
+    const stepId = stepOf(hold.holder);
+    const stale = stepId ? !live.has(stepId) : hold.at !== undefined && now - new Date(hold.at).getTime() > otherMaxAgeMs;
+    if (stale) booked += await bookLeftBehind(orchestrationId, hold, model);
   }
   return booked;
 }

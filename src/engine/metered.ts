@@ -84,7 +84,7 @@ async function reserveWhenRoom(ctx: MeterContext, worstCase: number, signal?: Ab
     if (reservation.ok) return reservation.holdId;
     if (reservation.reason === 'closed') throw new OrchestrationClosedError('the orchestration is no longer running');
     if (!reservation.waitable || Date.now() > deadline) throw new BudgetExceededError(worstCase);
-    if ((await releaseStaleHolds(ctx.orchestrationId, room.staleAfterMs)) > 0) continue;
+    if ((await releaseStaleHolds(ctx.orchestrationId, room.staleAfterMs, ctx.llm.model)) > 0) continue;
     await abortableSleep(ROOM_POLL_MS, signal);
   }
 }

@@ -129,7 +129,7 @@ export class Engine {
   // ── Entry points for the Slack handlers ────────────────────────────────────────────────
 
   async enqueuePlan(orchestrationId: string, responseUrl: string | null, note: string | null = null): Promise<void> {
-    await this.agenda.now<PlanJobData>(JOBS.plan, { orchestrationId, responseUrl, note });
+    await this.ensureJob<PlanJobData>(JOBS.plan, { orchestrationId, responseUrl, note }, { 'data.orchestrationId': orchestrationId }, { orchestrationId });
   }
 
   /** "Ask again": the CEO agent plans the same goal with the user's note; the result becomes the next revision. */
@@ -209,7 +209,7 @@ export class Engine {
     const { logger } = this.deps;
 
     if (doc.status === 'planning') {
-      await releaseHolds(orchestrationId, 'plan'); // a planning call cut off by a crash
+      await releaseHolds(orchestrationId, 'plan', this.deps.llm.model); // a planning call cut off by a crash
       const controller = this.track(orchestrationId);
       try {
         const result = await this.draft(doc, note ?? null, controller.signal);
@@ -280,7 +280,7 @@ export class Engine {
     // This job holds its reservation under its own name, so that a retry after a crash books what
     // the cut-off call may have cost (whatever has become of the plan since), and no other's hold.
     const holder = `replan:${String(job.attrs._id)}`;
-    await releaseHolds(orchestrationId, holder);
+    await releaseHolds(orchestrationId, holder, this.deps.llm.model);
     const doc = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
     if (!doc || doc.status !== 'proposed' || doc.revision !== revision) return;
     const controller = this.track(orchestrationId);
@@ -311,8 +311,9 @@ export class Engine {
     try {
       scaffolding = await scaffold(doc);
     } catch (error) {
-      if (error instanceof ScaffoldError) return void (await this.fail(orchestrationId, `Could not set up the run: ${error.message}.`));
-      throw error;
+      if (!(error instanceof ScaffoldError)) throw error;
+      await this.fail(orchestrationId, `Could not set up the run: ${error.message}.`);
+      return;
     }
     const { run } = scaffolding;
     const moved = await transition(orchestrationId, 'approved', 'executing', {
@@ -401,15 +402,15 @@ export class Engine {
       return held?.status === 'running' && held.leaseUntil ? new Date(new Date(held.leaseUntil).getTime() + 1000) : undefined;
     }
     // A crash interrupted this step's call: the provider may have billed it, so its worst case stays spent.
-    const leftBehind = await releaseHolds(doc._id, `step:${String(claimed._id)}`);
-    if (leftBehind > 0) await Step.updateOne({ _id: claimed._id }, { $inc: { costUsd: leftBehind }, $set: { model: this.deps.llm.model } });
+    await releaseHolds(doc._id, `step:${String(claimed._id)}`, this.deps.llm.model);
 
     if (claimed.kind === 'done') return this.finish(doc, claimed);
     if (claimed.kind === 'synthesis') {
       const tickets = await Step.find({ runId: claimed.runId, kind: 'ticket' }, { status: 1 }).lean();
       if (tickets.length && tickets.every((t) => t.status !== 'succeeded')) {
         await Step.updateOne({ _id: claimed._id }, { $set: { status: 'skipped', skipReason: 'every sub-ticket failed' } });
-        return void (await this.fail(orchestrationId, 'Every sub-ticket failed, so there is nothing to synthesize.'));
+        await this.fail(orchestrationId, 'Every sub-ticket failed, so there is nothing to synthesize.');
+        return;
       }
       await transition(orchestrationId, 'executing', 'synthesizing', { reason: 'all tickets settled' });
       await this.announcer.refresh(orchestrationId);
@@ -666,8 +667,7 @@ export class Engine {
         for (const s of started) await this.ensureStepJob(id, String(s._id));
         await this.advance(o.runId, id);
       } else if (o.status === 'planning') {
-        const pending = await this.agenda.queryJobs({ name: JOBS.plan, data: { orchestrationId: id } });
-        if (!pending.total) await this.enqueuePlan(id, null);
+        await this.enqueuePlan(id, null); // a no-op while its job is alive
       }
     }
   }

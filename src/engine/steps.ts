@@ -30,13 +30,10 @@ export const SynthesisSchema = z.object({
   gaps: z.array(z.string().min(1).max(MAX_GAP_CHARS)).max(30),
 });
 
-/** What a stored synthesis says: read leniently, since it holds more gaps than the model may send (the failed tickets'). */
-export function storedSynthesis(structured: unknown, output: string | null): { deliverable: string; gaps: string[] } {
-  const s = (structured ?? {}) as { deliverable?: unknown; gaps?: unknown };
-  return {
-    deliverable: typeof s.deliverable === 'string' ? s.deliverable : (output ?? ''),
-    gaps: Array.isArray(s.gaps) ? s.gaps.map(String) : [],
-  };
+/** The gaps a stored synthesis names: read leniently, since it holds more than the model may send (the failed tickets' too). */
+export function storedGaps(structured: unknown): string[] {
+  const gaps = (structured as { gaps?: unknown } | null)?.gaps;
+  return Array.isArray(gaps) ? gaps.map(String) : [];
 }
 
 /** What a stored position says, or the step's output when the structure is missing. */
