@@ -12,7 +12,7 @@ import { Orchestration } from '../../src/models/orchestration.js';
 import { Step } from '../../src/models/run.js';
 import type { FakeReply, RecordedRequest } from '../fakes/fakeOpenAI.js';
 import { sampleProposal } from '../fixtures.js';
-import { blocksText, eventually, findButton, REQUESTER, scriptedResponder, startHarness, type Harness } from '../helpers/harness.js';
+import { blocksText, eventually, findButton, meteredEnv, REQUESTER, scriptedResponder, startHarness, type Harness } from '../helpers/harness.js';
 
 const chain = () =>
   sampleProposal({
@@ -34,14 +34,7 @@ const billed = (inner: (req: RecordedRequest) => FakeReply) => (req: RecordedReq
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({
-    LLM_MODEL: 'metered-model',
-    ORCHESTRATE_PRICES: JSON.stringify({ 'metered-model': { inputPerMTok: 0, outputPerMTok: 1_000_000 } }),
-    LLM_MAX_OUTPUT_TOKENS: '10',
-    LLM_PLAN_MAX_OUTPUT_TOKENS: '10',
-    ORCHESTRATE_DEFAULT_BUDGET_USD: '20',
-    ORCHESTRATE_MAX_BUDGET_USD: '100',
-  });
+  h = await startHarness(meteredEnv({ inputPerMTok: 0, defaultBudgetUsd: 20 }));
   h.llm.responder = billed(scriptedResponder(chain()));
 });
 afterAll(async () => h?.stop());

@@ -13,18 +13,11 @@ import { Orchestration } from '../../src/models/orchestration.js';
 import { Step } from '../../src/models/run.js';
 import type { FakeReply, RecordedRequest } from '../fakes/fakeOpenAI.js';
 import { sampleProposal } from '../fixtures.js';
-import { blocksText, eventually, REQUESTER, scriptedResponder, startHarness, type Harness } from '../helpers/harness.js';
+import { blocksText, eventually, meteredEnv, REQUESTER, scriptedResponder, startHarness, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({
-    LLM_MODEL: 'metered-model',
-    ORCHESTRATE_PRICES: JSON.stringify({ 'metered-model': { inputPerMTok: 3000, outputPerMTok: 1_000_000 } }),
-    LLM_MAX_OUTPUT_TOKENS: '10',
-    LLM_PLAN_MAX_OUTPUT_TOKENS: '10',
-    ORCHESTRATE_DEFAULT_BUDGET_USD: '40',
-    ORCHESTRATE_MAX_BUDGET_USD: '100',
-  });
+  h = await startHarness(meteredEnv({ inputPerMTok: 3000, defaultBudgetUsd: 40 }));
 });
 afterAll(async () => h?.stop());
 beforeEach(() => {

@@ -71,6 +71,22 @@ export function testEnv(slack: FakeSlack, llm: FakeOpenAI, mongoUri: string): Re
   };
 }
 
+/**
+ * Settings for budget tests, whose figures are easy to follow: the model "metered-model" bills
+ * output at $1 a token, and no call (planning included) may write more than 10, so the output
+ * part of any call's worst case is exactly $10.
+ */
+export function meteredEnv({ inputPerMTok, defaultBudgetUsd }: { inputPerMTok: number; defaultBudgetUsd: number }): Record<string, string> {
+  return {
+    LLM_MODEL: 'metered-model',
+    ORCHESTRATE_PRICES: JSON.stringify({ 'metered-model': { inputPerMTok, outputPerMTok: 1_000_000 } }),
+    LLM_MAX_OUTPUT_TOKENS: '10',
+    LLM_PLAN_MAX_OUTPUT_TOKENS: '10',
+    ORCHESTRATE_DEFAULT_BUDGET_USD: String(defaultBudgetUsd),
+    ORCHESTRATE_MAX_BUDGET_USD: '100',
+  };
+}
+
 export async function startHarness(env: Record<string, string> = {}, options: { watchIntervalMs?: number } = {}): Promise<Harness> {
   const slack = new FakeSlack();
   const llm = new FakeOpenAI(scriptedResponder());
