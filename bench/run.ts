@@ -5,13 +5,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import { proposalMessage } from '../src/blocks/proposal.js';
-import { createPricer, inputTokensUpperBound, reserve, settle } from '../src/engine/budget.js';
-import { estimate } from '../src/engine/estimate.js';
-import { materialize } from '../src/engine/materializer.js';
+import { reserve, settle } from '../src/engine/money/budget.js';
+import { createPricer, inputTokensUpperBound } from '../src/engine/money/pricing.js';
+import { estimate } from '../src/engine/money/estimate.js';
+import { materialize } from '../src/engine/plan/materializer.js';
 import { Orchestration } from '../src/models/orchestration.js';
 import { Step } from '../src/models/run.js';
 import { largestProposal, sampleProposal } from '../test/fixtures.js';
 import { eventually, REQUESTER, scriptedResponder, startHarness } from '../test/helpers/harness.js';
+import { type OrchestrationId, orchestrationIdOf } from '../src/engine/plan/ids.js';
 
 const pct = (values: number[], p: number) => {
   const s = [...values].sort((a, b) => a - b);
@@ -36,7 +38,7 @@ async function pureFunctions() {
   const big = largestProposal(2000);
   const roles = Object.fromEntries(big.roles.map((r, i) => [r.key, { agentId: `a${i}`, name: r.hire!.name, title: r.title, persona: r.hire!.persona }]));
   report('materialize (8 roles, 16 tickets)', 'µs', timeIt(5000, () => materialize({ proposal: big, revision: 1, roles, ids: { orchestrationId: 'o' } })));
-  const view = { orchestrationId: '65a1b2c3d4e5f60718293a4b', revision: 1, status: 'proposed' as const, statusReason: null, requesterId: 'U1', goal: big.goal, proposal: big, budget: { maxUsd: 5, spentUsd: 0 }, approvedBy: null, durationMs: null };
+  const view = { orchestrationId: '65a1b2c3d4e5f60718293a4b' as OrchestrationId, revision: 1, status: 'proposed' as const, statusReason: null, requesterId: 'U1', goal: big.goal, proposal: big, budget: { maxUsd: 5, spentUsd: 0 }, approvedBy: null, durationMs: null };
   report('proposalMessage (largest plan)', 'µs', timeIt(2000, () => proposalMessage(view)));
   const pricer = createPricer('gpt-4o-mini', {});
   report('estimate (largest plan, no history)', 'µs', timeIt(2000, () => estimate(big, pricer, 2048, [])));
@@ -85,11 +87,11 @@ async function overSlack() {
         await Promise.all(
           Array.from({ length: parallel }, async () => {
             const t = performance.now();
-            const r = await reserve(o._id, 0.001);
+            const r = await reserve(orchestrationIdOf(o), 0.001);
             latencies.push(performance.now() - t);
             if (!r.ok) throw new Error('reservation refused');
             // Settled, as a call's hold is: the orchestration carries only the holds in flight.
-            await settle(o._id, r.holdId, 0.001, 0.0005);
+            await settle(orchestrationIdOf(o), r.holdId, 0.001, 0.0005);
           }),
         );
       }

@@ -4,10 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ConfigError } from './errors.js';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 /** Slack user ids (U… or W…), comma-separated; a name or an email would silently match nobody. */
 const userIds = z

@@ -3,8 +3,8 @@
  * SIGTERM/SIGINT (running steps are drained, not dropped).
  */
 import { existsSync } from 'node:fs';
-import { ConfigError, loadConfig } from './config.js';
-import { UnknownPriceError } from './engine/budget.js';
+import { loadConfig } from './config.js';
+import { hasCode } from './errors.js';
 import { startService } from './server.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
@@ -27,7 +27,7 @@ try {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
 } catch (error) {
-  if (error instanceof ConfigError || error instanceof UnknownPriceError) {
+  if (hasCode(error, 'config') || hasCode(error, 'unknown_price')) {
     console.error(error.message);
     process.exit(1);
   }

@@ -7,11 +7,12 @@ import type { App } from '@slack/bolt';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp, registerListeners } from './app.js';
-import { ConfigError, secretsOf, type Config } from './config.js';
+import { type Config, secretsOf } from './config.js';
+import { ConfigError } from './errors.js';
 import { connectDatabase, type Database } from './db.js';
-import { createPricer } from './engine/budget.js';
-import { createLlm, type ChatLlm } from './engine/llm.js';
-import { Engine } from './engine/runner.js';
+import { createPricer } from './engine/money/pricing.js';
+import { createLlm, type ChatLlm } from './engine/llm/client.js';
+import { Engine } from './engine/run/engine.js';
 import { createLogger, type Logger } from './logger.js';
 import { slackRefusal, verifyBotToken } from './slackIdentity.js';
 

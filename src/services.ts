@@ -1,6 +1,6 @@
-/** What the Slack listeners need from the rest of the app, passed in rather than imported. */
+/** What the Slack listeners and the use cases behind them need from the rest of the app, passed in rather than imported. */
 import type { Config } from './config.js';
-import type { Engine } from './engine/runner.js';
+import type { Engine } from './engine/run/engine.js';
 import type { Logger } from './logger.js';
 
 export interface Services {

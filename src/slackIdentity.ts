@@ -5,7 +5,8 @@
  * process with an unhandled rejection).
  */
 import { WebClient } from '@slack/web-api';
-import { ConfigError, type Config } from './config.js';
+import type { Config } from './config.js';
+import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
 
 export interface BotIdentity {

@@ -1,5 +1,5 @@
 /** Sample proposals shared by the tests. */
-import type { Proposal } from '../src/engine/proposal.js';
+import type { Proposal } from '../src/engine/plan/proposal.js';
 
 export function sampleProposal(overrides: Partial<Proposal> = {}): Proposal {
   return {

@@ -2,6 +2,8 @@
  * Every action_id and view callback_id the app uses, in one place, so the builders that draw a
  * control and the handlers that answer it can never disagree.
  */
+import { type OrchestrationId, parseOrchestrationId } from '../engine/plan/ids.js';
+
 export const ActionIds = {
   approve: 'orchestrate.approve',
   cancel: 'orchestrate.cancel',
@@ -35,28 +37,47 @@ export type ActionId = (typeof ActionIds)[keyof typeof ActionIds];
 
 /**
  * What a control carries in its `value` (or a modal in its private_metadata): the orchestration,
- * the revision it was drawn for, a target, and for a modal opened by a click, that click's
- * response_url, so the outcome of the submission can reach the clicker.
+ * the revision it was drawn for, the role or ticket it acts on, and for a modal opened by a click,
+ * that click's response_url, so the outcome of the submission can reach the clicker.
  */
 export interface ControlValue {
-  o: string;
-  r: number;
-  k?: string;
-  u?: string;
+  orchestrationId: OrchestrationId;
+  revision: number;
+  target?: string;
+  responseUrl?: string;
 }
 
 export function encodeControlValue(value: ControlValue): string {
   return JSON.stringify(value);
 }
 
+/** Buttons drawn by earlier versions, still in people's channels, carried one-letter keys. */
+interface LegacyControlValue {
+  o?: unknown;
+  r?: unknown;
+  k?: unknown;
+  u?: unknown;
+}
+
 export function decodeControlValue(raw: string | undefined): ControlValue | null {
   if (!raw) return null;
+  let parsed: Partial<Record<keyof ControlValue, unknown>> & LegacyControlValue;
   try {
-    const v = JSON.parse(raw) as Partial<ControlValue>;
-    if (typeof v.o !== 'string' || !/^[a-f0-9]{24}$/.test(v.o) || typeof v.r !== 'number') return null;
-    const u = typeof v.u === 'string' && /^https?:\/\//.test(v.u) && v.u.length <= 1000 ? { u: v.u } : {};
-    return { o: v.o, r: v.r, ...(typeof v.k === 'string' ? { k: v.k } : {}), ...u };
+    parsed = JSON.parse(raw);
   } catch {
     return null;
   }
+  if (typeof parsed !== 'object' || parsed === null) return null;
+  const orchestrationId = parseOrchestrationId(parsed.orchestrationId ?? parsed.o);
+  const revision = parsed.revision ?? parsed.r;
+  if (!orchestrationId || typeof revision !== 'number') return null;
+  const target = parsed.target ?? parsed.k;
+  const responseUrl = parsed.responseUrl ?? parsed.u;
+  const validUrl = typeof responseUrl === 'string' && /^https?:\/\//.test(responseUrl) && responseUrl.length <= 1000;
+  return {
+    orchestrationId,
+    revision,
+    ...(typeof target === 'string' ? { target } : {}),
+    ...(validUrl ? { responseUrl } : {}),
+  };
 }

@@ -4,7 +4,7 @@
  * private_metadata, so a submission against a changed plan is recognised as stale.
  */
 import type { KnownBlock, ModalView, PlainTextOption } from '@slack/types';
-import type { Role } from '../engine/proposal.js';
+import type { Role } from '../engine/plan/proposal.js';
 import { encodeControlValue, InputIds, ViewIds, type ControlValue } from './actionIds.js';
 import { formatUsd, plain, safeMrkdwn } from './text.js';
 

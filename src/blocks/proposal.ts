@@ -4,15 +4,16 @@
  * old blocks when an update changes only `text`.
  */
 import type { KnownBlock, SectionBlock } from '@slack/types';
-import type { Estimate } from '../engine/estimate.js';
-import type { Proposal } from '../engine/proposal.js';
-import { topologicalOrder } from '../engine/validate.js';
-import type { OrchestrationStatus } from '../models/orchestration.js';
+import type { Estimate } from '../engine/money/estimate.js';
+import { topologicalOrder } from '../engine/plan/dag.js';
+import type { OrchestrationId } from '../engine/plan/ids.js';
+import type { Proposal } from '../engine/plan/proposal.js';
+import type { OrchestrationStatus } from '../engine/plan/status.js';
 import { ActionIds, encodeControlValue } from './actionIds.js';
 import { fallbackText, formatDuration, formatUsd, plain, safeMrkdwn } from './text.js';
 
 export interface ProposalView {
-  orchestrationId: string;
+  orchestrationId: OrchestrationId;
   revision: number;
   status: OrchestrationStatus;
   statusReason: string | null;
@@ -64,7 +65,8 @@ const TICKET_STATE_ICONS: Record<string, string> = {
 export function proposalMessage(view: ProposalView): SlackMessage {
   const { proposal: p } = view;
   const editable = view.status === 'proposed';
-  const control = (k?: string) => encodeControlValue({ o: view.orchestrationId, r: view.revision, ...(k ? { k } : {}) });
+  const control = (target?: string) =>
+    encodeControlValue({ orchestrationId: view.orchestrationId, revision: view.revision, ...(target ? { target } : {}) });
   const roleTitle = new Map(p.roles.map((r) => [r.key, r.title]));
   const ticketTitle = new Map(p.tickets.map((t) => [t.key, t.title]));
   const blocks: KnownBlock[] = [];
@@ -141,7 +143,7 @@ export function proposalMessage(view: ProposalView): SlackMessage {
   } else if (view.status === 'failed' && view.budgetStop) {
     blocks.push({ type: 'actions', block_id: 'budget_stop', elements: [raiseCapButton(control())] });
   } else if (view.status === 'approved' || view.status === 'executing' || view.status === 'synthesizing') {
-    const value = encodeControlValue({ o: view.orchestrationId, r: view.revision });
+    const value = control();
     blocks.push({
       type: 'actions',
       block_id: `running:${view.revision}`,

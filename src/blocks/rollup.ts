@@ -3,7 +3,7 @@
  * monospaced text (it reads as a table on every Slack client), split to stay within limits.
  */
 import type { KnownBlock } from '@slack/types';
-import type { Rollup } from '../engine/rollup.js';
+import type { Rollup } from '../engine/money/rollup.js';
 import type { SlackMessage } from './proposal.js';
 import { escapeMrkdwn, formatDuration, formatUsd, plain } from './text.js';
 

@@ -3,8 +3,8 @@
  * brief, so the clicker sees what they would now be approving without hunting for it.
  */
 import type { KnownBlock } from '@slack/types';
-import type { Proposal } from '../engine/proposal.js';
-import { topologicalOrder } from '../engine/validate.js';
+import { topologicalOrder } from '../engine/plan/dag.js';
+import type { Proposal } from '../engine/plan/proposal.js';
 import type { SlackMessage } from './proposal.js';
 import { formatUsd, safeMrkdwn } from './text.js';
 

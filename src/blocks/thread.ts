@@ -4,7 +4,7 @@
  * than cut, because Slack refuses a message of more than about 12k characters of blocks.
  */
 import type { KnownBlock } from '@slack/types';
-import type { OrchestrationStatus } from '../models/orchestration.js';
+import type { OrchestrationStatus } from '../engine/plan/status.js';
 import { raiseCapButton, type SlackMessage } from './proposal.js';
 import { fallbackText, formatDuration, formatUsd, neutralizeMentions, safeMrkdwn, splitMarkdown } from './text.js';
 
@@ -112,6 +112,32 @@ export function runEndedMessage(s: RunSummary): SlackMessage {
       section(`${title}${why}`),
       context(`spent ${formatUsd(s.spentUsd)} of ${formatUsd(s.maxUsd)}${took}`),
       ...(s.raiseCapValue ? [{ type: 'actions', elements: [raiseCapButton(s.raiseCapValue)] } as KnownBlock] : []),
+    ],
+  };
+}
+
+/** Posted once, when spend first reaches 80% of the cap. */
+export function nearCapMessage(spentUsd: number, maxUsd: number): SlackMessage {
+  const pct = Math.floor((100 * spentUsd) / maxUsd);
+  return {
+    text: `${pct}% of the budget is spent`,
+    blocks: [
+      section(
+        `:warning: *${pct}% of the budget is spent*: ${formatUsd(spentUsd)} of ${formatUsd(maxUsd)}. ` +
+          'The cap is a hard ceiling: calls that could pass it will not be made.',
+      ),
+    ],
+  };
+}
+
+export function capRaisedMessage(newCapUsd: number, by: string): SlackMessage {
+  return {
+    text: `Cap raised to ${formatUsd(newCapUsd)}; continuing`,
+    blocks: [
+      section(
+        `:arrow_forward: <@${by}> raised the cap to *${formatUsd(newCapUsd)}*. ` +
+          'Continuing where the run stopped; finished steps are kept.',
+      ),
     ],
   };
 }

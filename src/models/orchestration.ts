@@ -1,24 +1,11 @@
 /**
  * An orchestration: one /orchestrate goal from planning to its end. Its status only moves by
- * single-document conditional updates (see engine/status.ts), which is what makes a double
- * click, or two instances, decide once.
+ * single-document conditional updates (see engine/run/transition.ts), which is what makes a
+ * double click, or two instances, decide once.
  */
 import mongoose, { Schema, type Types } from 'mongoose';
-import type { Proposal } from '../engine/proposal.js';
-
-export const ORCHESTRATION_STATUSES = [
-  'planning',
-  'proposed',
-  'approved',
-  'executing',
-  'synthesizing',
-  'completed',
-  'failed',
-  'cancelled',
-] as const;
-export type OrchestrationStatus = (typeof ORCHESTRATION_STATUSES)[number];
-export const FINAL_STATUSES: readonly OrchestrationStatus[] = ['completed', 'failed', 'cancelled'];
-export const ACTIVE_STATUSES: readonly OrchestrationStatus[] = ['planning', 'proposed', 'approved', 'executing', 'synthesizing'];
+import type { Proposal } from '../engine/plan/proposal.js';
+import { ORCHESTRATION_STATUSES, type OrchestrationStatus } from '../engine/plan/status.js';
 
 export interface Transition {
   from: OrchestrationStatus;
@@ -46,6 +33,14 @@ export interface BudgetHold {
   at?: Date;
 }
 
+/** What the run delivered: kept on the orchestration, apart from the step that wrote it. */
+export interface Deliverable {
+  markdown: string;
+  gaps: string[];
+  stepId: Types.ObjectId;
+  at: Date;
+}
+
 export interface OrchestrationDoc {
   _id: Types.ObjectId;
   slackTeamId: string | null;
@@ -64,6 +59,7 @@ export interface OrchestrationDoc {
   approvedAt: Date | null;
   budget: { maxUsd: number; spentUsd: number; reservedUsd: number; warned: boolean; holds?: BudgetHold[] };
   runId: Types.ObjectId | null;
+  deliverable: Deliverable | null;
   /** Failed because the budget would have been exceeded: "Raise cap and continue" may resume it. */
   budgetStop: boolean;
   startedAt: Date | null;
@@ -118,6 +114,13 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
       holds: { type: [new Schema<BudgetHold>({ id: String, holder: String, usd: Number, at: Date }, { _id: false })], default: [] },
     },
     runId: { type: Schema.Types.ObjectId, default: null },
+    deliverable: {
+      type: new Schema<Deliverable>(
+        { markdown: String, gaps: [String], stepId: Schema.Types.ObjectId, at: Date },
+        { _id: false },
+      ),
+      default: null,
+    },
     budgetStop: { type: Boolean, default: false },
     startedAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },

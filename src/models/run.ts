@@ -3,7 +3,8 @@
  * steps update themselves with single-document conditional writes and never contend.
  */
 import mongoose, { Schema, type Types } from 'mongoose';
-import type { Pipeline, StepKind } from '../engine/materializer.js';
+import type { Pipeline, StepKind } from '../engine/plan/materializer.js';
+import { STEP_STATUSES, type StepStatus } from '../engine/plan/status.js';
 
 export interface RunDoc {
   _id: Types.ObjectId;
@@ -30,9 +31,6 @@ const RunSchema = new Schema<RunDoc>(
 
 export const Run = mongoose.model<RunDoc>('Run', RunSchema);
 
-export const STEP_STATUSES = ['pending', 'queued', 'running', 'succeeded', 'failed', 'skipped'] as const;
-export type StepStatus = (typeof STEP_STATUSES)[number];
-export const SETTLED_STEP_STATUSES: readonly StepStatus[] = ['succeeded', 'failed', 'skipped'];
 
 export interface StepDoc {
   _id: Types.ObjectId;

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { decodeControlValue, InputIds, ViewIds } from '../../src/blocks/actionIds.js';
 import { askAgainModal, budgetModal, NEW_HIRE_OPTION_VALUE, swapRoleModal } from '../../src/blocks/modals.js';
 import { largestProposal, sampleProposal } from '../fixtures.js';
+import type { OrchestrationId } from '../../src/engine/plan/ids.js';
 
-const META = { o: '65a1b2c3d4e5f60718293a4b', r: 3, k: 'analyst' };
+const META = { orchestrationId: '65a1b2c3d4e5f60718293a4b' as OrchestrationId, revision: 3, target: 'analyst' };
 
 describe('modals', () => {
   it('swap role: offers the roster as a select and the hire as editable fields, within modal limits', () => {

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ActionIds, decodeControlValue } from '../../src/blocks/actionIds.js';
 import { proposalMessage, type ProposalView } from '../../src/blocks/proposal.js';
-import { createPricer } from '../../src/engine/budget.js';
-import { estimate } from '../../src/engine/estimate.js';
+import { createPricer } from '../../src/engine/money/pricing.js';
+import { estimate } from '../../src/engine/money/estimate.js';
 import { largestProposal, sampleProposal } from '../fixtures.js';
 import { blockKitViolations } from '../helpers/blockLimits.js';
+import type { OrchestrationId } from '../../src/engine/plan/ids.js';
 
-const ID = '65a1b2c3d4e5f60718293a4b';
+const ID = '65a1b2c3d4e5f60718293a4b' as OrchestrationId;
 const view = (overrides: Partial<ProposalView> = {}): ProposalView => ({
   orchestrationId: ID,
   revision: 1,
@@ -52,7 +53,7 @@ describe('proposalMessage', () => {
       ActionIds.askAgain,
       ActionIds.cancel,
     ]);
-    for (const b of buttons(m)) expect(decodeControlValue(b.value)).toEqual({ o: ID, r: 4 });
+    for (const b of buttons(m)) expect(decodeControlValue(b.value)).toEqual({ orchestrationId: ID, revision: 4 });
     expect(buttons(m).find((b: any) => b.action_id === ActionIds.toggleDiscussion).text.text).toBe('Discussion: turn off');
     expect(buttons(m).find((b: any) => b.action_id === ActionIds.toggleResearch).text.text).toBe('Research: turn on');
   });
@@ -61,11 +62,11 @@ describe('proposalMessage', () => {
     const m = proposalMessage(view({ revision: 2 }));
     const swaps = accessories(m).filter((a: any) => a.action_id === ActionIds.swapRole);
     const drops = accessories(m).filter((a: any) => a.action_id === ActionIds.dropTicket);
-    expect(swaps.map((a: any) => [a.text.text, decodeControlValue(a.value)?.k])).toEqual([['Swap role', 'analyst'], ['Swap role', 'writer']]);
+    expect(swaps.map((a: any) => [a.text.text, decodeControlValue(a.value)?.target])).toEqual([['Swap role', 'analyst'], ['Swap role', 'writer']]);
     expect(drops.map((a: any) => decodeControlValue(a.value))).toEqual([
-      { o: ID, r: 2, k: 'competitors' },
-      { o: ID, r: 2, k: 'pricing' },
-      { o: ID, r: 2, k: 'draft' },
+      { orchestrationId: ID, revision: 2, target: 'competitors' },
+      { orchestrationId: ID, revision: 2, target: 'pricing' },
+      { orchestrationId: ID, revision: 2, target: 'draft' },
     ]);
     // The confirm dialog says who depends on the ticket before anything changes.
     expect(drops[0].confirm.text.text).toBe('#3 Draft the positioning depends on it and will run without its result.');

@@ -85,7 +85,7 @@ async function propose(goal = GOAL): Promise<{ ts: string; value: string; orches
   );
   const value = findButton(posted, 'orchestrate.approve')?.value;
   if (!value) throw new Error(`the proposal has no Approve button: ${blocksText(posted).slice(0, 500)}`);
-  const orchestrationId = JSON.parse(value).o as string;
+  const orchestrationId = JSON.parse(value).orchestrationId as string;
   const ts = await eventually(async () => (await Orchestration.findById(orchestrationId, { messageTs: 1 }).lean())?.messageTs, 5000, 'the proposal ts');
   return { ts, value, orchestrationId, blocks: blocksText(posted) };
 }

@@ -6,13 +6,15 @@ import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputIds, ViewIds, encodeControlValue } from '../../src/blocks/actionIds.js';
 import { loadConfig } from '../../src/config.js';
-import { reserve, settle, UnknownPriceError } from '../../src/engine/budget.js';
+import { reserve, settle } from '../../src/engine/money/budget.js';
+import { UnknownPriceError } from '../../src/errors.js';
 import { startService } from '../../src/server.js';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Step } from '../../src/models/run.js';
 import type { FakeReply, RecordedRequest } from '../fakes/fakeOpenAI.js';
 import { sampleProposal } from '../fixtures.js';
 import { blocksText, eventually, findButton, meteredEnv, REQUESTER, scriptedResponder, startHarness, type Harness } from '../helpers/harness.js';
+import { type OrchestrationId, orchestrationIdOf } from '../../src/engine/plan/ids.js';
 
 const chain = () =>
   sampleProposal({
@@ -81,7 +83,7 @@ describe('hard budget', () => {
     await h.waitForEnd(o, 'failed');
     h.llm.reset();
 
-    const raise = encodeControlValue({ o, r: 1 });
+    const raise = encodeControlValue({ orchestrationId: o as OrchestrationId, revision: 1 });
     await h.click('run.raise_cap', raise, 'U_STRANGER', ts);
     await eventually(() => h.slack.calls.some((c) => c.method === 'response_url' && String(c.args._responseId).includes('U_STRANGER') && String(c.args.text).includes('Only <@')), 5000, 'refusal');
     await h.click('run.raise_cap', raise, REQUESTER, ts);
@@ -126,16 +128,16 @@ describe('a server that reports no usage', () => {
 describe('reservations', () => {
   it('parallel reservations racing for the last dollars never exceed the cap', async () => {
     const o = await Orchestration.create({ requesterId: 'U1', channelId: 'C1', goal: 'race', status: 'executing', budget: { maxUsd: 5.5, spentUsd: 0, reservedUsd: 0, warned: false } });
-    const outcomes = await Promise.all(Array.from({ length: 20 }, () => reserve(o._id, 1)));
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => reserve(orchestrationIdOf(o), 1)));
     expect(outcomes.filter((x) => x.ok)).toHaveLength(5);
     expect(outcomes.filter((x) => !x.ok).every((x) => !x.ok && x.reason === 'budget')).toBe(true);
     let b = (await doc(String(o._id))).budget;
     expect(b.reservedUsd + b.spentUsd).toBeLessThanOrEqual(5.5);
     // Settling below the reservation frees room for exactly what it released; a hold settles once.
     const [h1, h2] = outcomes.flatMap((x) => (x.ok ? [x.holdId] : []));
-    const settled = await Promise.all([settle(o._id, h1!, 1, 0.25), settle(o._id, h2!, 1, 0.25), settle(o._id, h1!, 1, 0.25)]);
+    const settled = await Promise.all([settle(orchestrationIdOf(o), h1!, 1, 0.25), settle(orchestrationIdOf(o), h2!, 1, 0.25), settle(orchestrationIdOf(o), h1!, 1, 0.25)]);
     expect(settled.filter(Boolean)).toHaveLength(2);
-    const second = await Promise.all(Array.from({ length: 10 }, () => reserve(o._id, 1)));
+    const second = await Promise.all(Array.from({ length: 10 }, () => reserve(orchestrationIdOf(o), 1)));
     expect(second.filter((x) => x.ok)).toHaveLength(2);
     b = (await doc(String(o._id))).budget;
     expect(b.spentUsd).toBe(0.5);
@@ -147,7 +149,7 @@ describe('reservations', () => {
 
   it('refuses a run after cancel: a closed orchestration reserves nothing', async () => {
     const o = await Orchestration.create({ requesterId: 'U1', channelId: 'C1', goal: 'closed', status: 'cancelled', budget: { maxUsd: 5, spentUsd: 0, reservedUsd: 0, warned: false } });
-    expect(await reserve(o._id, 1)).toEqual({ ok: false, reason: 'closed' });
+    expect(await reserve(orchestrationIdOf(o), 1)).toEqual({ ok: false, reason: 'closed' });
   });
 });
 

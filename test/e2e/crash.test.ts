@@ -46,7 +46,7 @@ async function proposeAndApprove(port: number, goal: string, beforeApprove: () =
   await sendSlashCommand(url, SIGNING_SECRET, { text: goal, user_id: REQUESTER, channel_id: 'C1', response_url: slack.responseUrl(goal) });
   const proposal = await slack.waitFor((c) => c.method === 'chat.postMessage' && blocksText(c).includes(goal), 20_000);
   const value = findButton(proposal, 'orchestrate.approve')!.value;
-  const id = JSON.parse(value).o as string;
+  const id = JSON.parse(value).orchestrationId as string;
   const ts = await eventually(async () => (await Orchestration.findById(id).lean())?.messageTs, 5000, 'ts');
   beforeApprove();
   await sendInteraction(url, SIGNING_SECRET, blockActionPayload({ userId: REQUESTER, channelId: 'C1', messageTs: ts, actionId: 'orchestrate.approve', value, responseUrl: slack.responseUrl(`${goal} approve`) }));

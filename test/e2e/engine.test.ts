@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeControlValue } from '../../src/blocks/actionIds.js';
-import type { Proposal } from '../../src/engine/proposal.js';
-import { scaffold } from '../../src/engine/scaffold.js';
+import type { Proposal } from '../../src/engine/plan/proposal.js';
+import { scaffold } from '../../src/engine/crew/scaffold.js';
 import { Agent } from '../../src/models/agent.js';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Project } from '../../src/models/project.js';
@@ -14,6 +14,7 @@ import { Team } from '../../src/models/team.js';
 import { TicketModel } from '../../src/models/ticket.js';
 import { sampleProposal } from '../fixtures.js';
 import { eventually, REQUESTER, scriptedResponder, startHarness, type Harness } from '../helpers/harness.js';
+import type { OrchestrationId } from '../../src/engine/plan/ids.js';
 
 /** 8 tickets in three levels: a–e independent, f after a+b, g after c+d, h after f+g. Critical path: 3 tickets. */
 function eightTickets(): Proposal {
@@ -182,6 +183,6 @@ describe('limits and failures', () => {
     const ask = h.llm.requests.filter((r) => r.toolName === 'propose_plan').at(-1)!;
     expect(ask.user).toMatch(/- Ada: Market analyst/);
     expect(later.orchestrationId).not.toBe(orchestrationId);
-    expect(encodeControlValue({ o: orchestrationId, r: 1 })).toBe(value);
+    expect(encodeControlValue({ orchestrationId: orchestrationId as OrchestrationId, revision: 1 })).toBe(value);
   });
 });

@@ -46,7 +46,7 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
       expect(shown).toContain(expected);
     }
     const value = JSON.parse(blocksText(proposal).match(/"value":"(\{[^}]*\})"/)![1]!.replace(/\\"/g, '"'));
-    const id = value.o as string;
+    const id = value.orchestrationId as string;
     const ts = await eventually(async () => (await Orchestration.findById(id).lean())?.messageTs, 5000, 'message ts');
 
     // The CEO agent was asked about this goal, with the roster and the budget rules.

@@ -8,6 +8,7 @@ import { Agent } from '../../src/models/agent.js';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Run, Step } from '../../src/models/run.js';
 import { blocksText, eventually, REQUESTER, scriptedResponder, startHarness, type Harness } from '../helpers/harness.js';
+import type { OrchestrationId } from '../../src/engine/plan/ids.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -23,7 +24,8 @@ beforeEach(() => {
 });
 
 const doc = async (id: string) => (await Orchestration.findById(id).lean())!;
-const value = (o: string, r: number, k?: string) => encodeControlValue({ o, r, ...(k ? { k } : {}) });
+const value = (o: string, r: number, k?: string) =>
+  encodeControlValue({ orchestrationId: o as OrchestrationId, revision: r, ...(k ? { target: k } : {}) });
 const meta = value;
 const ephemerals = (userId: string) =>
   h.slack.calls.filter((c) => c.method === 'response_url' && String(c.args._responseId).includes(userId)).map((c) => String(c.args.text));

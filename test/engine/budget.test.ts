@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createPricer, inputTokensUpperBound, UnknownPriceError } from '../../src/engine/budget.js';
+import { createPricer, inputTokensUpperBound } from '../../src/engine/money/pricing.js';
+import { UnknownPriceError } from '../../src/errors.js';
 
 describe('pricing', () => {
   it('prices known models from the bundled table', () => {

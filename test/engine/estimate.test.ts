@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { estimateText } from '../../src/blocks/proposal.js';
-import { createPricer } from '../../src/engine/budget.js';
-import { estimate, percentile, type HistorySample } from '../../src/engine/estimate.js';
+import { createPricer } from '../../src/engine/money/pricing.js';
+import { estimate, percentile, type HistorySample } from '../../src/engine/money/estimate.js';
 import { sampleProposal } from '../fixtures.js';
 
 const pricer = createPricer('gpt-4o-mini', {});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyLlmError } from '../../src/engine/llm.js';
+import { classifyLlmError } from '../../src/engine/llm/client.js';
 
 describe('classifyLlmError', () => {
   it('calls a call aborted only when our own signal was aborted', () => {

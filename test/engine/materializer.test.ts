@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { criticalPathLength, materialize, MaterializeError, type ResolvedRole } from '../../src/engine/materializer.js';
-import type { Proposal } from '../../src/engine/proposal.js';
-import { validateProposal } from '../../src/engine/validate.js';
+import { MaterializeError } from '../../src/errors.js';
+import { criticalPathLength, materialize, type ResolvedRole } from '../../src/engine/plan/materializer.js';
+import type { Proposal } from '../../src/engine/plan/proposal.js';
+import { validateProposal } from '../../src/engine/plan/validate.js';
 import { sampleProposal } from '../fixtures.js';
 
 const rolesFor = (p: Proposal): Record<string, ResolvedRole> =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rollupMessage } from '../../src/blocks/rollup.js';
-import { rollup, type RollupStep } from '../../src/engine/rollup.js';
+import { rollup, type RollupStep } from '../../src/engine/money/rollup.js';
 import { blockKitViolations } from '../helpers/blockLimits.js';
 
 const step = (title: string, role: string, model: string | null, costUsd: number, status = 'succeeded'): RollupStep => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rosterChoices } from '../../src/engine/roster.js';
+import { rosterChoices } from '../../src/engine/crew/roster.js';
 
 const agent = (name: string, origin: 'roster' | 'hire', day: number) => ({ name, origin, createdAt: new Date(2026, 0, day) });
 

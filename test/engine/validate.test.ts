@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findCycle, topologicalOrder, validateProposal } from '../../src/engine/validate.js';
+import { findCycle, topologicalOrder } from '../../src/engine/plan/dag.js';
+import { validateProposal } from '../../src/engine/plan/validate.js';
 import { largestProposal, sampleProposal } from '../fixtures.js';
 
 describe('validateProposal', () => {

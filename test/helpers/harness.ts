@@ -10,7 +10,7 @@ import { FakeOpenAI, type RecordedRequest } from '../fakes/fakeOpenAI.js';
 import { FakeSlack, type SlackCall } from '../fakes/fakeSlack.js';
 import { blockActionPayload, sendInteraction, sendSlashCommand, viewSubmissionPayload, type SlackHttpResponse } from './signedRequests.js';
 import { sampleProposal } from '../fixtures.js';
-import type { Proposal } from '../../src/engine/proposal.js';
+import type { Proposal } from '../../src/engine/plan/proposal.js';
 import { Orchestration, type OrchestrationDoc } from '../../src/models/orchestration.js';
 
 export const SIGNING_SECRET = 'test-signing-secret';
@@ -150,7 +150,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
       );
       const value = findButton(posted, 'orchestrate.approve')?.value;
       if (!value) throw new Error(`the proposal has no Approve button: ${blocksText(posted).slice(0, 500)}`);
-      const orchestrationId = JSON.parse(value).o as string;
+      const orchestrationId = JSON.parse(value).orchestrationId as string;
       const ts = await eventually(async () => (await Orchestration.findById(orchestrationId, { messageTs: 1 }).lean())?.messageTs, 5000, 'the proposal ts');
       return { ts, value, orchestrationId };
     },

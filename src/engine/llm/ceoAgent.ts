@@ -3,21 +3,12 @@
  * tool arguments; an answer that breaks the contract goes back once with its violations, and
  * a second failure becomes a PlanningError the user can read.
  */
-import { z } from 'zod';
-import { meteredStructured, type MeterContext } from './metered.js';
-import { ProposalSchema, type Proposal } from './proposal.js';
-import { plannerPrompt, repairPrompt, TOOL_NAMES, type RosterEntry } from './prompts.js';
-import { validateProposal } from './validate.js';
-
-export class PlanningError extends Error {
-  override name = 'PlanningError';
-  constructor(
-    message: string,
-    readonly violations: string[],
-  ) {
-    super(message);
-  }
-}
+import type { z } from 'zod';
+import { PlanningError } from '../../errors.js';
+import { type MeterContext, meteredStructured } from '../money/meter.js';
+import { type Proposal, ProposalSchema } from '../plan/proposal.js';
+import { validateProposal } from '../plan/validate.js';
+import { plannerPrompt, type RosterEntry, repairPrompt, TOOL_NAMES } from './prompts.js';
 
 export interface PlanInput {
   goal: string;

@@ -5,19 +5,16 @@
  * a crash creates no duplicates.
  */
 import type { Types } from 'mongoose';
-import { Agent, type AgentDoc } from '../models/agent.js';
-import type { OrchestrationDoc } from '../models/orchestration.js';
-import { Project } from '../models/project.js';
-import { Run, Step, type RunDoc } from '../models/run.js';
-import { Team } from '../models/team.js';
-import { TicketModel } from '../models/ticket.js';
-import { materialize, type ResolvedRole } from './materializer.js';
+import { ScaffoldError } from '../../errors.js';
+import { Agent, type AgentDoc } from '../../models/agent.js';
+import type { OrchestrationDoc } from '../../models/orchestration.js';
+import { Project } from '../../models/project.js';
+import { Run, type RunDoc, Step } from '../../models/run.js';
+import { Team } from '../../models/team.js';
+import { TicketModel } from '../../models/ticket.js';
+import { materialize, type ResolvedRole } from '../plan/materializer.js';
+import type { Proposal } from '../plan/proposal.js';
 import { rosterAgents } from './roster.js';
-import type { Proposal } from './proposal.js';
-
-export class ScaffoldError extends Error {
-  override name = 'ScaffoldError';
-}
 
 export interface Scaffolding {
   run: RunDoc;

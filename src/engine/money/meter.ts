@@ -3,25 +3,15 @@
  * budget before the request leaves, and settled to the real cost after. A call whose
  * reservation does not fit is never made.
  */
-import type { Types } from 'mongoose';
 import { z } from 'zod';
-import { inputTokensUpperBound, releaseStaleHolds, reserve, settle, type Pricer, type TokenUsage } from './budget.js';
-import { LlmCallError, type ChatLlm, type LlmRequest } from './llm.js';
-
-export class BudgetExceededError extends Error {
-  override name = 'BudgetExceededError';
-  constructor(readonly neededUsd: number) {
-    super('budget exceeded');
-  }
-}
-
-/** The orchestration ended (cancelled or failed) while this call waited: nothing is spent. */
-export class OrchestrationClosedError extends Error {
-  override name = 'OrchestrationClosedError';
-}
+import { BudgetExceededError, LlmCallError, OrchestrationClosedError } from '../../errors.js';
+import type { ChatLlm, LlmRequest } from '../llm/client.js';
+import type { OrchestrationId } from '../plan/ids.js';
+import { releaseStaleHolds, reserve, settle } from './budget.js';
+import { inputTokensUpperBound, type Pricer, type TokenUsage } from './pricing.js';
 
 export interface MeterContext {
-  orchestrationId: Types.ObjectId | string;
+  orchestrationId: OrchestrationId;
   llm: ChatLlm;
   pricer: Pricer;
   /** Who the reservation is held for ("plan", "step:<id>"), so a resumed holder can release what a crash left. */

@@ -2,7 +2,7 @@
  * The roster as proposals see it: agents seeded as the roster plus every earlier hire, one
  * per name (a seeded agent wins over a hire of the same name, else the latest hire).
  */
-import { Agent, type AgentDoc } from '../models/agent.js';
+import { Agent, type AgentDoc } from '../../models/agent.js';
 
 export async function rosterAgents(): Promise<AgentDoc[]> {
   const all = await Agent.find({}).sort({ createdAt: 1 }).lean<AgentDoc[]>();

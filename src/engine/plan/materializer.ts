@@ -3,8 +3,9 @@
  * No LLM, no I/O, no clock: the same input always gives the same steps in the same order,
  * so what was approved is exactly what runs, and the stored pipeline explains the run.
  */
+import { MaterializeError } from '../../errors.js';
+import { longestChain, topologicalOrder } from './dag.js';
 import type { Proposal } from './proposal.js';
-import { topologicalOrder } from './validate.js';
 
 export type StepKind = 'research' | 'discuss' | 'ticket' | 'synthesis' | 'done';
 
@@ -36,10 +37,6 @@ export interface MaterializeInput {
   revision: number;
   roles: Readonly<Record<string, ResolvedRole>>;
   ids: { orchestrationId: string };
-}
-
-export class MaterializeError extends Error {
-  override name = 'MaterializeError';
 }
 
 export const stepKeys = {
@@ -132,17 +129,5 @@ export function materialize({ proposal, revision, roles, ids }: MaterializeInput
 
 /** Longest chain of LLM steps through the pipeline: what bounds the wall time of a run. */
 export function criticalPathLength(pipeline: Pipeline): number {
-  const byKey = new Map(pipeline.steps.map((s) => [s.key, s]));
-  const memo = new Map<string, number>();
-  const depth = (key: string): number => {
-    const known = memo.get(key);
-    if (known !== undefined) return known;
-    const step = byKey.get(key);
-    if (!step) return 0;
-    const own = step.kind === 'done' ? 0 : 1;
-    const value = own + Math.max(0, ...step.dependsOn.map(depth));
-    memo.set(key, value);
-    return value;
-  };
-  return Math.max(0, ...pipeline.steps.map((s) => depth(s.key)));
+  return longestChain(pipeline.steps, (step) => (step.kind === 'done' ? 0 : 1));
 }

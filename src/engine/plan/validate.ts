@@ -3,6 +3,7 @@
  * (XOR of agent and hire, unique keys, references that resolve, an acyclic DAG, size caps).
  * Violations are plain sentences, because they go back to the LLM for repair and to people.
  */
+import { findCycle } from './dag.js';
 import { MAX_ROLES, MAX_TICKETS, ProposalSchema, type Proposal } from './proposal.js';
 
 export type ValidationResult =
@@ -87,48 +88,5 @@ export function semanticViolations(p: Proposal, context: ValidationContext = {})
     out.push('discussion.prompt: discussion is enabled but has no prompt');
   }
   if (!roleKeys.has(p.synthesis.role)) out.push(`synthesis.role: "${p.synthesis.role}" is not one of the roles`);
-  return out;
-}
-
-/** Returns one cycle as a closed path of ticket keys, or null when the graph is a DAG. */
-export function findCycle(tickets: readonly { key: string; dependsOn: readonly string[] }[]): string[] | null {
-  const deps = new Map(tickets.map((t) => [t.key, t.dependsOn]));
-  const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
-  const visit = (key: string): string[] | null => {
-    const s = state.get(key);
-    if (s === 'done') return null;
-    if (s === 'visiting') return [...stack.slice(stack.indexOf(key)), key];
-    state.set(key, 'visiting');
-    stack.push(key);
-    for (const dep of deps.get(key) ?? []) {
-      if (!deps.has(dep)) continue;
-      const found = visit(dep);
-      if (found) return found;
-    }
-    stack.pop();
-    state.set(key, 'done');
-    return null;
-  };
-  for (const t of tickets) {
-    const found = visit(t.key);
-    if (found) return found;
-  }
-  return null;
-}
-
-/** Tickets in a stable dependency order: each after everything it depends on, ties by proposal order. */
-export function topologicalOrder<T extends { key: string; dependsOn: readonly string[] }>(tickets: readonly T[]): T[] {
-  const remaining = [...tickets];
-  const placed = new Set<string>();
-  const known = new Set(tickets.map((t) => t.key));
-  const out: T[] = [];
-  while (remaining.length) {
-    const index = remaining.findIndex((t) => t.dependsOn.every((d) => placed.has(d) || !known.has(d)));
-    // A cycle cannot be ordered; keep the rest in proposal order rather than loop forever.
-    const next = index === -1 ? remaining.splice(0, 1)[0]! : remaining.splice(index, 1)[0]!;
-    placed.add(next.key);
-    out.push(next);
-  }
   return out;
 }

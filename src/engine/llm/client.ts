@@ -8,8 +8,9 @@ import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import { AIMessage, HumanMessage, SystemMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { z } from 'zod';
-import type { Config } from '../config.js';
-import type { TokenUsage } from './budget.js';
+import type { Config } from '../../config.js';
+import { LlmCallError } from '../../errors.js';
+import type { TokenUsage } from '../money/pricing.js';
 
 export interface LlmRequest {
   system: string;
@@ -36,18 +37,6 @@ export interface ChatLlm {
   readonly model: string;
   text(request: LlmRequest): Promise<LlmTextResult>;
   structured<T>(schema: z.ZodType<T>, name: string, request: LlmRequest): Promise<LlmStructuredResult<T>>;
-}
-
-/** A failed call, classified: transient ones are worth another (budgeted) attempt. */
-export class LlmCallError extends Error {
-  override name = 'LlmCallError';
-  constructor(
-    message: string,
-    readonly transient: boolean,
-    readonly aborted = false,
-  ) {
-    super(message);
-  }
 }
 
 export function classifyLlmError(error: unknown, signal?: AbortSignal): LlmCallError {

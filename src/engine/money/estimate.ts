@@ -3,11 +3,10 @@
  * prices and is a true ceiling; the typical range and the duration come only from history
  * (25th to 75th percentile of finished steps). Without history they say so: no invented numbers.
  */
-import type { Pricer } from './budget.js';
-import { inputTokensUpperBound } from './budget.js';
-import { criticalPathLength, materialize, type PipelineStep, type StepKind } from './materializer.js';
-import { MAX_CONTEXT_CHARS } from './prompts.js';
-import type { Proposal } from './proposal.js';
+import { criticalPathLength, materialize, type PipelineStep, type StepKind } from '../plan/materializer.js';
+import type { Proposal } from '../plan/proposal.js';
+import { MAX_CONTEXT_CHARS } from '../plan/results.js';
+import { inputTokensUpperBound, type Pricer } from './pricing.js';
 
 export interface HistorySample {
   kind: StepKind;

@@ -3,49 +3,24 @@
  * dependency results), its LLM call through the budget meter, bounded retries of transient
  * failures, and one repair attempt for an answer that breaks its schema.
  */
-import { z } from 'zod';
-import { truncate } from '../blocks/text.js';
-import { Agent } from '../models/agent.js';
-import { Step, type StepDoc } from '../models/run.js';
-import { LlmCallError, type LlmRequest } from './llm.js';
-import { abortableSleep, meteredStructured, meteredText, type MeterContext } from './metered.js';
+import type { z } from 'zod';
+import { truncate } from '../../blocks/text.js';
+import { hasCode, StepFailure } from '../../errors.js';
+import { Agent } from '../../models/agent.js';
+import { Step, type StepDoc } from '../../models/run.js';
+import type { LlmRequest } from '../llm/client.js';
 import {
   agentSystemPrompt,
+  type PriorWork,
   positionPrompt,
   researchPrompt,
   synthesisPrompt,
-  ticketPrompt,
   TOOL_NAMES,
-  type PriorWork,
-} from './prompts.js';
-import type { Proposal } from './proposal.js';
-
-export const PositionSchema = z.object({
-  position: z.string().min(1).max(6000),
-  risks: z.array(z.string().min(1).max(500)).max(10),
-});
-export const MAX_GAP_CHARS = 1000;
-export const SynthesisSchema = z.object({
-  deliverable: z.string().min(1),
-  gaps: z.array(z.string().min(1).max(MAX_GAP_CHARS)).max(30),
-});
-
-/** The gaps a stored synthesis names: read leniently, since it holds more than the model may send (the failed tickets' too). */
-export function storedGaps(structured: unknown): string[] {
-  const gaps = (structured as { gaps?: unknown } | null)?.gaps;
-  return Array.isArray(gaps) ? gaps.map(String) : [];
-}
-
-/** What a stored position says, or the step's output when the structure is missing. */
-export function storedPosition(structured: unknown, output: string | null): { position: string; risks: string[] } {
-  const parsed = PositionSchema.safeParse(structured);
-  return parsed.success ? parsed.data : { position: output ?? '', risks: [] };
-}
-
-/** Why a step ended without a result, in words a user can read. */
-export class StepFailure extends Error {
-  override name = 'StepFailure';
-}
+  ticketPrompt,
+} from '../llm/prompts.js';
+import { abortableSleep, type MeterContext, meteredStructured, meteredText } from '../money/meter.js';
+import type { Proposal } from '../plan/proposal.js';
+import { MAX_GAP_CHARS, PositionSchema, storedPosition, SynthesisSchema } from '../plan/results.js';
 
 export interface StepOutcome {
   output: string;
@@ -132,7 +107,7 @@ async function withRetries<R>(ctx: StepContext, call: () => Promise<R>): Promise
     try {
       return await call();
     } catch (error) {
-      if (!(error instanceof LlmCallError) || !error.transient || attempt >= ctx.attempts) throw error;
+      if (!hasCode(error, 'llm_call') || !error.transient || attempt >= ctx.attempts) throw error;
       await abortableSleep(ctx.retryBaseMs * 2 ** (attempt - 1), ctx.signal);
     }
   }

@@ -2,7 +2,8 @@
  * The words sent to the LLM. Kept apart from the control flow so that what each step is told
  * can be read, and tested, in one place.
  */
-import { MAX_ROLES, MAX_TICKETS, type Proposal } from './proposal.js';
+import { MAX_ROLES, MAX_TICKETS, type Proposal } from '../plan/proposal.js';
+import { MAX_CONTEXT_CHARS } from '../plan/results.js';
 
 export const TOOL_NAMES = {
   proposal: 'propose_plan',
@@ -10,8 +11,6 @@ export const TOOL_NAMES = {
   synthesis: 'deliver_synthesis',
 } as const;
 
-/** A dependency's output is cut to this many characters in later prompts, to bound their cost. */
-export const MAX_CONTEXT_CHARS = 6000;
 
 const clip = (text: string) => (text.length > MAX_CONTEXT_CHARS ? `${text.slice(0, MAX_CONTEXT_CHARS)}\n[…truncated]` : text);
 

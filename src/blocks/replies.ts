@@ -1,0 +1,95 @@
+/**
+ * The short notes only one person sees (ephemeral answers to a command or a click, and modal
+ * errors): why something was refused or failed, in words, always saying what was changed.
+ */
+import { hasCode } from '../errors.js';
+import type { OrchestrationStatus } from '../engine/plan/status.js';
+import { STATUS_LABELS } from './proposal.js';
+import { safeMrkdwn } from './text.js';
+
+export const USAGE =
+  'Usage: `/orchestrate <goal>`, e.g. `/orchestrate Research the competitive landscape for an offline-first meeting ' +
+  'recorder and write a one-page positioning doc`. ' +
+  'The CEO agent proposes roles, tickets and a budget; nothing runs until you approve.';
+
+export const PLANNING_STARTED =
+  ':hourglass_flowing_sand: Planning… The CEO agent is drafting a proposal; it will appear in this channel for ' +
+  'review. Nothing runs until it is approved.';
+
+export const REQUEST_NOT_RECORDED =
+  ':warning: Orchestrate could not record your request (its database is not answering). Nothing was started; ' +
+  'try again in a minute.';
+
+export const CLICK_FAILED =
+  ':warning: Orchestrate could not do that: something on its side did not answer (its database, or Slack). ' +
+  'Nothing was changed that you cannot see in the proposal message; try again in a moment.';
+
+export const SUBMISSION_FAILED =
+  'Orchestrate could not save this (its database did not answer). Nothing was changed; try again in a moment.';
+
+export const UNKNOWN_BUTTON =
+  'That button is not one Orchestrate understands (it may come from an older version). Nothing was changed.';
+
+export const MODAL_NOT_OPENED = 'Slack did not open the form in time. Please click again.';
+
+export function goalTooLong(length: number, limit: number): string {
+  return (
+    `That goal is ${length} characters; the limit is ${limit}. ` +
+    'Put the essentials in the command and details in a follow-up.'
+  );
+}
+
+export function notOpen(status: OrchestrationStatus): string {
+  return `This orchestration is no longer open: it is *${STATUS_LABELS[status]}*.`;
+}
+
+export function notEditable(status: OrchestrationStatus): string {
+  return `The plan can no longer be edited: it is *${STATUS_LABELS[status]}*.`;
+}
+
+export function alreadyFinished(status: OrchestrationStatus): string {
+  return status === 'cancelled'
+    ? 'It was already cancelled; nothing more to stop.'
+    : `It has already finished: the orchestration is *${STATUS_LABELS[status]}*. Nothing was changed.`;
+}
+
+export function invalidEdit(message: string): string {
+  return `:warning: ${safeMrkdwn(message, 2500)} Nothing was changed.`;
+}
+
+export function askingAgain(revision: number): string {
+  return `:hourglass_flowing_sand: Asking the CEO agent again… Its new plan will replace revision ${revision} in the proposal message.`;
+}
+
+/** Why planning produced no plan, for the requester. */
+export function planningFailureText(error: unknown): string {
+  if (hasCode(error, 'planning')) {
+    // The violations quote what the LLM wrote: escaped, so that it can neither ping nor break the markup.
+    const list = error.violations
+      .slice(0, 5)
+      .map((v) => `• ${safeMrkdwn(v, 300)}`)
+      .join('\n');
+    return (
+      "The CEO agent's plan did not hold together, even after a repair attempt, so nothing was proposed. " +
+      `Try rephrasing the goal.\n${list}`
+    );
+  }
+  if (hasCode(error, 'budget_exceeded')) {
+    return 'Planning would cost more than the default budget allows (ORCHESTRATE_DEFAULT_BUDGET_USD).';
+  }
+  if (hasCode(error, 'llm_call')) {
+    return `The CEO agent could not be reached: ${safeMrkdwn(error.message, 500)}. Nothing was proposed; try again in a moment.`;
+  }
+  return 'Planning failed unexpectedly. Nothing was proposed; try again in a moment.';
+}
+
+/** Why the proposal could not be posted in the channel. */
+export function proposalRefusedText(code: string, channelRefusal: boolean): string {
+  return channelRefusal
+    ? `I can't post in this channel (${code}). Invite me with \`/invite @Orchestrate\`, or run /orchestrate in a public channel.`
+    : `Slack refused the proposal message (${code}).`;
+}
+
+export function gaveUpText(description: string): string {
+  return `Orchestrate could not go on after several attempts (${description}). What was done is kept.`;
+}

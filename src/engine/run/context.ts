@@ -1,0 +1,44 @@
+/**
+ * What every part of the run shares: settings, the LLM and its prices, the queue, the announcer
+ * and the calls in flight. Built once by the Engine and passed to each job and lifecycle function.
+ */
+import type { Config } from '../../config.js';
+import type { Logger } from '../../logger.js';
+import type { ChatLlm } from '../llm/client.js';
+import type { MeterContext } from '../money/meter.js';
+import type { Pricer } from '../money/pricing.js';
+import type { OrchestrationId } from '../plan/ids.js';
+import type { Announcer } from '../slack/announcer.js';
+import type { Inflight } from './inflight.js';
+import type { JobQueue } from './queue.js';
+
+export interface EngineContext {
+  config: Config;
+  llm: ChatLlm;
+  pricer: Pricer;
+  logger: Logger;
+  queue: JobQueue;
+  announcer: Announcer;
+  inflight: Inflight;
+  /** How often a running step checks whether its orchestration was cancelled elsewhere. */
+  watchIntervalMs: number;
+}
+
+/** The budget meter for a call of this orchestration, held for planning (`holder`) or for one step. */
+export function meterFor(
+  ctx: EngineContext,
+  orchestrationId: OrchestrationId,
+  holder: { name: string; onCost?: MeterContext['onCost'] },
+): MeterContext {
+  const { llm, engine } = ctx.config;
+  return {
+    orchestrationId,
+    // A dead process's step hold is known stale once its lease lapses (one lock lifetime): wait
+    // longer than that. A planning hold older than a call can take was left behind.
+    room: { maxWaitMs: 2 * engine.lockLifetimeMs + llm.timeoutMs, staleAfterMs: llm.timeoutMs + 60_000 },
+    llm: ctx.llm,
+    pricer: ctx.pricer,
+    holder: holder.name,
+    ...(holder.onCost ? { onCost: holder.onCost } : {}),
+  };
+}

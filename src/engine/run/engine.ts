@@ -1,0 +1,112 @@
+/**
+ * The engine's facade: the few things the rest of the app asks of it (start and drain the
+ * queue, enqueue planning or a run, cancel, raise the cap, redraw, answer a person). It wires the
+ * job handlers to the queue; the work itself lives in the job, scheduler and lifecycle modules.
+ */
+import type { WebClient } from '@slack/web-api';
+import type { Agenda } from 'agenda';
+import type { Db } from 'mongodb';
+import type { Config } from '../../config.js';
+import type { Logger } from '../../logger.js';
+import type { OrchestrationDoc } from '../../models/orchestration.js';
+import type { ChatLlm } from '../llm/client.js';
+import { historyEstimator } from '../money/history.js';
+import type { Pricer } from '../money/pricing.js';
+import type { OrchestrationId } from '../plan/ids.js';
+import { Announcer } from '../slack/announcer.js';
+import type { EngineContext } from './context.js';
+import { Inflight } from './inflight.js';
+import { cancel, gaveUp, raiseCapAndContinue } from './lifecycle.js';
+import { runPlanJob, runReplanJob } from './planJob.js';
+import { JOBS, JobQueue, type PlanJobData, type ReplanJobData, type StartJobData, type StepJobData } from './queue.js';
+import { recover } from './scheduler.js';
+import { runStartJob } from './startJob.js';
+import { runStepJob } from './stepJob.js';
+
+export interface EngineDeps {
+  config: Config;
+  db: Db;
+  llm: ChatLlm;
+  pricer: Pricer;
+  /** The client jobs post with: its retry window is bounded well inside the job lock. */
+  slack: WebClient;
+  logger: Logger;
+  /** How often a running step checks whether its orchestration was cancelled elsewhere. */
+  watchIntervalMs?: number;
+}
+
+/** Planning jobs at once per process: each is one LLM call at a time. */
+const PLANNING_CONCURRENCY = 2;
+
+export class Engine {
+  private readonly ctx: EngineContext;
+
+  constructor(deps: EngineDeps) {
+    const queue = new JobQueue(deps.db, deps.config.engine, deps.logger);
+    const estimator = historyEstimator(deps.pricer, deps.config.llm.maxOutputTokens);
+    this.ctx = {
+      config: deps.config,
+      llm: deps.llm,
+      pricer: deps.pricer,
+      logger: deps.logger,
+      queue,
+      announcer: new Announcer(deps.slack, deps.logger, deps.llm.model, estimator),
+      inflight: new Inflight(),
+      watchIntervalMs: deps.watchIntervalMs ?? 1000,
+    };
+    const ctx = this.ctx;
+    queue.define<PlanJobData>(JOBS.plan, (job) => runPlanJob(ctx, job), PLANNING_CONCURRENCY);
+    queue.define<ReplanJobData>(JOBS.replan, (job) => runReplanJob(ctx, job), PLANNING_CONCURRENCY);
+    queue.define<StartJobData>(JOBS.start, (job) => runStartJob(ctx, job), PLANNING_CONCURRENCY);
+    queue.define<StepJobData>(JOBS.step, (job) => runStepJob(ctx, job), deps.config.engine.maxParallel);
+    queue.onGaveUp((job, error) => gaveUp(ctx, job, error));
+  }
+
+  /** The job queue itself, for operators' tools (the dashboard) and tests. */
+  get agenda(): Agenda {
+    return this.ctx.queue.agenda;
+  }
+
+  async startProcessing(): Promise<void> {
+    await this.ctx.queue.start();
+    await recover(this.ctx);
+  }
+
+  /** Stops taking jobs and waits for the running ones to finish (SIGTERM): by default, as long as one LLM call may take. */
+  drain(timeoutMs = this.ctx.config.llm.timeoutMs + 30_000): Promise<void> {
+    return this.ctx.queue.drain(timeoutMs);
+  }
+
+  enqueuePlan(id: OrchestrationId, responseUrl: string | null): Promise<void> {
+    return this.ctx.queue.ensurePlan(id, responseUrl);
+  }
+
+  /** "Ask again": the CEO agent plans the same goal with the user's note; the result becomes the next revision. */
+  enqueueReplan(data: ReplanJobData): Promise<void> {
+    return this.ctx.queue.now<ReplanJobData>(JOBS.replan, data);
+  }
+
+  /** Starts (or resumes) a run: scaffolding, the team post, then every step that is ready. */
+  enqueueStart(id: OrchestrationId): Promise<void> {
+    return this.ctx.queue.ensureStart(id);
+  }
+
+  /** Ends an open orchestration as cancelled and tears down its work. Returns null when it was already closed. */
+  cancel(id: OrchestrationId, by: string): Promise<OrchestrationDoc | null> {
+    return cancel(this.ctx, id, by);
+  }
+
+  raiseCapAndContinue(id: OrchestrationId, newCapUsd: number, by: string): Promise<OrchestrationDoc | null> {
+    return raiseCapAndContinue(this.ctx, id, newCapUsd, by);
+  }
+
+  /** Redraws the proposal message from the stored state; never throws. */
+  redraw(id: OrchestrationId): Promise<void> {
+    return this.ctx.announcer.refresh(id);
+  }
+
+  /** A note only the person behind `responseUrl` sees; false when it could not be sent. */
+  respond(responseUrl: string | null, text: string): Promise<boolean> {
+    return this.ctx.announcer.respond(responseUrl, text);
+  }
+}

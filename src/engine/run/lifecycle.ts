@@ -1,0 +1,133 @@
+/**
+ * How a run ends or comes back: cancel, fail, finish, the teardown of work in flight, raising the
+ * cap of a run stopped by its budget, and what happens when a job gives up after its retries.
+ */
+import type { Job } from 'agenda';
+import { gaveUpText } from '../../blocks/replies.js';
+import { formatUsd } from '../../blocks/text.js';
+import { describeError } from '../../errors.js';
+import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
+import { Step, type StepDoc } from '../../models/run.js';
+import { type OrchestrationId, orchestrationIdOf, parseOrchestrationId } from '../plan/ids.js';
+import { ACTIVE_STATUSES, RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
+import type { EngineContext } from './context.js';
+import { type AnyJobData, JOBS } from './queue.js';
+import { advance } from './scheduler.js';
+import { loadOrchestration, transition } from './transition.js';
+
+/** Ends an open orchestration as cancelled and tears down its work. Returns null when it was already closed. */
+export async function cancel(ctx: EngineContext, id: OrchestrationId, by: string): Promise<OrchestrationDoc | null> {
+  const doc = await transition(id, ACTIVE_STATUSES, 'cancelled', { reason: `Cancelled by <@${by}>`, by });
+  if (!doc) return null;
+  await teardown(ctx, doc, 'cancelled');
+  await ctx.announcer.refresh(id);
+  await ctx.announcer.announceEnd(doc, by);
+  return doc;
+}
+
+/** Ends a running orchestration as failed, with a reason for the user. Returns false when it had already ended. */
+export async function fail(ctx: EngineContext, id: OrchestrationId, reason: string, skipReason = 'the run failed'): Promise<boolean> {
+  const doc = await transition(id, [...RUNNING_STATUSES, 'planning', 'proposed'], 'failed', {
+    reason,
+    set: { budgetStop: skipReason === 'budget' },
+  });
+  if (!doc) return false;
+  await teardown(ctx, doc, skipReason);
+  await ctx.announcer.refresh(id);
+  await ctx.announcer.announceEnd(doc, null);
+  return true;
+}
+
+/** The done step: the deliverable was posted, so the orchestration is completed. */
+export async function finish(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc): Promise<void> {
+  const id = orchestrationIdOf(doc);
+  const done = await transition(id, 'synthesizing', 'completed', { reason: 'the deliverable was posted' });
+  await Step.updateOne({ _id: step._id }, { $set: { status: 'succeeded', finishedAt: new Date() } });
+  if (!done) return;
+  await ctx.announcer.refresh(id);
+  await ctx.announcer.announceEnd(done, null);
+}
+
+async function teardown(ctx: EngineContext, doc: OrchestrationDoc, skipReason: string): Promise<void> {
+  const id = orchestrationIdOf(doc);
+  ctx.inflight.abortAll(id);
+  await ctx.queue.cancelSteps({ orchestrationId: id });
+  await Step.updateMany(
+    { orchestrationId: doc._id, status: { $in: ['pending', 'queued', 'running'] } },
+    { $set: { status: 'skipped', skipReason } },
+  );
+}
+
+/**
+ * "Raise cap and continue": a run stopped by its budget resumes with a higher cap. Completed
+ * steps are kept and never re-run; the steps skipped for budget are queued again.
+ */
+export async function raiseCapAndContinue(
+  ctx: EngineContext,
+  id: OrchestrationId,
+  newCapUsd: number,
+  by: string,
+): Promise<OrchestrationDoc | null> {
+  const current = await loadOrchestration(id);
+  if (!current?.budgetStop || current.status !== 'failed' || !current.runId) return null;
+  // All while the run is still "failed, waiting for a higher cap", so that nothing can enqueue
+  // meanwhile and a crash half-way leaves a second raise to finish the job: the skipped steps
+  // back to pending (every step skipped in a budget stop was skipped for the budget, whatever
+  // reason the race between teardown and the aborted calls left on it), and any job a racing
+  // advance() saved after the teardown removed, lest it make the new enqueue a no-op.
+  const skipped = await Step.find({ runId: current.runId, status: 'skipped' }, { _id: 1 }).lean();
+  for (const s of skipped) await ctx.queue.cancelSteps({ stepId: String(s._id) });
+  await Step.updateMany(
+    { runId: current.runId, status: 'skipped' },
+    { $set: { status: 'pending', skipReason: null, startedAt: null, finishedAt: null, claimedBy: null, leaseUntil: null } },
+  );
+  const doc = await transition(id, 'failed', 'executing', {
+    by,
+    reason: `cap raised to ${formatUsd(newCapUsd)}`,
+    where: { budgetStop: true, 'budget.maxUsd': current.budget.maxUsd },
+    set: { budgetStop: false, finishedAt: null, 'budget.maxUsd': newCapUsd, 'budget.warned': false },
+  });
+  if (!doc) return null;
+  // The start job resumes a run as well as it starts one (everything it does is idempotent), and
+  // it is retried if the database blinks: one quick write here, so the modal is answered in time.
+  await ctx.queue.ensureStart(id);
+  void ctx.announcer
+    .announceCapRaised(doc, newCapUsd, by)
+    .catch((error: unknown) => ctx.logger.warn(`could not announce the raised cap of ${id}: ${describeError(error)}`));
+  return doc;
+}
+
+/**
+ * A job failed on every retry (the database or Slack down for minutes, or a bug). What blocks
+ * the run ends it in words, rather than leave it hanging; what only failed to announce a
+ * settled step (its thread post) lets the run go on without that post. What was done is kept.
+ */
+export async function gaveUp(ctx: EngineContext, job: Job, error: Error): Promise<void> {
+  const data = job.attrs.data as AnyJobData | undefined;
+  const id = parseOrchestrationId(data?.orchestrationId);
+  if (!data || !id) return;
+  ctx.logger.error(`${job.attrs.name} for ${id} gave up after its retries: ${describeError(error)}`);
+  const reason = gaveUpText(describeError(error));
+  if (job.attrs.name === JOBS.replan) {
+    const doc = await Orchestration.findById(id, { channelId: 1 }).lean();
+    if (doc && data.by) {
+      const text = `:warning: Asking again failed: ${reason} The current plan is unchanged.`;
+      await ctx.announcer.tell(doc.channelId, data.by, data.responseUrl, text);
+    }
+    return;
+  }
+  const doc = await Orchestration.findById(id, { status: 1, runId: 1 }).lean();
+  const step = data.stepId ? await Step.findById(data.stepId, { status: 1, runId: 1, key: 1 }).lean() : null;
+  const settledStep = job.attrs.name === JOBS.step && step && SETTLED_STEP_STATUSES.includes(step.status);
+  const onlyAnnouncing = settledStep || (job.attrs.name === JOBS.start && doc?.status === 'executing');
+  if (onlyAnnouncing && doc?.runId) {
+    ctx.logger.error(`going on without a thread post for ${id}${step ? ` (step ${step.key})` : ''}`);
+    await ctx.announcer.refresh(id);
+    await advance(ctx, doc.runId, id);
+    return;
+  }
+  const ended = await fail(ctx, id, reason);
+  if (ended && job.attrs.name === JOBS.plan) {
+    await ctx.announcer.respond(data.responseUrl ?? null, `:warning: ${reason} Nothing was proposed; try again in a moment.`);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The planning jobs: the CEO agent drafts the first plan of a new request and posts it for
+ * review (plan), or drafts a new plan for "Ask again" that becomes the next revision (replan).
+ */
+import type { Job } from 'agenda';
+import { planningFailureText, proposalRefusedText } from '../../blocks/replies.js';
+import { safeMrkdwn } from '../../blocks/text.js';
+import { describeError } from '../../errors.js';
+import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
+import { rosterAgents } from '../crew/roster.js';
+import { planProposal } from '../llm/ceoAgent.js';
+import { releaseHolds } from '../money/budget.js';
+import { orchestrationIdOf } from '../plan/ids.js';
+import { revise } from '../review/revise.js';
+import { type EngineContext, meterFor } from './context.js';
+import type { PlanJobData, ReplanJobData } from './queue.js';
+import { loadOrchestration, transition } from './transition.js';
+
+/** The reservation planning holds, so that a retry after a crash books what the cut-off call may have cost. */
+const PLAN_HOLDER = 'plan';
+
+async function draft(ctx: EngineContext, doc: OrchestrationDoc, note: string | null, signal: AbortSignal, holder: string) {
+  const roster = await rosterAgents();
+  const id = orchestrationIdOf(doc);
+  return planProposal(meterFor(ctx, id, { name: holder }), {
+    goal: doc.goal,
+    roster: roster.map((a) => ({ name: a.name, title: a.title, skills: a.skills })),
+    defaultBudgetUsd: doc.proposal?.budget.maxUsd ?? doc.budget.maxUsd,
+    maxBudgetUsd: ctx.config.budget.maxUsd,
+    maxTokens: ctx.config.llm.planMaxOutputTokens,
+    note,
+    signal,
+  });
+}
+
+export async function runPlanJob(ctx: EngineContext, job: Job<PlanJobData>): Promise<void> {
+  const { orchestrationId: id, responseUrl } = job.attrs.data;
+  const doc = await loadOrchestration(id);
+  if (!doc) return;
+
+  if (doc.status === 'planning') {
+    await releaseHolds(id, PLAN_HOLDER, ctx.llm.model); // a planning call cut off by a crash
+    try {
+      const result = await ctx.inflight.track(id, (signal) => draft(ctx, doc, null, signal, PLAN_HOLDER));
+      const spent = (await Orchestration.findById(id, { budget: 1 }).lean())?.budget.spentUsd ?? 0;
+      const now = new Date();
+      await transition(id, 'planning', 'proposed', {
+        reason: `planned in ${result.attempts} attempt(s)`,
+        set: {
+          proposal: result.proposal,
+          revision: 1,
+          history: [{ revision: 1, proposal: result.proposal, change: 'proposed by the CEO agent', by: null, at: now }],
+          // The plan's own cap, never below what planning already spent.
+          'budget.maxUsd': Math.max(result.proposal.budget.maxUsd, spent),
+        },
+      });
+    } catch (error) {
+      const message = planningFailureText(error);
+      ctx.logger.warn(`planning ${id} failed: ${describeError(error)}`);
+      await transition(id, 'planning', 'failed', { reason: message });
+      await ctx.announcer.respond(responseUrl, `:warning: ${message}`);
+      return;
+    }
+  }
+
+  // Post the proposal (once: the ts is stored, and a retried job finds it).
+  const fresh = await loadOrchestration(id);
+  if (!fresh || fresh.messageTs || fresh.status !== 'proposed' || !fresh.proposal) return;
+  const refusal = await ctx.announcer.postProposal(fresh);
+  if (!refusal) return;
+  const reason = proposalRefusedText(refusal.code, refusal.channel);
+  await transition(id, 'proposed', 'failed', { reason });
+  await ctx.announcer.respond(responseUrl, `:warning: ${reason}`);
+}
+
+export async function runReplanJob(ctx: EngineContext, job: Job<ReplanJobData>): Promise<void> {
+  const { orchestrationId: id, revision, by, note, responseUrl } = job.attrs.data;
+  // This job holds its reservation under its own name, so that a retry after a crash books what
+  // the cut-off call may have cost (whatever has become of the plan since), and no other's hold.
+  const holder = `replan:${String(job.attrs._id)}`;
+  await releaseHolds(id, holder, ctx.llm.model);
+  const doc = await loadOrchestration(id);
+  if (!doc || doc.status !== 'proposed' || doc.revision !== revision) return;
+  let proposal;
+  try {
+    proposal = (await ctx.inflight.track(id, (signal) => draft(ctx, doc, note, signal, holder))).proposal;
+  } catch (error) {
+    const now = await Orchestration.findById(id, { status: 1 }).lean();
+    // Cancelled (or approved) while the CEO agent thought: the user knows, and needs no warning.
+    if (now?.status !== 'proposed') return;
+    const text = `:warning: ${planningFailureText(error)} The current plan (revision ${revision}) is unchanged.`;
+    await ctx.announcer.tell(doc.channelId, by, responseUrl, text);
+    return;
+  }
+  // The plan is the CEO agent's to redo; the cap stays what the reviewers last set.
+  const outcome = await revise({
+    id,
+    revision,
+    by,
+    change: note ? `asked again: ${note}` : 'asked again',
+    edit: (current) => ({ ...proposal, budget: current.budget }),
+  });
+  if (outcome.ok) await ctx.announcer.refresh(id);
+  else {
+    const text = `The new plan was set aside: ${safeMrkdwn(outcome.message, 2500)}`;
+    await ctx.announcer.tell(doc.channelId, by, responseUrl, text);
+  }
+}

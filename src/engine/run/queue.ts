@@ -1,0 +1,153 @@
+/**
+ * The job queue: Agenda on MongoDB, its job names and data, the retry policy, and "one live job"
+ * de-duplication. Every handler resumes from stored state, so a retried or duplicated job never
+ * redoes finished work.
+ */
+import { MongoBackend } from '@agendajs/mongo-backend';
+import { Agenda, exponential, InMemoryNotificationChannel, type Job } from 'agenda';
+import type { Db } from 'mongodb';
+import type { Config } from '../../config.js';
+import { describeError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { OrchestrationId } from '../plan/ids.js';
+
+export const JOBS = {
+  plan: 'orchestrate.plan',
+  replan: 'orchestrate.replan',
+  start: 'orchestrate.start',
+  step: 'orchestrate.step',
+} as const;
+export type JobName = (typeof JOBS)[keyof typeof JOBS];
+
+export interface PlanJobData {
+  orchestrationId: OrchestrationId;
+  responseUrl: string | null;
+}
+export interface ReplanJobData {
+  orchestrationId: OrchestrationId;
+  revision: number;
+  by: string;
+  note: string | null;
+  /** The Ask again click's response_url: how its outcome reaches the clicker. */
+  responseUrl?: string | null;
+}
+export interface StartJobData {
+  orchestrationId: OrchestrationId;
+}
+export interface StepJobData {
+  orchestrationId: OrchestrationId;
+  stepId: string;
+}
+export type AnyJobData = Partial<PlanJobData & ReplanJobData & StepJobData>;
+
+const JOBS_COLLECTION = 'agendaJobs';
+
+export class JobQueue {
+  readonly agenda: Agenda;
+
+  constructor(
+    private readonly db: Db,
+    private readonly engine: Config['engine'],
+    private readonly logger: Logger,
+  ) {
+    this.agenda = new Agenda({
+      backend: new MongoBackend({ mongo: db, collection: JOBS_COLLECTION }),
+      // Within one process a job starts at once; other instances pick it up on their next poll.
+      notificationChannel: new InMemoryNotificationChannel(),
+      processEvery: engine.processEveryMs,
+      maxConcurrency: engine.maxParallel + 4,
+      defaultLockLifetime: engine.lockLifetimeMs,
+    });
+    this.agenda.on('error', (error) => logger.error(`job queue error: ${describeError(error)}`));
+  }
+
+  /**
+   * A job only throws on infrastructure trouble (the database or Slack unreachable): it is retried
+   * with backoff, eight times up to a minute apart (about four minutes of an outage with the
+   * default ORCHESTRATE_RETRY_BASE_MS), on top of each Slack call's own retries. A process locks no
+   * more jobs than it runs (lockLimit), so a SIGTERM or a crash never strands jobs locked but not started.
+   */
+  define<T extends object>(name: JobName, handler: (job: Job<T>) => Promise<void>, concurrency: number): void {
+    const backoff = exponential({ delay: this.engine.retryBaseMs, maxDelay: 60_000, maxRetries: 8, jitter: 0.2 });
+    this.agenda.define<T>(name, handler, {
+      concurrency,
+      lockLimit: concurrency,
+      backoff,
+      lockLifetime: this.engine.lockLifetimeMs,
+    });
+  }
+
+  /** Called when a job failed on every retry. */
+  onGaveUp(handler: (job: Job, error: Error) => Promise<void>): void {
+    this.agenda.on('retry exhausted', (error: Error, job: Job) => {
+      handler(job, error).catch((e: unknown) =>
+        this.logger.error(`could not close ${job.attrs.name} after its retries: ${describeError(e)}`),
+      );
+    });
+  }
+
+  async start(): Promise<void> {
+    // Where the database enforces it, a second job for one step cannot even be stored. (The
+    // embedded database does not enforce unique indexes; the step's lease covers that case.)
+    await this.db
+      .collection(JOBS_COLLECTION)
+      .createIndex(
+        { name: 1, 'data.stepId': 1 },
+        { unique: true, name: 'one_job_per_step', partialFilterExpression: { 'data.stepId': { $exists: true } } },
+      )
+      .catch((error: unknown) => this.logger.warn(`could not create the one-job-per-step index: ${describeError(error)}`));
+    await this.agenda.start();
+  }
+
+  /** Stops taking jobs and waits up to `timeoutMs` for the running ones to finish. */
+  async drain(timeoutMs: number): Promise<void> {
+    await this.agenda.drain(timeoutMs).catch(() => undefined);
+    await this.agenda.stop().catch(() => undefined);
+  }
+
+  async now<T extends object>(name: JobName, data: T): Promise<void> {
+    await this.agenda.now<T>(name, data);
+  }
+
+  ensurePlan(orchestrationId: OrchestrationId, responseUrl: string | null): Promise<void> {
+    return this.ensure<PlanJobData>(JOBS.plan, { orchestrationId, responseUrl }, { orchestrationId });
+  }
+
+  ensureStart(orchestrationId: OrchestrationId): Promise<void> {
+    return this.ensure<StartJobData>(JOBS.start, { orchestrationId }, { orchestrationId });
+  }
+
+  /**
+   * One live job per step: a second enqueue (another instance, a retry) is a no-op, and should
+   * two instances race, the step's lease still lets only one of them run it.
+   */
+  ensureStep(orchestrationId: OrchestrationId, stepId: string): Promise<void> {
+    return this.ensure<StepJobData>(JOBS.step, { orchestrationId, stepId }, { stepId });
+  }
+
+  /** Removes the step jobs of an orchestration, or of one step. */
+  async cancelSteps(match: { orchestrationId: OrchestrationId } | { stepId: string }): Promise<void> {
+    await this.agenda.cancel({ name: JOBS.step, data: match }).catch(() => 0);
+  }
+
+  /** Stores the job unless a live one (due, or running) exists; a job that ended or gave up is replaced. */
+  private async ensure<T extends object>(name: JobName, data: T, match: Record<string, string>): Promise<void> {
+    const unique = Object.fromEntries(Object.entries(match).map(([k, v]) => [`data.${k}`, v]));
+    const save = async () => {
+      try {
+        return await this.agenda.create<T>(name, data).unique(unique, { insertOnly: true }).save();
+      } catch (error) {
+        // Another instance stored it first (the unique index said so): that job will do the work.
+        if ((error as { code?: number }).code !== 11000) throw error;
+        return null;
+      }
+    };
+    const job = await save();
+    // Due: just stored, or an existing job waiting to run. Otherwise it may be running, or dead.
+    if (!job || job.attrs.nextRunAt) return;
+    const { jobs } = await this.agenda.queryJobs({ name, data: match });
+    if (jobs.some((j) => j.lockedAt || j.nextRunAt)) return;
+    await this.agenda.cancel({ name, data: match });
+    await save();
+  }
+}

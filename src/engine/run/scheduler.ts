@@ -1,0 +1,47 @@
+/**
+ * DAG scheduling: a step is enqueued the moment its last dependency settles, so independent
+ * steps run at once (up to ORCHESTRATE_MAX_PARALLEL per process); after a restart, work whose
+ * job may have been lost between two writes gets a new one.
+ */
+import type { Types } from 'mongoose';
+import { Orchestration } from '../../models/orchestration.js';
+import { Step } from '../../models/run.js';
+import type { OrchestrationId } from '../plan/ids.js';
+import { orchestrationIdOf } from '../plan/ids.js';
+import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
+import type { EngineContext } from './context.js';
+
+
+/** Enqueues every pending step whose dependencies have all settled. Safe to call from anywhere, any number of times. */
+export async function advance(ctx: EngineContext, runId: Types.ObjectId, orchestrationId: OrchestrationId): Promise<void> {
+  const doc = await Orchestration.findById(orchestrationId, { status: 1 }).lean();
+  if (!doc || !RUNNING_STATUSES.includes(doc.status)) return;
+  const steps = await Step.find({ runId }, { key: 1, status: 1, dependsOn: 1 }).lean();
+  const status = new Map(steps.map((s) => [s.key, s.status]));
+  for (const s of steps) {
+    if (s.status !== 'pending') continue;
+    if (!s.dependsOn.every((d) => SETTLED_STEP_STATUSES.includes(status.get(d) ?? 'pending'))) continue;
+    await ctx.queue.ensureStep(orchestrationId, String(s._id));
+    await Step.updateOne({ _id: s._id, status: 'pending' }, { $set: { status: 'queued' } });
+  }
+}
+
+/** After a restart: re-enqueue the work whose job may have been lost between two writes. */
+export async function recover(ctx: EngineContext): Promise<void> {
+  const open = await Orchestration.find(
+    { status: { $in: ['planning', 'approved', 'executing', 'synthesizing'] } },
+    { status: 1, runId: 1 },
+  ).lean();
+  for (const o of open) {
+    const id = orchestrationIdOf(o);
+    if (o.status === 'approved') await ctx.queue.ensureStart(id);
+    else if (o.runId) {
+      // Steps whose job was lost between two writes, or gave up, get a new one; then what is ready runs.
+      const started = await Step.find({ runId: o.runId, status: { $in: ['queued', 'running'] } }, { _id: 1 }).lean();
+      for (const s of started) await ctx.queue.ensureStep(id, String(s._id));
+      await advance(ctx, o.runId, id);
+    } else if (o.status === 'planning') {
+      await ctx.queue.ensurePlan(id, null); // a no-op while its job is alive
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The start job: applies the approved plan (hires, team, project, tickets, run and steps),
+ * announces the team, and enqueues every step that is ready. It resumes a run as well as it
+ * starts one, since everything it does is idempotent.
+ */
+import type { Job } from 'agenda';
+import { hasCode } from '../../errors.js';
+import { Orchestration } from '../../models/orchestration.js';
+import { Run } from '../../models/run.js';
+import { scaffold } from '../crew/scaffold.js';
+import type { EngineContext } from './context.js';
+import { fail } from './lifecycle.js';
+import type { StartJobData } from './queue.js';
+import { advance } from './scheduler.js';
+import { loadOrchestration, transition } from './transition.js';
+
+export async function runStartJob(ctx: EngineContext, job: Job<StartJobData>): Promise<void> {
+  const { orchestrationId: id } = job.attrs.data;
+  const doc = await loadOrchestration(id);
+  if (!doc || !(doc.status === 'approved' || doc.status === 'executing')) return;
+  let scaffolding;
+  try {
+    scaffolding = await scaffold(doc);
+  } catch (error) {
+    if (!hasCode(error, 'scaffold')) throw error;
+    await fail(ctx, id, `Could not set up the run: ${error.message}.`);
+    return;
+  }
+  const { run } = scaffolding;
+  const moved = await transition(id, 'approved', 'executing', {
+    reason: 'scaffolding created',
+    set: { runId: run._id, startedAt: new Date() },
+  });
+  // Not moved: a retry of this job after the move (go on), or a cancel meanwhile (say nothing more).
+  if (!moved && (await Orchestration.findById(id, { status: 1 }).lean())?.status !== 'executing') return;
+  if (!run.announcedTs) {
+    const stepCount = run.pipeline.steps.filter((s) => s.kind !== 'done').length;
+    const members = doc.proposal!.roles.map((r) => ({
+      roleTitle: r.title,
+      agentName: scaffolding.roles[r.key]!.name,
+      hired: scaffolding.hired.has(r.key),
+    }));
+    const ts = await ctx.announcer.announceTeam(doc, scaffolding.teamName, members, stepCount);
+    await Run.updateOne({ _id: run._id }, { $set: { announcedTs: ts ?? 'unposted' } });
+  }
+  await ctx.announcer.refresh(id);
+  await advance(ctx, run._id, id);
+}

@@ -1,0 +1,226 @@
+/**
+ * The step job: claims its step under a lease, runs it (executeStep.ts) while watching for a
+ * cancel, stores the result before anything is announced, then announces it and enqueues what
+ * it unblocks. A job re-run after a crash resumes from the stored step and never repeats a call.
+ */
+import type { Job } from 'agenda';
+import { formatUsd } from '../../blocks/text.js';
+import { describeError, hasCode } from '../../errors.js';
+import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
+import { Step, type StepDoc } from '../../models/run.js';
+import { releaseHolds } from '../money/budget.js';
+import type { TokenUsage } from '../money/pricing.js';
+import { type OrchestrationId, orchestrationIdOf } from '../plan/ids.js';
+import { storedGaps } from '../plan/results.js';
+import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
+import { type EngineContext, meterFor } from './context.js';
+import { executeStep, type StepOutcome } from './executeStep.js';
+import { fail, finish } from './lifecycle.js';
+import type { StepJobData } from './queue.js';
+import { advance } from './scheduler.js';
+import { transition } from './transition.js';
+
+export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Promise<void> {
+  const { lockLifetimeMs } = ctx.config.engine;
+  const claimant = String(job.attrs._id);
+  // Keep the job's lock, and this job's lease on its step, for as long as the handler runs (the
+  // LLM call, then the posts and the redraw): neither a long call nor a slow Slack makes the job
+  // look dead, and no second job for the same step can claim it meanwhile.
+  const keepLock = setInterval(
+    () => {
+      void job.touch().catch(() => undefined);
+      const lease = { $set: { leaseUntil: new Date(Date.now() + lockLifetimeMs) } };
+      void Step.updateOne({ _id: job.attrs.data.stepId, claimedBy: claimant, status: 'running' }, lease).catch(() => undefined);
+    },
+    Math.max(500, lockLifetimeMs / 3),
+  );
+  try {
+    const retryAt = await runStep(ctx, job.attrs.data, claimant);
+    if (retryAt) job.schedule(retryAt);
+  } catch (error) {
+    // Agenda retries the job with backoff; it resumes from the stored step and never redoes a call.
+    ctx.logger.warn(`step job ${job.attrs.data.stepId} will be retried: ${describeError(error)}`);
+    throw error;
+  } finally {
+    clearInterval(keepLock);
+  }
+}
+
+/** The claim: a step not yet started, one this very job started before a crash, or one whose lease lapsed. */
+function claim(ctx: EngineContext, step: StepDoc, claimant: string): Promise<StepDoc | null> {
+  const now = new Date();
+  return Step.findOneAndUpdate(
+    {
+      _id: step._id,
+      $or: [
+        { status: { $in: ['pending', 'queued'] } },
+        { status: 'running', claimedBy: claimant },
+        { status: 'running', leaseUntil: { $lt: now } },
+        { status: 'running', leaseUntil: null },
+      ],
+    },
+    {
+      $set: {
+        status: 'running',
+        startedAt: step.startedAt ?? now,
+        claimedBy: claimant,
+        leaseUntil: new Date(now.getTime() + ctx.config.engine.lockLifetimeMs),
+      },
+      $inc: { attempts: 1 },
+    },
+    { returnDocument: 'after' },
+  ).lean<StepDoc>();
+}
+
+/** Runs the step, or says when to look again (another job holds it under a lease that may lapse). */
+async function runStep(ctx: EngineContext, { orchestrationId: id, stepId }: StepJobData, claimant: string): Promise<Date | void> {
+  const step = await Step.findById(stepId).lean<StepDoc>();
+  if (!step) return;
+  const doc = await Orchestration.findById(id).lean<OrchestrationDoc>();
+  if (SETTLED_STEP_STATUSES.includes(step.status)) {
+    // Re-run after a crash or a Slack outage: the result is stored and never recomputed; finish
+    // announcing it, even if the run has ended meanwhile, so that no result is lost.
+    if (!doc || step.kind === 'done') return;
+    if (RUNNING_STATUSES.includes(doc.status)) await followUp(ctx, doc, step);
+    else await ctx.announcer.announceStep(doc, step);
+    return;
+  }
+  if (!doc || !RUNNING_STATUSES.includes(doc.status)) {
+    const skipReason = doc?.budgetStop ? 'budget' : (doc?.status ?? 'closed');
+    await Step.updateOne({ _id: step._id, status: { $nin: SETTLED_STEP_STATUSES } }, { $set: { status: 'skipped', skipReason } });
+    return;
+  }
+  const claimed = await claim(ctx, step, claimant);
+  if (!claimed) {
+    // Held by another job. Should that job be dead but never taken over (its document replaced,
+    // say), this one must still run the step once the lease lapses: look again then.
+    const held = await Step.findById(step._id, { status: 1, leaseUntil: 1 }).lean();
+    return held?.status === 'running' && held.leaseUntil ? new Date(new Date(held.leaseUntil).getTime() + 1000) : undefined;
+  }
+  // A crash interrupted this step's call: the provider may have billed it, so its worst case stays spent.
+  await releaseHolds(id, `step:${String(claimed._id)}`, ctx.llm.model);
+
+  if (claimed.kind === 'done') return finish(ctx, doc, claimed);
+  if (claimed.kind === 'synthesis' && !(await startSynthesis(ctx, id, claimed))) return;
+
+  let outcome: StepOutcome | null = null;
+  let failure: unknown = null;
+  try {
+    outcome = await ctx.inflight.track(id, (signal) => executeWatched(ctx, doc, claimed, signal));
+  } catch (error) {
+    failure = error;
+  }
+  // What follows (posts, redraw, enqueueing) may throw on infrastructure trouble; the job is
+  // then retried and resumes from the stored step.
+  if (outcome) await succeed(ctx, doc, claimed, outcome);
+  else await stepFailed(ctx, doc, claimed, failure);
+}
+
+/** Moves the run to synthesizing, unless every ticket failed: then there is nothing to synthesize. */
+async function startSynthesis(ctx: EngineContext, id: OrchestrationId, step: StepDoc): Promise<boolean> {
+  const tickets = await Step.find({ runId: step.runId, kind: 'ticket' }, { status: 1 }).lean();
+  if (tickets.length && tickets.every((t) => t.status !== 'succeeded')) {
+    await Step.updateOne({ _id: step._id }, { $set: { status: 'skipped', skipReason: 'every sub-ticket failed' } });
+    await fail(ctx, id, 'Every sub-ticket failed, so there is nothing to synthesize.');
+    return false;
+  }
+  await transition(id, 'executing', 'synthesizing', { reason: 'all tickets settled' });
+  await ctx.announcer.refresh(id);
+  return true;
+}
+
+/** Executes the step while a watch aborts it should its orchestration be closed elsewhere (another instance). */
+async function executeWatched(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc, signal: AbortSignal) {
+  const id = orchestrationIdOf(doc);
+  const controller = new AbortController();
+  signal.addEventListener('abort', () => controller.abort(), { once: true });
+  const watch = setInterval(() => {
+    Orchestration.findById(id, { status: 1 })
+      .lean()
+      .then((o) => {
+        if (!o || !RUNNING_STATUSES.includes(o.status)) controller.abort();
+      })
+      .catch(() => undefined);
+  }, ctx.watchIntervalMs);
+  // Every call (retries and repairs included) is booked on its step as soon as it is settled,
+  // with the model that was billed, so that the rollup adds up per step, role and model even
+  // when the process dies mid-step.
+  const onCost = async (usd: number, usage: TokenUsage | null) => {
+    const tokens = { 'tokens.input': usage?.input ?? 0, 'tokens.output': usage?.output ?? 0, 'tokens.cached': usage?.cacheRead ?? 0 };
+    await Step.updateOne({ _id: step._id }, { $inc: { costUsd: usd, ...tokens }, $set: { model: ctx.llm.model } });
+  };
+  try {
+    return await executeStep(doc.proposal!, step, {
+      meter: meterFor(ctx, id, { name: `step:${String(step._id)}`, onCost }),
+      signal: controller.signal,
+      maxTokens: ctx.config.llm.maxOutputTokens,
+      attempts: ctx.config.engine.stepAttempts,
+      retryBaseMs: ctx.config.engine.retryBaseMs,
+    });
+  } finally {
+    clearInterval(watch);
+  }
+}
+
+async function succeed(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc, outcome: StepOutcome): Promise<void> {
+  const finishedAt = new Date();
+  const result = { output: outcome.output, structured: outcome.structured, model: outcome.model, finishedAt, error: null };
+  const stored = await Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status: 'succeeded', ...result } });
+  if (stored.modifiedCount !== 1) return; // cancelled or failed meanwhile: the result is not announced
+  if (step.kind === 'synthesis') {
+    const deliverable = { markdown: outcome.output, gaps: storedGaps(outcome.structured), stepId: step._id, at: finishedAt };
+    await Orchestration.updateOne({ _id: doc._id }, { $set: { deliverable } });
+  }
+  await followUp(ctx, doc, step);
+}
+
+/**
+ * What follows a settled step: its thread posts, the redraw, and enqueueing what it unblocks.
+ * Built from the stored step alone, so a job re-run after a crash between storing the result
+ * and announcing it completes the announcement (updating, never duplicating, posts).
+ */
+async function followUp(ctx: EngineContext, doc: OrchestrationDoc, settled: Pick<StepDoc, '_id'>): Promise<void> {
+  const step = await Step.findById(settled._id).lean<StepDoc>();
+  if (!step) return;
+  await ctx.announcer.announceStep(doc, step);
+  await ctx.announcer.warnNearCap(doc);
+  const id = orchestrationIdOf(doc);
+  await ctx.announcer.refresh(id);
+  await advance(ctx, step.runId, id);
+}
+
+async function stepFailed(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc, error: unknown): Promise<void> {
+  const id = orchestrationIdOf(doc);
+  const settle = (status: 'skipped' | 'failed', fields: Record<string, unknown>) =>
+    Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status, finishedAt: new Date(), ...fields } });
+  if (hasCode(error, 'budget_exceeded')) {
+    await settle('skipped', { skipReason: 'budget' });
+    const fresh = await Orchestration.findById(doc._id, { budget: 1 }).lean();
+    const b = fresh?.budget ?? doc.budget;
+    const reason =
+      `Budget exceeded: ${formatUsd(b.spentUsd)} spent of the ${formatUsd(b.maxUsd)} cap, and the next call could cost up to ` +
+      `${formatUsd(error.neededUsd)}. The steps that could not run were skipped; raise the cap to continue.`;
+    await fail(ctx, id, reason, 'budget');
+    return;
+  }
+  if (hasCode(error, 'orchestration_closed') || (hasCode(error, 'llm_call') && error.aborted)) {
+    const now = await Orchestration.findById(doc._id, { status: 1, budgetStop: 1 }).lean();
+    await settle('skipped', { skipReason: now?.budgetStop ? 'budget' : 'stopped' });
+    // Only a closed orchestration aborts calls; should one still be running, never leave it hanging.
+    if (now && RUNNING_STATUSES.includes(now.status)) await advance(ctx, step.runId, id);
+    return;
+  }
+  // Anything but the LLM's own failure (the database not answering while the prompt was put
+  // together, say) is worth another go of the whole job: this job still holds the step.
+  if (!(hasCode(error, 'step_failure') || hasCode(error, 'llm_call'))) throw error;
+  const reason = error.message;
+  ctx.logger.warn(`step ${step.key} of ${id} failed: ${reason}`);
+  const stored = await settle('failed', { error: reason });
+  if (stored.modifiedCount !== 1) return;
+  if (step.kind !== 'ticket') {
+    const what = step.kind === 'discuss' ? 'discussion round' : step.kind;
+    await fail(ctx, id, `The ${what} step "${step.title}" failed: ${reason}`);
+    return;
+  }
+  await followUp(ctx, doc, step);
+}

@@ -1,0 +1,58 @@
+/**
+ * The thread posts a settled step is owed, and the cost rollup of a run: built from stored
+ * records alone, so that a job re-run after a crash announces exactly what was stored.
+ */
+import type { SlackMessage } from '../../blocks/proposal.js';
+import { rollupMessage } from '../../blocks/rollup.js';
+import { deliverableMessages, positionMessage, stepFailedMessage, stepResultMessages } from '../../blocks/thread.js';
+import { Agent } from '../../models/agent.js';
+import type { OrchestrationDoc } from '../../models/orchestration.js';
+import { Step, type StepDoc } from '../../models/run.js';
+import { rollup } from '../money/rollup.js';
+import { storedGaps, storedPosition } from '../plan/results.js';
+
+export function durationOf(record: { startedAt: Date | null; finishedAt: Date | null }): number | null {
+  if (!record.startedAt || !record.finishedAt) return null;
+  return new Date(record.finishedAt).getTime() - new Date(record.startedAt).getTime();
+}
+
+export async function stepMessages(step: StepDoc): Promise<SlackMessage[]> {
+  const agent = step.agentId ? await Agent.findById(step.agentId, { name: 1 }).lean() : null;
+  const agentName = agent?.name ?? '';
+  const figures = { costUsd: step.costUsd, durationMs: durationOf(step), model: step.model };
+  if (step.status === 'failed' && step.kind === 'ticket') {
+    return [stepFailedMessage(step.title, agentName || null, step.error ?? 'unknown error', figures)];
+  }
+  if (step.status !== 'succeeded') return [];
+  switch (step.kind) {
+    case 'discuss': {
+      const { position, risks } = storedPosition(step.structured, step.output);
+      return [positionMessage(step.title.replace(/^Position: /, ''), agentName, position, risks, figures)];
+    }
+    case 'synthesis':
+      return deliverableMessages(step.output ?? '', storedGaps(step.structured), figures);
+    case 'research':
+    case 'ticket':
+      return stepResultMessages(step.title, agentName, step.output ?? '', figures);
+    default:
+      return [];
+  }
+}
+
+/** The run's cost table; what the steps do not account for was planning, by `planningModel`. */
+export async function rollupMessageOf(doc: OrchestrationDoc, planningModel: string): Promise<SlackMessage> {
+  const steps = await Step.find({ runId: doc.runId, kind: { $ne: 'done' } })
+    .sort({ order: 1 })
+    .lean<StepDoc[]>();
+  const roleTitle = new Map((doc.proposal?.roles ?? []).map((r) => [r.key, r.title]));
+  const rows = steps.map((s) => ({
+    title: s.title,
+    role: roleTitle.get(s.roleKey ?? '') ?? s.roleKey ?? '',
+    model: s.model,
+    status: s.status,
+    tokens: s.tokens,
+    costUsd: s.costUsd,
+    durationMs: durationOf(s),
+  }));
+  return rollupMessage(rollup(rows, doc.budget.spentUsd, planningModel));
+}
