@@ -6,14 +6,14 @@
 import { performance } from 'node:perf_hooks';
 import { proposalMessage } from '../src/blocks/proposal.js';
 import { reserve, settle } from '../src/engine/money/budget.js';
-import { createPricer, inputTokensUpperBound } from '../src/engine/money/pricing.js';
 import { estimate } from '../src/engine/money/estimate.js';
+import { createPricer, inputTokensUpperBound } from '../src/engine/money/pricing.js';
+import { type OrchestrationId, orchestrationIdOf } from '../src/engine/plan/ids.js';
 import { materialize } from '../src/engine/plan/materializer.js';
 import { Orchestration } from '../src/models/orchestration.js';
 import { Step } from '../src/models/run.js';
 import { largestProposal, sampleProposal } from '../test/fixtures.js';
 import { eventually, REQUESTER, scriptedResponder, startHarness } from '../test/helpers/harness.js';
-import { type OrchestrationId, orchestrationIdOf } from '../src/engine/plan/ids.js';
 
 const pct = (values: number[], p: number) => {
   const s = [...values].sort((a, b) => a - b);
@@ -22,7 +22,14 @@ const pct = (values: number[], p: number) => {
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
 const rows: string[][] = [];
 const report = (name: string, unit: string, values: number[], note = '') =>
-  rows.push([name, String(values.length), `${fmt(pct(values, 50))} ${unit}`, `${fmt(pct(values, 95))} ${unit}`, `${fmt(pct(values, 99))} ${unit}`, note]);
+  rows.push([
+    name,
+    String(values.length),
+    `${fmt(pct(values, 50))} ${unit}`,
+    `${fmt(pct(values, 95))} ${unit}`,
+    `${fmt(pct(values, 99))} ${unit}`,
+    note,
+  ]);
 
 function timeIt(n: number, fn: () => void): number[] {
   const out: number[] = [];
@@ -36,16 +43,48 @@ function timeIt(n: number, fn: () => void): number[] {
 
 async function pureFunctions() {
   const big = largestProposal(2000);
-  const roles = Object.fromEntries(big.roles.map((r, i) => [r.key, { agentId: `a${i}`, name: r.hire!.name, title: r.title, persona: r.hire!.persona }]));
-  report('materialize (8 roles, 16 tickets)', 'µs', timeIt(5000, () => materialize({ proposal: big, revision: 1, roles, ids: { orchestrationId: 'o' } })));
-  const view = { orchestrationId: '65a1b2c3d4e5f60718293a4b' as OrchestrationId, revision: 1, status: 'proposed' as const, statusReason: null, requesterId: 'U1', goal: big.goal, proposal: big, budget: { maxUsd: 5, spentUsd: 0 }, approvedBy: null, durationMs: null };
-  report('proposalMessage (largest plan)', 'µs', timeIt(2000, () => proposalMessage(view)));
+  const roles = Object.fromEntries(
+    big.roles.map((r, i) => [
+      r.key,
+      { agentId: `a${i}`, name: r.hire!.name, title: r.title, persona: r.hire!.persona },
+    ]),
+  );
+  report(
+    'materialize (8 roles, 16 tickets)',
+    'µs',
+    timeIt(5000, () => materialize({ proposal: big, revision: 1, roles, ids: { orchestrationId: 'o' } })),
+  );
+  const view = {
+    orchestrationId: '65a1b2c3d4e5f60718293a4b' as OrchestrationId,
+    revision: 1,
+    status: 'proposed' as const,
+    statusReason: null,
+    requesterId: 'U1',
+    goal: big.goal,
+    proposal: big,
+    budget: { maxUsd: 5, spentUsd: 0 },
+    approvedBy: null,
+    durationMs: null,
+  };
+  report(
+    'proposalMessage (largest plan)',
+    'µs',
+    timeIt(2000, () => proposalMessage(view)),
+  );
   const pricer = createPricer('gpt-4o-mini', {});
-  report('estimate (largest plan, no history)', 'µs', timeIt(2000, () => estimate(big, pricer, 2048, [])));
+  report(
+    'estimate (largest plan, no history)',
+    'µs',
+    timeIt(2000, () => estimate(big, pricer, 2048, [])),
+  );
 }
 
 async function overSlack() {
-  const h = await startHarness({ ORCHESTRATE_MAX_PARALLEL: '4', ORCHESTRATE_PROCESS_EVERY_MS: '5000', LOG_LEVEL: 'error' });
+  const h = await startHarness({
+    ORCHESTRATE_MAX_PARALLEL: '4',
+    ORCHESTRATE_PROCESS_EVERY_MS: '5000',
+    LOG_LEVEL: 'error',
+  });
   try {
     // 1. Ack latency of /orchestrate: Slack allows 3 s.
     const acks: number[] = [];
@@ -55,12 +94,23 @@ async function overSlack() {
       acks.push(performance.now() - t);
       if (res.status !== 200) throw new Error(`command answered ${res.status}`);
     }
-    report('/orchestrate ack (signed HTTP round trip)', 'ms', acks, `p99 is ${fmt((100 * pct(acks, 99)) / 3000, 2)}% of Slack's 3 s`);
+    report(
+      '/orchestrate ack (signed HTTP round trip)',
+      'ms',
+      acks,
+      `p99 is ${fmt((100 * pct(acks, 99)) / 3000, 2)}% of Slack's 3 s`,
+    );
     await new Promise((r) => setTimeout(r, 1500)); // let the plans settle
 
     // 2. Step hand-off: a chain of 8 tickets, LLM answering at once. Gap = dependency's answer → dependent's request.
     const chain = sampleProposal({
-      tickets: 'abcdefgh'.split('').map((k, i) => ({ key: k, title: `Chain ${k}`, role: 'analyst', description: k, dependsOn: i ? ['abcdefgh'[i - 1]!] : [] })),
+      tickets: 'abcdefgh'.split('').map((k, i) => ({
+        key: k,
+        title: `Chain ${k}`,
+        role: 'analyst',
+        description: k,
+        dependsOn: i ? ['abcdefgh'[i - 1]!] : [],
+      })),
       discussion: { enabled: false, prompt: '' },
     });
     h.llm.responder = scriptedResponder(chain);
@@ -71,16 +121,33 @@ async function overSlack() {
       h.llm.reset();
       const t = performance.now();
       await h.click('orchestrate.approve', value, REQUESTER, ts);
-      await eventually(async () => (await Orchestration.findById(orchestrationId, { status: 1 }).lean())?.status === 'completed', 60_000, 'chain');
+      await eventually(
+        async () => (await Orchestration.findById(orchestrationId, { status: 1 }).lean())?.status === 'completed',
+        60_000,
+        'chain',
+      );
       runs.push(performance.now() - t);
-      const tickets = 'abcdefgh'.split('').map((k) => h.llm.requests.find((r) => r.user.includes(`# Your ticket: Chain ${k}`))!);
+      const tickets = 'abcdefgh'
+        .split('')
+        .map((k) => h.llm.requests.find((r) => r.user.includes(`# Your ticket: Chain ${k}`))!);
       for (let i = 1; i < tickets.length; i++) gaps.push(tickets[i]!.startedAt - tickets[i - 1]!.endedAt!);
     }
-    report('step hand-off (dependency done → next LLM request)', 'ms', gaps, `vs up to ${h.config.engine.processEveryMs} ms if it waited for a poll`);
+    report(
+      'step hand-off (dependency done → next LLM request)',
+      'ms',
+      gaps,
+      `vs up to ${h.config.engine.processEveryMs} ms if it waited for a poll`,
+    );
     report('whole run, 8-ticket chain + synthesis, instant LLM', 'ms', runs, 'Orchestrate overhead per run');
 
     // 3. Budget reservations racing on one orchestration.
-    const o = await Orchestration.create({ requesterId: 'U', channelId: 'C', goal: 'bench', status: 'executing', budget: { maxUsd: 1e9, spentUsd: 0, reservedUsd: 0, warned: false } });
+    const o = await Orchestration.create({
+      requesterId: 'U',
+      channelId: 'C',
+      goal: 'bench',
+      status: 'executing',
+      budget: { maxUsd: 1e9, spentUsd: 0, reservedUsd: 0, warned: false },
+    });
     for (const parallel of [1, 8, 32]) {
       const latencies: number[] = [];
       for (let round = 0; round < Math.ceil(400 / parallel); round++) {
@@ -109,7 +176,13 @@ async function overSlack() {
  */
 async function tightCap() {
   const wide = sampleProposal({
-    tickets: 'abcdefgh'.split('').map((k) => ({ key: k, title: `Wide ${k}`, role: 'analyst', description: `Part ${k} of the landscape.`, dependsOn: [] })),
+    tickets: 'abcdefgh'.split('').map((k) => ({
+      key: k,
+      title: `Wide ${k}`,
+      role: 'analyst',
+      description: `Part ${k} of the landscape.`,
+      dependsOn: [],
+    })),
     discussion: { enabled: false, prompt: '' },
     // Room for every call's worst case on its own (the synthesis, reading all eight results, is
     // the largest), but not for eight ticket calls' worst cases at once.
@@ -130,10 +203,14 @@ async function tightCap() {
       const { value, orchestrationId, ts } = await h.propose(`Tight cap run ${run}`);
       h.llm.reset();
       await h.click('orchestrate.approve', value, REQUESTER, ts);
-      const end = await eventually(async () => {
-        const d = await Orchestration.findById(orchestrationId).lean();
-        return d && ['completed', 'failed'].includes(d.status) ? d : null;
-      }, 60_000, 'tight-cap run');
+      const end = await eventually(
+        async () => {
+          const d = await Orchestration.findById(orchestrationId).lean();
+          return d && ['completed', 'failed'].includes(d.status) ? d : null;
+        },
+        60_000,
+        'tight-cap run',
+      );
       if (end.status === 'completed') completed++;
       shares.push((100 * end.budget.spentUsd) / end.budget.maxUsd);
       const steps = await Step.find({ orchestrationId, kind: 'ticket', status: 'succeeded' }).lean();
@@ -145,10 +222,18 @@ async function tightCap() {
       }
       // Stopping at the first refused reservation, as the engine once did, ends a run once the
       // calls in flight hold what is left of the cap.
-      firstRefusalCalls += Math.min(8, Math.floor((end.budget.maxUsd - (end.budget.spentUsd - steps.reduce((n, s) => n + s.costUsd, 0))) / worst));
+      firstRefusalCalls += Math.min(
+        8,
+        Math.floor((end.budget.maxUsd - (end.budget.spentUsd - steps.reduce((n, s) => n + s.costUsd, 0))) / worst),
+      );
     }
     report('worst case reserved ÷ real cost, per ticket call', '×', ratios, 'gpt-4o-mini, ~750-token answers');
-    report('spend as % of a tight cap, 8 tickets at once', '%', shares, `${completed}/${runs} runs completed; failing at the first refused reservation would have stopped each after ${fmt(firstRefusalCalls / runs, 1)} of 8 ticket calls`);
+    report(
+      'spend as % of a tight cap, 8 tickets at once',
+      '%',
+      shares,
+      `${completed}/${runs} runs completed; failing at the first refused reservation would have stopped each after ${fmt(firstRefusalCalls / runs, 1)} of 8 ticket calls`,
+    );
   } finally {
     await h.stop();
   }

@@ -81,7 +81,11 @@ function dashboardApp(agenda: Agenda, credentials: AdminCredentials): express.Ex
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = (err as { status?: unknown } | null)?.status;
     const code = typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
-    if (!res.headersSent) res.status(code).type('text/plain').send(code < 500 ? 'Bad request' : 'Internal error');
+    if (!res.headersSent)
+      res
+        .status(code)
+        .type('text/plain')
+        .send(code < 500 ? 'Bad request' : 'Internal error');
     else res.end();
   });
   return app;

@@ -12,15 +12,25 @@ export { ConfigError };
 const userIds = z
   .string()
   .optional()
-  .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean))
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
   .refine((ids) => ids.every((id) => /^[UW][A-Z0-9]{2,}$/.test(id)), {
-    message: 'must be Slack user ids such as U012ABCDEF, comma-separated (a profile\'s ⋮ menu → Copy member ID), not names or emails',
+    message:
+      "must be Slack user ids such as U012ABCDEF, comma-separated (a profile's ⋮ menu → Copy member ID), not names or emails",
   });
 
 const positiveNumber = (fallback: number) =>
   z.coerce.number({ error: 'must be a number' }).positive('must be greater than 0').default(fallback);
 const positiveInt = (fallback: number) =>
-  z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').positive('must be at least 1').default(fallback);
+  z.coerce
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .positive('must be at least 1')
+    .default(fallback);
 
 const PriceSchema = z.object({
   inputPerMTok: z.number().nonnegative(),
@@ -34,10 +44,16 @@ const EnvSchema = z
   .object({
     SLACK_SIGNING_SECRET: z.string({ error: 'is missing' }).min(1, 'is empty'),
     SLACK_BOT_TOKEN: z.string({ error: 'is missing' }).regex(/^xoxb-/, 'must be a bot token starting with xoxb-'),
-    SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token starting with xapp-').optional(),
+    SLACK_APP_TOKEN: z
+      .string()
+      .regex(/^xapp-/, 'must be an app-level token starting with xapp-')
+      .optional(),
     SLACK_API_URL: z.url('must be a URL such as https://slack.com/api/').default('https://slack.com/api/'),
     PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(3000),
-    MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
+    MONGODB_URI: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+      .optional(),
     LLM_PROVIDER: z.enum(['openai', 'anthropic'], { error: 'must be "openai" or "anthropic"' }).default('openai'),
     LLM_MODEL: z.string().min(1).optional(),
     LLM_MAX_OUTPUT_TOKENS: positiveInt(2048),
@@ -65,12 +81,18 @@ const EnvSchema = z
         try {
           json = JSON.parse(raw);
         } catch {
-          ctx.addIssue({ code: 'custom', message: 'must be JSON like {"my-model":{"inputPerMTok":1,"outputPerMTok":2}}' });
+          ctx.addIssue({
+            code: 'custom',
+            message: 'must be JSON like {"my-model":{"inputPerMTok":1,"outputPerMTok":2}}',
+          });
           return z.NEVER;
         }
         const parsed = z.record(z.string(), PriceSchema).safeParse(json);
         if (!parsed.success) {
-          ctx.addIssue({ code: 'custom', message: 'each model needs numeric inputPerMTok and outputPerMTok (USD per million tokens)' });
+          ctx.addIssue({
+            code: 'custom',
+            message: 'each model needs numeric inputPerMTok and outputPerMTok (USD per million tokens)',
+          });
           return z.NEVER;
         }
         return parsed.data;
@@ -79,13 +101,21 @@ const EnvSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.LLM_PROVIDER === 'openai' && !env.OPENAI_API_KEY) {
-      ctx.addIssue({ code: 'custom', path: ['OPENAI_API_KEY'], message: 'is missing (LLM_PROVIDER is openai; any non-empty value works for a local OpenAI-compatible server)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OPENAI_API_KEY'],
+        message: 'is missing (LLM_PROVIDER is openai; any non-empty value works for a local OpenAI-compatible server)',
+      });
     }
     if (env.LLM_PROVIDER === 'anthropic' && !env.ANTHROPIC_API_KEY) {
       ctx.addIssue({ code: 'custom', path: ['ANTHROPIC_API_KEY'], message: 'is missing (LLM_PROVIDER is anthropic)' });
     }
     if (env.ORCHESTRATE_DEFAULT_BUDGET_USD > env.ORCHESTRATE_MAX_BUDGET_USD) {
-      ctx.addIssue({ code: 'custom', path: ['ORCHESTRATE_DEFAULT_BUDGET_USD'], message: `must not exceed ORCHESTRATE_MAX_BUDGET_USD (${env.ORCHESTRATE_MAX_BUDGET_USD})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ORCHESTRATE_DEFAULT_BUDGET_USD'],
+        message: `must not exceed ORCHESTRATE_MAX_BUDGET_USD (${env.ORCHESTRATE_MAX_BUDGET_USD})`,
+      });
     }
   });
 
@@ -124,12 +154,16 @@ export interface Config {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable in a .env file means "not set", not "set to the empty string".
-  const cleaned: Record<string, string | undefined> = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned: Record<string, string | undefined> = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
   if (cleaned.ORCHESTRATE_PRICES_FILE && !cleaned.ORCHESTRATE_PRICES) {
     try {
       cleaned.ORCHESTRATE_PRICES = readFileSync(cleaned.ORCHESTRATE_PRICES_FILE, 'utf8');
     } catch {
-      throw new ConfigError(`Configuration error: ORCHESTRATE_PRICES_FILE cannot be read (${cleaned.ORCHESTRATE_PRICES_FILE}); point it at a JSON price file or unset it. See README.md → Configuration.`);
+      throw new ConfigError(
+        `Configuration error: ORCHESTRATE_PRICES_FILE cannot be read (${cleaned.ORCHESTRATE_PRICES_FILE}); point it at a JSON price file or unset it. See README.md → Configuration.`,
+      );
     }
   }
   const result = EnvSchema.safeParse(cleaned);

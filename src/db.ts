@@ -2,8 +2,9 @@
  * The database connection: MONGODB_URI when set, otherwise an embedded in-process
  * MongoDB-compatible server (CongoDB) so that `npm start` works on a fresh machine.
  */
-import { CongoServer } from '@push.rocks/smartmongo/dist_ts/congodb/index.js';
+
 import type { AddressInfo } from 'node:net';
+import { CongoServer } from '@push.rocks/smartmongo/dist_ts/congodb/index.js';
 import mongoose from 'mongoose';
 import type { Logger } from './logger.js';
 

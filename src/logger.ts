@@ -2,11 +2,16 @@
  * The app's logger: Bolt's Logger shape, with every known secret and anything that looks like
  * a Slack or LLM credential masked before a line is written.
  */
-import { ConsoleLogger, LogLevel, type Logger } from '@slack/logger';
+import { ConsoleLogger, type Logger, LogLevel } from '@slack/logger';
 
 export type { Logger };
 
-const CREDENTIAL_PATTERNS = [/xox[abposr]-[A-Za-z0-9-]+/g, /xapp-[A-Za-z0-9-]+/g, /sk-[A-Za-z0-9_-]{8,}/g, /hooks\.slack\.com\/\S+/g];
+const CREDENTIAL_PATTERNS = [
+  /xox[abposr]-[A-Za-z0-9-]+/g,
+  /xapp-[A-Za-z0-9-]+/g,
+  /sk-[A-Za-z0-9_-]{8,}/g,
+  /hooks\.slack\.com\/\S+/g,
+];
 
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
@@ -15,13 +20,24 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-export function createLogger(level: 'debug' | 'info' | 'warn' | 'error', secrets: readonly string[], name = 'orchestrate'): Logger {
+export function createLogger(
+  level: 'debug' | 'info' | 'warn' | 'error',
+  secrets: readonly string[],
+  name = 'orchestrate',
+): Logger {
   const inner = new ConsoleLogger();
   inner.setName(name);
-  const levels: Record<string, LogLevel> = { debug: LogLevel.DEBUG, info: LogLevel.INFO, warn: LogLevel.WARN, error: LogLevel.ERROR };
+  const levels: Record<string, LogLevel> = {
+    debug: LogLevel.DEBUG,
+    info: LogLevel.INFO,
+    warn: LogLevel.WARN,
+    error: LogLevel.ERROR,
+  };
   inner.setLevel(levels[level]!);
   const clean = (msg: unknown[]) =>
-    msg.map((m) => redact(m instanceof Error ? `${m.name}: ${m.message}` : typeof m === 'string' ? m : safeJson(m), secrets));
+    msg.map((m) =>
+      redact(m instanceof Error ? `${m.name}: ${m.message}` : typeof m === 'string' ? m : safeJson(m), secrets),
+    );
   const logger: Logger = {
     debug: (...msg) => inner.debug(...clean(msg)),
     info: (...msg) => inner.info(...clean(msg)),

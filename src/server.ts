@@ -2,17 +2,18 @@
  * Starts the whole service from a validated Config: database, job engine, Slack app. Used by
  * main.ts and by the end-to-end tests, so the tests run exactly what users run.
  */
-import { WebClient } from '@slack/web-api';
-import type { App } from '@slack/bolt';
+
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { App } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
 import { buildApp, registerListeners } from './app.js';
 import { type Config, secretsOf } from './config.js';
-import { ConfigError } from './errors.js';
 import { connectDatabase, type Database } from './db.js';
+import { type ChatLlm, createLlm } from './engine/llm/client.js';
 import { createPricer } from './engine/money/pricing.js';
-import { createLlm, type ChatLlm } from './engine/llm/client.js';
 import { Engine } from './engine/run/engine.js';
+import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { slackRefusal, verifyBotToken } from './slackIdentity.js';
 
@@ -49,7 +50,13 @@ export async function startService(config: Config, options: StartOptions = {}): 
     slackApiUrl: config.slack.apiUrl,
     logger,
     timeout: Math.min(30_000, slackWindowMs),
-    retryConfig: { retries: 4, factor: 2, minTimeout: Math.min(1000, slackWindowMs / 8), maxTimeout: 15_000, maxRetryTime: slackWindowMs },
+    retryConfig: {
+      retries: 4,
+      factor: 2,
+      minTimeout: Math.min(1000, slackWindowMs / 8),
+      maxTimeout: 15_000,
+      maxRetryTime: slackWindowMs,
+    },
   });
   const engine = new Engine({
     config,

@@ -15,7 +15,15 @@ export interface BotIdentity {
 }
 
 /** Slack's answers that mean the token itself is wrong: retrying will not help. */
-const REFUSALS = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'not_allowed_token_type', 'no_permission']);
+const REFUSALS = new Set([
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'not_allowed_token_type',
+  'no_permission',
+]);
 
 export function slackRefusal(error: unknown): string | null {
   const code = (error as { data?: { error?: string } } | null)?.data?.error;
@@ -40,7 +48,9 @@ export async function verifyBotToken(config: Config, logger: Logger): Promise<Bo
         `Configuration error: SLACK_BOT_TOKEN was refused by Slack (${refusal}) — copy the Bot User OAuth Token (xoxb-…) again from OAuth & Permissions, and reinstall the app if it was revoked. See README.md → Configuration.`,
       );
     }
-    logger.warn(`Could not reach Slack at ${config.slack.apiUrl} to check SLACK_BOT_TOKEN (${(error as Error).message}); starting anyway. Check the network or SLACK_API_URL.`);
+    logger.warn(
+      `Could not reach Slack at ${config.slack.apiUrl} to check SLACK_BOT_TOKEN (${(error as Error).message}); starting anyway. Check the network or SLACK_API_URL.`,
+    );
     return null;
   }
 }

@@ -10,7 +10,7 @@ import { Agenda, InMemoryNotificationChannel } from 'agenda';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminCredentialsFromEnv, adminJobsRoutes, startAdminJobsServer } from '../src/adminJobs.js';
-import { startEmbeddedMongo, type EmbeddedServer } from '../src/db.js';
+import { type EmbeddedServer, startEmbeddedMongo } from '../src/db.js';
 
 const credentials = { user: 'ops', password: 'pässword:with-colon' };
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;

@@ -40,11 +40,23 @@ describe('loadConfig', () => {
       ORCHESTRATE_DEFAULT_BUDGET_USD: '3',
       SLACK_API_URL: 'http://127.0.0.1:1/api',
     });
-    expect(c.llm).toMatchObject({ provider: 'anthropic', model: 'claude-sonnet-4-5', apiKey: 'ak', baseUrl: 'http://127.0.0.1:9/' });
+    expect(c.llm).toMatchObject({
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-5',
+      apiKey: 'ak',
+      baseUrl: 'http://127.0.0.1:9/',
+    });
     expect(c.approvers).toEqual(['U01', 'W02']);
     expect(c.budget.defaultUsd).toBe(3);
     // The SDK adds /v1/messages: a base copied with /v1 is taken as meant.
-    expect(loadConfig({ ...base, LLM_PROVIDER: 'anthropic', ANTHROPIC_API_KEY: 'ak', ANTHROPIC_BASE_URL: 'https://proxy.example/anthropic/v1/' }).llm.baseUrl).toBe('https://proxy.example/anthropic');
+    expect(
+      loadConfig({
+        ...base,
+        LLM_PROVIDER: 'anthropic',
+        ANTHROPIC_API_KEY: 'ak',
+        ANTHROPIC_BASE_URL: 'https://proxy.example/anthropic/v1/',
+      }).llm.baseUrl,
+    ).toBe('https://proxy.example/anthropic');
     expect(c.slack.apiUrl).toBe('http://127.0.0.1:1/api/');
   });
 
@@ -56,21 +68,33 @@ describe('loadConfig', () => {
   });
 
   it('names a wrong setting', () => {
-    expect(errorOf({ ...base, SLACK_BOT_TOKEN: 'xoxp-user' })).toMatch(/SLACK_BOT_TOKEN must be a bot token starting with xoxb-/);
+    expect(errorOf({ ...base, SLACK_BOT_TOKEN: 'xoxp-user' })).toMatch(
+      /SLACK_BOT_TOKEN must be a bot token starting with xoxb-/,
+    );
     expect(errorOf({ ...base, PORT: 'eighty' })).toMatch(/PORT must be a port number/);
     expect(errorOf({ ...base, LLM_PROVIDER: 'gemini' })).toMatch(/LLM_PROVIDER must be "openai" or "anthropic"/);
-    expect(errorOf({ ...base, ORCHESTRATE_DEFAULT_BUDGET_USD: '-2' })).toMatch(/ORCHESTRATE_DEFAULT_BUDGET_USD must be greater than 0/);
+    expect(errorOf({ ...base, ORCHESTRATE_DEFAULT_BUDGET_USD: '-2' })).toMatch(
+      /ORCHESTRATE_DEFAULT_BUDGET_USD must be greater than 0/,
+    );
     expect(errorOf({ ...base, ORCHESTRATE_PRICES: '{oops' })).toMatch(/ORCHESTRATE_PRICES must be JSON/);
-    expect(errorOf({ SLACK_SIGNING_SECRET: 's', SLACK_BOT_TOKEN: 'xoxb-1', LLM_PROVIDER: 'anthropic' })).toMatch(/ANTHROPIC_API_KEY is missing/);
-    expect(errorOf({ ...base, ORCHESTRATE_APPROVERS: 'U012ABCDEF, alice@example.com' })).toMatch(/^Configuration error: ORCHESTRATE_APPROVERS must be Slack user ids such as U012ABCDEF/);
+    expect(errorOf({ SLACK_SIGNING_SECRET: 's', SLACK_BOT_TOKEN: 'xoxb-1', LLM_PROVIDER: 'anthropic' })).toMatch(
+      /ANTHROPIC_API_KEY is missing/,
+    );
+    expect(errorOf({ ...base, ORCHESTRATE_APPROVERS: 'U012ABCDEF, alice@example.com' })).toMatch(
+      /^Configuration error: ORCHESTRATE_APPROVERS must be Slack user ids such as U012ABCDEF/,
+    );
   });
 
   it('reads prices from a file, and names an unreadable one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'prices-'));
     const file = join(dir, 'prices.json');
     writeFileSync(file, JSON.stringify({ 'my-model': { inputPerMTok: 1, outputPerMTok: 2 } }));
-    expect(loadConfig({ ...base, ORCHESTRATE_PRICES_FILE: file }).prices).toEqual({ 'my-model': { inputPerMTok: 1, outputPerMTok: 2 } });
-    expect(errorOf({ ...base, ORCHESTRATE_PRICES_FILE: join(dir, 'missing.json') })).toMatch(/ORCHESTRATE_PRICES_FILE cannot be read/);
+    expect(loadConfig({ ...base, ORCHESTRATE_PRICES_FILE: file }).prices).toEqual({
+      'my-model': { inputPerMTok: 1, outputPerMTok: 2 },
+    });
+    expect(errorOf({ ...base, ORCHESTRATE_PRICES_FILE: join(dir, 'missing.json') })).toMatch(
+      /ORCHESTRATE_PRICES_FILE cannot be read/,
+    );
   });
 
   it('never puts a secret in its message', () => {

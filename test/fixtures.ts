@@ -9,19 +9,45 @@ export function sampleProposal(overrides: Partial<Proposal> = {}): Proposal {
         key: 'analyst',
         title: 'Market analyst',
         existingAgent: null,
-        hire: { name: 'Ada', persona: 'A sharp market analyst who cites sources.', skills: ['market research', 'pricing'] },
+        hire: {
+          name: 'Ada',
+          persona: 'A sharp market analyst who cites sources.',
+          skills: ['market research', 'pricing'],
+        },
       },
       {
         key: 'writer',
         title: 'Positioning writer',
         existingAgent: null,
-        hire: { name: 'Wren', persona: 'A product marketer who writes crisp one-pagers.', skills: ['positioning', 'copywriting'] },
+        hire: {
+          name: 'Wren',
+          persona: 'A product marketer who writes crisp one-pagers.',
+          skills: ['positioning', 'copywriting'],
+        },
       },
     ],
     tickets: [
-      { key: 'competitors', title: 'Map the competitors', role: 'analyst', description: 'List offline-first recorders and their features.', dependsOn: [] },
-      { key: 'pricing', title: 'Compare pricing', role: 'analyst', description: 'Compare pricing models.', dependsOn: [] },
-      { key: 'draft', title: 'Draft the positioning', role: 'writer', description: 'Write the one-page positioning doc.', dependsOn: ['competitors', 'pricing'] },
+      {
+        key: 'competitors',
+        title: 'Map the competitors',
+        role: 'analyst',
+        description: 'List offline-first recorders and their features.',
+        dependsOn: [],
+      },
+      {
+        key: 'pricing',
+        title: 'Compare pricing',
+        role: 'analyst',
+        description: 'Compare pricing models.',
+        dependsOn: [],
+      },
+      {
+        key: 'draft',
+        title: 'Draft the positioning',
+        role: 'writer',
+        description: 'Write the one-page positioning doc.',
+        dependsOn: ['competitors', 'pricing'],
+      },
     ],
     research: { enabled: false, prompt: '', role: null },
     discussion: { enabled: true, prompt: 'How should we position against cloud-first recorders?' },
@@ -38,7 +64,11 @@ export function largestProposal(textLength = 2000): Proposal {
     key: `role-${i}`,
     title: long(`Role title ${i} <!channel> & *bold*`).slice(0, 120),
     existingAgent: null,
-    hire: { name: long(`Agent ${i}`).slice(0, 80), persona: long(`Persona ${i} @here`), skills: Array.from({ length: 12 }, (_, s) => long(`skill ${s}`).slice(0, 80)) },
+    hire: {
+      name: long(`Agent ${i}`).slice(0, 80),
+      persona: long(`Persona ${i} @here`),
+      skills: Array.from({ length: 12 }, (_, s) => long(`skill ${s}`).slice(0, 80)),
+    },
   }));
   const tickets = Array.from({ length: 16 }, (_, i) => ({
     key: `ticket-${i}`,

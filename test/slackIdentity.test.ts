@@ -20,7 +20,13 @@ const logger: Logger = {
   setName: () => undefined,
 };
 const config = (apiUrl: string) =>
-  loadConfig({ SLACK_SIGNING_SECRET: 's', SLACK_BOT_TOKEN: 'xoxb-revoked-token', OPENAI_API_KEY: 'k', SLACK_API_URL: apiUrl, MONGODB_URI: 'mongodb://127.0.0.1:1/x' });
+  loadConfig({
+    SLACK_SIGNING_SECRET: 's',
+    SLACK_BOT_TOKEN: 'xoxb-revoked-token',
+    OPENAI_API_KEY: 'k',
+    SLACK_API_URL: apiUrl,
+    MONGODB_URI: 'mongodb://127.0.0.1:1/x',
+  });
 
 describe('the bot token check at start', () => {
   it('learns the bot identity from auth.test', async () => {
@@ -31,13 +37,17 @@ describe('the bot token check at start', () => {
     slack.failNext('auth.test', { error: 'invalid_auth' });
     const error = await startService(config(slack.url), { logger }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toMatch(/^Configuration error: SLACK_BOT_TOKEN was refused by Slack \(invalid_auth\) — copy the Bot User OAuth Token/);
+    expect((error as Error).message).toMatch(
+      /^Configuration error: SLACK_BOT_TOKEN was refused by Slack \(invalid_auth\) — copy the Bot User OAuth Token/,
+    );
     expect((error as Error).message).not.toContain('xoxb-revoked-token');
     expect((error as Error).message).not.toContain('\n');
   });
 
   it('starts anyway, with a warning, when Slack cannot be reached', async () => {
     expect(await verifyBotToken(config('http://127.0.0.1:9/api/'), logger)).toBeNull();
-    expect(warnings.some((w) => w.startsWith('Could not reach Slack at http://127.0.0.1:9/api/ to check SLACK_BOT_TOKEN'))).toBe(true);
+    expect(
+      warnings.some((w) => w.startsWith('Could not reach Slack at http://127.0.0.1:9/api/ to check SLACK_BOT_TOKEN')),
+    ).toBe(true);
   });
 });

@@ -5,7 +5,7 @@
  */
 import type { KnownBlock, ModalView, PlainTextOption } from '@slack/types';
 import type { Role } from '../engine/plan/proposal.js';
-import { encodeControlValue, InputIds, ViewIds, type ControlValue } from './actionIds.js';
+import { type ControlValue, encodeControlValue, InputIds, ViewIds } from './actionIds.js';
 import { formatUsd, plain, safeMrkdwn } from './text.js';
 
 const text = (t: string) => ({ type: 'plain_text' as const, text: t });
@@ -26,9 +26,13 @@ export function swapRoleModal(meta: ControlValue, role: Role, roster: RosterOpti
   const hireOption: PlainTextOption = { text: text('A new hire (describe below)'), value: NEW_HIRE_OPTION_VALUE };
   const options: PlainTextOption[] = [
     hireOption,
-    ...roster.slice(0, 99).map((a) => ({ text: text(plain(`${a.name}: ${a.title}`, 75)), value: a.name.slice(0, 150) })),
+    ...roster
+      .slice(0, 99)
+      .map((a) => ({ text: text(plain(`${a.name}: ${a.title}`, 75)), value: a.name.slice(0, 150) })),
   ];
-  const current = role.existingAgent ? options.find((o) => o.value?.toLowerCase() === role.existingAgent!.toLowerCase()) : hireOption;
+  const current = role.existingAgent
+    ? options.find((o) => o.value?.toLowerCase() === role.existingAgent!.toLowerCase())
+    : hireOption;
   const blocks: KnownBlock[] = [
     {
       type: 'section',
@@ -53,7 +57,10 @@ Pick an agent from the roster, *or* choose _A new hire_ and describe it below.`,
       },
     });
   } else {
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'The roster is empty: this role can only be a new hire.' }] });
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: 'The roster is empty: this role can only be a new hire.' }],
+    });
   }
   blocks.push(
     {
@@ -61,21 +68,37 @@ Pick an agent from the roster, *or* choose _A new hire_ and describe it below.`,
       block_id: InputIds.hireName.block,
       optional: true,
       label: text('New hire: name'),
-      element: { type: 'plain_text_input', action_id: InputIds.hireName.action, max_length: 80, ...(role.hire ? { initial_value: role.hire.name } : {}) },
+      element: {
+        type: 'plain_text_input',
+        action_id: InputIds.hireName.action,
+        max_length: 80,
+        ...(role.hire ? { initial_value: role.hire.name } : {}),
+      },
     },
     {
       type: 'input',
       block_id: InputIds.hirePersona.block,
       optional: true,
       label: text('New hire: persona'),
-      element: { type: 'plain_text_input', action_id: InputIds.hirePersona.action, multiline: true, max_length: 2000, ...(role.hire ? { initial_value: role.hire.persona } : {}) },
+      element: {
+        type: 'plain_text_input',
+        action_id: InputIds.hirePersona.action,
+        multiline: true,
+        max_length: 2000,
+        ...(role.hire ? { initial_value: role.hire.persona } : {}),
+      },
     },
     {
       type: 'input',
       block_id: InputIds.hireSkills.block,
       optional: true,
       label: text('New hire: skills (comma-separated)'),
-      element: { type: 'plain_text_input', action_id: InputIds.hireSkills.action, max_length: 1000, ...(role.hire?.skills.length ? { initial_value: role.hire.skills.join(', ') } : {}) },
+      element: {
+        type: 'plain_text_input',
+        action_id: InputIds.hireSkills.action,
+        max_length: 1000,
+        ...(role.hire?.skills.length ? { initial_value: role.hire.skills.join(', ') } : {}),
+      },
     },
   );
   return {
@@ -109,7 +132,12 @@ export function budgetModal(meta: ControlValue, currentUsd: number, ceilingUsd: 
         type: 'input',
         block_id: InputIds.budget.block,
         label: text('Maximum spend in USD'),
-        element: { type: 'plain_text_input', action_id: InputIds.budget.action, initial_value: currentUsd.toFixed(2), max_length: 12 },
+        element: {
+          type: 'plain_text_input',
+          action_id: InputIds.budget.action,
+          initial_value: currentUsd.toFixed(2),
+          max_length: 12,
+        },
       },
     ],
   };
@@ -124,13 +152,25 @@ export function askAgainModal(meta: ControlValue): ModalView {
     submit: text('Ask'),
     close: text('Cancel'),
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: 'The CEO agent will plan the same goal again. Its new plan becomes the next revision.' } },
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: 'The CEO agent will plan the same goal again. Its new plan becomes the next revision.',
+        },
+      },
       {
         type: 'input',
         block_id: InputIds.note.block,
         optional: true,
         label: text('Note for the CEO agent'),
-        element: { type: 'plain_text_input', action_id: InputIds.note.action, multiline: true, max_length: 1500, placeholder: text('e.g. Fewer tickets; no research') },
+        element: {
+          type: 'plain_text_input',
+          action_id: InputIds.note.action,
+          multiline: true,
+          max_length: 1500,
+          placeholder: text('e.g. Fewer tickets; no research'),
+        },
       },
     ],
   };
@@ -156,7 +196,12 @@ export function raiseCapModal(meta: ControlValue, currentUsd: number, ceilingUsd
         type: 'input',
         block_id: InputIds.budget.block,
         label: text('New cap in USD'),
-        element: { type: 'plain_text_input', action_id: InputIds.budget.action, initial_value: Math.min(ceilingUsd, currentUsd * 2).toFixed(2), max_length: 12 },
+        element: {
+          type: 'plain_text_input',
+          action_id: InputIds.budget.action,
+          initial_value: Math.min(ceilingUsd, currentUsd * 2).toFixed(2),
+          max_length: 12,
+        },
       },
     ],
   };

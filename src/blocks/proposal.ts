@@ -66,7 +66,11 @@ export function proposalMessage(view: ProposalView): SlackMessage {
   const { proposal: p } = view;
   const editable = view.status === 'proposed';
   const control = (target?: string) =>
-    encodeControlValue({ orchestrationId: view.orchestrationId, revision: view.revision, ...(target ? { target } : {}) });
+    encodeControlValue({
+      orchestrationId: view.orchestrationId,
+      revision: view.revision,
+      ...(target ? { target } : {}),
+    });
   const roleTitle = new Map(p.roles.map((r) => [r.key, r.title]));
   const ticketTitle = new Map(p.tickets.map((t) => [t.key, t.title]));
   const blocks: KnownBlock[] = [];
@@ -75,7 +79,10 @@ export function proposalMessage(view: ProposalView): SlackMessage {
   // roles and tickets, so the largest plan still posts, with every title shown.
   const perItem = Math.max(160, Math.floor(ITEMS_BUDGET / (p.roles.length + p.tickets.length)));
 
-  blocks.push({ type: 'header', text: { type: 'plain_text', text: plain(`Orchestration: ${p.goal}`, 150), emoji: true } });
+  blocks.push({
+    type: 'header',
+    text: { type: 'plain_text', text: plain(`Orchestration: ${p.goal}`, 150), emoji: true },
+  });
   blocks.push(section(`*Goal*\n${safeMrkdwn(p.goal, 700)}`));
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: statusLine(view) }] });
   if (view.statusReason && (view.status === 'failed' || view.status === 'cancelled')) {
@@ -88,14 +95,18 @@ export function proposalMessage(view: ProposalView): SlackMessage {
     const head = `*${safeMrkdwn(role.title, Math.min(120, perItem / 3))}* \`${role.key}\`\n`;
     let who: string;
     if (role.hire) {
-      const skills = role.hire.skills.length ? `\nSkills: ${safeMrkdwn(role.hire.skills.join(', '), Math.min(400, perItem / 4))}` : '';
+      const skills = role.hire.skills.length
+        ? `\nSkills: ${safeMrkdwn(role.hire.skills.join(', '), Math.min(400, perItem / 4))}`
+        : '';
       const name = `_new hire_: *${safeMrkdwn(role.hire.name, 60)}*: `;
       const room = Math.max(40, perItem - head.length - name.length - skills.length);
       who = `${name}${safeMrkdwn(role.hire.persona, Math.min(600, room))}${skills}`;
     } else {
       who = `_existing agent_: *${safeMrkdwn(role.existingAgent ?? '', 80)}*`;
     }
-    blocks.push(withAccessory(section(`${head}${who}`), editable && button(ActionIds.swapRole, 'Swap role', control(role.key))));
+    blocks.push(
+      withAccessory(section(`${head}${who}`), editable && button(ActionIds.swapRole, 'Swap role', control(role.key))),
+    );
   }
 
   blocks.push(section(`*Sub-tickets* (${p.tickets.length}), in dependency order`));
@@ -104,12 +115,17 @@ export function proposalMessage(view: ProposalView): SlackMessage {
   ordered.forEach((ticket, index) => {
     const state = view.ticketStates?.[ticket.key];
     const icon = state ? `${TICKET_STATE_ICONS[state] ?? ''} ` : '';
-    const waits = ticket.dependsOn.length ? `waits for: ${dependencyList(ticket.dependsOn, numberOf, ticketTitle, Math.min(400, perItem / 4))}` : 'starts first';
+    const waits = ticket.dependsOn.length
+      ? `waits for: ${dependencyList(ticket.dependsOn, numberOf, ticketTitle, Math.min(400, perItem / 4))}`
+      : 'starts first';
     const head =
       `${icon}*${index + 1}. ${safeMrkdwn(ticket.title, Math.min(200, perItem / 2))}*\n` +
       `Role: ${safeMrkdwn(roleTitle.get(ticket.role) ?? ticket.role, 60)} · ${waits}${state ? ` · _${state}_` : ''}`;
     const room = Math.min(1500, perItem - head.length);
-    const drop = editable && { ...button(ActionIds.dropTicket, 'Drop ticket', control(ticket.key)), confirm: dropConfirm(p, ticket.key, numberOf, ticketTitle) };
+    const drop = editable && {
+      ...button(ActionIds.dropTicket, 'Drop ticket', control(ticket.key)),
+      confirm: dropConfirm(p, ticket.key, numberOf, ticketTitle),
+    };
     blocks.push(withAccessory(section(room >= 40 ? `${head}\n${safeMrkdwn(ticket.description, room)}` : head), drop));
   });
 
@@ -134,7 +150,11 @@ export function proposalMessage(view: ProposalView): SlackMessage {
       elements: [
         { ...button(ActionIds.approve, 'Approve', value), style: 'primary' },
         button(ActionIds.setBudget, 'Set budget', value),
-        button(ActionIds.toggleDiscussion, p.discussion.enabled ? 'Discussion: turn off' : 'Discussion: turn on', value),
+        button(
+          ActionIds.toggleDiscussion,
+          p.discussion.enabled ? 'Discussion: turn off' : 'Discussion: turn on',
+          value,
+        ),
         button(ActionIds.toggleResearch, p.research.enabled ? 'Research: turn off' : 'Research: turn on', value),
         button(ActionIds.askAgain, 'Ask again', value),
         cancelButton(value, 'Cancel this proposal?', 'Nothing will run and the proposal closes.'),
@@ -147,7 +167,13 @@ export function proposalMessage(view: ProposalView): SlackMessage {
     blocks.push({
       type: 'actions',
       block_id: `running:${view.revision}`,
-      elements: [cancelButton(value, 'Cancel this run?', 'Queued steps are removed and calls in flight are stopped. Spend so far stays spent.')],
+      elements: [
+        cancelButton(
+          value,
+          'Cancel this run?',
+          'Queued steps are removed and calls in flight are stopped. Spend so far stays spent.',
+        ),
+      ],
     });
   }
 
@@ -163,7 +189,9 @@ export function estimateText(e: Estimate, capUsd: number): string {
     ? `duration about ${formatDuration(e.durationMs.low)}–${formatDuration(e.durationMs.high)} along the critical path of ${e.criticalPath} calls`
     : `duration: no history yet (critical path: ${e.criticalPath} calls)`;
   // "First attempts": a retry or a repair is one more call, which the cap still bounds.
-  const lines = [`*Estimate:* ${e.calls} LLM calls · worst case ${formatUsd(e.worstCaseUsd)} at one attempt each · ${typical} · ${duration}`];
+  const lines = [
+    `*Estimate:* ${e.calls} LLM calls · worst case ${formatUsd(e.worstCaseUsd)} at one attempt each · ${typical} · ${duration}`,
+  ];
   if (e.overCap) {
     const high = e.typicalUsd ? e.typicalUsd.high : e.worstCaseUsd;
     lines.push(
@@ -197,8 +225,14 @@ function withAccessory(block: SectionBlock, accessory: SectionBlock['accessory']
  * "#1 Map the competitors, #2 Compare pricing" within `max` characters: every dependency keeps
  * its number, which always fits, and the titles share what room is left.
  */
-function dependencyList(keys: readonly string[], numberOf: Map<string, number>, titles: Map<string, string>, max: number, escape = true): string {
-  const show = (text: string, room: number) => (escape ? safeMrkdwn(text, room) : plain(text, room));
+function dependencyList(
+  keys: readonly string[],
+  numberOf: Map<string, number>,
+  titles: Map<string, string>,
+  max: number,
+  escaped = true,
+): string {
+  const show = (text: string, room: number) => (escaped ? safeMrkdwn(text, room) : plain(text, room));
   const numbers = keys.map((k) => `#${numberOf.get(k) ?? '?'}`);
   const perTitle = Math.floor((max - numbers.join(', ').length) / keys.length) - 1;
   if (perTitle < 12) return numbers.join(', ');
@@ -243,4 +277,3 @@ function cancelButton(value: string, title: string, body: string) {
     },
   };
 }
-

@@ -2,8 +2,9 @@
  * The short notes only one person sees (ephemeral answers to a command or a click, and modal
  * errors): why something was refused or failed, in words, always saying what was changed.
  */
-import { hasCode } from '../errors.js';
+
 import type { OrchestrationStatus } from '../engine/plan/status.js';
+import { hasCode } from '../errors.js';
 import { STATUS_LABELS } from './proposal.js';
 import { safeMrkdwn } from './text.js';
 

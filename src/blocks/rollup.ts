@@ -19,9 +19,20 @@ export function rollupMessage(r: Rollup): SlackMessage {
     ),
   ];
   const totals = (title: string, list: Rollup['byRole']) =>
-    [`${title}`, ...list.map((t) => `  ${pad(plain(t.key, 40), 30)} ${pad(formatUsd(t.costUsd), 9)} ${t.steps} step${t.steps === 1 ? '' : 's'}`)].join('\n');
-  const code = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${escapeMrkdwn(text.replace(/`/g, "'"))}\`\`\`` } });
-  const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: `:bar_chart: *Cost rollup*: ${formatUsd(r.totalUsd)} in all` } }];
+    [
+      `${title}`,
+      ...list.map(
+        (t) =>
+          `  ${pad(plain(t.key, 40), 30)} ${pad(formatUsd(t.costUsd), 9)} ${t.steps} step${t.steps === 1 ? '' : 's'}`,
+      ),
+    ].join('\n');
+  const code = (text: string): KnownBlock => ({
+    type: 'section',
+    text: { type: 'mrkdwn', text: `\`\`\`${escapeMrkdwn(text.replace(/`/g, "'"))}\`\`\`` },
+  });
+  const blocks: KnownBlock[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: `:bar_chart: *Cost rollup*: ${formatUsd(r.totalUsd)} in all` } },
+  ];
   // Section text is capped at 3000 characters: chunk the table by lines.
   let chunk: string[] = [];
   for (const line of lines) {

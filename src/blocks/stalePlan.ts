@@ -28,13 +28,15 @@ export function stalePlanMessage(clicked: number, plan: CurrentPlan): SlackMessa
     ? ` Last change: ${safeMrkdwn(plan.lastChange.change, 300)}${plan.lastChange.by ? ` by <@${plan.lastChange.by}>` : ''}.`
     : '';
   const roles = p.roles.map(
-    (r) => `• *${safeMrkdwn(r.title, 100)}*: ${r.hire ? `new hire ${safeMrkdwn(r.hire.name, 60)}` : `existing agent ${safeMrkdwn(r.existingAgent ?? '', 60)}`}`,
+    (r) =>
+      `• *${safeMrkdwn(r.title, 100)}*: ${r.hire ? `new hire ${safeMrkdwn(r.hire.name, 60)}` : `existing agent ${safeMrkdwn(r.existingAgent ?? '', 60)}`}`,
   );
-  const tickets = topologicalOrder(p.tickets)
-    .map((t, i) => {
-      const waits = t.dependsOn.length ? ` · waits for ${safeMrkdwn(t.dependsOn.map((d) => ticketTitle.get(d) ?? d).join(', '), 200)}` : '';
-      return `${i + 1}. ${safeMrkdwn(t.title, 120)} (${safeMrkdwn(roleTitle.get(t.role) ?? t.role, 60)})${waits}`;
-    });
+  const tickets = topologicalOrder(p.tickets).map((t, i) => {
+    const waits = t.dependsOn.length
+      ? ` · waits for ${safeMrkdwn(t.dependsOn.map((d) => ticketTitle.get(d) ?? d).join(', '), 200)}`
+      : '';
+    return `${i + 1}. ${safeMrkdwn(t.title, 120)} (${safeMrkdwn(roleTitle.get(t.role) ?? t.role, 60)})${waits}`;
+  });
   const blocks: KnownBlock[] = [
     {
       type: 'section',

@@ -31,7 +31,10 @@ export function safeMrkdwn(text: string, max: number): string {
   const escaped = escapeMrkdwn(text);
   if (escaped.length <= max) return escaped;
   // Never cut an entity in half.
-  return `${escaped.slice(0, max - 1).replace(/&[a-z]*$/, '').trimEnd()}…`;
+  return `${escaped
+    .slice(0, max - 1)
+    .replace(/&[a-z]*$/, '')
+    .trimEnd()}…`;
 }
 
 export function plain(text: string, max: number): string {

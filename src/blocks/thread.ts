@@ -21,10 +21,15 @@ export interface TeamMember {
 }
 
 export function teamFormedMessage(teamName: string, members: TeamMember[], stepCount: number): SlackMessage {
-  const lines = members.map((m) => `• *${safeMrkdwn(m.roleTitle, 120)}*: ${safeMrkdwn(m.agentName, 80)}${m.hired ? ' _(new hire)_' : ''}`);
+  const lines = members.map(
+    (m) => `• *${safeMrkdwn(m.roleTitle, 120)}*: ${safeMrkdwn(m.agentName, 80)}${m.hired ? ' _(new hire)_' : ''}`,
+  );
   return {
     text: `Team ${fallbackText(teamName, 80)} formed; ${stepCount} steps to run`,
-    blocks: [section(`:busts_in_silhouette: *Team ${safeMrkdwn(teamName, 120)}* formed\n${lines.join('\n')}`.slice(0, 3000)), context(`${stepCount} steps to run`)],
+    blocks: [
+      section(`:busts_in_silhouette: *Team ${safeMrkdwn(teamName, 120)}* formed\n${lines.join('\n')}`.slice(0, 3000)),
+      context(`${stepCount} steps to run`),
+    ],
   };
 }
 
@@ -35,10 +40,18 @@ export interface StepFigures {
 }
 
 function figures(f: StepFigures): string {
-  return [formatUsd(f.costUsd), f.durationMs !== null ? formatDuration(f.durationMs) : null, f.model].filter(Boolean).join(' · ');
+  return [formatUsd(f.costUsd), f.durationMs !== null ? formatDuration(f.durationMs) : null, f.model]
+    .filter(Boolean)
+    .join(' · ');
 }
 
-export function positionMessage(roleTitle: string, agentName: string, position: string, risks: string[], f: StepFigures): SlackMessage {
+export function positionMessage(
+  roleTitle: string,
+  agentName: string,
+  position: string,
+  risks: string[],
+  f: StepFigures,
+): SlackMessage {
   const body = `**Position**\n\n${position}${risks.length ? `\n\n**Risks**\n${risks.map((r) => `- ${r}`).join('\n')}` : ''}`;
   return {
     text: `${fallbackText(agentName, 80)} (${fallbackText(roleTitle, 80)}) states a position`,
@@ -54,7 +67,8 @@ export function positionMessage(roleTitle: string, agentName: string, position: 
 export function stepResultMessages(title: string, agentName: string, output: string, f: StepFigures): SlackMessage[] {
   const chunks = splitMarkdown(output || '_(empty result)_', MARKDOWN_CHUNK);
   return chunks.map((chunk, i) => ({
-    text: i === 0 ? `Done: ${fallbackText(title, 150)}` : `${fallbackText(title, 150)} (part ${i + 1} of ${chunks.length})`,
+    text:
+      i === 0 ? `Done: ${fallbackText(title, 150)}` : `${fallbackText(title, 150)} (part ${i + 1} of ${chunks.length})`,
     blocks: [
       ...(i === 0 ? [section(`:white_check_mark: *${safeMrkdwn(title, 200)}* · ${safeMrkdwn(agentName, 80)}`)] : []),
       { type: 'markdown', text: neutralizeMentions(chunk) } as KnownBlock,
@@ -63,11 +77,18 @@ export function stepResultMessages(title: string, agentName: string, output: str
   }));
 }
 
-export function stepFailedMessage(title: string, agentName: string | null, reason: string, f: StepFigures): SlackMessage {
+export function stepFailedMessage(
+  title: string,
+  agentName: string | null,
+  reason: string,
+  f: StepFigures,
+): SlackMessage {
   return {
     text: `Failed: ${fallbackText(title, 150)}`,
     blocks: [
-      section(`:red_circle: *${safeMrkdwn(title, 200)}* failed${agentName ? ` · ${safeMrkdwn(agentName, 80)}` : ''}\n${safeMrkdwn(reason, 2000)}`),
+      section(
+        `:red_circle: *${safeMrkdwn(title, 200)}* failed${agentName ? ` · ${safeMrkdwn(agentName, 80)}` : ''}\n${safeMrkdwn(reason, 2000)}`,
+      ),
       context(`${figures(f)} · the other tickets go on; synthesis will name the gap`),
     ],
   };

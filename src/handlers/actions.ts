@@ -3,7 +3,14 @@
  * it returns; whatever fails behind it, the clicker is told, never left with a button that did
  * nothing.
  */
-import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, RespondFn, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type {
+  AllMiddlewareArgs,
+  App,
+  BlockAction,
+  ButtonAction,
+  RespondFn,
+  SlackActionMiddlewareArgs,
+} from '@slack/bolt';
 import { ActionIds, decodeControlValue } from '../blocks/actionIds.js';
 import { CLICK_FAILED, MODAL_NOT_OPENED } from '../blocks/replies.js';
 import { approvePlan } from '../engine/usecases/approve.js';
@@ -19,7 +26,12 @@ type ClickArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddl
 
 /** An answer only the clicker sees, leaving the message they clicked as it is. */
 export const answerPrivately = (respond: RespondFn, reply: Reply) =>
-  respond({ response_type: 'ephemeral', replace_original: false, text: reply.text, ...(reply.blocks ? { blocks: reply.blocks } : {}) });
+  respond({
+    response_type: 'ephemeral',
+    replace_original: false,
+    text: reply.text,
+    ...(reply.blocks ? { blocks: reply.blocks } : {}),
+  });
 
 function clickOf({ body, action, context }: ClickArgs): Click {
   return {

@@ -27,14 +27,21 @@ const textOf = (values: Values, id: InputId) => (input(values, id)?.value ?? '')
  * Anything else is NaN.
  */
 export function parseUsd(text: string): number {
-  const raw = text.trim().replace(/^\$\s*/, '').replace(/\s*(USD|\$)$/i, '');
+  const raw = text
+    .trim()
+    .replace(/^\$\s*/, '')
+    .replace(/\s*(USD|\$)$/i, '');
   if (/^\d+(\.\d+)?$/.test(raw)) return Number(raw);
   if (/^\d+,\d{1,2}$/.test(raw)) return Number(raw.replace(',', '.'));
   return Number.NaN;
 }
 
 function formOf({ body, context }: SubmitArgs): Click {
-  return { control: decodeControlValue(body.view.private_metadata), userId: body.user.id, botUserId: context.botUserId };
+  return {
+    control: decodeControlValue(body.view.private_metadata),
+    userId: body.user.id,
+    botUserId: context.botUserId,
+  };
 }
 
 const SWAP_ROLE_BLOCKS = {
@@ -73,13 +80,14 @@ export function register(app: App, services: Services): void {
     return submitSwapRole(services, formOf(args), form, SWAP_ROLE_BLOCKS);
   });
 
-  onSubmit(ViewIds.setBudget, InputIds.budget.block, (args) =>
-    submitBudget(services, formOf(args), parseUsd(textOf(args.view.state.values, InputIds.budget)), InputIds.budget.block),
-  );
-
-  onSubmit(ViewIds.raiseCap, InputIds.budget.block, (args) =>
-    submitRaiseCap(services, formOf(args), parseUsd(textOf(args.view.state.values, InputIds.budget)), InputIds.budget.block),
-  );
+  // Both budget forms read one amount field and show its errors there.
+  const amountForm = (callbackId: string, submit: typeof submitBudget) =>
+    onSubmit(callbackId, InputIds.budget.block, (args) => {
+      const usd = parseUsd(textOf(args.view.state.values, InputIds.budget));
+      return submit(services, formOf(args), usd, InputIds.budget.block);
+    });
+  amountForm(ViewIds.setBudget, submitBudget);
+  amountForm(ViewIds.raiseCap, submitRaiseCap);
 
   // Acked before the replanning is enqueued: the modal closes at once, and the outcome reaches the clicker later.
   app.view<ViewSubmitAction>(ViewIds.askAgain, async (args) => {

@@ -111,7 +111,10 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
       spentUsd: { type: Number, default: 0 },
       reservedUsd: { type: Number, default: 0 },
       warned: { type: Boolean, default: false },
-      holds: { type: [new Schema<BudgetHold>({ id: String, holder: String, usd: Number, at: Date }, { _id: false })], default: [] },
+      holds: {
+        type: [new Schema<BudgetHold>({ id: String, holder: String, usd: Number, at: Date }, { _id: false })],
+        default: [],
+      },
     },
     runId: { type: Schema.Types.ObjectId, default: null },
     deliverable: {

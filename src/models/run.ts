@@ -31,7 +31,6 @@ const RunSchema = new Schema<RunDoc>(
 
 export const Run = mongoose.model<RunDoc>('Run', RunSchema);
 
-
 export interface StepDoc {
   _id: Types.ObjectId;
   runId: Types.ObjectId;

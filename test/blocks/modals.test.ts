@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { decodeControlValue, InputIds, ViewIds } from '../../src/blocks/actionIds.js';
 import { askAgainModal, budgetModal, NEW_HIRE_OPTION_VALUE, swapRoleModal } from '../../src/blocks/modals.js';
-import { largestProposal, sampleProposal } from '../fixtures.js';
 import type { OrchestrationId } from '../../src/engine/plan/ids.js';
+import { largestProposal, sampleProposal } from '../fixtures.js';
 
 const META = { orchestrationId: '65a1b2c3d4e5f60718293a4b' as OrchestrationId, revision: 3, target: 'analyst' };
 
 describe('modals', () => {
   it('swap role: offers the roster as a select and the hire as editable fields, within modal limits', () => {
-    const roster = Array.from({ length: 140 }, (_, i) => ({ name: `Agent ${i}`, title: 'A very long title '.repeat(10) }));
+    const roster = Array.from({ length: 140 }, (_, i) => ({
+      name: `Agent ${i}`,
+      title: 'A very long title '.repeat(10),
+    }));
     const view = swapRoleModal(META, sampleProposal().roles[0]!, roster);
     expect(view.callback_id).toBe(ViewIds.swapRole);
     expect(view.title.text.length).toBeLessThanOrEqual(24);
@@ -38,7 +41,9 @@ describe('modals', () => {
       expect(view.title.text.length).toBeLessThanOrEqual(24);
       expect(decodeControlValue(view.private_metadata)).toEqual(META);
     }
-    const budget = budgetModal(META, 1.5, 50, 0.01).blocks.find((b: any) => b.block_id === InputIds.budget.block) as any;
+    const budget = budgetModal(META, 1.5, 50, 0.01).blocks.find(
+      (b: any) => b.block_id === InputIds.budget.block,
+    ) as any;
     expect(budget.element.initial_value).toBe('1.50');
   });
 });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ActionIds, decodeControlValue } from '../../src/blocks/actionIds.js';
-import { proposalMessage, type ProposalView } from '../../src/blocks/proposal.js';
-import { createPricer } from '../../src/engine/money/pricing.js';
+import { type ProposalView, proposalMessage } from '../../src/blocks/proposal.js';
 import { estimate } from '../../src/engine/money/estimate.js';
+import { createPricer } from '../../src/engine/money/pricing.js';
+import type { OrchestrationId } from '../../src/engine/plan/ids.js';
 import { largestProposal, sampleProposal } from '../fixtures.js';
 import { blockKitViolations } from '../helpers/blockLimits.js';
-import type { OrchestrationId } from '../../src/engine/plan/ids.js';
 
 const ID = '65a1b2c3d4e5f60718293a4b' as OrchestrationId;
 const view = (overrides: Partial<ProposalView> = {}): ProposalView => ({
@@ -54,7 +54,9 @@ describe('proposalMessage', () => {
       ActionIds.cancel,
     ]);
     for (const b of buttons(m)) expect(decodeControlValue(b.value)).toEqual({ orchestrationId: ID, revision: 4 });
-    expect(buttons(m).find((b: any) => b.action_id === ActionIds.toggleDiscussion).text.text).toBe('Discussion: turn off');
+    expect(buttons(m).find((b: any) => b.action_id === ActionIds.toggleDiscussion).text.text).toBe(
+      'Discussion: turn off',
+    );
     expect(buttons(m).find((b: any) => b.action_id === ActionIds.toggleResearch).text.text).toBe('Research: turn on');
   });
 
@@ -62,7 +64,10 @@ describe('proposalMessage', () => {
     const m = proposalMessage(view({ revision: 2 }));
     const swaps = accessories(m).filter((a: any) => a.action_id === ActionIds.swapRole);
     const drops = accessories(m).filter((a: any) => a.action_id === ActionIds.dropTicket);
-    expect(swaps.map((a: any) => [a.text.text, decodeControlValue(a.value)?.target])).toEqual([['Swap role', 'analyst'], ['Swap role', 'writer']]);
+    expect(swaps.map((a: any) => [a.text.text, decodeControlValue(a.value)?.target])).toEqual([
+      ['Swap role', 'analyst'],
+      ['Swap role', 'writer'],
+    ]);
     expect(drops.map((a: any) => decodeControlValue(a.value))).toEqual([
       { orchestrationId: ID, revision: 2, target: 'competitors' },
       { orchestrationId: ID, revision: 2, target: 'pricing' },
@@ -74,7 +79,9 @@ describe('proposalMessage', () => {
   });
 
   it('offers only Cancel while running, and no buttons once finished', () => {
-    expect(buttons(proposalMessage(view({ status: 'executing' }))).map((b: any) => b.action_id)).toEqual([ActionIds.cancel]);
+    expect(buttons(proposalMessage(view({ status: 'executing' }))).map((b: any) => b.action_id)).toEqual([
+      ActionIds.cancel,
+    ]);
     expect(accessories(proposalMessage(view({ status: 'executing' })))).toEqual([]);
     for (const status of ['completed', 'failed', 'cancelled'] as const) {
       expect(buttons(proposalMessage(view({ status })))).toEqual([]);
@@ -83,7 +90,9 @@ describe('proposalMessage', () => {
   });
 
   it('ends showing Completed with the time taken and the spend', () => {
-    const m = proposalMessage(view({ status: 'completed', durationMs: 125_000, budget: { maxUsd: 1.5, spentUsd: 0.42 }, approvedBy: 'U2' }));
+    const m = proposalMessage(
+      view({ status: 'completed', durationMs: 125_000, budget: { maxUsd: 1.5, spentUsd: 0.42 }, approvedBy: 'U2' }),
+    );
     const text = allText(m);
     expect(text).toContain('Completed');
     expect(text).toContain('took 2m 5s');
@@ -93,7 +102,9 @@ describe('proposalMessage', () => {
   });
 
   it('shows each ticket state once a run exists', () => {
-    const m = proposalMessage(view({ status: 'executing', ticketStates: { competitors: 'succeeded', pricing: 'running', draft: 'pending' } }));
+    const m = proposalMessage(
+      view({ status: 'executing', ticketStates: { competitors: 'succeeded', pricing: 'running', draft: 'pending' } }),
+    );
     expect(allText(m)).toContain(':large_green_circle: *1. Map the competitors*');
   });
 
@@ -112,7 +123,16 @@ describe('proposalMessage', () => {
     for (const status of ['proposed', 'executing', 'completed', 'failed'] as const) {
       const p = largestProposal(2000);
       const e = estimate(p, createPricer('claude-sonnet-4-5', {}), 16_384, []);
-      const m = proposalMessage(view({ proposal: p, goal: p.goal, status, statusReason: 'x'.repeat(5000), estimate: { ...e, overCap: true }, budgetStop: status === 'failed' }));
+      const m = proposalMessage(
+        view({
+          proposal: p,
+          goal: p.goal,
+          status,
+          statusReason: 'x'.repeat(5000),
+          estimate: { ...e, overCap: true },
+          budgetStop: status === 'failed',
+        }),
+      );
       expect(blockKitViolations(m)).toEqual([]);
       // Every dependency is named, by its number at least, however little room there is.
       const ticketBlocks = m.blocks.filter((b: any) => /^(:[a-z_]+: )?\*\d+\. /.test(b.text?.text ?? ''));
@@ -121,7 +141,15 @@ describe('proposalMessage', () => {
         const waits = /waits for: ([^\n·]*)/.exec(b.text.text)?.[1] ?? '';
         for (const n of [i - 1, i].filter((x) => x >= 1)) expect(waits).toContain(`#${n}`);
       });
-      for (const t of p.tickets) expect(allText(m)).toContain(t.title.slice(0, 40).replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/&(?!lt;|gt;)/g, '&amp;').slice(0, 30));
+      for (const t of p.tickets)
+        expect(allText(m)).toContain(
+          t.title
+            .slice(0, 40)
+            .replace(/</g, '&lt;')
+            .replace(/>/g, '&gt;')
+            .replace(/&(?!lt;|gt;)/g, '&amp;')
+            .slice(0, 30),
+        );
     }
   });
 });

@@ -6,8 +6,15 @@ import { blockKitViolations } from '../helpers/blockLimits.js';
 describe('stalePlanMessage', () => {
   it('says which revision was clicked and shows the current plan with its last change', () => {
     const p = sampleProposal();
-    p.tickets = p.tickets.filter((t) => t.key !== 'pricing').map((t) => ({ ...t, dependsOn: t.dependsOn.filter((d) => d !== 'pricing') }));
-    const m = stalePlanMessage(1, { revision: 2, proposal: p, maxUsd: 0.75, lastChange: { change: 'dropped ticket pricing', by: 'U9' } });
+    p.tickets = p.tickets
+      .filter((t) => t.key !== 'pricing')
+      .map((t) => ({ ...t, dependsOn: t.dependsOn.filter((d) => d !== 'pricing') }));
+    const m = stalePlanMessage(1, {
+      revision: 2,
+      proposal: p,
+      maxUsd: 0.75,
+      lastChange: { change: 'dropped ticket pricing', by: 'U9' },
+    });
     expect(m.text).toContain('you clicked revision 1, and the current one is revision 2');
     const text = JSON.stringify(m.blocks);
     expect(text).toContain('Last change: dropped ticket pricing by <@U9>');
@@ -19,7 +26,12 @@ describe('stalePlanMessage', () => {
   });
 
   it('stays within Block Kit limits for the largest plan, escaping what it shows', () => {
-    const m = stalePlanMessage(3, { revision: 4, proposal: largestProposal(2000), maxUsd: 25, lastChange: { change: '<!channel> '.repeat(100), by: null } });
+    const m = stalePlanMessage(3, {
+      revision: 4,
+      proposal: largestProposal(2000),
+      maxUsd: 25,
+      lastChange: { change: '<!channel> '.repeat(100), by: null },
+    });
     expect(blockKitViolations(m)).toEqual([]);
     expect(JSON.stringify(m.blocks)).not.toContain('<!channel>');
     expect(JSON.stringify(m.blocks)).not.toContain('<@U123>');

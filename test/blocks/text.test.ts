@@ -1,9 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSlackEntities, escapeMrkdwn, fallbackText, formatUsd, neutralizeMentions, safeMrkdwn, splitMarkdown } from '../../src/blocks/text.js';
+import {
+  decodeSlackEntities,
+  escapeMrkdwn,
+  fallbackText,
+  formatUsd,
+  neutralizeMentions,
+  safeMrkdwn,
+  splitMarkdown,
+} from '../../src/blocks/text.js';
 
 describe('text safety', () => {
   it('escapes mrkdwn control characters and breaks broadcasts', () => {
-    expect(escapeMrkdwn('a <!channel> & <@U1> @here @everyone')).toBe('a &lt;!channel&gt; &amp; &lt;@U1&gt; @\u200Bhere @\u200Beveryone');
+    expect(escapeMrkdwn('a <!channel> & <@U1> @here @everyone')).toBe(
+      'a &lt;!channel&gt; &amp; &lt;@U1&gt; @\u200Bhere @\u200Beveryone',
+    );
   });
 
   it('decodes the entities Slack puts in command text, once, so showing it escapes it only once', () => {

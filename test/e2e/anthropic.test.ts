@@ -7,15 +7,22 @@ import { ChatAnthropic } from '@langchain/anthropic';
 import type { AIMessage } from '@langchain/core/messages';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { loadConfig, type Config } from '../../src/config.js';
-import { startEmbeddedMongo, type EmbeddedServer } from '../../src/db.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import { type EmbeddedServer, startEmbeddedMongo } from '../../src/db.js';
 import { Orchestration, type OrchestrationDoc } from '../../src/models/orchestration.js';
 import { Run, Step } from '../../src/models/run.js';
-import { startService, type RunningService } from '../../src/server.js';
+import { type RunningService, startService } from '../../src/server.js';
 import { FakeAnthropic } from '../fakes/fakeAnthropic.js';
 import { FakeSlack } from '../fakes/fakeSlack.js';
 import { sampleProposal } from '../fixtures.js';
-import { blocksText, captureLogger, eventually, findButton, scriptedResponder, waitForStatus } from '../helpers/harness.js';
+import {
+  blocksText,
+  captureLogger,
+  eventually,
+  findButton,
+  scriptedResponder,
+  waitForStatus,
+} from '../helpers/harness.js';
 import { blockActionPayload, sendInteraction, sendSlashCommand } from '../helpers/signedRequests.js';
 
 const SIGNING_SECRET = 'anthropic-test-signing-secret';
@@ -23,7 +30,8 @@ const BOT_TOKEN = 'xoxb-anthropic-test-token';
 const API_KEY = 'sk-ant-test-key-not-real';
 const REQUESTER = 'U_REQUESTER';
 const CHANNEL = 'C_ANTHROPIC';
-const GOAL = 'Research the competitive landscape for an offline-first meeting recorder and write a one-page positioning doc';
+const GOAL =
+  'Research the competitive landscape for an offline-first meeting recorder and write a one-page positioning doc';
 
 const scripted = () => scriptedResponder();
 
@@ -77,16 +85,26 @@ const statusOf = async (id: string) => (await Orchestration.findById(id, { statu
 /** Runs /orchestrate and waits for the proposal message; returns its ts, the Approve value and the orchestration id. */
 async function propose(goal = GOAL): Promise<{ ts: string; value: string; orchestrationId: string; blocks: string }> {
   const before = slack.callsTo('chat.postMessage').length;
-  const res = await sendSlashCommand(url, SIGNING_SECRET, { text: goal, user_id: REQUESTER, channel_id: CHANNEL, response_url: slack.responseUrl(`cmd-${++commands}`) });
+  const res = await sendSlashCommand(url, SIGNING_SECRET, {
+    text: goal,
+    user_id: REQUESTER,
+    channel_id: CHANNEL,
+    response_url: slack.responseUrl(`cmd-${++commands}`),
+  });
   expect(res.status).toBe(200);
   const posted = await slack.waitFor(
-    (c) => c.method === 'chat.postMessage' && !c.args.thread_ts && slack.callsTo('chat.postMessage').indexOf(c) >= before,
+    (c) =>
+      c.method === 'chat.postMessage' && !c.args.thread_ts && slack.callsTo('chat.postMessage').indexOf(c) >= before,
     20_000,
   );
   const value = findButton(posted, 'orchestrate.approve')?.value;
   if (!value) throw new Error(`the proposal has no Approve button: ${blocksText(posted).slice(0, 500)}`);
   const orchestrationId = JSON.parse(value).orchestrationId as string;
-  const ts = await eventually(async () => (await Orchestration.findById(orchestrationId, { messageTs: 1 }).lean())?.messageTs, 5000, 'the proposal ts');
+  const ts = await eventually(
+    async () => (await Orchestration.findById(orchestrationId, { messageTs: 1 }).lean())?.messageTs,
+    5000,
+    'the proposal ts',
+  );
   return { ts, value, orchestrationId, blocks: blocksText(posted) };
 }
 
@@ -94,14 +112,29 @@ function approve(value: string, ts: string) {
   return sendInteraction(
     url,
     SIGNING_SECRET,
-    blockActionPayload({ userId: REQUESTER, channelId: CHANNEL, messageTs: ts, actionId: 'orchestrate.approve', value, responseUrl: slack.responseUrl(`click-${++commands}`) }),
+    blockActionPayload({
+      userId: REQUESTER,
+      channelId: CHANNEL,
+      messageTs: ts,
+      actionId: 'orchestrate.approve',
+      value,
+      responseUrl: slack.responseUrl(`click-${++commands}`),
+    }),
   );
 }
 
 /** Waits until the orchestration has ended with `status` and its closing thread posts (the cost rollup last) are made. */
-async function waitForEnd(orchestrationId: string, status: 'completed' | 'failed', timeoutMs = 30_000): Promise<OrchestrationDoc> {
+async function waitForEnd(
+  orchestrationId: string,
+  status: 'completed' | 'failed',
+  timeoutMs = 30_000,
+): Promise<OrchestrationDoc> {
   const doc = await waitForStatus(orchestrationId, status, timeoutMs);
-  await eventually(() => threadPosts(doc.messageTs!).some((c) => blocksText(c).includes('Cost rollup')), timeoutMs, 'the cost rollup post');
+  await eventually(
+    () => threadPosts(doc.messageTs!).some((c) => blocksText(c).includes('Cost rollup')),
+    timeoutMs,
+    'the cost rollup post',
+  );
   return (await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>())!;
 }
 
@@ -116,7 +149,14 @@ describe('LLM_PROVIDER=anthropic: /orchestrate → proposal → Approve → deli
         : responder(req);
 
     const { ts, value, orchestrationId, blocks } = await propose();
-    for (const expected of ['offline-first meeting recorder', 'Market analyst', 'Compare pricing', 'Draft the positioning', '$1.50 max', 'Approve']) {
+    for (const expected of [
+      'offline-first meeting recorder',
+      'Market analyst',
+      'Compare pricing',
+      'Draft the positioning',
+      '$1.50 max',
+      'Approve',
+    ]) {
       expect(blocks).toContain(expected);
     }
 
@@ -139,19 +179,42 @@ describe('LLM_PROVIDER=anthropic: /orchestrate → proposal → Approve → deli
     expect((await approve(value, ts)).status).toBe(200);
     const doc = await waitForEnd(orchestrationId, 'completed');
     expect(doc.status).toBe('completed');
-    expect(doc.transitions.map((t) => t.to)).toEqual(['proposed', 'approved', 'executing', 'synthesizing', 'completed']);
+    expect(doc.transitions.map((t) => t.to)).toEqual([
+      'proposed',
+      'approved',
+      'executing',
+      'synthesizing',
+      'completed',
+    ]);
 
     // Every stage shows up in the thread, once.
     const texts = threadPosts(ts).map((c) => blocksText(c));
-    const once = (needle: string) => expect(texts.filter((t) => t.includes(needle)), needle).toHaveLength(1);
-    for (const needle of ['formed', 'Position of Market analyst', 'Position of Positioning writer', 'Result of Map the competitors', 'Result of Compare pricing', 'Result of Draft the positioning', 'We win offline', ':tada: *Completed*']) {
+    const once = (needle: string) =>
+      expect(
+        texts.filter((t) => t.includes(needle)),
+        needle,
+      ).toHaveLength(1);
+    for (const needle of [
+      'formed',
+      'Position of Market analyst',
+      'Position of Positioning writer',
+      'Result of Map the competitors',
+      'Result of Compare pricing',
+      'Result of Draft the positioning',
+      'We win offline',
+      ':tada: *Completed*',
+    ]) {
       once(needle);
     }
-    expect(texts.findIndex((t) => t.includes('We win offline'))).toBeGreaterThan(texts.findIndex((t) => t.includes('Result of Draft the positioning')));
+    expect(texts.findIndex((t) => t.includes('We win offline'))).toBeGreaterThan(
+      texts.findIndex((t) => t.includes('Result of Draft the positioning')),
+    );
 
     // Steps: structured ones (positions, synthesis) force their tool; tickets are plain text; all at the step limit.
     const steps = llm.requests.slice(planCalls);
-    expect(steps.map((r) => r.toolName).sort()).toEqual(['deliver_synthesis', null, null, null, 'state_position', 'state_position'].sort());
+    expect(steps.map((r) => r.toolName).sort()).toEqual(
+      ['deliver_synthesis', null, null, null, 'state_position', 'state_position'].sort(),
+    );
     for (const r of steps) {
       expect(r.body.max_tokens).toBe(config.llm.maxOutputTokens);
       expect(r.body.max_tokens).toBe(2048);
@@ -159,7 +222,9 @@ describe('LLM_PROVIDER=anthropic: /orchestrate → proposal → Approve → deli
       if (r.toolName) expect(r.body.tool_choice).toEqual({ type: 'tool', name: r.toolName });
       else expect(r.body.tools).toBeUndefined();
     }
-    expect(steps.find((r) => r.user.includes('# Your ticket: Draft the positioning'))!.user).toContain('Result of Compare pricing');
+    expect(steps.find((r) => r.user.includes('# Your ticket: Draft the positioning'))!.user).toContain(
+      'Result of Compare pricing',
+    );
 
     // Tokens and cost are booked on every step, with the model billed; the spend stays under the cap.
     const run = (await Run.findOne({ orchestrationId: doc._id }).lean())!;
@@ -185,7 +250,10 @@ describe('LLM_PROVIDER=anthropic: /orchestrate → proposal → Approve → deli
     expect(stored.filter((s) => s.tokens.cached > 0).map((s) => s.key)).toEqual(['ticket_competitors']);
 
     // The proposal message ends as Completed, with the spend.
-    const final = slack.callsTo('chat.update').filter((c) => c.args.ts === ts).at(-1)!;
+    const final = slack
+      .callsTo('chat.update')
+      .filter((c) => c.args.ts === ts)
+      .at(-1)!;
     expect(blocksText(final)).toContain('Completed');
     expect(blocksText(final)).toMatch(/spend \$0\.\d+ of \$1\.50/);
   });
@@ -193,7 +261,10 @@ describe('LLM_PROVIDER=anthropic: /orchestrate → proposal → Approve → deli
   it('asks the CEO agent again, for a shorter plan, when its first answer stops at max_tokens', async () => {
     let calls = 0;
     const good = scripted();
-    llm.responder = (req) => (req.toolName === 'propose_plan' && calls++ === 0 ? { tool: 'propose_plan', args: sampleProposal(), truncated: true } : good(req));
+    llm.responder = (req) =>
+      req.toolName === 'propose_plan' && calls++ === 0
+        ? { tool: 'propose_plan', args: sampleProposal(), truncated: true }
+        : good(req);
     llm.reset();
     const { orchestrationId, blocks } = await propose('A goal whose first plan is cut off');
     const asks = llm.requests.filter((r) => r.toolName === 'propose_plan');
@@ -202,7 +273,9 @@ describe('LLM_PROVIDER=anthropic: /orchestrate → proposal → Approve → deli
     expect(asks.map((r) => r.body.max_tokens)).toEqual([8192, 8192]);
     expect(asks[0]!.user).not.toContain('cut off at the output limit');
     expect(asks[1]!.user).toContain('cut off at the output limit');
-    expect(asks[1]!.user).toContain('the answer was cut off at the output limit (8192 tokens) before the propose_plan call was complete: make it shorter');
+    expect(asks[1]!.user).toContain(
+      'the answer was cut off at the output limit (8192 tokens) before the propose_plan call was complete: make it shorter',
+    );
     expect(await statusOf(orchestrationId)).toBe('proposed');
     expect(blocks).toContain('Map the competitors');
   });
@@ -216,7 +289,10 @@ describe('LLM_PROVIDER=anthropic: /orchestrate → proposal → Approve → deli
       }
       if (req.user.includes('# Your ticket: Compare pricing')) {
         seen.pricing++;
-        return { status: 400, error: { type: 'invalid_request_error', message: 'prompt contains an unsupported block' } };
+        return {
+          status: 400,
+          error: { type: 'invalid_request_error', message: 'prompt contains an unsupported block' },
+        };
       }
       if (req.user.includes('# Your ticket: Draft the positioning') && seen.draft++ === 0) {
         return { status: 500, error: { type: 'api_error', message: 'Internal server error' } };
@@ -230,8 +306,14 @@ describe('LLM_PROVIDER=anthropic: /orchestrate → proposal → Approve → deli
     expect(seen).toEqual({ competitors: 2, pricing: 1, draft: 2 });
 
     const steps = await Step.find({ orchestrationId }).lean();
-    expect(steps.find((s) => s.key === 'ticket_competitors')).toMatchObject({ status: 'succeeded', output: 'Result of Map the competitors' });
-    expect(steps.find((s) => s.key === 'ticket_draft')).toMatchObject({ status: 'succeeded', output: 'Result of Draft the positioning' });
+    expect(steps.find((s) => s.key === 'ticket_competitors')).toMatchObject({
+      status: 'succeeded',
+      output: 'Result of Map the competitors',
+    });
+    expect(steps.find((s) => s.key === 'ticket_draft')).toMatchObject({
+      status: 'succeeded',
+      output: 'Result of Draft the positioning',
+    });
     const pricing = steps.find((s) => s.key === 'ticket_pricing')!;
     expect(pricing.status).toBe('failed');
     expect(pricing.error).toContain('(400)');
@@ -255,7 +337,14 @@ describe('LLM_PROVIDER=anthropic: /orchestrate → proposal → Approve → deli
 describe('FakeAnthropic with the real ChatAnthropic', () => {
   const fake = new FakeAnthropic();
   const model = (fields: Partial<ConstructorParameters<typeof ChatAnthropic>[0] & object> = {}) =>
-    new ChatAnthropic({ model: 'claude-sonnet-4-5', apiKey: API_KEY, anthropicApiUrl: fake.url, maxTokens: 64, maxRetries: 0, ...fields });
+    new ChatAnthropic({
+      model: 'claude-sonnet-4-5',
+      apiKey: API_KEY,
+      anthropicApiUrl: fake.url,
+      maxTokens: 64,
+      maxRetries: 0,
+      ...fields,
+    });
   beforeAll(() => fake.start());
   afterAll(() => fake.stop());
   beforeEach(() => fake.reset());
@@ -266,9 +355,15 @@ describe('FakeAnthropic with the real ChatAnthropic', () => {
     expect(answer.content).toBe('hello');
     expect(answer.response_metadata).toMatchObject({ stop_reason: 'end_turn' });
     // langchain folds the cache tokens into input_tokens and keeps them apart in input_token_details.
-    expect(answer.usage_metadata).toMatchObject({ input_tokens: 45, output_tokens: 2, input_token_details: { cache_read: 30, cache_creation: 5 } });
+    expect(answer.usage_metadata).toMatchObject({
+      input_tokens: 45,
+      output_tokens: 2,
+      input_token_details: { cache_read: 30, cache_creation: 5 },
+    });
     expect(fake.requests).toHaveLength(1);
-    const error = (await model({ anthropicApiUrl: `${fake.url}/v1` }).invoke('hi').catch((e: unknown) => e)) as { status?: number; message?: string };
+    const error = (await model({ anthropicApiUrl: `${fake.url}/v1` })
+      .invoke('hi')
+      .catch((e: unknown) => e)) as { status?: number; message?: string };
     expect(error.status).toBe(404);
     expect(error.message).toContain('/v1/v1/messages');
     expect(fake.requests).toHaveLength(1);
@@ -279,7 +374,11 @@ describe('FakeAnthropic with the real ChatAnthropic', () => {
     const args = { title: 'A title', items: Array.from({ length: 20 }, (_, i) => `item number ${i}`) };
     let truncated = false;
     fake.responder = () => ({ tool: 'make_list', args, truncated });
-    const runnable = model().withStructuredOutput(schema, { name: 'make_list', method: 'functionCalling', includeRaw: true });
+    const runnable = model().withStructuredOutput(schema, {
+      name: 'make_list',
+      method: 'functionCalling',
+      includeRaw: true,
+    });
     const whole = (await runnable.invoke('list')) as { raw: AIMessage; parsed: unknown };
     expect(whole.parsed).toEqual(args);
     expect(whole.raw.response_metadata).toMatchObject({ stop_reason: 'tool_use' });
@@ -297,9 +396,11 @@ describe('FakeAnthropic with the real ChatAnthropic', () => {
     expect(partial.items.length).toBeLessThan(args.items.length);
   });
 
-  it('answers errors in Anthropic\'s shape, with retry-after when asked', async () => {
+  it("answers errors in Anthropic's shape, with retry-after when asked", async () => {
     fake.responder = () => ({ status: 529, retryAfterSeconds: 7 });
-    const error = (await model().invoke('hi').catch((e: unknown) => e)) as { status?: number; error?: unknown; headers?: Headers };
+    const error = (await model()
+      .invoke('hi')
+      .catch((e: unknown) => e)) as { status?: number; error?: unknown; headers?: Headers };
     expect(error.status).toBe(529);
     expect(error.error).toEqual({ type: 'error', error: { type: 'overloaded_error', message: 'HTTP 529' } });
     expect(error.headers?.get('retry-after')).toBe('7');
@@ -307,7 +408,9 @@ describe('FakeAnthropic with the real ChatAnthropic', () => {
 
   it('refuses a streaming request, which ChatAnthropic does not send unless built to stream', async () => {
     fake.responder = () => ({ text: 'streamed?' });
-    const error = (await model({ streaming: true }).invoke('hi').catch((e: unknown) => e)) as { status?: number; message?: string };
+    const error = (await model({ streaming: true })
+      .invoke('hi')
+      .catch((e: unknown) => e)) as { status?: number; message?: string };
     expect(error.status).toBe(400);
     expect(error.message).toContain('stream: true is not implemented');
   });

@@ -4,17 +4,26 @@
  */
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputIds, ViewIds, encodeControlValue } from '../../src/blocks/actionIds.js';
+import { encodeControlValue, InputIds, ViewIds } from '../../src/blocks/actionIds.js';
 import { loadConfig } from '../../src/config.js';
 import { reserve, settle } from '../../src/engine/money/budget.js';
+import { type OrchestrationId, orchestrationIdOf } from '../../src/engine/plan/ids.js';
 import { UnknownPriceError } from '../../src/errors.js';
-import { startService } from '../../src/server.js';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Step } from '../../src/models/run.js';
+import { startService } from '../../src/server.js';
 import type { FakeReply, RecordedRequest } from '../fakes/fakeOpenAI.js';
 import { sampleProposal } from '../fixtures.js';
-import { blocksText, eventually, findButton, meteredEnv, REQUESTER, scriptedResponder, startHarness, type Harness } from '../helpers/harness.js';
-import { type OrchestrationId, orchestrationIdOf } from '../../src/engine/plan/ids.js';
+import {
+  blocksText,
+  eventually,
+  findButton,
+  type Harness,
+  meteredEnv,
+  REQUESTER,
+  scriptedResponder,
+  startHarness,
+} from '../helpers/harness.js';
 
 const chain = () =>
   sampleProposal({
@@ -29,10 +38,12 @@ const chain = () =>
   });
 
 /** Bills every call its full 10 output tokens. */
-const billed = (inner: (req: RecordedRequest) => FakeReply) => (req: RecordedRequest): FakeReply => {
-  const reply = inner(req);
-  return 'status' in reply ? reply : { ...reply, usage: { input: 40, output: 10 } };
-};
+const billed =
+  (inner: (req: RecordedRequest) => FakeReply) =>
+  (req: RecordedRequest): FakeReply => {
+    const reply = inner(req);
+    return 'status' in reply ? reply : { ...reply, usage: { input: 40, output: 10 } };
+  };
 
 let h: Harness;
 beforeAll(async () => {
@@ -57,7 +68,9 @@ describe('hard budget', () => {
     expect(after.budget.spentUsd).toBe(30); // planning + A + B
     expect(after.budget.spentUsd).toBeLessThanOrEqual(after.budget.maxUsd);
     expect(after.budget.reservedUsd).toBeCloseTo(0, 9);
-    expect(after.statusReason).toMatch(/^Budget exceeded: \$30\.00 spent of the \$35\.00 cap, and the next call could cost up to \$10\.00/);
+    expect(after.statusReason).toMatch(
+      /^Budget exceeded: \$30\.00 spent of the \$35\.00 cap, and the next call could cost up to \$10\.00/,
+    );
     const steps = Object.fromEntries((await Step.find({ orchestrationId: o }).lean()).map((s) => [s.key, s]));
     expect(steps.ticket_a).toMatchObject({ status: 'succeeded', costUsd: 10 });
     expect(steps.ticket_b).toMatchObject({ status: 'succeeded', costUsd: 10 });
@@ -72,7 +85,15 @@ describe('hard budget', () => {
     const ended = threadOf(ts).find((c) => blocksText(c).includes(':x: *Failed*'))!;
     expect(blocksText(ended)).toContain('Budget exceeded');
     expect(findButton(ended, 'run.raise_cap')).toBeDefined();
-    expect(findButton(h.slack.callsTo('chat.update').filter((c) => c.args.ts === ts).at(-1)!, 'run.raise_cap')).toBeDefined();
+    expect(
+      findButton(
+        h.slack
+          .callsTo('chat.update')
+          .filter((c) => c.args.ts === ts)
+          .at(-1)!,
+        'run.raise_cap',
+      ),
+    ).toBeDefined();
     // The rollup adds up to the spend.
     expect(thread.find((t) => t.includes('Cost rollup'))).toContain('Cost rollup*: $30.00 in all');
   });
@@ -85,10 +106,21 @@ describe('hard budget', () => {
 
     const raise = encodeControlValue({ orchestrationId: o as OrchestrationId, revision: 1 });
     await h.click('run.raise_cap', raise, 'U_STRANGER', ts);
-    await eventually(() => h.slack.calls.some((c) => c.method === 'response_url' && String(c.args._responseId).includes('U_STRANGER') && String(c.args.text).includes('Only <@')), 5000, 'refusal');
+    await eventually(
+      () =>
+        h.slack.calls.some(
+          (c) =>
+            c.method === 'response_url' &&
+            String(c.args._responseId).includes('U_STRANGER') &&
+            String(c.args.text).includes('Only <@'),
+        ),
+      5000,
+      'refusal',
+    );
     await h.click('run.raise_cap', raise, REQUESTER, ts);
     await h.slack.waitFor((c) => c.method === 'views.open' && c.args.view.callback_id === ViewIds.raiseCap);
-    const submit = (v: string) => h.submit(ViewIds.raiseCap, raise, { [InputIds.budget.block]: { [InputIds.budget.action]: { value: v } } });
+    const submit = (v: string) =>
+      h.submit(ViewIds.raiseCap, raise, { [InputIds.budget.block]: { [InputIds.budget.action]: { value: v } } });
     expect((await submit('20')).json.errors[InputIds.budget.block]).toMatch(/above the current one/);
     expect((await submit('500')).json.errors[InputIds.budget.block]).toMatch(/at most \$100\.00/);
     expect((await submit('60')).text).toBe('');
@@ -96,9 +128,20 @@ describe('hard budget', () => {
     await h.waitForEnd(o, 'completed');
     const after = await doc(o);
     expect(after.budget).toMatchObject({ maxUsd: 60, spentUsd: 50 });
-    expect(after.transitions.map((t) => t.to)).toEqual(['proposed', 'approved', 'executing', 'failed', 'executing', 'synthesizing', 'completed']);
+    expect(after.transitions.map((t) => t.to)).toEqual([
+      'proposed',
+      'approved',
+      'executing',
+      'failed',
+      'executing',
+      'synthesizing',
+      'completed',
+    ]);
     // Only C and the synthesis ran after the raise; A and B were reused.
-    expect(h.llm.requests.map((r) => (r.toolName ?? /# Your ticket: (.+)/.exec(r.user)?.[1]))).toEqual(['Ticket C', 'deliver_synthesis']);
+    expect(h.llm.requests.map((r) => r.toolName ?? /# Your ticket: (.+)/.exec(r.user)?.[1])).toEqual([
+      'Ticket C',
+      'deliver_synthesis',
+    ]);
     const synthesis = h.llm.requests[1]!;
     expect(synthesis.user).toContain('Result of Ticket A');
     expect(synthesis.user).toContain('Result of Ticket B');
@@ -114,7 +157,9 @@ describe('a server that reports no usage', () => {
     const inner = billed(scriptedResponder(chain()));
     h.llm.responder = (req) => {
       const reply = inner(req);
-      return req.user.includes('# Your ticket: Ticket A') && !('status' in reply) ? { ...reply, usage: { input: 0, output: 0 } } : reply;
+      return req.user.includes('# Your ticket: Ticket A') && !('status' in reply)
+        ? { ...reply, usage: { input: 0, output: 0 } }
+        : reply;
     };
     const { value, orchestrationId: o, ts } = await h.propose();
     await h.click('orchestrate.approve', value, REQUESTER, ts);
@@ -127,7 +172,13 @@ describe('a server that reports no usage', () => {
 
 describe('reservations', () => {
   it('parallel reservations racing for the last dollars never exceed the cap', async () => {
-    const o = await Orchestration.create({ requesterId: 'U1', channelId: 'C1', goal: 'race', status: 'executing', budget: { maxUsd: 5.5, spentUsd: 0, reservedUsd: 0, warned: false } });
+    const o = await Orchestration.create({
+      requesterId: 'U1',
+      channelId: 'C1',
+      goal: 'race',
+      status: 'executing',
+      budget: { maxUsd: 5.5, spentUsd: 0, reservedUsd: 0, warned: false },
+    });
     const outcomes = await Promise.all(Array.from({ length: 20 }, () => reserve(orchestrationIdOf(o), 1)));
     expect(outcomes.filter((x) => x.ok)).toHaveLength(5);
     expect(outcomes.filter((x) => !x.ok).every((x) => !x.ok && x.reason === 'budget')).toBe(true);
@@ -135,7 +186,11 @@ describe('reservations', () => {
     expect(b.reservedUsd + b.spentUsd).toBeLessThanOrEqual(5.5);
     // Settling below the reservation frees room for exactly what it released; a hold settles once.
     const [h1, h2] = outcomes.flatMap((x) => (x.ok ? [x.holdId] : []));
-    const settled = await Promise.all([settle(orchestrationIdOf(o), h1!, 1, 0.25), settle(orchestrationIdOf(o), h2!, 1, 0.25), settle(orchestrationIdOf(o), h1!, 1, 0.25)]);
+    const settled = await Promise.all([
+      settle(orchestrationIdOf(o), h1!, 1, 0.25),
+      settle(orchestrationIdOf(o), h2!, 1, 0.25),
+      settle(orchestrationIdOf(o), h1!, 1, 0.25),
+    ]);
     expect(settled.filter(Boolean)).toHaveLength(2);
     const second = await Promise.all(Array.from({ length: 10 }, () => reserve(orchestrationIdOf(o), 1)));
     expect(second.filter((x) => x.ok)).toHaveLength(2);
@@ -148,14 +203,26 @@ describe('reservations', () => {
   });
 
   it('refuses a run after cancel: a closed orchestration reserves nothing', async () => {
-    const o = await Orchestration.create({ requesterId: 'U1', channelId: 'C1', goal: 'closed', status: 'cancelled', budget: { maxUsd: 5, spentUsd: 0, reservedUsd: 0, warned: false } });
+    const o = await Orchestration.create({
+      requesterId: 'U1',
+      channelId: 'C1',
+      goal: 'closed',
+      status: 'cancelled',
+      budget: { maxUsd: 5, spentUsd: 0, reservedUsd: 0, warned: false },
+    });
     expect(await reserve(orchestrationIdOf(o), 1)).toEqual({ ok: false, reason: 'closed' });
   });
 });
 
 describe('prices', () => {
   it('refuses to start with a model that has no known price, saying how to add one', async () => {
-    const config = loadConfig({ SLACK_SIGNING_SECRET: 's', SLACK_BOT_TOKEN: 'xoxb-1', OPENAI_API_KEY: 'k', LLM_MODEL: 'my-local-llama', MONGODB_URI: 'mongodb://127.0.0.1:1/x' });
+    const config = loadConfig({
+      SLACK_SIGNING_SECRET: 's',
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      OPENAI_API_KEY: 'k',
+      LLM_MODEL: 'my-local-llama',
+      MONGODB_URI: 'mongodb://127.0.0.1:1/x',
+    });
     const error = await startService(config).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnknownPriceError);
     expect((error as Error).message).toBe(

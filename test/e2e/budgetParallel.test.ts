@@ -13,7 +13,15 @@ import { Orchestration } from '../../src/models/orchestration.js';
 import { Step } from '../../src/models/run.js';
 import type { FakeReply, RecordedRequest } from '../fakes/fakeOpenAI.js';
 import { sampleProposal } from '../fixtures.js';
-import { blocksText, eventually, meteredEnv, REQUESTER, scriptedResponder, startHarness, type Harness } from '../helpers/harness.js';
+import {
+  blocksText,
+  eventually,
+  type Harness,
+  meteredEnv,
+  REQUESTER,
+  scriptedResponder,
+  startHarness,
+} from '../helpers/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -27,20 +35,35 @@ beforeEach(() => {
 const doc = async (id: string) => (await Orchestration.findById(id).lean())!;
 const threadOf = (ts: string) => h.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === ts);
 /** Bills 40 input tokens and `output` output tokens per call, and makes calls whose ticket title is in `slow` take 1.5 s. */
-const billed = (inner: (req: RecordedRequest) => FakeReply, output: (req: RecordedRequest) => number, slow: string[] = []) =>
+const billed =
+  (inner: (req: RecordedRequest) => FakeReply, output: (req: RecordedRequest) => number, slow: string[] = []) =>
   async (req: RecordedRequest): Promise<FakeReply> => {
-    if (slow.some((title) => req.user.includes(`# Your ticket: ${title}`))) await new Promise((r) => setTimeout(r, 1500));
+    if (slow.some((title) => req.user.includes(`# Your ticket: ${title}`)))
+      await new Promise((r) => setTimeout(r, 1500));
     const reply = inner(req);
     return 'status' in reply ? reply : { ...reply, usage: { input: 40, output: output(req) } };
   };
-const ticket = (key: string, title: string, dependsOn: string[] = [], description = `Do ${key}`) => ({ key, title, role: 'analyst', description, dependsOn });
+const ticket = (key: string, title: string, dependsOn: string[] = [], description = `Do ${key}`) => ({
+  key,
+  title,
+  role: 'analyst',
+  description,
+  dependsOn,
+});
 
 describe('hard budget with parallel steps', () => {
   it('waits for parallel reservations to settle rather than stopping early: every step runs within the cap', async () => {
     // Three tickets at once: two worst cases fit beside planning, the third only once one settles.
-    const plan = sampleProposal({ tickets: [ticket('x', 'Parallel X'), ticket('y', 'Parallel Y'), ticket('z', 'Parallel Z')], discussion: { enabled: false, prompt: '' }, budget: { maxUsd: 40 } });
+    const plan = sampleProposal({
+      tickets: [ticket('x', 'Parallel X'), ticket('y', 'Parallel Y'), ticket('z', 'Parallel Z')],
+      discussion: { enabled: false, prompt: '' },
+      budget: { maxUsd: 40 },
+    });
     // Tickets bill 4 of their 10 possible output tokens; planning and synthesis bill all 10.
-    h.llm.responder = billed(scriptedResponder(plan), (req) => (req.user.includes('# Your ticket:') ? 4 : 10), ['Parallel X', 'Parallel Y']);
+    h.llm.responder = billed(scriptedResponder(plan), (req) => (req.user.includes('# Your ticket:') ? 4 : 10), [
+      'Parallel X',
+      'Parallel Y',
+    ]);
     const { value, orchestrationId: o, ts } = await h.propose();
     h.llm.reset();
     await h.click('orchestrate.approve', value, REQUESTER, ts);
@@ -52,16 +75,27 @@ describe('hard budget with parallel steps', () => {
     expect(steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     // Z asked only once X or Y had settled: it waited for room instead of failing the run.
     const started = (title: string) => h.llm.requests.find((r) => r.user.includes(`# Your ticket: ${title}`))!;
-    expect(started('Parallel Z').startedAt).toBeGreaterThanOrEqual(Math.min(started('Parallel X').endedAt!, started('Parallel Y').endedAt!));
+    expect(started('Parallel Z').startedAt).toBeGreaterThanOrEqual(
+      Math.min(started('Parallel X').endedAt!, started('Parallel Y').endedAt!),
+    );
     expect(threadOf(ts).some((c) => blocksText(c).includes('We win offline'))).toBe(true);
   });
 
   it('never waits for room that a dead process holds: its hold is booked as spent, and the run stops, resumably, if it must', async () => {
-    const plan = sampleProposal({ tickets: [ticket('x', 'Lone X')], discussion: { enabled: false, prompt: '' }, budget: { maxUsd: 40 } });
+    const plan = sampleProposal({
+      tickets: [ticket('x', 'Lone X')],
+      discussion: { enabled: false, prompt: '' },
+      budget: { maxUsd: 40 },
+    });
     h.llm.responder = billed(scriptedResponder(plan), () => 10);
     const { value, orchestrationId: o, ts } = await h.propose();
     // What a step of a process killed mid-call leaves: a hold whose step is not running under a live lease.
-    const left = { id: 'left-by-a-dead-process', holder: `step:${new Types.ObjectId().toHexString()}`, usd: 20, at: new Date() };
+    const left = {
+      id: 'left-by-a-dead-process',
+      holder: `step:${new Types.ObjectId().toHexString()}`,
+      usd: 20,
+      at: new Date(),
+    };
     await Orchestration.updateOne({ _id: o }, { $push: { 'budget.holds': left }, $inc: { 'budget.reservedUsd': 20 } });
     h.llm.reset();
     await h.click('orchestrate.approve', value, REQUESTER, ts);
@@ -76,7 +110,11 @@ describe('hard budget with parallel steps', () => {
   it('stops when a call could never fit, cutting off the calls in flight and keeping their worst case as spent', async () => {
     // Q is quick, X slow; B waits for Q, and its long brief makes its worst case too big for what is left.
     const plan = sampleProposal({
-      tickets: [ticket('q', 'Quick Q'), ticket('x', 'Slow X'), ticket('b', 'Big B', ['q'], 'Write it all down. '.repeat(200).slice(0, 4000))],
+      tickets: [
+        ticket('q', 'Quick Q'),
+        ticket('x', 'Slow X'),
+        ticket('b', 'Big B', ['q'], 'Write it all down. '.repeat(200).slice(0, 4000)),
+      ],
       discussion: { enabled: false, prompt: '' },
       budget: { maxUsd: 38 },
     });
@@ -110,7 +148,11 @@ describe('hard budget with parallel steps', () => {
     const planning = after.budget.spentUsd - steps.ticket_q!.costUsd - steps.ticket_x!.costUsd;
     expect(table).toContain(`Cost rollup*: ${usd(after.budget.spentUsd)} in all`);
     expect(table).toMatch(new RegExp(`Planning \\(CEO agent\\)\\s.*\\${usd(planning)}`));
-    expect(table).toMatch(new RegExp(`Per role\\n\\s+Market analyst\\s+\\${usd(steps.ticket_q!.costUsd + steps.ticket_x!.costUsd)}\\s+2 steps`));
+    expect(table).toMatch(
+      new RegExp(
+        `Per role\\n\\s+Market analyst\\s+\\${usd(steps.ticket_q!.costUsd + steps.ticket_x!.costUsd)}\\s+2 steps`,
+      ),
+    );
     expect(table).toMatch(new RegExp(`Per model\\n\\s+metered-model\\s+\\${usd(after.budget.spentUsd)}\\s+3 steps`));
   });
 });

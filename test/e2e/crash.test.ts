@@ -5,13 +5,21 @@
  */
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedMongo, type EmbeddedServer } from '../../src/db.js';
+import { type EmbeddedServer, startEmbeddedMongo } from '../../src/db.js';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Step } from '../../src/models/run.js';
 import { FakeOpenAI } from '../fakes/fakeOpenAI.js';
 import { FakeSlack } from '../fakes/fakeSlack.js';
-import { startAppProcess, type AppProcess } from '../helpers/appProcess.js';
-import { blocksText, eventually, findButton, REQUESTER, scriptedResponder, SIGNING_SECRET, testEnv } from '../helpers/harness.js';
+import { type AppProcess, startAppProcess } from '../helpers/appProcess.js';
+import {
+  blocksText,
+  eventually,
+  findButton,
+  REQUESTER,
+  SIGNING_SECRET,
+  scriptedResponder,
+  testEnv,
+} from '../helpers/harness.js';
 import { blockActionPayload, sendInteraction, sendSlashCommand } from '../helpers/signedRequests.js';
 
 let mongo: EmbeddedServer;
@@ -41,15 +49,35 @@ const env = () => ({
 });
 
 /** Proposes `goal` through the app at `port`, then approves it once `beforeApprove` has run. */
-async function proposeAndApprove(port: number, goal: string, beforeApprove: () => void): Promise<{ id: string; ts: string }> {
+async function proposeAndApprove(
+  port: number,
+  goal: string,
+  beforeApprove: () => void,
+): Promise<{ id: string; ts: string }> {
   const url = `http://127.0.0.1:${port}/slack/events`;
-  await sendSlashCommand(url, SIGNING_SECRET, { text: goal, user_id: REQUESTER, channel_id: 'C1', response_url: slack.responseUrl(goal) });
+  await sendSlashCommand(url, SIGNING_SECRET, {
+    text: goal,
+    user_id: REQUESTER,
+    channel_id: 'C1',
+    response_url: slack.responseUrl(goal),
+  });
   const proposal = await slack.waitFor((c) => c.method === 'chat.postMessage' && blocksText(c).includes(goal), 20_000);
   const value = findButton(proposal, 'orchestrate.approve')!.value;
   const id = JSON.parse(value).orchestrationId as string;
   const ts = await eventually(async () => (await Orchestration.findById(id).lean())?.messageTs, 5000, 'ts');
   beforeApprove();
-  await sendInteraction(url, SIGNING_SECRET, blockActionPayload({ userId: REQUESTER, channelId: 'C1', messageTs: ts, actionId: 'orchestrate.approve', value, responseUrl: slack.responseUrl(`${goal} approve`) }));
+  await sendInteraction(
+    url,
+    SIGNING_SECRET,
+    blockActionPayload({
+      userId: REQUESTER,
+      channelId: 'C1',
+      messageTs: ts,
+      actionId: 'orchestrate.approve',
+      value,
+      responseUrl: slack.responseUrl(`${goal} approve`),
+    }),
+  );
   return { id, ts };
 }
 
@@ -59,7 +87,11 @@ describe('kill -9 mid-run', () => {
     apps.push(first);
     // Tickets take a while, so the kill lands while their calls are in flight.
     const { id, ts } = await proposeAndApprove(first.port, 'Crash-test goal', () => (llm.delayMs = 1200));
-    await eventually(() => llm.requests.some((r) => r.user.includes('# Your ticket:') && r.endedAt === null), 20_000, 'a ticket in flight');
+    await eventually(
+      () => llm.requests.some((r) => r.user.includes('# Your ticket:') && r.endedAt === null),
+      20_000,
+      'a ticket in flight',
+    );
     first.child.kill('SIGKILL');
     await first.exited;
     const inFlightAtKill = await Step.find({ orchestrationId: id, status: 'running' }).lean();
@@ -68,8 +100,19 @@ describe('kill -9 mid-run', () => {
     llm.delayMs = 50;
     const second = await startAppProcess(env());
     apps.push(second);
-    await eventually(async () => (await Orchestration.findById(id).lean())?.status === 'completed', 45_000, `completion; second app said:\n${second.output()}`);
-    await eventually(() => slack.callsTo('chat.postMessage').some((c) => c.args.thread_ts === ts && blocksText(c).includes(':tada: *Completed*')), 5000, 'closing post');
+    await eventually(
+      async () => (await Orchestration.findById(id).lean())?.status === 'completed',
+      45_000,
+      `completion; second app said:\n${second.output()}`,
+    );
+    await eventually(
+      () =>
+        slack
+          .callsTo('chat.postMessage')
+          .some((c) => c.args.thread_ts === ts && blocksText(c).includes(':tada: *Completed*')),
+      5000,
+      'closing post',
+    );
 
     const steps = await Step.find({ orchestrationId: id }).lean();
     expect(new Set(steps.map((s) => s.key)).size).toBe(steps.length); // one record per step
@@ -77,7 +120,10 @@ describe('kill -9 mid-run', () => {
     // The steps cut off by the kill ran again (attempt 2) and were finished by the second process.
     for (const s of inFlightAtKill) {
       const now = steps.find((x) => String(x._id) === String(s._id))!;
-      expect(now.attempts, JSON.stringify(steps.map((x) => [x.key, x.attempts, x.status, x.startedAt]))).toBeGreaterThanOrEqual(2);
+      expect(
+        now.attempts,
+        JSON.stringify(steps.map((x) => [x.key, x.attempts, x.status, x.startedAt])),
+      ).toBeGreaterThanOrEqual(2);
     }
     // Each ticket's result appears exactly once in the thread.
     const thread = slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === ts);
@@ -103,7 +149,14 @@ describe('kill -9 mid-run', () => {
     const app = await startAppProcess(env());
     apps.push(app);
     const { id } = await proposeAndApprove(app.port, 'Drain-test goal', () => (llm.delayMs = 1500));
-    await eventually(() => llm.requests.some((r) => r.user.includes('Drain-test goal') && r.user.includes('# Your ticket:') && r.endedAt === null), 20_000, 'a ticket in flight');
+    await eventually(
+      () =>
+        llm.requests.some(
+          (r) => r.user.includes('Drain-test goal') && r.user.includes('# Your ticket:') && r.endedAt === null,
+        ),
+      20_000,
+      'a ticket in flight',
+    );
     const running = await Step.find({ orchestrationId: id, status: 'running' }).lean();
     expect(running.length).toBeGreaterThan(0);
     app.child.kill('SIGTERM');

@@ -4,8 +4,9 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeControlValue } from '../../src/blocks/actionIds.js';
-import type { Proposal } from '../../src/engine/plan/proposal.js';
 import { scaffold } from '../../src/engine/crew/scaffold.js';
+import type { OrchestrationId } from '../../src/engine/plan/ids.js';
+import type { Proposal } from '../../src/engine/plan/proposal.js';
 import { Agent } from '../../src/models/agent.js';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Project } from '../../src/models/project.js';
@@ -13,12 +14,17 @@ import { Run, Step } from '../../src/models/run.js';
 import { Team } from '../../src/models/team.js';
 import { TicketModel } from '../../src/models/ticket.js';
 import { sampleProposal } from '../fixtures.js';
-import { eventually, REQUESTER, scriptedResponder, startHarness, type Harness } from '../helpers/harness.js';
-import type { OrchestrationId } from '../../src/engine/plan/ids.js';
+import { eventually, type Harness, REQUESTER, scriptedResponder, startHarness } from '../helpers/harness.js';
 
 /** 8 tickets in three levels: a–e independent, f after a+b, g after c+d, h after f+g. Critical path: 3 tickets. */
 function eightTickets(): Proposal {
-  const t = (key: string, dependsOn: string[] = []) => ({ key, title: `Ticket ${key.toUpperCase()}`, role: key < 'f' ? 'analyst' : 'writer', description: `Do ${key}`, dependsOn });
+  const t = (key: string, dependsOn: string[] = []) => ({
+    key,
+    title: `Ticket ${key.toUpperCase()}`,
+    role: key < 'f' ? 'analyst' : 'writer',
+    description: `Do ${key}`,
+    dependsOn,
+  });
   return sampleProposal({
     tickets: [t('a'), t('b'), t('c'), t('d'), t('e'), t('f', ['a', 'b']), t('g', ['c', 'd']), t('h', ['f', 'g'])],
     discussion: { enabled: false, prompt: '' },
@@ -27,7 +33,8 @@ function eightTickets(): Proposal {
 }
 
 const statusOf = async (id: string) => (await Orchestration.findById(id, { status: 1 }).lean())?.status;
-const ticketRequest = (h: Harness, key: string) => h.llm.requests.find((r) => r.user.includes(`# Your ticket: Ticket ${key.toUpperCase()}`))!;
+const ticketRequest = (h: Harness, key: string) =>
+  h.llm.requests.find((r) => r.user.includes(`# Your ticket: Ticket ${key.toUpperCase()}`))!;
 
 describe('parallel DAG', () => {
   let h: Harness;
@@ -107,13 +114,19 @@ describe('limits and failures', () => {
     h.llm.reset();
     h.llm.delayMs = 600;
     await h.click('orchestrate.approve', value, REQUESTER, ts);
-    const running = await eventually(() => Step.findOne({ orchestrationId, kind: 'discuss', status: 'running' }).lean(), 10_000, 'a running position');
+    const running = await eventually(
+      () => Step.findOne({ orchestrationId, kind: 'discuss', status: 'running' }).lean(),
+      10_000,
+      'a running position',
+    );
     // What two instances racing to enqueue could leave on a database that does not enforce the unique index.
     await h.service.engine.agenda.create('orchestrate.step', { orchestrationId, stepId: String(running._id) }).save();
     await h.waitForEnd(orchestrationId, 'completed');
     expect((await Step.findById(running._id).lean())!.attempts).toBe(1);
     const role = running.title.replace(/^Position: /, '');
-    expect(h.llm.requests.filter((r) => r.toolName === 'state_position' && r.user.includes(`As ${role}, call`))).toHaveLength(1);
+    expect(
+      h.llm.requests.filter((r) => r.toolName === 'state_position' && r.user.includes(`As ${role}, call`)),
+    ).toHaveLength(1);
   });
 
   it('gives a position that breaks its schema one repair attempt', async () => {
@@ -129,22 +142,33 @@ describe('limits and failures', () => {
     const { value, orchestrationId, ts } = await h.propose();
     await h.click('orchestrate.approve', value, REQUESTER, ts);
     await h.waitForEnd(orchestrationId, 'completed');
-    const repair = h.llm.requests.find((r) => r.toolName === 'state_position' && r.user.includes('Your previous answer was rejected'));
+    const repair = h.llm.requests.find(
+      (r) => r.toolName === 'state_position' && r.user.includes('Your previous answer was rejected'),
+    );
     expect(repair?.user).toMatch(/risks/);
   });
 
   it('fails the orchestration in words when research fails hard', async () => {
-    const good = scriptedResponder(sampleProposal({ research: { enabled: true, prompt: 'Find the market size', role: 'analyst' } }));
-    h.llm.responder = (req) => (req.user.includes('# Research brief') ? { status: 401, error: { message: 'invalid api key', type: 'auth' } } : good(req));
+    const good = scriptedResponder(
+      sampleProposal({ research: { enabled: true, prompt: 'Find the market size', role: 'analyst' } }),
+    );
+    h.llm.responder = (req) =>
+      req.user.includes('# Research brief')
+        ? { status: 401, error: { message: 'invalid api key', type: 'auth' } }
+        : good(req);
     const { value, orchestrationId, ts } = await h.propose();
     await h.click('orchestrate.approve', value, REQUESTER, ts);
     await h.waitForEnd(orchestrationId, 'failed');
     const doc = (await Orchestration.findById(orchestrationId).lean())!;
-    expect(doc.statusReason).toMatch(/The research step "Research" failed: the LLM provider refused the request \(401\)/);
+    expect(doc.statusReason).toMatch(
+      /The research step "Research" failed: the LLM provider refused the request \(401\)/,
+    );
     expect(doc.transitions.at(-1)).toMatchObject({ from: 'executing', to: 'failed' });
     const steps = await Step.find({ orchestrationId }).lean();
     expect(steps.filter((s) => s.kind === 'ticket').every((s) => s.status === 'skipped')).toBe(true);
-    expect(h.llm.requests.some((r) => r.user.includes('# Your ticket:') && r.startedAt > doc.finishedAt!.getTime())).toBe(false);
+    expect(
+      h.llm.requests.some((r) => r.user.includes('# Your ticket:') && r.startedAt > doc.finishedAt!.getTime()),
+    ).toBe(false);
   });
 
   it('answers a cancel on a finished run that it has already finished', async () => {

@@ -10,8 +10,18 @@ import { Run, Step } from '../../src/models/run.js';
 import { Team } from '../../src/models/team.js';
 import { TicketModel } from '../../src/models/ticket.js';
 import { sampleProposal } from '../fixtures.js';
+import {
+  APPROVER,
+  blocksText,
+  CHANNEL,
+  eventually,
+  type Harness,
+  REQUESTER,
+  SIGNING_SECRET,
+  scriptedResponder,
+  startHarness,
+} from '../helpers/harness.js';
 import { postSlack } from '../helpers/signedRequests.js';
-import { APPROVER, blocksText, CHANNEL, eventually, REQUESTER, scriptedResponder, SIGNING_SECRET, startHarness, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -27,25 +37,52 @@ beforeEach(() => {
 
 const statusOf = async (id: string) => (await Orchestration.findById(id, { status: 1 }).lean())?.status;
 const ephemeralsTo = (userId: string) =>
-  h.slack.calls.filter((c) => c.method === 'response_url' && String(c.args._responseId).includes(userId)).map((c) => String(c.args.text));
+  h.slack.calls
+    .filter((c) => c.method === 'response_url' && String(c.args._responseId).includes(userId))
+    .map((c) => String(c.args.text));
 const threadPosts = (ts: string) => h.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === ts);
-const lastUpdateOf = (ts: string) => h.slack.callsTo('chat.update').filter((c) => c.args.ts === ts).at(-1);
+const lastUpdateOf = (ts: string) =>
+  h.slack
+    .callsTo('chat.update')
+    .filter((c) => c.args.ts === ts)
+    .at(-1);
 
 describe('/orchestrate → proposal → Approve → deliverable', () => {
   it('runs the whole loop and shows every stage in Slack', async () => {
     h.llm.delayMs = 150;
-    const res = await h.command('Research the competitive landscape for an offline-first meeting recorder and write a one-page positioning doc');
+    const res = await h.command(
+      'Research the competitive landscape for an offline-first meeting recorder and write a one-page positioning doc',
+    );
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ response_type: 'ephemeral' });
     expect(res.json.text).toMatch(/Planning…/);
 
-    const proposal = await h.slack.waitFor((c) => c.method === 'chat.postMessage' && !c.args.thread_ts && blocksText(c).includes('Map the competitors'));
+    const proposal = await h.slack.waitFor(
+      (c) => c.method === 'chat.postMessage' && !c.args.thread_ts && blocksText(c).includes('Map the competitors'),
+    );
     expect(proposal.args.channel).toBe(CHANNEL);
     const shown = blocksText(proposal);
-    for (const expected of ['offline-first meeting recorder', 'Market analyst', 'new hire', 'Compare pricing', 'Draft the positioning', 'waits for', 'Discussion:* on', 'Research:* off', '$1.50 max', 'Approve', 'Cancel', 'Proposed']) {
+    for (const expected of [
+      'offline-first meeting recorder',
+      'Market analyst',
+      'new hire',
+      'Compare pricing',
+      'Draft the positioning',
+      'waits for',
+      'Discussion:* on',
+      'Research:* off',
+      '$1.50 max',
+      'Approve',
+      'Cancel',
+      'Proposed',
+    ]) {
       expect(shown).toContain(expected);
     }
-    const value = JSON.parse(blocksText(proposal).match(/"value":"(\{[^}]*\})"/)![1]!.replace(/\\"/g, '"'));
+    const value = JSON.parse(
+      blocksText(proposal)
+        .match(/"value":"(\{[^}]*\})"/)![1]!
+        .replace(/\\"/g, '"'),
+    );
     const id = value.orchestrationId as string;
     const ts = await eventually(async () => (await Orchestration.findById(id).lean())?.messageTs, 5000, 'message ts');
 
@@ -58,7 +95,11 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
     expect(approve.status).toBe(200);
 
     await h.waitForEnd(id, 'completed');
-    await eventually(() => threadPosts(ts).some((c) => blocksText(c).includes('Cost rollup')), 5000, 'the closing posts');
+    await eventually(
+      () => threadPosts(ts).some((c) => blocksText(c).includes('Cost rollup')),
+      5000,
+      'the closing posts',
+    );
     // On Approve the message turned to approved → executing, in its blocks, with Cancel as its only button.
     const updates = h.slack.callsTo('chat.update').filter((c) => c.args.ts === ts);
     const approvedView = updates.find((c) => blocksText(c).includes('Approved → executing'))!;
@@ -105,7 +146,13 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
 
     // Scaffolding: hires recorded, a team led by the synthesis role, a project with its tickets, a run.
     const doc = (await Orchestration.findById(id).lean())!;
-    expect(doc.transitions.map((t) => t.to)).toEqual(['proposed', 'approved', 'executing', 'synthesizing', 'completed']);
+    expect(doc.transitions.map((t) => t.to)).toEqual([
+      'proposed',
+      'approved',
+      'executing',
+      'synthesizing',
+      'completed',
+    ]);
     expect(doc.approvedBy).toBe(REQUESTER);
     expect(doc.approvedRevision).toBe(1);
     expect(doc.budget.spentUsd).toBeGreaterThan(0);
@@ -127,23 +174,40 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
 
   it('refuses a forged signature and creates nothing', async () => {
     const before = await Orchestration.countDocuments();
-    const body = new URLSearchParams({ command: '/orchestrate', text: 'Do evil', user_id: REQUESTER, channel_id: CHANNEL, response_url: h.slack.responseUrl('forged') }).toString();
-    const res = await postSlack(h.url, SIGNING_SECRET, body, 'application/x-www-form-urlencoded', { signature: 'v0=deadbeef' });
+    const body = new URLSearchParams({
+      command: '/orchestrate',
+      text: 'Do evil',
+      user_id: REQUESTER,
+      channel_id: CHANNEL,
+      response_url: h.slack.responseUrl('forged'),
+    }).toString();
+    const res = await postSlack(h.url, SIGNING_SECRET, body, 'application/x-www-form-urlencoded', {
+      signature: 'v0=deadbeef',
+    });
     expect(res.status).toBe(401);
-    const stale = await postSlack(h.url, SIGNING_SECRET, body, 'application/x-www-form-urlencoded', { timestamp: Math.floor(Date.now() / 1000) - 600 });
+    const stale = await postSlack(h.url, SIGNING_SECRET, body, 'application/x-www-form-urlencoded', {
+      timestamp: Math.floor(Date.now() / 1000) - 600,
+    });
     expect(stale.status).toBe(401);
     await new Promise((r) => setTimeout(r, 200));
     expect(await Orchestration.countDocuments()).toBe(before);
   });
 
-  it('takes the goal as typed: Slack\'s entities decoded once, shown escaped once, pinging no one', async () => {
+  it("takes the goal as typed: Slack's entities decoded once, shown escaped once, pinging no one", async () => {
     const before = h.slack.callsTo('chat.postMessage').length;
     // What Slack sends when someone types: Plan our R&D <offline> launch @channel
     await h.command('Plan our R&amp;D &lt;offline&gt; launch @channel');
-    const posted = await h.slack.waitFor((c) => c.method === 'chat.postMessage' && !c.args.thread_ts && h.slack.callsTo('chat.postMessage').indexOf(c) >= before);
+    const posted = await h.slack.waitFor(
+      (c) =>
+        c.method === 'chat.postMessage' &&
+        !c.args.thread_ts &&
+        h.slack.callsTo('chat.postMessage').indexOf(c) >= before,
+    );
     const doc = (await Orchestration.findOne({ goal: 'Plan our R&D <offline> launch @channel' }).lean())!;
     expect(doc).not.toBeNull();
-    expect(h.llm.requests.filter((r) => r.toolName === 'propose_plan').at(-1)!.user).toContain('Goal: Plan our R&D <offline> launch @channel');
+    expect(h.llm.requests.filter((r) => r.toolName === 'propose_plan').at(-1)!.user).toContain(
+      'Goal: Plan our R&D <offline> launch @channel',
+    );
     expect(blocksText(posted)).toContain('Plan our R&amp;D &lt;offline&gt; launch @\u200Bchannel');
     expect(blocksText(posted)).not.toContain('&amp;amp;');
     expect(posted.args.text).toContain('Plan our R&amp;D &lt;offline&gt; launch @\u200Bchannel');
@@ -167,7 +231,9 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
 
   it('approves once however many times Approve is clicked at once', async () => {
     const { value, orchestrationId, ts } = await h.propose();
-    const clicks = await Promise.all(Array.from({ length: 10 }, () => h.click('orchestrate.approve', value, REQUESTER, ts)));
+    const clicks = await Promise.all(
+      Array.from({ length: 10 }, () => h.click('orchestrate.approve', value, REQUESTER, ts)),
+    );
     expect(clicks.every((c) => c.status === 200)).toBe(true);
     await h.waitForEnd(orchestrationId, 'completed');
     const doc = (await Orchestration.findById(orchestrationId).lean())!;
@@ -204,7 +270,11 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
     expect(h.llm.requests.slice(seenAtCancel).filter((r) => !r.aborted)).toEqual([]);
     const steps = await Step.find({ orchestrationId }).lean();
     expect(steps.filter((s) => s.status === 'succeeded')).toEqual([]);
-    await eventually(() => threadPosts(ts).some((c) => blocksText(c).includes('Cancelled') && blocksText(c).includes('spent')), 5000, 'cancel post');
+    await eventually(
+      () => threadPosts(ts).some((c) => blocksText(c).includes('Cancelled') && blocksText(c).includes('spent')),
+      5000,
+      'cancel post',
+    );
     expect(blocksText(lastUpdateOf(ts))).toContain('Cancelled');
     // A second cancel answers that it is over.
     await h.click('orchestrate.cancel', value, REQUESTER, ts);
@@ -235,21 +305,31 @@ describe('malformed LLM output', () => {
   it('gives the CEO agent room for a whole plan, and asks for a shorter one when it is cut off', async () => {
     let calls = 0;
     const good = scriptedResponder();
-    h.llm.responder = (req) => (req.toolName === 'propose_plan' && calls++ === 0 ? { tool: 'propose_plan', args: sampleProposal(), truncated: true } : good(req));
+    h.llm.responder = (req) =>
+      req.toolName === 'propose_plan' && calls++ === 0
+        ? { tool: 'propose_plan', args: sampleProposal(), truncated: true }
+        : good(req);
     h.llm.reset();
     const { orchestrationId } = await h.propose('A goal whose first plan is cut off');
     const asks = h.llm.requests.filter((r) => r.toolName === 'propose_plan');
     expect(asks.map((r) => r.body.max_tokens ?? r.body.max_completion_tokens)).toEqual([8192, 8192]);
-    expect(asks[1]!.user).toContain('the answer was cut off at the output limit (8192 tokens) before the propose_plan call was complete: make it shorter');
+    expect(asks[1]!.user).toContain(
+      'the answer was cut off at the output limit (8192 tokens) before the propose_plan call was complete: make it shorter',
+    );
     expect(await statusOf(orchestrationId)).toBe('proposed');
   });
 
   it('tells the user clearly when the repair fails too, and posts nothing', async () => {
-    h.llm.responder = (req) => (req.toolName === 'propose_plan' ? { tool: 'propose_plan', args: { goal: 'x', roles: 'nope' } } : { text: 'x' });
+    h.llm.responder = (req) =>
+      req.toolName === 'propose_plan' ? { tool: 'propose_plan', args: { goal: 'x', roles: 'nope' } } : { text: 'x' };
     const before = h.slack.callsTo('chat.postMessage').length;
     const res = await h.command('Plan something impossible');
     expect(res.status).toBe(200);
-    await eventually(() => ephemeralsTo('cmd-').some((t) => t.includes('did not hold together')), 10_000, 'planning failure message');
+    await eventually(
+      () => ephemeralsTo('cmd-').some((t) => t.includes('did not hold together')),
+      10_000,
+      'planning failure message',
+    );
     const message = ephemeralsTo('cmd-').find((t) => t.includes('did not hold together'))!;
     expect(message).toContain('roles');
     expect(message).not.toMatch(/at .*\.ts:\d+/); // no stack trace
@@ -274,7 +354,13 @@ describe('failing tickets', () => {
       }
       // The model names as many gaps as it may, at full length: the failed ticket's comes on top.
       if (req.toolName === 'deliver_synthesis') {
-        return { tool: 'deliver_synthesis', args: { deliverable: '# Positioning doc\nWe win offline.', gaps: Array.from({ length: 30 }, (_, i) => `Gap ${i} `.padEnd(1000, 'x')) } };
+        return {
+          tool: 'deliver_synthesis',
+          args: {
+            deliverable: '# Positioning doc\nWe win offline.',
+            gaps: Array.from({ length: 30 }, (_, i) => `Gap ${i} `.padEnd(1000, 'x')),
+          },
+        };
       }
       return good(req);
     };
@@ -301,27 +387,45 @@ describe('failing tickets', () => {
 
   it('keeps a ticket result cut off at the output limit, and says so where it is posted', async () => {
     const good = scriptedResponder();
-    h.llm.responder = (req) => (req.user.includes('# Your ticket: Compare pricing') ? { text: 'Pricing: the long analysis that ran out of room', truncated: true } : good(req));
+    h.llm.responder = (req) =>
+      req.user.includes('# Your ticket: Compare pricing')
+        ? { text: 'Pricing: the long analysis that ran out of room', truncated: true }
+        : good(req);
     const { value, orchestrationId, ts } = await h.propose();
     await h.click('orchestrate.approve', value, REQUESTER, ts);
     await h.waitForEnd(orchestrationId, 'completed');
-    const posted = threadPosts(ts).map((c) => blocksText(c)).find((t) => t.includes('Compare pricing') && t.includes('Pricing: the long'))!;
+    const posted = threadPosts(ts)
+      .map((c) => blocksText(c))
+      .find((t) => t.includes('Compare pricing') && t.includes('Pricing: the long'))!;
     expect(posted).toContain('Cut off at the output limit of 2048 tokens (LLM_MAX_OUTPUT_TOKENS).');
     // The next ticket is told too, through the stored result.
-    expect(h.llm.requests.filter((r) => r.user.includes('# Your ticket: Draft the positioning')).at(-1)!.user).toContain('Cut off at the output limit');
+    expect(
+      h.llm.requests.filter((r) => r.user.includes('# Your ticket: Draft the positioning')).at(-1)!.user,
+    ).toContain('Cut off at the output limit');
   });
 
   it('fails the orchestration when every sub-ticket fails, and says why', async () => {
     const good = scriptedResponder();
-    h.llm.responder = (req) => (req.user.includes('# Your ticket:') ? { status: 400, error: { message: 'bad request' } } : good(req));
+    h.llm.responder = (req) =>
+      req.user.includes('# Your ticket:') ? { status: 400, error: { message: 'bad request' } } : good(req);
     const { value, orchestrationId, ts } = await h.propose();
     await h.click('orchestrate.approve', value, REQUESTER, ts);
     await h.waitForEnd(orchestrationId, 'failed');
     const doc = (await Orchestration.findById(orchestrationId).lean())!;
     expect(doc.statusReason).toMatch(/Every sub-ticket failed/);
-    expect(h.llm.requests.some((r) => r.toolName === 'deliver_synthesis' && r.startedAt > doc.approvedAt!.getTime())).toBe(false);
-    await eventually(() => blocksText(lastUpdateOf(ts)).includes('Every sub-ticket failed'), 5000, 'reason on the message');
-    expect(threadPosts(ts).some((c) => blocksText(c).includes('Failed') && blocksText(c).includes('Every sub-ticket failed'))).toBe(true);
+    expect(
+      h.llm.requests.some((r) => r.toolName === 'deliver_synthesis' && r.startedAt > doc.approvedAt!.getTime()),
+    ).toBe(false);
+    await eventually(
+      () => blocksText(lastUpdateOf(ts)).includes('Every sub-ticket failed'),
+      5000,
+      'reason on the message',
+    );
+    expect(
+      threadPosts(ts).some(
+        (c) => blocksText(c).includes('Failed') && blocksText(c).includes('Every sub-ticket failed'),
+      ),
+    ).toBe(true);
   });
 });
 
@@ -347,70 +451,152 @@ describe('operations', () => {
     // The team post fails first; then, once it is in, one of the positions.
     h.slack.failNext('chat.postMessage', { error: 'internal_error' });
     await h.click('orchestrate.approve', value, REQUESTER, ts);
-    await eventually(() => threadPosts(ts).some((c) => c.response?.ok && blocksText(c).includes('formed')), 15_000, 'the team post, retried');
+    await eventually(
+      () => threadPosts(ts).some((c) => c.response?.ok && blocksText(c).includes('formed')),
+      15_000,
+      'the team post, retried',
+    );
     h.slack.failNext('chat.postMessage', { error: 'service_unavailable' });
     await h.waitForEnd(orchestrationId, 'completed', 30_000);
     // A post that failed is made when its job is retried, even if the run has ended meanwhile.
-    const delivered = await eventually(() => {
-      const ok = threadPosts(ts).filter((c) => c.response?.ok).map((c) => blocksText(c));
-      return ok.some((t) => t.includes('Position of Market analyst')) && ok.some((t) => t.includes('Position of Positioning writer')) ? ok : null;
-    }, 15_000, 'the failed position post, retried');
+    const delivered = await eventually(
+      () => {
+        const ok = threadPosts(ts)
+          .filter((c) => c.response?.ok)
+          .map((c) => blocksText(c));
+        return ok.some((t) => t.includes('Position of Market analyst')) &&
+          ok.some((t) => t.includes('Position of Positioning writer'))
+          ? ok
+          : null;
+      },
+      15_000,
+      'the failed position post, retried',
+    );
     expect(threadPosts(ts).filter((c) => !c.response?.ok)).toHaveLength(2);
-    for (const needle of ['formed', 'Position of Market analyst', 'Position of Positioning writer', 'Result of Map the competitors', 'Result of Compare pricing', 'Result of Draft the positioning', 'We win offline']) {
-      expect(delivered.filter((t) => t.includes(needle)), needle).toHaveLength(1);
+    for (const needle of [
+      'formed',
+      'Position of Market analyst',
+      'Position of Positioning writer',
+      'Result of Map the competitors',
+      'Result of Compare pricing',
+      'Result of Draft the positioning',
+      'We win offline',
+    ]) {
+      expect(
+        delivered.filter((t) => t.includes(needle)),
+        needle,
+      ).toHaveLength(1);
     }
   });
 
   it('goes on without a thread post that Slack refused through every retry: the rest of the run is not lost', async () => {
     const { value, orchestrationId, ts } = await h.propose('A goal with one post Slack never takes');
-    const isAdaPosition = (args: Record<string, any>) => String(args.text).startsWith('Ada (Market analyst) states a position');
+    const isAdaPosition = (args: Record<string, any>) =>
+      String(args.text).startsWith('Ada (Market analyst) states a position');
     h.slack.failMatching('chat.postMessage', isAdaPosition, { error: 'service_unavailable' }, 50);
     await h.click('orchestrate.approve', value, REQUESTER, ts);
     await h.waitForEnd(orchestrationId, 'completed', 30_000);
     // The job went on trying (the first attempt and eight retries) while the rest of the run went on.
-    const attempts = await eventually(() => {
-      const made = threadPosts(ts).filter((c) => isAdaPosition(c.args));
-      return made.length >= 9 ? made : null;
-    }, 20_000, 'every attempt at the refused post');
+    const attempts = await eventually(
+      () => {
+        const made = threadPosts(ts).filter((c) => isAdaPosition(c.args));
+        return made.length >= 9 ? made : null;
+      },
+      20_000,
+      'every attempt at the refused post',
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(threadPosts(ts).filter((c) => isAdaPosition(c.args))).toHaveLength(9);
     expect(attempts.every((c) => !c.response?.ok)).toBe(true);
-    const delivered = threadPosts(ts).filter((c) => c.response?.ok).map((c) => blocksText(c));
-    for (const needle of ['formed', 'Position of Positioning writer', 'Result of Map the competitors', 'Result of Draft the positioning', 'We win offline', ':tada: *Completed*']) {
-      expect(delivered.filter((t) => t.includes(needle)), needle).toHaveLength(1);
+    const delivered = threadPosts(ts)
+      .filter((c) => c.response?.ok)
+      .map((c) => blocksText(c));
+    for (const needle of [
+      'formed',
+      'Position of Positioning writer',
+      'Result of Map the competitors',
+      'Result of Draft the positioning',
+      'We win offline',
+      ':tada: *Completed*',
+    ]) {
+      expect(
+        delivered.filter((t) => t.includes(needle)),
+        needle,
+      ).toHaveLength(1);
     }
     h.slack.reset();
   });
 
   it('ends an orchestration in words when a job that blocks it fails through every retry', async () => {
     const goal = 'A goal whose proposal Slack never takes';
-    h.slack.failMatching('chat.postMessage', (args) => !args.thread_ts && String(args.text).includes(goal), { error: 'service_unavailable' }, 50);
+    h.slack.failMatching(
+      'chat.postMessage',
+      (args) => !args.thread_ts && String(args.text).includes(goal),
+      { error: 'service_unavailable' },
+      50,
+    );
     await h.command(goal);
-    const doc = await eventually(async () => {
-      const d = await Orchestration.findOne({ goal }).lean();
-      return d?.status === 'failed' ? d : null;
-    }, 20_000, 'the orchestration to be failed');
-    expect(doc.statusReason).toBe('Orchestrate could not go on after several attempts (Slack is unavailable: service_unavailable). What was done is kept.');
-    await eventually(() => h.slack.calls.some((c) => c.method === 'response_url' && String(c.args.text).includes('Orchestrate could not go on after several attempts') && String(c.args.text).includes('Nothing was proposed')), 5000, 'the requester told');
+    const doc = await eventually(
+      async () => {
+        const d = await Orchestration.findOne({ goal }).lean();
+        return d?.status === 'failed' ? d : null;
+      },
+      20_000,
+      'the orchestration to be failed',
+    );
+    expect(doc.statusReason).toBe(
+      'Orchestrate could not go on after several attempts (Slack is unavailable: service_unavailable). What was done is kept.',
+    );
+    await eventually(
+      () =>
+        h.slack.calls.some(
+          (c) =>
+            c.method === 'response_url' &&
+            String(c.args.text).includes('Orchestrate could not go on after several attempts') &&
+            String(c.args.text).includes('Nothing was proposed'),
+        ),
+      5000,
+      'the requester told',
+    );
     h.slack.reset();
   });
 
   it('tells the requester when it cannot post in the channel, instead of failing silently', async () => {
     h.slack.failNext('chat.postMessage', { error: 'not_in_channel' });
     await h.command('A goal for a channel the bot is not in');
-    await eventually(() => h.slack.calls.some((c) => c.method === 'response_url' && String(c.args.text).includes("I can't post in this channel (not_in_channel)")), 10_000, 'explanation');
+    await eventually(
+      () =>
+        h.slack.calls.some(
+          (c) =>
+            c.method === 'response_url' &&
+            String(c.args.text).includes("I can't post in this channel (not_in_channel)"),
+        ),
+      10_000,
+      'explanation',
+    );
     const doc = await Orchestration.findOne({ goal: 'A goal for a channel the bot is not in' }).lean();
     expect(doc?.status).toBe('failed');
   });
 
   it('answers a click and a form even when its database does not', async () => {
     const { value, orchestrationId, ts } = await h.propose();
-    const down = vi.spyOn(Orchestration, 'findById').mockImplementation((() => ({ lean: () => Promise.reject(new Error('connection reset')) })) as never);
+    const down = vi
+      .spyOn(Orchestration, 'findById')
+      .mockImplementation((() => ({ lean: () => Promise.reject(new Error('connection reset')) })) as never);
     try {
       await h.click('orchestrate.approve', value, REQUESTER, ts);
-      await eventually(() => ephemeralsTo(REQUESTER).some((t) => t.includes('Orchestrate could not do that')), 5000, 'the answer to the click');
-      const form = await h.submit('proposal.set_budget.modal', value, { budget_max: { budget_max_input: { value: '1.00' } } });
-      expect(form.json).toMatchObject({ response_action: 'errors', errors: { budget_max: expect.stringContaining('could not save this') } });
+      await eventually(
+        () => ephemeralsTo(REQUESTER).some((t) => t.includes('Orchestrate could not do that')),
+        5000,
+        'the answer to the click',
+      );
+      const form = await h.submit('proposal.set_budget.modal', value, {
+        budget_max: { budget_max_input: { value: '1.00' } },
+      });
+      expect(form.json).toMatchObject({
+        response_action: 'errors',
+        errors: { budget_max: expect.stringContaining('could not save this') },
+      });
     } finally {
       down.mockRestore();
     }
@@ -420,6 +606,7 @@ describe('operations', () => {
   it('never writes a secret to the log', () => {
     expect(h.logs.length).toBeGreaterThan(0);
     const all = h.logs.join('\n');
-    for (const secret of ['xoxb-test-token', 'sk-test-key-not-real', 'test-signing-secret']) expect(all).not.toContain(secret);
+    for (const secret of ['xoxb-test-token', 'sk-test-key-not-real', 'test-signing-secret'])
+      expect(all).not.toContain(secret);
   });
 });

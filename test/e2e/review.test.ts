@@ -4,16 +4,30 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeControlValue, InputIds, ViewIds } from '../../src/blocks/actionIds.js';
+import type { OrchestrationId } from '../../src/engine/plan/ids.js';
 import { Agent } from '../../src/models/agent.js';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Run, Step } from '../../src/models/run.js';
-import { blocksText, eventually, REQUESTER, scriptedResponder, startHarness, type Harness } from '../helpers/harness.js';
-import type { OrchestrationId } from '../../src/engine/plan/ids.js';
+import {
+  blocksText,
+  eventually,
+  type Harness,
+  REQUESTER,
+  scriptedResponder,
+  startHarness,
+} from '../helpers/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({ ORCHESTRATE_MAX_BUDGET_USD: '5' });
-  await Agent.create({ name: 'Grace', title: 'Principal analyst', persona: 'Grace has mapped markets for twenty years.', skills: ['research'], origin: 'roster', hiredFor: null });
+  await Agent.create({
+    name: 'Grace',
+    title: 'Principal analyst',
+    persona: 'Grace has mapped markets for twenty years.',
+    skills: ['research'],
+    origin: 'roster',
+    hiredFor: null,
+  });
 });
 afterAll(async () => {
   await h?.stop();
@@ -28,8 +42,14 @@ const value = (o: string, r: number, k?: string) =>
   encodeControlValue({ orchestrationId: o as OrchestrationId, revision: r, ...(k ? { target: k } : {}) });
 const meta = value;
 const ephemerals = (userId: string) =>
-  h.slack.calls.filter((c) => c.method === 'response_url' && String(c.args._responseId).includes(userId)).map((c) => String(c.args.text));
-const lastUpdateOf = (ts: string) => h.slack.callsTo('chat.update').filter((c) => c.args.ts === ts).at(-1);
+  h.slack.calls
+    .filter((c) => c.method === 'response_url' && String(c.args._responseId).includes(userId))
+    .map((c) => String(c.args.text));
+const lastUpdateOf = (ts: string) =>
+  h.slack
+    .callsTo('chat.update')
+    .filter((c) => c.args.ts === ts)
+    .at(-1);
 const approveAndFinish = async (o: string, r: number, ts: string) => {
   await h.click('orchestrate.approve', value(o, r), REQUESTER, ts);
   await eventually(async () => ['completed', 'failed'].includes((await doc(o)).status), 20_000, 'run end');
@@ -41,12 +61,16 @@ describe('Swap role', () => {
     const { orchestrationId: o, ts } = await h.propose();
     const opened = h.slack.callsTo('views.open').length;
     await h.click('proposal.swap_role', value(o, 1, 'analyst'), REQUESTER, ts);
-    const modal = await h.slack.waitFor((c) => c.method === 'views.open' && h.slack.callsTo('views.open').indexOf(c) >= opened);
+    const modal = await h.slack.waitFor(
+      (c) => c.method === 'views.open' && h.slack.callsTo('views.open').indexOf(c) >= opened,
+    );
     expect(JSON.stringify(modal.args.view)).toContain('Grace: Principal analyst');
     expect(modal.args.view.private_metadata).toBe(meta(o, 1, 'analyst'));
 
     const res = await h.submit(ViewIds.swapRole, meta(o, 1, 'analyst'), {
-      [InputIds.rosterAgent.block]: { [InputIds.rosterAgent.action]: { type: 'static_select', selected_option: { value: 'Grace' } } },
+      [InputIds.rosterAgent.block]: {
+        [InputIds.rosterAgent.action]: { type: 'static_select', selected_option: { value: 'Grace' } },
+      },
     });
     expect(res.status).toBe(200);
     expect(res.text).toBe('');
@@ -70,13 +94,19 @@ describe('Swap role', () => {
 
   it('swaps a roster agent back to a new hire, through the select\'s own "new hire" option', async () => {
     const { orchestrationId: o, ts } = await h.propose();
-    const pick = (v: string) => ({ [InputIds.rosterAgent.block]: { [InputIds.rosterAgent.action]: { type: 'static_select', selected_option: { value: v } } } });
+    const pick = (v: string) => ({
+      [InputIds.rosterAgent.block]: {
+        [InputIds.rosterAgent.action]: { type: 'static_select', selected_option: { value: v } },
+      },
+    });
     await h.submit(ViewIds.swapRole, meta(o, 1, 'analyst'), pick('Grace'));
     expect((await doc(o)).revision).toBe(2);
 
     const opened = h.slack.callsTo('views.open').length;
     await h.click('proposal.swap_role', value(o, 2, 'analyst'), REQUESTER, ts);
-    const modal = await h.slack.waitFor((c) => c.method === 'views.open' && h.slack.callsTo('views.open').indexOf(c) >= opened);
+    const modal = await h.slack.waitFor(
+      (c) => c.method === 'views.open' && h.slack.callsTo('views.open').indexOf(c) >= opened,
+    );
     const select = modal.args.view.blocks.find((b: any) => b.block_id === InputIds.rosterAgent.block);
     expect(select.element.initial_option.value).toBe('Grace');
     const hireOption = select.element.options[0];
@@ -85,13 +115,21 @@ describe('Swap role', () => {
     const res = await h.submit(ViewIds.swapRole, meta(o, 2, 'analyst'), {
       ...pick(hireOption.value),
       [InputIds.hireName.block]: { [InputIds.hireName.action]: { type: 'plain_text_input', value: 'Mia' } },
-      [InputIds.hirePersona.block]: { [InputIds.hirePersona.action]: { type: 'plain_text_input', value: 'A pricing specialist.' } },
-      [InputIds.hireSkills.block]: { [InputIds.hireSkills.action]: { type: 'plain_text_input', value: 'pricing, surveys' } },
+      [InputIds.hirePersona.block]: {
+        [InputIds.hirePersona.action]: { type: 'plain_text_input', value: 'A pricing specialist.' },
+      },
+      [InputIds.hireSkills.block]: {
+        [InputIds.hireSkills.action]: { type: 'plain_text_input', value: 'pricing, surveys' },
+      },
     });
     expect(res.text).toBe('');
     const after = await doc(o);
     expect(after.revision).toBe(3);
-    expect(after.proposal!.roles[0]).toMatchObject({ key: 'analyst', existingAgent: null, hire: { name: 'Mia', persona: 'A pricing specialist.', skills: ['pricing', 'surveys'] } });
+    expect(after.proposal!.roles[0]).toMatchObject({
+      key: 'analyst',
+      existingAgent: null,
+      hire: { name: 'Mia', persona: 'A pricing specialist.', skills: ['pricing', 'surveys'] },
+    });
     await eventually(() => blocksText(lastUpdateOf(ts)).includes('_new hire_: *Mia*'), 5000, 'redraw');
   });
 
@@ -107,8 +145,12 @@ describe('Swap role', () => {
     // A skill too long is shown under the skills, not under the name.
     const skill = await h.submit(ViewIds.swapRole, meta(o, 1, 'writer'), {
       [InputIds.hireName.block]: { [InputIds.hireName.action]: { type: 'plain_text_input', value: 'Mia' } },
-      [InputIds.hirePersona.block]: { [InputIds.hirePersona.action]: { type: 'plain_text_input', value: 'A pricing specialist.' } },
-      [InputIds.hireSkills.block]: { [InputIds.hireSkills.action]: { type: 'plain_text_input', value: `pricing, ${'x'.repeat(90)}` } },
+      [InputIds.hirePersona.block]: {
+        [InputIds.hirePersona.action]: { type: 'plain_text_input', value: 'A pricing specialist.' },
+      },
+      [InputIds.hireSkills.block]: {
+        [InputIds.hireSkills.action]: { type: 'plain_text_input', value: `pricing, ${'x'.repeat(90)}` },
+      },
     });
     expect(Object.keys(skill.json.errors)).toEqual([InputIds.hireSkills.block]);
     expect(skill.json.errors[InputIds.hireSkills.block]).toMatch(/Each skill at most 80 characters/);
@@ -127,7 +169,11 @@ describe('Drop ticket', () => {
     expect(p.tickets.map((t) => t.key)).toEqual(['pricing', 'draft']);
     expect(p.tickets.find((t) => t.key === 'draft')!.dependsOn).toEqual(['pricing']);
     expect(h.llm.requests.length).toBe(asked);
-    await eventually(() => lastUpdateOf(ts) && !blocksText(lastUpdateOf(ts)).includes('Map the competitors'), 5000, 'redraw');
+    await eventually(
+      () => lastUpdateOf(ts) && !blocksText(lastUpdateOf(ts)).includes('Map the competitors'),
+      5000,
+      'redraw',
+    );
     expect(h.slack.callsTo('chat.postMessage').length).toBe(posts); // edited in place, not re-posted
 
     h.llm.reset();
@@ -155,10 +201,14 @@ describe('Tighten the budget', () => {
   it('rejects bad values in the modal and stores a good one as a new revision', async () => {
     const { orchestrationId: o, ts } = await h.propose();
     await h.click('proposal.set_budget', value(o, 1), REQUESTER, ts);
-    const modal = await h.slack.waitFor((c) => c.method === 'views.open' && c.args.view.callback_id === ViewIds.setBudget);
+    const modal = await h.slack.waitFor(
+      (c) => c.method === 'views.open' && c.args.view.callback_id === ViewIds.setBudget,
+    );
     expect(JSON.stringify(modal.args.view)).toContain('1.50');
     const submit = (v: string) =>
-      h.submit(ViewIds.setBudget, meta(o, 1), { [InputIds.budget.block]: { [InputIds.budget.action]: { type: 'plain_text_input', value: v } } });
+      h.submit(ViewIds.setBudget, meta(o, 1), {
+        [InputIds.budget.block]: { [InputIds.budget.action]: { type: 'plain_text_input', value: v } },
+      });
     for (const [bad, message] of [
       ['abc', /positive amount/],
       ['0', /positive amount/],
@@ -200,23 +250,36 @@ describe('Toggles and Ask again', () => {
     await approveAndFinish(o, 2, ts);
     const first = h.llm.requests[0]!;
     expect(first.user).toContain('# Research brief');
-    expect(h.llm.requests.find((r) => r.user.includes('# Your ticket: Compare pricing'))!.user).toContain('Research findings');
+    expect(h.llm.requests.find((r) => r.user.includes('# Your ticket: Compare pricing'))!.user).toContain(
+      'Research findings',
+    );
   });
 
   it('asks the CEO agent again with a note; the answer becomes the next revision', async () => {
     const { orchestrationId: o, ts } = await h.propose();
     // A cap the reviewers set survives asking again: the CEO agent redoes the plan, not the budget.
-    await h.submit(ViewIds.setBudget, meta(o, 1), { [InputIds.budget.block]: { [InputIds.budget.action]: { type: 'plain_text_input', value: '0.75' } } });
+    await h.submit(ViewIds.setBudget, meta(o, 1), {
+      [InputIds.budget.block]: { [InputIds.budget.action]: { type: 'plain_text_input', value: '0.75' } },
+    });
     h.llm.reset();
     const opened = h.slack.callsTo('views.open').length;
     await h.click('proposal.ask_again', value(o, 2), REQUESTER, ts);
-    const modal = await h.slack.waitFor((c) => c.method === 'views.open' && c.args.view.callback_id === ViewIds.askAgain && h.slack.callsTo('views.open').indexOf(c) >= opened);
+    const modal = await h.slack.waitFor(
+      (c) =>
+        c.method === 'views.open' &&
+        c.args.view.callback_id === ViewIds.askAgain &&
+        h.slack.callsTo('views.open').indexOf(c) >= opened,
+    );
     const res = await h.submit(ViewIds.askAgain, modal.args.view.private_metadata, {
       [InputIds.note.block]: { [InputIds.note.action]: { type: 'plain_text_input', value: 'Fewer tickets please' } },
     });
     expect(res.text).toBe('');
     // The clicker hears at once that it is under way, through their click's response_url.
-    await eventually(() => ephemerals(REQUESTER).some((t) => t.includes('Asking the CEO agent again')), 5000, 'the note');
+    await eventually(
+      () => ephemerals(REQUESTER).some((t) => t.includes('Asking the CEO agent again')),
+      5000,
+      'the note',
+    );
     await eventually(async () => (await doc(o)).revision === 3, 10_000, 'replanned');
     const ask = h.llm.requests.find((r) => r.toolName === 'propose_plan')!;
     expect(ask.user).toContain('Note from the requester: Fewer tickets please');
@@ -227,13 +290,24 @@ describe('Toggles and Ask again', () => {
 
   it('tells the clicker when asking again fails, through their response_url, and keeps the plan', async () => {
     const { orchestrationId: o, ts } = await h.propose();
-    h.llm.responder = (req) => (req.toolName === 'propose_plan' ? { status: 401, error: { message: 'bad key' } } : scriptedResponder()(req));
+    h.llm.responder = (req) =>
+      req.toolName === 'propose_plan' ? { status: 401, error: { message: 'bad key' } } : scriptedResponder()(req);
     const opened = h.slack.callsTo('views.open').length;
     await h.click('proposal.ask_again', value(o, 1), REQUESTER, ts);
-    const modal = await h.slack.waitFor((c) => c.method === 'views.open' && c.args.view.callback_id === ViewIds.askAgain && h.slack.callsTo('views.open').indexOf(c) >= opened);
+    const modal = await h.slack.waitFor(
+      (c) =>
+        c.method === 'views.open' &&
+        c.args.view.callback_id === ViewIds.askAgain &&
+        h.slack.callsTo('views.open').indexOf(c) >= opened,
+    );
     const ephemeralsBefore = h.slack.callsTo('chat.postEphemeral').length;
     await h.submit(ViewIds.askAgain, modal.args.view.private_metadata, {});
-    await eventually(() => ephemerals(REQUESTER).some((t) => t.includes('could not be reached') && t.includes('revision 1) is unchanged')), 10_000, 'the failure');
+    await eventually(
+      () =>
+        ephemerals(REQUESTER).some((t) => t.includes('could not be reached') && t.includes('revision 1) is unchanged')),
+      10_000,
+      'the failure',
+    );
     // Not through chat.postEphemeral, which fails in public channels the bot has not joined.
     expect(h.slack.callsTo('chat.postEphemeral').length).toBe(ephemeralsBefore);
     expect((await doc(o)).revision).toBe(1);
@@ -247,9 +321,17 @@ describe('Revisions and rights', () => {
     await eventually(async () => (await doc(o)).revision === 2, 5000, 'r2');
     await h.click('proposal.drop_ticket', value(o, 1, 'pricing'), REQUESTER, ts);
     await h.click('orchestrate.approve', value(o, 1), REQUESTER, ts);
-    await eventually(() => ephemerals(REQUESTER).filter((t) => t.includes('you clicked revision 1, and the current one is revision 2')).length >= 2, 5000, 'stale answers');
+    await eventually(
+      () =>
+        ephemerals(REQUESTER).filter((t) => t.includes('you clicked revision 1, and the current one is revision 2'))
+          .length >= 2,
+      5000,
+      'stale answers',
+    );
     // The answer shows the current plan: research is now on, and every ticket is still there.
-    const answer = h.slack.calls.filter((c) => c.method === 'response_url' && String(c.args.text).includes('you clicked revision 1')).at(-1)!;
+    const answer = h.slack.calls
+      .filter((c) => c.method === 'response_url' && String(c.args.text).includes('you clicked revision 1'))
+      .at(-1)!;
     expect(blocksText(answer)).toContain('Research on');
     expect(blocksText(answer)).toContain('Last change: toggled research by <@U_REQUESTER>');
     expect(blocksText(answer)).toContain('Compare pricing');
@@ -263,8 +345,17 @@ describe('Revisions and rights', () => {
     const { orchestrationId: o, ts } = await h.propose();
     await h.click('proposal.drop_ticket', value(o, 1, 'pricing'), 'U_STRANGER', ts);
     await h.click('proposal.set_budget', value(o, 1), 'U_STRANGER', ts);
-    await eventually(() => ephemerals('U_STRANGER').filter((t) => t.includes('Only <@U_REQUESTER>')).length >= 2, 5000, 'refusals');
-    const res = await h.submit(ViewIds.setBudget, meta(o, 1), { [InputIds.budget.block]: { [InputIds.budget.action]: { value: '0.5' } } }, 'U_STRANGER');
+    await eventually(
+      () => ephemerals('U_STRANGER').filter((t) => t.includes('Only <@U_REQUESTER>')).length >= 2,
+      5000,
+      'refusals',
+    );
+    const res = await h.submit(
+      ViewIds.setBudget,
+      meta(o, 1),
+      { [InputIds.budget.block]: { [InputIds.budget.action]: { value: '0.5' } } },
+      'U_STRANGER',
+    );
     expect(res.json?.response_action).toBe('errors');
     // The bot itself can never approve.
     await h.click('orchestrate.approve', value(o, 1), 'UBOT', ts);
@@ -279,8 +370,15 @@ describe('Races', () => {
   it('approve racing cancel leaves one consistent outcome: one pipeline or none', async () => {
     for (let i = 0; i < 4; i++) {
       const { orchestrationId: o, ts } = await h.propose();
-      await Promise.all([h.click('orchestrate.approve', value(o, 1), REQUESTER, ts), h.click('orchestrate.cancel', value(o, 1), REQUESTER, ts)]);
-      await eventually(async () => (await doc(o)).status === 'cancelled' || (await doc(o)).status === 'completed', 20_000, 'settled');
+      await Promise.all([
+        h.click('orchestrate.approve', value(o, 1), REQUESTER, ts),
+        h.click('orchestrate.cancel', value(o, 1), REQUESTER, ts),
+      ]);
+      await eventually(
+        async () => (await doc(o)).status === 'cancelled' || (await doc(o)).status === 'completed',
+        20_000,
+        'settled',
+      );
       await new Promise((r) => setTimeout(r, 300));
       const after = await doc(o);
       const runs = await Run.countDocuments({ orchestrationId: o });
@@ -294,7 +392,10 @@ describe('Races', () => {
   it('approve racing drop: either the original plan runs whole, or the edit wins and nothing runs', async () => {
     for (let i = 0; i < 4; i++) {
       const { orchestrationId: o, ts } = await h.propose();
-      await Promise.all([h.click('proposal.drop_ticket', value(o, 1, 'pricing'), REQUESTER, ts), h.click('orchestrate.approve', value(o, 1), REQUESTER, ts)]);
+      await Promise.all([
+        h.click('proposal.drop_ticket', value(o, 1, 'pricing'), REQUESTER, ts),
+        h.click('orchestrate.approve', value(o, 1), REQUESTER, ts),
+      ]);
       await new Promise((r) => setTimeout(r, 300));
       const after = await doc(o);
       if (after.approvedBy) {

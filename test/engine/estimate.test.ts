@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { estimateText } from '../../src/blocks/proposal.js';
+import { estimate, type HistorySample, percentile } from '../../src/engine/money/estimate.js';
 import { createPricer } from '../../src/engine/money/pricing.js';
-import { estimate, percentile, type HistorySample } from '../../src/engine/money/estimate.js';
 import { sampleProposal } from '../fixtures.js';
 
 const pricer = createPricer('gpt-4o-mini', {});
-const sample = (kind: HistorySample['kind'], costUsd: number, agentName = 'someone', durationMs = 1000): HistorySample => ({ kind, agentName, costUsd, durationMs });
+const sample = (
+  kind: HistorySample['kind'],
+  costUsd: number,
+  agentName = 'someone',
+  durationMs = 1000,
+): HistorySample => ({ kind, agentName, costUsd, durationMs });
 
 describe('estimate', () => {
   it('without history gives the worst case from shape and prices, and says it has no typical figure', () => {
@@ -25,7 +30,9 @@ describe('estimate', () => {
     const p = sampleProposal({ budget: { maxUsd: 0.001 } });
     const e = estimate(p, pricer, 2048, []);
     expect(e.overCap).toBe(true);
-    expect(estimateText(e, 0.001)).toMatch(/:red_circle: \*Over the cap: the worst case \(\$0\.\d+\) is above the \$0\.0010 cap/);
+    expect(estimateText(e, 0.001)).toMatch(
+      /:red_circle: \*Over the cap: the worst case \(\$0\.\d+\) is above the \$0\.0010 cap/,
+    );
   });
 
   it('with history uses the 25th–75th percentile per step, preferring the same agent', () => {

@@ -1,13 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MaterializeError } from '../../src/errors.js';
 import { criticalPathLength, materialize, type ResolvedRole } from '../../src/engine/plan/materializer.js';
 import type { Proposal } from '../../src/engine/plan/proposal.js';
 import { validateProposal } from '../../src/engine/plan/validate.js';
+import { MaterializeError } from '../../src/errors.js';
 import { sampleProposal } from '../fixtures.js';
 
 const rolesFor = (p: Proposal): Record<string, ResolvedRole> =>
-  Object.fromEntries(p.roles.map((r, i) => [r.key, { agentId: `a${i}`, name: `Agent ${i}`, title: r.title, persona: 'p' }]));
+  Object.fromEntries(
+    p.roles.map((r, i) => [r.key, { agentId: `a${i}`, name: `Agent ${i}`, title: r.title, persona: 'p' }]),
+  );
 
 /** Random valid proposals: 1–8 roles, 1–16 tickets, each depending only on earlier ones (so acyclic). */
 const proposalArb = fc
@@ -41,7 +43,10 @@ const proposalArb = fc
       dependsOn: [...deps[i]!],
     }));
     // Present the tickets out of dependency order: the materializer must not care.
-    const order = tickets.map((t, i) => ({ t, k: shuffle[i]! })).sort((x, y) => x.k - y.k).map((x) => x.t);
+    const order = tickets
+      .map((t, i) => ({ t, k: shuffle[i]! }))
+      .sort((x, y) => x.k - y.k)
+      .map((x) => x.t);
     return {
       goal: 'g',
       roles,
@@ -90,7 +95,9 @@ describe('materialize', () => {
 
   it('refuses a role without a resolved agent', () => {
     const p = sampleProposal();
-    expect(() => materialize({ proposal: p, revision: 1, roles: {}, ids: { orchestrationId: 'o' } })).toThrow(MaterializeError);
+    expect(() => materialize({ proposal: p, revision: 1, roles: {}, ids: { orchestrationId: 'o' } })).toThrow(
+      MaterializeError,
+    );
   });
 
   it('is deterministic: the same proposal gives the same pipeline (property)', () => {
@@ -110,7 +117,12 @@ describe('materialize', () => {
   it('always yields a well-formed DAG that runs every ticket before synthesis (property)', () => {
     fc.assert(
       fc.property(proposalArb, (p) => {
-        const steps = materialize({ proposal: p, revision: 1, roles: rolesFor(p), ids: { orchestrationId: 'o' } }).steps;
+        const steps = materialize({
+          proposal: p,
+          revision: 1,
+          roles: rolesFor(p),
+          ids: { orchestrationId: 'o' },
+        }).steps;
         const seen = new Set<string>();
         for (const step of steps) {
           for (const dep of step.dependsOn) expect(seen.has(dep)).toBe(true); // listed after its dependencies
@@ -121,10 +133,16 @@ describe('materialize', () => {
         expect(tickets).toHaveLength(p.tickets.length);
         expect(steps.at(-2)?.dependsOn.sort()).toEqual(tickets.map((t) => t.key).sort());
         expect(steps.at(-1)).toMatchObject({ key: 'done', dependsOn: ['synthesis'] });
-        const entry = p.discussion.enabled ? p.roles.map((r) => `discuss_${r.key}`) : p.research.enabled ? ['research'] : [];
+        const entry = p.discussion.enabled
+          ? p.roles.map((r) => `discuss_${r.key}`)
+          : p.research.enabled
+            ? ['research']
+            : [];
         for (const t of tickets) {
           const own = p.tickets.find((x) => `ticket_${x.key}` === t.key)!;
-          expect(t.dependsOn).toEqual(own.dependsOn.length ? expect.arrayContaining(own.dependsOn.map((d) => `ticket_${d}`)) : entry);
+          expect(t.dependsOn).toEqual(
+            own.dependsOn.length ? expect.arrayContaining(own.dependsOn.map((d) => `ticket_${d}`)) : entry,
+          );
         }
       }),
       { numRuns: 300 },

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { rollupMessage } from '../../src/blocks/rollup.js';
-import { rollup, type RollupStep } from '../../src/engine/money/rollup.js';
+import { type RollupStep, rollup } from '../../src/engine/money/rollup.js';
 import { blockKitViolations } from '../helpers/blockLimits.js';
 
-const step = (title: string, role: string, model: string | null, costUsd: number, status = 'succeeded'): RollupStep => ({
+const step = (
+  title: string,
+  role: string,
+  model: string | null,
+  costUsd: number,
+  status = 'succeeded',
+): RollupStep => ({
   title,
   role,
   model,
@@ -15,7 +21,11 @@ const step = (title: string, role: string, model: string | null, costUsd: number
 
 describe('rollup', () => {
   it('totals per role and per model equal the sum of the steps, with planning as its own row', () => {
-    const steps = [step('A', 'Analyst', 'gpt-4o-mini', 0.01), step('B', 'Analyst', 'gpt-4o-mini', 0.02), step('C', 'Writer', 'gpt-4o', 0.03)];
+    const steps = [
+      step('A', 'Analyst', 'gpt-4o-mini', 0.01),
+      step('B', 'Analyst', 'gpt-4o-mini', 0.02),
+      step('C', 'Writer', 'gpt-4o', 0.03),
+    ];
     const r = rollup(steps, 0.065, 'gpt-4o-mini');
     expect(r.planningUsd).toBeCloseTo(0.005, 12);
     expect(r.totalUsd).toBeCloseTo(0.065, 12);
@@ -31,14 +41,23 @@ describe('rollup', () => {
   });
 
   it('leaves out skipped steps that cost nothing, but keeps a skipped step that was billed', () => {
-    const r = rollup([step('A', 'x', 'm', 0.01), step('B', 'x', null, 0, 'skipped'), step('C', 'x', null, 0.004, 'skipped')], 0.014, 'm');
+    const r = rollup(
+      [step('A', 'x', 'm', 0.01), step('B', 'x', null, 0, 'skipped'), step('C', 'x', null, 0.004, 'skipped')],
+      0.014,
+      'm',
+    );
     expect(r.rows.map((s) => s.title)).toEqual(['A', 'C']);
     // The per-model totals still add up to the spend, even for a row that lost its model.
-    expect(r.byModel.map((t) => [t.key, t.costUsd])).toEqual([['m', 0.01], ['unknown model', 0.004]]);
+    expect(r.byModel.map((t) => [t.key, t.costUsd])).toEqual([
+      ['m', 0.01],
+      ['unknown model', 0.004],
+    ]);
   });
 
   it('renders within Block Kit limits for a run of 27 steps', () => {
-    const steps = Array.from({ length: 27 }, (_, i) => step(`A rather long step title number ${i} <!here>`, `Role ${i % 8}`, 'gpt-4o-mini', 0.001 * i));
+    const steps = Array.from({ length: 27 }, (_, i) =>
+      step(`A rather long step title number ${i} <!here>`, `Role ${i % 8}`, 'gpt-4o-mini', 0.001 * i),
+    );
     const m = rollupMessage(rollup(steps, 1, 'gpt-4o-mini'));
     expect(blockKitViolations(m)).toEqual([]);
     expect(JSON.stringify(m.blocks)).toContain('Per role');

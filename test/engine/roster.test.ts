@@ -1,11 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { rosterChoices } from '../../src/engine/crew/roster.js';
 
-const agent = (name: string, origin: 'roster' | 'hire', day: number) => ({ name, origin, createdAt: new Date(2026, 0, day) });
+const agent = (name: string, origin: 'roster' | 'hire', day: number) => ({
+  name,
+  origin,
+  createdAt: new Date(2026, 0, day),
+});
 
 describe('rosterChoices', () => {
   it('offers the current agent, then the seeded roster, then the latest hires, shown by name', () => {
-    const agents = [agent('Zed', 'hire', 1), agent('Old hire', 'hire', 2), agent('New hire', 'hire', 20), agent('Grace', 'roster', 3), agent('Linus', 'roster', 4)];
+    const agents = [
+      agent('Zed', 'hire', 1),
+      agent('Old hire', 'hire', 2),
+      agent('New hire', 'hire', 20),
+      agent('Grace', 'roster', 3),
+      agent('Linus', 'roster', 4),
+    ];
     expect(rosterChoices(agents, ' zed ', 4).map((a) => a.name)).toEqual(['Grace', 'Linus', 'New hire', 'Zed']);
     expect(rosterChoices(agents, null, 3).map((a) => a.name)).toEqual(['Grace', 'Linus', 'New hire']);
   });

@@ -4,8 +4,8 @@ import {
   criticalPath,
   formatCost,
   formatSeconds,
-  timelineSvg,
   type TimelineStep,
+  timelineSvg,
 } from '../../src/engine/watch/timeline.js';
 import { renderPng, timelineRenderOptions } from '../../src/engine/watch/timelinePng.js';
 

@@ -61,7 +61,11 @@ describe('validateProposal', () => {
     const p = sampleProposal();
     p.tickets[0]!.dependsOn = ['draft'];
     const v = validateProposal(p).violations;
-    expect(v.some((x) => /dependency cycle competitors → draft → competitors|dependency cycle draft → competitors → draft/.test(x))).toBe(true);
+    expect(
+      v.some((x) =>
+        /dependency cycle competitors → draft → competitors|dependency cycle draft → competitors → draft/.test(x),
+      ),
+    ).toBe(true);
   });
 
   it('caps roles at 8 and tickets at 16', () => {

@@ -20,13 +20,18 @@ export function blockKitViolations(message: { text: string; blocks: any[] }): st
       if (el.type !== 'button') continue;
       // Whether Slack counts them toward its limit is not documented: count them, to be safe.
       total += el.text.text.length;
-      if (el.confirm) total += [el.confirm.title, el.confirm.text, el.confirm.confirm, el.confirm.deny].reduce((n: number, t: any) => n + (t?.text?.length ?? 0), 0);
+      if (el.confirm)
+        total += [el.confirm.title, el.confirm.text, el.confirm.confirm, el.confirm.deny].reduce(
+          (n: number, t: any) => n + (t?.text?.length ?? 0),
+          0,
+        );
       if (el.confirm && el.confirm.text.text.length > 300) out.push(`block ${i}: confirm text too long`);
       if (el.text.text.length > 75) out.push(`block ${i}: button text too long`);
       if (el.action_id.length > 255) out.push(`block ${i}: action_id too long`);
       if ((el.value ?? '').length > 2000) out.push(`block ${i}: button value too long`);
     }
   }
-  if (total > 11000) out.push(`${total} characters of block text, confirm dialogs and labels included (Slack fails around 11-13k)`);
+  if (total > 11000)
+    out.push(`${total} characters of block text, confirm dialogs and labels included (Slack fails around 11-13k)`);
   return out;
 }

@@ -2,16 +2,22 @@
  * Boots the real service for end-to-end tests: the Bolt app over HTTP on 127.0.0.1, the embedded
  * database, a fake Slack Web API and a fake OpenAI-compatible server, wired only through config.
  */
-import { loadConfig, type Config } from '../../src/config.js';
-import { startEmbeddedMongo, type EmbeddedServer } from '../../src/db.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import { type EmbeddedServer, startEmbeddedMongo } from '../../src/db.js';
+import type { Proposal } from '../../src/engine/plan/proposal.js';
 import type { Logger } from '../../src/logger.js';
-import { startService, type RunningService } from '../../src/server.js';
+import { Orchestration, type OrchestrationDoc } from '../../src/models/orchestration.js';
+import { type RunningService, startService } from '../../src/server.js';
 import { FakeOpenAI, type RecordedRequest } from '../fakes/fakeOpenAI.js';
 import { FakeSlack, type SlackCall } from '../fakes/fakeSlack.js';
-import { blockActionPayload, sendInteraction, sendSlashCommand, viewSubmissionPayload, type SlackHttpResponse } from './signedRequests.js';
 import { sampleProposal } from '../fixtures.js';
-import type { Proposal } from '../../src/engine/plan/proposal.js';
-import { Orchestration, type OrchestrationDoc } from '../../src/models/orchestration.js';
+import {
+  blockActionPayload,
+  type SlackHttpResponse,
+  sendInteraction,
+  sendSlashCommand,
+  viewSubmissionPayload,
+} from './signedRequests.js';
 
 export const SIGNING_SECRET = 'test-signing-secret';
 export const REQUESTER = 'U_REQUESTER';
@@ -28,12 +34,21 @@ export interface Harness {
   logs: string[];
   command(text: string, userId?: string): Promise<SlackHttpResponse>;
   click(actionId: string, value: string, userId?: string, messageTs?: string): Promise<SlackHttpResponse>;
-  submit(callbackId: string, privateMetadata: string, values: Record<string, Record<string, unknown>>, userId?: string): Promise<SlackHttpResponse>;
+  submit(
+    callbackId: string,
+    privateMetadata: string,
+    values: Record<string, Record<string, unknown>>,
+    userId?: string,
+  ): Promise<SlackHttpResponse>;
   /**
    * Waits until the orchestration has ended with `status` and the engine has finished ending it:
    * the closing thread post (and, for a run, its cost rollup) is the last thing it does.
    */
-  waitForEnd(orchestrationId: string, status: 'completed' | 'failed' | 'cancelled', timeoutMs?: number): Promise<OrchestrationDoc>;
+  waitForEnd(
+    orchestrationId: string,
+    status: 'completed' | 'failed' | 'cancelled',
+    timeoutMs?: number,
+  ): Promise<OrchestrationDoc>;
   /** Runs /orchestrate and waits until the proposal message is posted; returns its ts and control value. */
   propose(goal?: string): Promise<{ ts: string; value: string; orchestrationId: string }>;
   stop(): Promise<void>;
@@ -76,7 +91,13 @@ export function testEnv(slack: FakeSlack, llm: FakeOpenAI, mongoUri: string): Re
  * output at $1 a token, and no call (planning included) may write more than 10, so the output
  * part of any call's worst case is exactly $10.
  */
-export function meteredEnv({ inputPerMTok, defaultBudgetUsd }: { inputPerMTok: number; defaultBudgetUsd: number }): Record<string, string> {
+export function meteredEnv({
+  inputPerMTok,
+  defaultBudgetUsd,
+}: {
+  inputPerMTok: number;
+  defaultBudgetUsd: number;
+}): Record<string, string> {
   return {
     LLM_MODEL: 'metered-model',
     ORCHESTRATE_PRICES: JSON.stringify({ 'metered-model': { inputPerMTok, outputPerMTok: 1_000_000 } }),
@@ -87,7 +108,10 @@ export function meteredEnv({ inputPerMTok, defaultBudgetUsd }: { inputPerMTok: n
   };
 }
 
-export async function startHarness(env: Record<string, string> = {}, options: { watchIntervalMs?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  env: Record<string, string> = {},
+  options: { watchIntervalMs?: number } = {},
+): Promise<Harness> {
   const slack = new FakeSlack();
   const llm = new FakeOpenAI(scriptedResponder());
   await Promise.all([slack.start(), llm.start()]);
@@ -125,7 +149,14 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
       sendInteraction(
         url,
         SIGNING_SECRET,
-        blockActionPayload({ userId, channelId: CHANNEL, messageTs, actionId, value, responseUrl: slack.responseUrl(`click-${userId}-${actionId}`) }),
+        blockActionPayload({
+          userId,
+          channelId: CHANNEL,
+          messageTs,
+          actionId,
+          value,
+          responseUrl: slack.responseUrl(`click-${userId}-${actionId}`),
+        }),
       ),
     submit: (callbackId, privateMetadata, values, userId = REQUESTER) =>
       sendInteraction(url, SIGNING_SECRET, viewSubmissionPayload({ userId, callbackId, privateMetadata, values })),
@@ -135,23 +166,39 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
       const endings = doc.transitions.filter((t) => ['completed', 'failed', 'cancelled'].includes(t.to)).length;
       const marker = doc.runId ? 'Cost rollup' : /:tada: \*Completed\*|:x: \*Failed\*|:no_entry_sign: \*Cancelled\*/;
       await eventually(
-        () => slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === doc.messageTs && (typeof marker === 'string' ? blocksText(c).includes(marker) : marker.test(blocksText(c)))).length >= endings,
+        () =>
+          slack
+            .callsTo('chat.postMessage')
+            .filter(
+              (c) =>
+                c.args.thread_ts === doc.messageTs &&
+                (typeof marker === 'string' ? blocksText(c).includes(marker) : marker.test(blocksText(c))),
+            ).length >= endings,
         timeoutMs,
         `the closing posts of a ${status} orchestration`,
       );
       return (await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>())!;
     },
-    async propose(goal = 'Research the competitive landscape for an offline-first meeting recorder and write a one-page positioning doc') {
+    async propose(
+      goal = 'Research the competitive landscape for an offline-first meeting recorder and write a one-page positioning doc',
+    ) {
       const before = slack.callsTo('chat.postMessage').length;
       const res = await harness.command(goal);
       if (res.status !== 200) throw new Error(`command answered ${res.status}`);
       const posted = await slack.waitFor(
-        (c) => c.method === 'chat.postMessage' && !c.args.thread_ts && slack.callsTo('chat.postMessage').indexOf(c) >= before,
+        (c) =>
+          c.method === 'chat.postMessage' &&
+          !c.args.thread_ts &&
+          slack.callsTo('chat.postMessage').indexOf(c) >= before,
       );
       const value = findButton(posted, 'orchestrate.approve')?.value;
       if (!value) throw new Error(`the proposal has no Approve button: ${blocksText(posted).slice(0, 500)}`);
       const orchestrationId = JSON.parse(value).orchestrationId as string;
-      const ts = await eventually(async () => (await Orchestration.findById(orchestrationId, { messageTs: 1 }).lean())?.messageTs, 5000, 'the proposal ts');
+      const ts = await eventually(
+        async () => (await Orchestration.findById(orchestrationId, { messageTs: 1 }).lean())?.messageTs,
+        5000,
+        'the proposal ts',
+      );
       return { ts, value, orchestrationId };
     },
     async stop() {
@@ -164,7 +211,11 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
 }
 
 /** Waits until the orchestration is in `status`; returns it. */
-export function waitForStatus(orchestrationId: string, status: OrchestrationDoc['status'], timeoutMs = 20_000): Promise<OrchestrationDoc> {
+export function waitForStatus(
+  orchestrationId: string,
+  status: OrchestrationDoc['status'],
+  timeoutMs = 20_000,
+): Promise<OrchestrationDoc> {
   return eventually(
     async () => {
       const d = await Orchestration.findById(orchestrationId).lean<OrchestrationDoc>();
@@ -177,7 +228,10 @@ export function waitForStatus(orchestrationId: string, status: OrchestrationDoc[
 
 /** A logger that keeps every line in `logs`, at every level, so tests can read what the app logged. */
 export function captureLogger(logs: string[]): Logger {
-  const capture = (level: string) => (...msg: unknown[]) => void logs.push(`${level} ${msg.map(String).join(' ')}`);
+  const capture =
+    (level: string) =>
+    (...msg: unknown[]) =>
+      void logs.push(`${level} ${msg.map(String).join(' ')}`);
   return {
     debug: capture('debug'),
     info: capture('info'),
@@ -203,7 +257,11 @@ export function blocksText(call: SlackCall | undefined): string {
   return JSON.stringify(call?.args.blocks ?? []);
 }
 
-export async function eventually<T>(check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -40,7 +40,17 @@ export async function postSlack(
 export function sendSlashCommand(
   url: string,
   signingSecret: string,
-  fields: { command?: string; text: string; user_id: string; channel_id: string; team_id?: string; response_url: string; trigger_id?: string; user_name?: string; channel_name?: string },
+  fields: {
+    command?: string;
+    text: string;
+    user_id: string;
+    channel_id: string;
+    team_id?: string;
+    response_url: string;
+    trigger_id?: string;
+    user_name?: string;
+    channel_name?: string;
+  },
   options?: { timestamp?: number; signature?: string },
 ): Promise<SlackHttpResponse> {
   const body = new URLSearchParams({
@@ -60,7 +70,12 @@ export function sendSlashCommand(
   return postSlack(url, signingSecret, body, 'application/x-www-form-urlencoded', options);
 }
 
-export function sendInteraction(url: string, signingSecret: string, payload: object, options?: { timestamp?: number; signature?: string }): Promise<SlackHttpResponse> {
+export function sendInteraction(
+  url: string,
+  signingSecret: string,
+  payload: object,
+  options?: { timestamp?: number; signature?: string },
+): Promise<SlackHttpResponse> {
   const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
   return postSlack(url, signingSecret, body, 'application/x-www-form-urlencoded', options);
 }
@@ -87,9 +102,22 @@ export function blockActionPayload(args: {
     trigger_id: args.triggerId ?? randomBytes(6).toString('hex'),
     team: { id: teamId, domain: 'fake' },
     channel: { id: args.channelId, name: 'general' },
-    message: { type: 'message', ts: args.messageTs, text: args.message?.text ?? '', blocks: args.message?.blocks ?? [] },
+    message: {
+      type: 'message',
+      ts: args.messageTs,
+      text: args.message?.text ?? '',
+      blocks: args.message?.blocks ?? [],
+    },
     response_url: args.responseUrl ?? 'http://127.0.0.1:9/unused',
-    actions: [{ type: 'button', action_id: args.actionId, block_id: args.blockId ?? 'b', value: args.value, action_ts: String(Date.now() / 1000) }],
+    actions: [
+      {
+        type: 'button',
+        action_id: args.actionId,
+        block_id: args.blockId ?? 'b',
+        value: args.value,
+        action_ts: String(Date.now() / 1000),
+      },
+    ],
   };
 }
 

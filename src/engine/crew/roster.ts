@@ -10,7 +10,7 @@ export async function rosterAgents(): Promise<AgentDoc[]> {
   for (const agent of all) {
     const key = agent.name.toLowerCase();
     const seen = byName.get(key);
-    if (!seen || seen.origin !== 'roster') byName.set(key, agent);
+    if (seen?.origin !== 'roster') byName.set(key, agent);
   }
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -20,7 +20,11 @@ export async function rosterAgents(): Promise<AgentDoc[]> {
  * "a new hire"): the role's current agent, then the seeded roster, then the latest hires;
  * shown by name.
  */
-export function rosterChoices<A extends Pick<AgentDoc, 'name' | 'origin' | 'createdAt'>>(agents: readonly A[], current: string | null, limit = 99): A[] {
+export function rosterChoices<A extends Pick<AgentDoc, 'name' | 'origin' | 'createdAt'>>(
+  agents: readonly A[],
+  current: string | null,
+  limit = 99,
+): A[] {
   const isCurrent = (a: A) => current !== null && a.name.toLowerCase() === current.trim().toLowerCase();
   const rank = (a: A) => (isCurrent(a) ? 0 : a.origin === 'roster' ? 1 : 2);
   const chosen = [...agents]

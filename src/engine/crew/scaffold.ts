@@ -34,7 +34,10 @@ export async function resolveRoles(
   for (const role of proposal.roles) {
     let agent: AgentDoc | null;
     if (role.hire) {
-      agent = await Agent.findOne({ 'hiredFor.orchestrationId': orchestrationId, 'hiredFor.roleKey': role.key }).lean<AgentDoc>();
+      agent = await Agent.findOne({
+        'hiredFor.orchestrationId': orchestrationId,
+        'hiredFor.roleKey': role.key,
+      }).lean<AgentDoc>();
       agent ??= (
         await Agent.create({
           name: role.hire.name,
@@ -48,7 +51,8 @@ export async function resolveRoles(
       hired.add(role.key);
     } else {
       agent = byName.get((role.existingAgent ?? '').trim().toLowerCase()) ?? null;
-      if (!agent) throw new ScaffoldError(`the agent "${role.existingAgent}" for ${role.title} is no longer in the roster`);
+      if (!agent)
+        throw new ScaffoldError(`the agent "${role.existingAgent}" for ${role.title} is no longer in the roster`);
     }
     roles[role.key] = { agentId: String(agent._id), name: agent.name, title: role.title, persona: agent.persona };
   }
@@ -76,7 +80,9 @@ export async function scaffold(doc: OrchestrationDoc): Promise<Scaffolding> {
 
   const project =
     (await Project.findOne({ orchestrationId: doc._id }).lean()) ??
-    (await Project.create({ orchestrationId: doc._id, teamId: team._id, name: doc.goal.slice(0, 120), goal: doc.goal })).toObject();
+    (
+      await Project.create({ orchestrationId: doc._id, teamId: team._id, name: doc.goal.slice(0, 120), goal: doc.goal })
+    ).toObject();
 
   for (const ticket of proposal.tickets) {
     const exists = await TicketModel.exists({ orchestrationId: doc._id, key: ticket.key });

@@ -41,7 +41,8 @@ export async function planProposal(ctx: MeterContext, input: PlanInput): Promise
     });
     costUsd += answer.costUsd;
     const candidate = answer.rawArguments;
-    const checked = candidate === null ? null : validateProposal(candidate, { rosterNames: input.roster.map((r) => r.name) });
+    const checked =
+      candidate === null ? null : validateProposal(candidate, { rosterNames: input.roster.map((r) => r.name) });
     if (checked?.ok) {
       const proposal = { ...checked.proposal, goal: input.goal };
       proposal.budget = { maxUsd: Math.min(proposal.budget.maxUsd, input.maxBudgetUsd) };

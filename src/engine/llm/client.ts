@@ -5,9 +5,9 @@
  */
 import { ChatAnthropic } from '@langchain/anthropic';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { AIMessage, HumanMessage, SystemMessage } from '@langchain/core/messages';
+import { type AIMessage, HumanMessage, SystemMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Config } from '../../config.js';
 import { LlmCallError } from '../../errors.js';
 import type { TokenUsage } from '../money/pricing.js';
@@ -41,20 +41,32 @@ export interface ChatLlm {
 
 export function classifyLlmError(error: unknown, signal?: AbortSignal): LlmCallError {
   if (error instanceof LlmCallError) return error;
-  const e = error as { name?: string; status?: number; code?: string; message?: string; error?: { type?: string; code?: string } };
+  const e = error as {
+    name?: string;
+    status?: number;
+    code?: string;
+    message?: string;
+    error?: { type?: string; code?: string };
+  };
   const message = String(e?.message ?? error).slice(0, 300);
   // Only our own signal means "aborted": a provider or proxy error that merely says so (a 502
   // "upstream connection aborted") is classified by its status like any other.
   if (signal?.aborted) return new LlmCallError('the call was aborted', false, true);
   const status = e?.status;
-  const quota = e?.code === 'insufficient_quota' || e?.error?.code === 'insufficient_quota' || /insufficient_quota/.test(message);
+  const quota =
+    e?.code === 'insufficient_quota' || e?.error?.code === 'insufficient_quota' || /insufficient_quota/.test(message);
   if (quota) return new LlmCallError('the LLM provider reports insufficient quota', false);
   if (status === 429) return new LlmCallError('the LLM provider is rate limiting (429)', true);
   if (typeof status === 'number' && status >= 500) return new LlmCallError(`the LLM provider failed (${status})`, true);
-  if (typeof status === 'number' && status >= 400) return new LlmCallError(`the LLM provider refused the request (${status}): ${message}`, false);
+  if (typeof status === 'number' && status >= 400)
+    return new LlmCallError(`the LLM provider refused the request (${status}): ${message}`, false);
   // The SDKs say only "Connection error." and keep the real cause (fetch failed, ECONNRESET) beneath it.
   const causes = [message, ...causeChain(error)].join(' ');
-  if (/timeout|timed out|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|socket hang up|fetch failed|network|connection error/i.test(causes)) {
+  if (
+    /timeout|timed out|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|socket hang up|fetch failed|network|connection error/i.test(
+      causes,
+    )
+  ) {
     return new LlmCallError(`the LLM provider did not answer: ${message}`, true);
   }
   return new LlmCallError(message, false);
@@ -85,7 +97,9 @@ function contentText(message: AIMessage): string {
   const content = message.content;
   if (typeof content === 'string') return content;
   return content
-    .map((part) => (typeof part === 'string' ? part : part.type === 'text' ? String((part as { text?: string }).text ?? '') : ''))
+    .map((part) =>
+      typeof part === 'string' ? part : part.type === 'text' ? String((part as { text?: string }).text ?? '') : '',
+    )
     .join('');
 }
 
@@ -128,7 +142,9 @@ export class LangchainLlm implements ChatLlm {
       )) as AIMessage;
       const text = contentText(answer).trim();
       // Kept, since it was paid for, but never passed off as complete.
-      const note = cutOff(answer) ? `\n\n_[Cut off at the output limit of ${request.maxTokens} tokens (LLM_MAX_OUTPUT_TOKENS).]_` : '';
+      const note = cutOff(answer)
+        ? `\n\n_[Cut off at the output limit of ${request.maxTokens} tokens (LLM_MAX_OUTPUT_TOKENS).]_`
+        : '';
       return { text: `${text}${note}`, usage: usageOf(answer) };
     } catch (error) {
       throw classifyLlmError(error, request.signal);
@@ -138,11 +154,14 @@ export class LangchainLlm implements ChatLlm {
   async structured<T>(schema: z.ZodType<T>, name: string, request: LlmRequest): Promise<LlmStructuredResult<T>> {
     let result: { raw: unknown; parsed: unknown };
     try {
-      const runnable = this.factory(request.maxTokens).withStructuredOutput(schema as z.ZodType<Record<string, unknown>>, {
-        name,
-        method: 'functionCalling',
-        includeRaw: true,
-      });
+      const runnable = this.factory(request.maxTokens).withStructuredOutput(
+        schema as z.ZodType<Record<string, unknown>>,
+        {
+          name,
+          method: 'functionCalling',
+          includeRaw: true,
+        },
+      );
       result = (await runnable.invoke([new SystemMessage(request.system), new HumanMessage(request.user)], {
         signal: request.signal,
       })) as { raw: unknown; parsed: unknown };
@@ -154,14 +173,21 @@ export class LangchainLlm implements ChatLlm {
       return {
         value: null,
         rawArguments: null,
-        violations: [`the answer was cut off at the output limit (${request.maxTokens} tokens) before the ${name} call was complete: make it shorter`],
+        violations: [
+          `the answer was cut off at the output limit (${request.maxTokens} tokens) before the ${name} call was complete: make it shorter`,
+        ],
         usage,
       };
     }
     // langchain may hand back a parse it did not check against every refinement: check it here.
     const candidate = result.parsed ?? toolArguments(result.raw);
     if (candidate === undefined) {
-      return { value: null, violations: [`the answer must be a call of the ${name} tool with JSON arguments`], rawArguments: null, usage };
+      return {
+        value: null,
+        violations: [`the answer must be a call of the ${name} tool with JSON arguments`],
+        rawArguments: null,
+        usage,
+      };
     }
     const checked = schema.safeParse(candidate);
     if (checked.success) return { value: checked.data, violations: [], rawArguments: candidate, usage };
@@ -176,7 +202,9 @@ export class LangchainLlm implements ChatLlm {
 
 /** Whether the model stopped at its output limit (OpenAI: finish_reason "length"; Anthropic: stop_reason "max_tokens"). */
 function cutOff(raw: unknown): boolean {
-  const meta = (raw as AIMessage | undefined)?.response_metadata as { finish_reason?: string; stop_reason?: string } | undefined;
+  const meta = (raw as AIMessage | undefined)?.response_metadata as
+    | { finish_reason?: string; stop_reason?: string }
+    | undefined;
   return meta?.finish_reason === 'length' || meta?.stop_reason === 'max_tokens';
 }
 

@@ -11,8 +11,8 @@ export const TOOL_NAMES = {
   synthesis: 'deliver_synthesis',
 } as const;
 
-
-const clip = (text: string) => (text.length > MAX_CONTEXT_CHARS ? `${text.slice(0, MAX_CONTEXT_CHARS)}\n[…truncated]` : text);
+const clip = (text: string) =>
+  text.length > MAX_CONTEXT_CHARS ? `${text.slice(0, MAX_CONTEXT_CHARS)}\n[…truncated]` : text;
 
 export interface RosterEntry {
   name: string;
@@ -28,7 +28,9 @@ export function plannerPrompt(input: {
   note?: string | null;
 }): { system: string; user: string } {
   const roster = input.roster.length
-    ? input.roster.map((a) => `- ${a.name}: ${a.title}${a.skills.length ? ` (skills: ${a.skills.join(', ')})` : ''}`).join('\n')
+    ? input.roster
+        .map((a) => `- ${a.name}: ${a.title}${a.skills.length ? ` (skills: ${a.skills.join(', ')})` : ''}`)
+        .join('\n')
     : '(the roster is empty: hire every role)';
   const system = [
     'You are the CEO agent of Orchestrate. A team hands you a goal; you plan how a small crew of AI agents will reach it.',
@@ -41,7 +43,13 @@ export function plannerPrompt(input: {
     '- The synthesis role turns every ticket result into the deliverable.',
     `- budget.maxUsd: about ${input.defaultBudgetUsd}, never above ${input.maxBudgetUsd}.`,
   ].join('\n');
-  const user = [`Goal: ${input.goal}`, '', 'Roster of existing agents:', roster, ...(input.note ? ['', `Note from the requester: ${input.note}`] : [])].join('\n');
+  const user = [
+    `Goal: ${input.goal}`,
+    '',
+    'Roster of existing agents:',
+    roster,
+    ...(input.note ? ['', `Note from the requester: ${input.note}`] : []),
+  ].join('\n');
   return { system, user };
 }
 
@@ -54,7 +62,9 @@ export function repairPrompt(base: { system: string; user: string }, previous: u
       'Your previous plan was rejected for these reasons:',
       ...violations.map((v) => `- ${v}`),
       '',
-      ...(previous === null || previous === undefined ? [] : ['Previous plan:', JSON.stringify(previous).slice(0, 8000)]),
+      ...(previous === null || previous === undefined
+        ? []
+        : ['Previous plan:', JSON.stringify(previous).slice(0, 8000)]),
       '',
       `Call ${TOOL_NAMES.proposal} again with a corrected plan.`,
     ].join('\n'),
@@ -89,7 +99,13 @@ function priorWorkSection(prior: PriorWork): string[] {
 }
 
 export function researchPrompt(proposal: Proposal): string {
-  return [`# Goal\n${proposal.goal}`, '', `# Research brief\n${proposal.research.prompt}`, '', 'Report your findings as Markdown.'].join('\n');
+  return [
+    `# Goal\n${proposal.goal}`,
+    '',
+    `# Research brief\n${proposal.research.prompt}`,
+    '',
+    'Report your findings as Markdown.',
+  ].join('\n');
 }
 
 export function positionPrompt(proposal: Proposal, roleKey: string, prior: PriorWork): string {

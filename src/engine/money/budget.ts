@@ -14,7 +14,10 @@ import { ACTIVE_STATUSES } from '../plan/status.js';
  * `budget` with `waitable`: the call would fit but for other calls' reservations, which may yet
  * settle for less than their worst case. Without it, the call can never fit under the cap.
  */
-export type ReserveOutcome = { ok: true; holdId: string } | { ok: false; reason: 'budget'; waitable: boolean } | { ok: false; reason: 'closed' };
+export type ReserveOutcome =
+  | { ok: true; holdId: string }
+  | { ok: false; reason: 'budget'; waitable: boolean }
+  | { ok: false; reason: 'closed' };
 
 const roundUsd = (usd: number) => Math.round(usd * 1e9) / 1e9;
 const OPEN_STATUSES = [...ACTIVE_STATUSES];
@@ -27,10 +30,15 @@ const OPEN_STATUSES = [...ACTIVE_STATUSES];
 export async function reserve(orchestrationId: OrchestrationId, usd: number, holder = 'call'): Promise<ReserveOutcome> {
   const amount = roundUsd(usd);
   const holdId = new Types.ObjectId().toHexString();
-  const fits = { $lte: [{ $add: ['$budget.spentUsd', '$budget.reservedUsd', amount] }, { $add: ['$budget.maxUsd', 1e-9] }] };
+  const fits = {
+    $lte: [{ $add: ['$budget.spentUsd', '$budget.reservedUsd', amount] }, { $add: ['$budget.maxUsd', 1e-9] }],
+  };
   const reserved = await Orchestration.updateOne(
     { _id: orchestrationId, status: { $in: OPEN_STATUSES }, $expr: fits },
-    { $inc: { 'budget.reservedUsd': amount }, $push: { 'budget.holds': { id: holdId, holder, usd: amount, at: new Date() } } },
+    {
+      $inc: { 'budget.reservedUsd': amount },
+      $push: { 'budget.holds': { id: holdId, holder, usd: amount, at: new Date() } },
+    },
   );
   if (reserved.modifiedCount === 1) return { ok: true, holdId };
   const doc = await Orchestration.findById(orchestrationId, { status: 1, budget: 1 }).lean();
@@ -42,7 +50,12 @@ export async function reserve(orchestrationId: OrchestrationId, usd: number, hol
  * Releases a hold and books the real cost, in one atomic update. It only applies while the hold
  * exists, so a hold is settled exactly once even if a resumed step already released it.
  */
-export async function settle(orchestrationId: OrchestrationId, holdId: string, reservedUsd: number, actualUsd: number): Promise<boolean> {
+export async function settle(
+  orchestrationId: OrchestrationId,
+  holdId: string,
+  reservedUsd: number,
+  actualUsd: number,
+): Promise<boolean> {
   const res = await Orchestration.updateOne(
     { _id: orchestrationId, 'budget.holds.id': holdId },
     {
@@ -74,7 +87,8 @@ async function bookLeftBehind(orchestrationId: OrchestrationId, hold: BudgetHold
 export async function releaseHolds(orchestrationId: OrchestrationId, holder: string, model: string): Promise<number> {
   const doc = await Orchestration.findById(orchestrationId, { 'budget.holds': 1 }).lean();
   let booked = 0;
-  for (const hold of doc?.budget.holds?.filter((h) => h.holder === holder) ?? []) booked += await bookLeftBehind(orchestrationId, hold, model);
+  for (const hold of doc?.budget.holds?.filter((h) => h.holder === holder) ?? [])
+    booked += await bookLeftBehind(orchestrationId, hold, model);
   return booked;
 }
 
@@ -84,19 +98,30 @@ export async function releaseHolds(orchestrationId: OrchestrationId, holder: str
  * (its process died), any other hold (planning) once it is older than `otherMaxAgeMs`. Returns
  * what was booked.
  */
-export async function releaseStaleHolds(orchestrationId: OrchestrationId, otherMaxAgeMs: number, model: string): Promise<number> {
+export async function releaseStaleHolds(
+  orchestrationId: OrchestrationId,
+  otherMaxAgeMs: number,
+  model: string,
+): Promise<number> {
   const doc = await Orchestration.findById(orchestrationId, { 'budget.holds': 1 }).lean();
   const holds = doc?.budget.holds ?? [];
   if (!holds.length) return 0;
   const now = Date.now();
   const stepIds = holds.flatMap((h) => stepOf(h.holder) ?? []);
   const live = new Set(
-    (await Step.find({ _id: { $in: stepIds }, status: 'running', leaseUntil: { $gt: new Date(now) } }, { _id: 1 }).lean()).map((s) => String(s._id)),
+    (
+      await Step.find(
+        { _id: { $in: stepIds }, status: 'running', leaseUntil: { $gt: new Date(now) } },
+        { _id: 1 },
+      ).lean()
+    ).map((s) => String(s._id)),
   );
   let booked = 0;
   for (const hold of holds) {
     const stepId = stepOf(hold.holder);
-    const stale = stepId ? !live.has(stepId) : hold.at !== undefined && now - new Date(hold.at).getTime() > otherMaxAgeMs;
+    const stale = stepId
+      ? !live.has(stepId)
+      : hold.at !== undefined && now - new Date(hold.at).getTime() > otherMaxAgeMs;
     if (stale) booked += await bookLeftBehind(orchestrationId, hold, model);
   }
   return booked;

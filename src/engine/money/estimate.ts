@@ -49,14 +49,30 @@ function contextBytes(step: PipelineStep, p: Proposal, pipeline: PipelineStep[])
   // Every earlier output that can reach this prompt is clipped to MAX_CONTEXT_CHARS (≤ 4 bytes a character).
   const clip = MAX_CONTEXT_CHARS * 4;
   const research = p.research.enabled && step.kind !== 'research' ? clip : 0;
-  const positions = p.discussion.enabled && (step.kind === 'ticket' || step.kind === 'synthesis') ? p.roles.length * clip : 0;
+  const positions =
+    p.discussion.enabled && (step.kind === 'ticket' || step.kind === 'synthesis') ? p.roles.length * clip : 0;
   const deps = step.kind === 'ticket' ? step.dependsOn.filter((d) => d.startsWith('ticket_')).length * clip : 0;
   const tickets = step.kind === 'synthesis' ? pipeline.filter((s) => s.kind === 'ticket').length * clip : 0;
   return research + positions + deps + tickets;
 }
 
-export function estimate(p: Proposal, pricer: Pricer, maxOutputTokens: number, history: readonly HistorySample[]): Estimate {
-  const roles = Object.fromEntries(p.roles.map((r) => [r.key, { agentId: r.key, name: r.existingAgent ?? r.hire?.name ?? r.key, title: r.title, persona: r.hire?.persona ?? '' }]));
+export function estimate(
+  p: Proposal,
+  pricer: Pricer,
+  maxOutputTokens: number,
+  history: readonly HistorySample[],
+): Estimate {
+  const roles = Object.fromEntries(
+    p.roles.map((r) => [
+      r.key,
+      {
+        agentId: r.key,
+        name: r.existingAgent ?? r.hire?.name ?? r.key,
+        title: r.title,
+        persona: r.hire?.persona ?? '',
+      },
+    ]),
+  );
   const pipeline = materialize({ proposal: p, revision: 0, roles, ids: { orchestrationId: 'estimate' } });
   const llmSteps = pipeline.steps.filter((s) => s.kind !== 'done');
   const ticketByKey = new Map(p.tickets.map((t) => [t.key, t]));
@@ -64,9 +80,18 @@ export function estimate(p: Proposal, pricer: Pricer, maxOutputTokens: number, h
   let worstCaseUsd = 0;
   for (const step of llmSteps) {
     const ticket = step.ticketKey ? ticketByKey.get(step.ticketKey) : undefined;
-    const own = [p.goal, ticket?.description ?? '', step.kind === 'research' ? p.research.prompt : '', step.kind === 'discuss' ? p.discussion.prompt : '', step.kind === 'synthesis' ? p.synthesis.prompt : ''];
+    const own = [
+      p.goal,
+      ticket?.description ?? '',
+      step.kind === 'research' ? p.research.prompt : '',
+      step.kind === 'discuss' ? p.discussion.prompt : '',
+      step.kind === 'synthesis' ? p.synthesis.prompt : '',
+    ];
     const persona = roles[step.roleKey ?? '']?.persona ?? '';
-    worstCaseUsd += pricer.worstCase(inputTokensUpperBound([...own, persona], PROMPT_OVERHEAD_BYTES + contextBytes(step, p, pipeline.steps)), maxOutputTokens);
+    worstCaseUsd += pricer.worstCase(
+      inputTokensUpperBound([...own, persona], PROMPT_OVERHEAD_BYTES + contextBytes(step, p, pipeline.steps)),
+      maxOutputTokens,
+    );
   }
 
   // Typical cost: per step, the history of the same agent for that kind of step if there is
@@ -92,7 +117,17 @@ export function estimate(p: Proposal, pricer: Pricer, maxOutputTokens: number, h
   if (typical) typical.samples = history.length;
   const criticalPath = criticalPathLength(pipeline);
   durations.sort((a, b) => a - b);
-  const durationMs = typical && durations.length ? { low: percentile(durations, 25) * criticalPath, high: percentile(durations, 75) * criticalPath } : null;
+  const durationMs =
+    typical && durations.length
+      ? { low: percentile(durations, 25) * criticalPath, high: percentile(durations, 75) * criticalPath }
+      : null;
   const highest = typical ? typical.high : worstCaseUsd;
-  return { calls: llmSteps.length, criticalPath, worstCaseUsd, typicalUsd: typical, durationMs, overCap: highest > p.budget.maxUsd };
+  return {
+    calls: llmSteps.length,
+    criticalPath,
+    worstCaseUsd,
+    typicalUsd: typical,
+    durationMs,
+    overCap: highest > p.budget.maxUsd,
+  };
 }

@@ -85,7 +85,10 @@ async function metered<R extends { usage: TokenUsage }>(
   extraBytes: number,
   call: () => Promise<R>,
 ): Promise<R & Metered> {
-  const worstCase = ctx.pricer.worstCase(inputTokensUpperBound([request.system, request.user], extraBytes), request.maxTokens);
+  const worstCase = ctx.pricer.worstCase(
+    inputTokensUpperBound([request.system, request.user], extraBytes),
+    request.maxTokens,
+  );
   const holdId = await reserveWhenRoom(ctx, worstCase, request.signal);
   let result: R;
   try {
@@ -107,7 +110,13 @@ async function metered<R extends { usage: TokenUsage }>(
  * right after leaves nothing reserved that a resume would book again. Then the step's share; if
  * that write fails, the rollup shows the amount under planning, but the spend is right.
  */
-async function book(ctx: MeterContext, holdId: string, reservedUsd: number, costUsd: number, usage: TokenUsage | null): Promise<void> {
+async function book(
+  ctx: MeterContext,
+  holdId: string,
+  reservedUsd: number,
+  costUsd: number,
+  usage: TokenUsage | null,
+): Promise<void> {
   await settle(ctx.orchestrationId, holdId, reservedUsd, costUsd);
   await Promise.resolve(ctx.onCost?.(costUsd, usage)).catch(() => undefined);
 }

@@ -43,7 +43,12 @@ export function createPricer(model: string, overrides: Record<string, Configured
   return {
     model,
     cost: (u) =>
-      price({ input_tokens: u.input, output_tokens: u.output, cache_read_tokens: u.cacheRead, cache_write_tokens: u.cacheWrite }),
+      price({
+        input_tokens: u.input,
+        output_tokens: u.output,
+        cache_read_tokens: u.cacheRead,
+        cache_write_tokens: u.cacheWrite,
+      }),
     worstCase: (inTok, outTok) =>
       Math.max(
         price({ input_tokens: inTok, output_tokens: outTok }),
@@ -60,4 +65,3 @@ export function inputTokensUpperBound(texts: readonly string[], extraBytes = 0):
   const bytes = texts.reduce((sum, t) => sum + Buffer.byteLength(t, 'utf8'), 0) + extraBytes;
   return bytes + 8 * texts.length + 16;
 }
-

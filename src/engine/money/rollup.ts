@@ -46,14 +46,27 @@ export function rollup(steps: RollupStep[], spentUsd: number, planningModel: str
   const planningUsd = Math.max(0, spentUsd - stepsUsd);
   const planningRow: RollupStep[] =
     planningUsd > 1e-9
-      ? [{ title: 'Planning (CEO agent)', role: 'CEO agent', model: planningModel, status: 'succeeded', tokens: { input: 0, output: 0, cached: 0 }, costUsd: planningUsd, durationMs: null }]
+      ? [
+          {
+            title: 'Planning (CEO agent)',
+            role: 'CEO agent',
+            model: planningModel,
+            status: 'succeeded',
+            tokens: { input: 0, output: 0, cached: 0 },
+            costUsd: planningUsd,
+            durationMs: null,
+          },
+        ]
       : [];
   const all = [...planningRow, ...rows];
   return {
     rows: all,
     byRole: totals(all, (r) => r.role),
     // A billed step always has a model; "unknown model" only keeps the sums honest if one did not.
-    byModel: totals(all.filter((r) => r.model || r.costUsd > 0), (r) => r.model ?? 'unknown model'),
+    byModel: totals(
+      all.filter((r) => r.model || r.costUsd > 0),
+      (r) => r.model ?? 'unknown model',
+    ),
     planningUsd,
     totalUsd: all.reduce((sum, r) => sum + r.costUsd, 0),
   };

@@ -30,7 +30,9 @@ export function dependentsOf(p: Proposal, ticketKey: string): Proposal['tickets'
 export function dropTicket(p: Proposal, ticketKey: string): Proposal {
   if (!p.tickets.some((t) => t.key === ticketKey)) throw new EditError('That ticket is not in this plan any more.');
   if (p.tickets.length === 1) {
-    throw new EditError('That is the last ticket: a plan needs at least one. Cancel the proposal instead, or ask the CEO agent again.');
+    throw new EditError(
+      'That is the last ticket: a plan needs at least one. Cancel the proposal instead, or ask the CEO agent again.',
+    );
   }
   const next = clone(p);
   next.tickets = next.tickets
@@ -40,8 +42,10 @@ export function dropTicket(p: Proposal, ticketKey: string): Proposal {
 }
 
 export function setBudget(p: Proposal, maxUsd: number, ceilingUsd: number): Proposal {
-  if (!Number.isFinite(maxUsd) || maxUsd <= 0) throw new EditError('Enter a positive amount in USD, like 1.50 or 2500 (no thousands separators).');
-  if (maxUsd > ceilingUsd) throw new EditError(`The cap can be at most $${ceilingUsd.toFixed(2)} (ORCHESTRATE_MAX_BUDGET_USD).`);
+  if (!Number.isFinite(maxUsd) || maxUsd <= 0)
+    throw new EditError('Enter a positive amount in USD, like 1.50 or 2500 (no thousands separators).');
+  if (maxUsd > ceilingUsd)
+    throw new EditError(`The cap can be at most $${ceilingUsd.toFixed(2)} (ORCHESTRATE_MAX_BUDGET_USD).`);
   return { ...clone(p), budget: { maxUsd: Math.round(maxUsd * 100) / 100 } };
 }
 

@@ -21,10 +21,7 @@ export const HireSchema = z.object({
 export const RoleSchema = z.object({
   key: slug.describe('Unique slug for this role, referenced by tickets'),
   title: z.string().min(1).max(120),
-  existingAgent: z
-    .string()
-    .nullable()
-    .describe('Name of an agent from the roster to reuse, or null when hiring'),
+  existingAgent: z.string().nullable().describe('Name of an agent from the roster to reuse, or null when hiring'),
   hire: HireSchema.nullable().describe('The new agent to hire, or null when reusing an existing agent'),
 });
 

@@ -4,7 +4,12 @@
  */
 export type RightsDecision = { allowed: true } | { allowed: false; reason: string };
 
-export function mayAct(userId: string, requesterId: string, approvers: readonly string[], botUserId: string | undefined): RightsDecision {
+export function mayAct(
+  userId: string,
+  requesterId: string,
+  approvers: readonly string[],
+  botUserId: string | undefined,
+): RightsDecision {
   if (botUserId && userId === botUserId) return { allowed: false, reason: 'The bot cannot act on its own proposals.' };
   if (userId === requesterId || approvers.includes(userId)) return { allowed: true };
   return {

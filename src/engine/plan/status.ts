@@ -15,7 +15,13 @@ export const ORCHESTRATION_STATUSES = [
 export type OrchestrationStatus = (typeof ORCHESTRATION_STATUSES)[number];
 
 export const FINAL_STATUSES: readonly OrchestrationStatus[] = ['completed', 'failed', 'cancelled'];
-export const ACTIVE_STATUSES: readonly OrchestrationStatus[] = ['planning', 'proposed', 'approved', 'executing', 'synthesizing'];
+export const ACTIVE_STATUSES: readonly OrchestrationStatus[] = [
+  'planning',
+  'proposed',
+  'approved',
+  'executing',
+  'synthesizing',
+];
 /** A run exists (or is being set up) and its steps may be scheduled. */
 export const RUNNING_STATUSES: readonly OrchestrationStatus[] = ['approved', 'executing', 'synthesizing'];
 

@@ -4,7 +4,7 @@
  * Violations are plain sentences, because they go back to the LLM for repair and to people.
  */
 import { findCycle } from './dag.js';
-import { MAX_ROLES, MAX_TICKETS, ProposalSchema, type Proposal } from './proposal.js';
+import { MAX_ROLES, MAX_TICKETS, type Proposal, ProposalSchema } from './proposal.js';
 
 export type ValidationResult =
   | { ok: true; proposal: Proposal; violations: [] }
@@ -35,7 +35,11 @@ function withRosterNames(p: Proposal, rosterNames: readonly string[] | undefined
   const exact = new Map(rosterNames.map((n) => [n.trim().toLowerCase(), n]));
   return {
     ...p,
-    roles: p.roles.map((r) => (r.existingAgent === null ? r : { ...r, existingAgent: exact.get(r.existingAgent.trim().toLowerCase()) ?? r.existingAgent })),
+    roles: p.roles.map((r) =>
+      r.existingAgent === null
+        ? r
+        : { ...r, existingAgent: exact.get(r.existingAgent.trim().toLowerCase()) ?? r.existingAgent },
+    ),
   };
 }
 

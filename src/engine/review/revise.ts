@@ -28,7 +28,8 @@ const CLOSED = 'The plan can no longer be edited: it was approved or closed.';
 
 export async function revise({ id, revision, by, change, edit }: Revision): Promise<ReviseOutcome> {
   const doc = await Orchestration.findById(id).lean<OrchestrationDoc>();
-  if (!doc?.proposal) return { ok: false, reason: 'closed', message: 'That orchestration no longer exists.', doc: null };
+  if (!doc?.proposal)
+    return { ok: false, reason: 'closed', message: 'That orchestration no longer exists.', doc: null };
   if (doc.status !== 'proposed') return { ok: false, reason: 'closed', message: CLOSED, doc };
   if (doc.revision !== revision) return { ok: false, reason: 'stale', message: 'The plan has changed since.', doc };
   let next: Proposal;
@@ -41,7 +42,12 @@ export async function revise({ id, revision, by, change, edit }: Revision): Prom
   const rosterNames = (await rosterAgents()).map((a) => a.name);
   const checked = validateProposal(next, { rosterNames });
   if (!checked.ok) {
-    return { ok: false, reason: 'invalid', message: `That edit would break the plan: ${checked.violations.join('; ')}`, doc };
+    return {
+      ok: false,
+      reason: 'invalid',
+      message: `That edit would break the plan: ${checked.violations.join('; ')}`,
+      doc,
+    };
   }
   if (checked.proposal.budget.maxUsd < doc.budget.spentUsd) {
     const message = `The cap cannot be below what planning already spent ($${doc.budget.spentUsd.toFixed(4)}).`;

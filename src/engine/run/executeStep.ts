@@ -20,7 +20,7 @@ import {
 } from '../llm/prompts.js';
 import { abortableSleep, type MeterContext, meteredStructured, meteredText } from '../money/meter.js';
 import type { Proposal } from '../plan/proposal.js';
-import { MAX_GAP_CHARS, PositionSchema, storedPosition, SynthesisSchema } from '../plan/results.js';
+import { MAX_GAP_CHARS, PositionSchema, SynthesisSchema, storedPosition } from '../plan/results.js';
 
 export interface StepOutcome {
   output: string;
@@ -54,17 +54,30 @@ export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepCo
       return { output: r.text, structured: null, usage: r.usage, model: r.model };
     }
     case 'discuss': {
-      const r = await structuredWithRepair(ctx, PositionSchema, TOOL_NAMES.position, request(positionPrompt(proposal, step.roleKey!, prior)));
+      const r = await structuredWithRepair(
+        ctx,
+        PositionSchema,
+        TOOL_NAMES.position,
+        request(positionPrompt(proposal, step.roleKey!, prior)),
+      );
       return { output: r.value.position, structured: r.value, usage: r.usage, model: r.model };
     }
     case 'ticket': {
       const ticket = proposal.tickets.find((t) => t.key === step.ticketKey);
       if (!ticket) throw new StepFailure(`ticket "${step.ticketKey}" is not in the approved proposal`);
-      const deps = await Step.find({ runId: step.runId, key: { $in: step.dependsOn }, kind: 'ticket' }).lean<StepDoc[]>();
+      const deps = await Step.find({ runId: step.runId, key: { $in: step.dependsOn }, kind: 'ticket' }).lean<
+        StepDoc[]
+      >();
       const dependencies = deps
         .sort((a, b) => a.order - b.order)
-        .map((d) => ({ title: d.title, output: d.status === 'succeeded' ? d.output : null, failed: d.status !== 'succeeded' }));
-      const r = await withRetries(ctx, () => meteredText(ctx.meter, request(ticketPrompt(proposal, ticket, prior, dependencies))));
+        .map((d) => ({
+          title: d.title,
+          output: d.status === 'succeeded' ? d.output : null,
+          failed: d.status !== 'succeeded',
+        }));
+      const r = await withRetries(ctx, () =>
+        meteredText(ctx.meter, request(ticketPrompt(proposal, ticket, prior, dependencies))),
+      );
       return { output: r.text, structured: null, usage: r.usage, model: r.model };
     }
     case 'synthesis': {
@@ -76,11 +89,23 @@ export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepCo
         output: t.status === 'succeeded' ? t.output : null,
         error: t.status === 'succeeded' ? null : (t.error ?? t.skipReason ?? t.status),
       }));
-      const r = await structuredWithRepair(ctx, SynthesisSchema, TOOL_NAMES.synthesis, request(synthesisPrompt(proposal, prior, outcomes)));
+      const r = await structuredWithRepair(
+        ctx,
+        SynthesisSchema,
+        TOOL_NAMES.synthesis,
+        request(synthesisPrompt(proposal, prior, outcomes)),
+      );
       // A failed ticket is always named as a gap, whatever the model wrote.
-      const failedGaps = outcomes.filter((o) => o.output === null).map((o) => truncate(`"${o.title}" failed: ${o.error}`, MAX_GAP_CHARS));
+      const failedGaps = outcomes
+        .filter((o) => o.output === null)
+        .map((o) => truncate(`"${o.title}" failed: ${o.error}`, MAX_GAP_CHARS));
       const gaps = [...failedGaps, ...r.value.gaps];
-      return { output: r.value.deliverable, structured: { deliverable: r.value.deliverable, gaps }, usage: r.usage, model: r.model };
+      return {
+        output: r.value.deliverable,
+        structured: { deliverable: r.value.deliverable, gaps },
+        usage: r.usage,
+        model: r.model,
+      };
     }
     default:
       throw new StepFailure(`unknown step kind ${step.kind}`);
@@ -92,7 +117,10 @@ async function structuredWithRepair<T>(ctx: StepContext, schema: z.ZodType<T>, n
   for (let attempt = 1; attempt <= 2; attempt++) {
     const r = await withRetries(ctx, () => meteredStructured(ctx.meter, schema, name, current));
     if (r.value !== null) return { ...r, value: r.value };
-    if (attempt === 2) throw new StepFailure(`the answer did not fit its schema after a repair attempt: ${r.violations.slice(0, 3).join('; ')}`);
+    if (attempt === 2)
+      throw new StepFailure(
+        `the answer did not fit its schema after a repair attempt: ${r.violations.slice(0, 3).join('; ')}`,
+      );
     current = {
       ...request,
       user: `${request.user}\n\nYour previous answer was rejected: ${r.violations.slice(0, 10).join('; ')}. Call ${name} again with valid arguments.`,

@@ -26,7 +26,12 @@ export async function cancel(ctx: EngineContext, id: OrchestrationId, by: string
 }
 
 /** Ends a running orchestration as failed, with a reason for the user. Returns false when it had already ended. */
-export async function fail(ctx: EngineContext, id: OrchestrationId, reason: string, skipReason = 'the run failed'): Promise<boolean> {
+export async function fail(
+  ctx: EngineContext,
+  id: OrchestrationId,
+  reason: string,
+  skipReason = 'the run failed',
+): Promise<boolean> {
   const doc = await transition(id, [...RUNNING_STATUSES, 'planning', 'proposed'], 'failed', {
     reason,
     set: { budgetStop: skipReason === 'budget' },
@@ -79,7 +84,16 @@ export async function raiseCapAndContinue(
   for (const s of skipped) await ctx.queue.cancelSteps({ stepId: String(s._id) });
   await Step.updateMany(
     { runId: current.runId, status: 'skipped' },
-    { $set: { status: 'pending', skipReason: null, startedAt: null, finishedAt: null, claimedBy: null, leaseUntil: null } },
+    {
+      $set: {
+        status: 'pending',
+        skipReason: null,
+        startedAt: null,
+        finishedAt: null,
+        claimedBy: null,
+        leaseUntil: null,
+      },
+    },
   );
   const doc = await transition(id, 'failed', 'executing', {
     by,
@@ -128,6 +142,9 @@ export async function gaveUp(ctx: EngineContext, job: Job, error: Error): Promis
   }
   const ended = await fail(ctx, id, reason);
   if (ended && job.attrs.name === JOBS.plan) {
-    await ctx.announcer.respond(data.responseUrl ?? null, `:warning: ${reason} Nothing was proposed; try again in a moment.`);
+    await ctx.announcer.respond(
+      data.responseUrl ?? null,
+      `:warning: ${reason} Nothing was proposed; try again in a moment.`,
+    );
   }
 }

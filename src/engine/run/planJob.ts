@@ -11,6 +11,7 @@ import { rosterAgents } from '../crew/roster.js';
 import { planProposal } from '../llm/ceoAgent.js';
 import { releaseHolds } from '../money/budget.js';
 import { orchestrationIdOf } from '../plan/ids.js';
+import type { Proposal } from '../plan/proposal.js';
 import { revise } from '../review/revise.js';
 import { type EngineContext, meterFor } from './context.js';
 import type { PlanJobData, ReplanJobData } from './queue.js';
@@ -19,7 +20,13 @@ import { loadOrchestration, transition } from './transition.js';
 /** The reservation planning holds, so that a retry after a crash books what the cut-off call may have cost. */
 const PLAN_HOLDER = 'plan';
 
-async function draft(ctx: EngineContext, doc: OrchestrationDoc, note: string | null, signal: AbortSignal, holder: string) {
+async function draft(
+  ctx: EngineContext,
+  doc: OrchestrationDoc,
+  note: string | null,
+  signal: AbortSignal,
+  holder: string,
+) {
   const roster = await rosterAgents();
   const id = orchestrationIdOf(doc);
   return planProposal(meterFor(ctx, id, { name: holder }), {
@@ -80,8 +87,8 @@ export async function runReplanJob(ctx: EngineContext, job: Job<ReplanJobData>):
   const holder = `replan:${String(job.attrs._id)}`;
   await releaseHolds(id, holder, ctx.llm.model);
   const doc = await loadOrchestration(id);
-  if (!doc || doc.status !== 'proposed' || doc.revision !== revision) return;
-  let proposal;
+  if (doc?.status !== 'proposed' || doc.revision !== revision) return;
+  let proposal: Proposal;
   try {
     proposal = (await ctx.inflight.track(id, (signal) => draft(ctx, doc, note, signal, holder))).proposal;
   } catch (error) {

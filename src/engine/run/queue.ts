@@ -95,7 +95,9 @@ export class JobQueue {
         { name: 1, 'data.stepId': 1 },
         { unique: true, name: 'one_job_per_step', partialFilterExpression: { 'data.stepId': { $exists: true } } },
       )
-      .catch((error: unknown) => this.logger.warn(`could not create the one-job-per-step index: ${describeError(error)}`));
+      .catch((error: unknown) =>
+        this.logger.warn(`could not create the one-job-per-step index: ${describeError(error)}`),
+      );
     await this.agenda.start();
   }
 

@@ -11,9 +11,12 @@ import { orchestrationIdOf } from '../plan/ids.js';
 import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
 import type { EngineContext } from './context.js';
 
-
 /** Enqueues every pending step whose dependencies have all settled. Safe to call from anywhere, any number of times. */
-export async function advance(ctx: EngineContext, runId: Types.ObjectId, orchestrationId: OrchestrationId): Promise<void> {
+export async function advance(
+  ctx: EngineContext,
+  runId: Types.ObjectId,
+  orchestrationId: OrchestrationId,
+): Promise<void> {
   const doc = await Orchestration.findById(orchestrationId, { status: 1 }).lean();
   if (!doc || !RUNNING_STATUSES.includes(doc.status)) return;
   const steps = await Step.find({ runId }, { key: 1, status: 1, dependsOn: 1 }).lean();

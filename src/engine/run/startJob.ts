@@ -7,7 +7,7 @@ import type { Job } from 'agenda';
 import { hasCode } from '../../errors.js';
 import { Orchestration } from '../../models/orchestration.js';
 import { Run } from '../../models/run.js';
-import { scaffold } from '../crew/scaffold.js';
+import { type Scaffolding, scaffold } from '../crew/scaffold.js';
 import type { EngineContext } from './context.js';
 import { fail } from './lifecycle.js';
 import type { StartJobData } from './queue.js';
@@ -18,7 +18,7 @@ export async function runStartJob(ctx: EngineContext, job: Job<StartJobData>): P
   const { orchestrationId: id } = job.attrs.data;
   const doc = await loadOrchestration(id);
   if (!doc || !(doc.status === 'approved' || doc.status === 'executing')) return;
-  let scaffolding;
+  let scaffolding: Scaffolding;
   try {
     scaffolding = await scaffold(doc);
   } catch (error) {

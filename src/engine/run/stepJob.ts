@@ -30,7 +30,9 @@ export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Pro
     () => {
       void job.touch().catch(() => undefined);
       const lease = { $set: { leaseUntil: new Date(Date.now() + lockLifetimeMs) } };
-      void Step.updateOne({ _id: job.attrs.data.stepId, claimedBy: claimant, status: 'running' }, lease).catch(() => undefined);
+      void Step.updateOne({ _id: job.attrs.data.stepId, claimedBy: claimant, status: 'running' }, lease).catch(
+        () => undefined,
+      );
     },
     Math.max(500, lockLifetimeMs / 3),
   );
@@ -73,7 +75,11 @@ function claim(ctx: EngineContext, step: StepDoc, claimant: string): Promise<Ste
 }
 
 /** Runs the step, or says when to look again (another job holds it under a lease that may lapse). */
-async function runStep(ctx: EngineContext, { orchestrationId: id, stepId }: StepJobData, claimant: string): Promise<Date | void> {
+async function runStep(
+  ctx: EngineContext,
+  { orchestrationId: id, stepId }: StepJobData,
+  claimant: string,
+): Promise<Date | undefined> {
   const step = await Step.findById(stepId).lean<StepDoc>();
   if (!step) return;
   const doc = await Orchestration.findById(id).lean<OrchestrationDoc>();
@@ -87,7 +93,10 @@ async function runStep(ctx: EngineContext, { orchestrationId: id, stepId }: Step
   }
   if (!doc || !RUNNING_STATUSES.includes(doc.status)) {
     const skipReason = doc?.budgetStop ? 'budget' : (doc?.status ?? 'closed');
-    await Step.updateOne({ _id: step._id, status: { $nin: SETTLED_STEP_STATUSES } }, { $set: { status: 'skipped', skipReason } });
+    await Step.updateOne(
+      { _id: step._id, status: { $nin: SETTLED_STEP_STATUSES } },
+      { $set: { status: 'skipped', skipReason } },
+    );
     return;
   }
   const claimed = await claim(ctx, step, claimant);
@@ -95,12 +104,17 @@ async function runStep(ctx: EngineContext, { orchestrationId: id, stepId }: Step
     // Held by another job. Should that job be dead but never taken over (its document replaced,
     // say), this one must still run the step once the lease lapses: look again then.
     const held = await Step.findById(step._id, { status: 1, leaseUntil: 1 }).lean();
-    return held?.status === 'running' && held.leaseUntil ? new Date(new Date(held.leaseUntil).getTime() + 1000) : undefined;
+    return held?.status === 'running' && held.leaseUntil
+      ? new Date(new Date(held.leaseUntil).getTime() + 1000)
+      : undefined;
   }
   // A crash interrupted this step's call: the provider may have billed it, so its worst case stays spent.
   await releaseHolds(id, `step:${String(claimed._id)}`, ctx.llm.model);
 
-  if (claimed.kind === 'done') return finish(ctx, doc, claimed);
+  if (claimed.kind === 'done') {
+    await finish(ctx, doc, claimed);
+    return;
+  }
   if (claimed.kind === 'synthesis' && !(await startSynthesis(ctx, id, claimed))) return;
 
   let outcome: StepOutcome | null = null;
@@ -146,7 +160,11 @@ async function executeWatched(ctx: EngineContext, doc: OrchestrationDoc, step: S
   // with the model that was billed, so that the rollup adds up per step, role and model even
   // when the process dies mid-step.
   const onCost = async (usd: number, usage: TokenUsage | null) => {
-    const tokens = { 'tokens.input': usage?.input ?? 0, 'tokens.output': usage?.output ?? 0, 'tokens.cached': usage?.cacheRead ?? 0 };
+    const tokens = {
+      'tokens.input': usage?.input ?? 0,
+      'tokens.output': usage?.output ?? 0,
+      'tokens.cached': usage?.cacheRead ?? 0,
+    };
     await Step.updateOne({ _id: step._id }, { $inc: { costUsd: usd, ...tokens }, $set: { model: ctx.llm.model } });
   };
   try {
@@ -164,11 +182,25 @@ async function executeWatched(ctx: EngineContext, doc: OrchestrationDoc, step: S
 
 async function succeed(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc, outcome: StepOutcome): Promise<void> {
   const finishedAt = new Date();
-  const result = { output: outcome.output, structured: outcome.structured, model: outcome.model, finishedAt, error: null };
-  const stored = await Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status: 'succeeded', ...result } });
+  const result = {
+    output: outcome.output,
+    structured: outcome.structured,
+    model: outcome.model,
+    finishedAt,
+    error: null,
+  };
+  const stored = await Step.updateOne(
+    { _id: step._id, status: 'running' },
+    { $set: { status: 'succeeded', ...result } },
+  );
   if (stored.modifiedCount !== 1) return; // cancelled or failed meanwhile: the result is not announced
   if (step.kind === 'synthesis') {
-    const deliverable = { markdown: outcome.output, gaps: storedGaps(outcome.structured), stepId: step._id, at: finishedAt };
+    const deliverable = {
+      markdown: outcome.output,
+      gaps: storedGaps(outcome.structured),
+      stepId: step._id,
+      at: finishedAt,
+    };
     await Orchestration.updateOne({ _id: doc._id }, { $set: { deliverable } });
   }
   await followUp(ctx, doc, step);

@@ -7,7 +7,13 @@
 import type { WebClient } from '@slack/web-api';
 import { encodeControlValue } from '../../blocks/actionIds.js';
 import { proposalMessage, type SlackMessage } from '../../blocks/proposal.js';
-import { capRaisedMessage, nearCapMessage, runEndedMessage, teamFormedMessage, type TeamMember } from '../../blocks/thread.js';
+import {
+  capRaisedMessage,
+  nearCapMessage,
+  runEndedMessage,
+  type TeamMember,
+  teamFormedMessage,
+} from '../../blocks/thread.js';
 import { describeError, SlackUnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
@@ -45,7 +51,8 @@ export class Announcer {
       await Orchestration.updateOne({ _id: doc._id }, { $set: { messageTs: res.ts } });
       return null;
     } catch (error) {
-      if (isTransientSlackError(error)) throw new SlackUnavailableError(`Slack is unavailable: ${describeError(error)}`);
+      if (isTransientSlackError(error))
+        throw new SlackUnavailableError(`Slack is unavailable: ${describeError(error)}`);
       const code = describeError(error);
       return { code, channel: CHANNEL_REFUSALS.has(code) };
     }
@@ -57,7 +64,12 @@ export class Announcer {
       const doc = await Orchestration.findById(id).lean<OrchestrationDoc>();
       if (!doc?.messageTs || !doc.proposal) return;
       const message = proposalMessage(await proposalViewOf(doc, this.estimator));
-      await this.slack.chat.update({ channel: doc.channelId, ts: doc.messageTs, text: message.text, blocks: message.blocks });
+      await this.slack.chat.update({
+        channel: doc.channelId,
+        ts: doc.messageTs,
+        text: message.text,
+        blocks: message.blocks,
+      });
     } catch (error) {
       this.logger.warn(`could not redraw the proposal message of ${id}: ${describeError(error)}`);
     }
@@ -97,7 +109,10 @@ export class Announcer {
   async warnNearCap(doc: OrchestrationDoc): Promise<void> {
     const fresh = await Orchestration.findById(doc._id, { budget: 1 }).lean();
     if (!fresh || fresh.budget.warned || fresh.budget.spentUsd < 0.8 * fresh.budget.maxUsd) return;
-    const won = await Orchestration.updateOne({ _id: doc._id, 'budget.warned': false }, { $set: { 'budget.warned': true } });
+    const won = await Orchestration.updateOne(
+      { _id: doc._id, 'budget.warned': false },
+      { $set: { 'budget.warned': true } },
+    );
     if (won.modifiedCount !== 1) return;
     await this.postInThread(doc, nearCapMessage(fresh.budget.spentUsd, fresh.budget.maxUsd));
   }
@@ -124,7 +139,9 @@ export class Announcer {
       maxUsd: fresh.budget.maxUsd,
       durationMs: durationOf(fresh),
       by,
-      raiseCapValue: fresh.budgetStop ? encodeControlValue({ orchestrationId: orchestrationIdOf(fresh), revision: fresh.revision }) : null,
+      raiseCapValue: fresh.budgetStop
+        ? encodeControlValue({ orchestrationId: orchestrationIdOf(fresh), revision: fresh.revision })
+        : null,
     });
     await this.postInThread(fresh, message);
     if (fresh.runId) await this.postInThread(fresh, await rollupMessageOf(fresh, this.planningModel));

@@ -31,7 +31,9 @@ export async function approvePlan(services: Services, click: Click): Promise<Rep
     if (now && now.status === 'proposed' && now.revision !== control.revision) {
       return answerStale(services, control.revision, now);
     }
-    return text(`Someone got there first: the orchestration is *${STATUS_LABELS[now?.status ?? 'cancelled']}*. Nothing was changed.`);
+    return text(
+      `Someone got there first: the orchestration is *${STATUS_LABELS[now?.status ?? 'cancelled']}*. Nothing was changed.`,
+    );
   }
   await services.engine.redraw(id);
   await services.engine.enqueueStart(id);

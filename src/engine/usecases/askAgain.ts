@@ -32,7 +32,13 @@ export async function submitAskAgain(
   return {
     enqueue: async () => {
       const id = orchestrationIdOf(checked.doc);
-      await services.engine.enqueueReplan({ orchestrationId: id, revision: control.revision, by: click.userId, note, responseUrl });
+      await services.engine.enqueueReplan({
+        orchestrationId: id,
+        revision: control.revision,
+        by: click.userId,
+        note,
+        responseUrl,
+      });
       await services.engine.respond(responseUrl, askingAgain(control.revision));
     },
   };

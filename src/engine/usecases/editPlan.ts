@@ -12,7 +12,16 @@ import { dropTicket, setBudget, swapRole, toggleDiscussion, toggleResearch } fro
 import { orchestrationIdOf } from '../plan/ids.js';
 import type { Hire, Proposal } from '../plan/proposal.js';
 import { revise } from '../review/revise.js';
-import { answerStale, type CheckedForm, type Click, checkClick, checkForm, type FormErrors, type Reply, text } from './guard.js';
+import {
+  answerStale,
+  type CheckedForm,
+  type Click,
+  checkClick,
+  checkForm,
+  type FormErrors,
+  type Reply,
+  text,
+} from './guard.js';
 
 export type ClickEdit = 'dropTicket' | 'toggleDiscussion' | 'toggleResearch';
 
@@ -50,12 +59,22 @@ export async function editModal(services: Services, click: Click, kind: FormModa
   const { doc, control } = checked;
   if (doc.status !== 'proposed') return { ok: false, reply: text(notEditable(doc.status)) };
   if (kind === 'setBudget') {
-    return { ok: true, view: budgetModal(control, doc.budget.maxUsd, services.config.budget.maxUsd, doc.budget.spentUsd) };
+    return {
+      ok: true,
+      view: budgetModal(control, doc.budget.maxUsd, services.config.budget.maxUsd, doc.budget.spentUsd),
+    };
   }
   const role = doc.proposal!.roles.find((r) => r.key === control.target);
   if (!role) return { ok: false, reply: text('That role is not in this plan any more.') };
   const roster = rosterChoices(await rosterAgents(), role.existingAgent);
-  return { ok: true, view: swapRoleModal(control, role, roster.map((a) => ({ name: a.name, title: a.title }))) };
+  return {
+    ok: true,
+    view: swapRoleModal(
+      control,
+      role,
+      roster.map((a) => ({ name: a.name, title: a.title })),
+    ),
+  };
 }
 
 /** Where each Swap role error shows. */
@@ -84,12 +103,20 @@ function hireErrors(form: SwapRoleForm, blocks: SwapRoleBlocks): FormErrors {
   else if (persona.length > 2000) errors[blocks.hirePersona] = `At most 2,000 characters; this is ${persona.length}.`;
   const long = skills.find((k) => k.length > 80);
   if (skills.length > 12) errors[blocks.hireSkills] = `At most 12 skills; these are ${skills.length}.`;
-  else if (long) errors[blocks.hireSkills] = `Each skill at most 80 characters; "${long.slice(0, 30)}…" is ${long.length}.`;
+  else if (long)
+    errors[blocks.hireSkills] = `Each skill at most 80 characters; "${long.slice(0, 30)}…" is ${long.length}.`;
   return errors;
 }
 
 /** Stores an edit made in a checked form, or the error to show in it. */
-async function saveForm(services: Services, checked: CheckedForm, by: string, errorBlock: string, change: string, edit: (p: Proposal) => Proposal) {
+async function saveForm(
+  services: Services,
+  checked: CheckedForm,
+  by: string,
+  errorBlock: string,
+  change: string,
+  edit: (p: Proposal) => Proposal,
+) {
   const id = orchestrationIdOf(checked.doc);
   const outcome = await revise({ id, revision: checked.control.revision, by, change, edit });
   if (!outcome.ok) return { [errorBlock]: outcome.message.slice(0, 500) };
@@ -97,7 +124,12 @@ async function saveForm(services: Services, checked: CheckedForm, by: string, er
   return null;
 }
 
-export async function submitSwapRole(services: Services, click: Click, form: SwapRoleForm, blocks: SwapRoleBlocks): Promise<FormErrors | null> {
+export async function submitSwapRole(
+  services: Services,
+  click: Click,
+  form: SwapRoleForm,
+  blocks: SwapRoleBlocks,
+): Promise<FormErrors | null> {
   const checked = await checkForm(services, click, blocks.hireName);
   if (!checked.ok) return checked.errors;
   const role = checked.control.target ?? '';
@@ -108,12 +140,18 @@ export async function submitSwapRole(services: Services, click: Click, form: Swa
     if (Object.keys(errors).length) return errors;
     to = { hire: { name: form.name, persona: form.persona, skills: form.skills } };
   }
-  const change = 'existingAgent' in to ? `role ${role} → roster agent ${to.existingAgent}` : `role ${role} → new hire ${form.name}`;
+  const change =
+    'existingAgent' in to ? `role ${role} → roster agent ${to.existingAgent}` : `role ${role} → new hire ${form.name}`;
   const errorBlock = 'existingAgent' in to ? blocks.rosterAgent : blocks.hireName;
   return saveForm(services, checked, click.userId, errorBlock, change, (p) => swapRole(p, role, to));
 }
 
-export async function submitBudget(services: Services, click: Click, usd: number, errorBlock: string): Promise<FormErrors | null> {
+export async function submitBudget(
+  services: Services,
+  click: Click,
+  usd: number,
+  errorBlock: string,
+): Promise<FormErrors | null> {
   const checked = await checkForm(services, click, errorBlock);
   if (!checked.ok) return checked.errors;
   const { doc } = checked;
@@ -126,5 +164,7 @@ export async function submitBudget(services: Services, click: Click, usd: number
   if (usd < doc.budget.spentUsd) {
     return { [errorBlock]: `Planning already spent $${doc.budget.spentUsd.toFixed(4)}; the cap cannot be lower.` };
   }
-  return saveForm(services, checked, click.userId, errorBlock, `budget → $${usd.toFixed(2)}`, (p) => setBudget(p, usd, ceiling));
+  return saveForm(services, checked, click.userId, errorBlock, `budget → $${usd.toFixed(2)}`, (p) =>
+    setBudget(p, usd, ceiling),
+  );
 }

@@ -45,7 +45,11 @@ export async function checkClick(services: Services, click: Click, options: Guar
   const { control } = click;
   if (!control) return { ok: false, reply: text(UNKNOWN_BUTTON) };
   const doc = await loadOrchestration(control.orchestrationId);
-  if (!doc) return { ok: false, reply: text(options.missingText ?? 'That orchestration no longer exists. Nothing was changed.') };
+  if (!doc)
+    return {
+      ok: false,
+      reply: text(options.missingText ?? 'That orchestration no longer exists. Nothing was changed.'),
+    };
   const rights = mayAct(click.userId, doc.requesterId, services.config.approvers, click.botUserId);
   if (!rights.allowed) return { ok: false, reply: text(`:no_entry: ${rights.reason}`) };
   if (isFinal(doc.status)) return { ok: false, reply: text(options.closedText?.(doc) ?? notOpen(doc.status)) };
@@ -79,7 +83,11 @@ export type FormErrors = Record<string, string>;
 /** A form (a modal's submission) is checked like a click, with its errors shown in the modal. */
 export type CheckedForm = { ok: true; doc: OrchestrationDoc; control: ControlValue };
 
-export async function checkForm(services: Services, click: Click, errorBlock: string): Promise<CheckedForm | { ok: false; errors: FormErrors }> {
+export async function checkForm(
+  services: Services,
+  click: Click,
+  errorBlock: string,
+): Promise<CheckedForm | { ok: false; errors: FormErrors }> {
   const fail = (message: string) => ({ ok: false as const, errors: { [errorBlock]: message } });
   const { control } = click;
   if (!control) return fail('This form is not one Orchestrate understands. Close it and click the button again.');

@@ -22,13 +22,21 @@ export async function raiseCapModalFor(services: Services, click: Click): Promis
   const rights = mayAct(click.userId, doc.requesterId, services.config.approvers, click.botUserId);
   if (!rights.allowed) return { ok: false, reply: text(`:no_entry: ${rights.reason}`) };
   if (!waitingForCap(doc)) {
-    return { ok: false, reply: text(`This run is not waiting for a higher cap: it is *${STATUS_LABELS[doc.status]}*.`) };
+    return {
+      ok: false,
+      reply: text(`This run is not waiting for a higher cap: it is *${STATUS_LABELS[doc.status]}*.`),
+    };
   }
   const { maxUsd, spentUsd } = doc.budget;
   return { ok: true, view: raiseCapModal(control, maxUsd, services.config.budget.maxUsd, spentUsd) };
 }
 
-export async function submitRaiseCap(services: Services, click: Click, usd: number, errorBlock: string): Promise<FormErrors | null> {
+export async function submitRaiseCap(
+  services: Services,
+  click: Click,
+  usd: number,
+  errorBlock: string,
+): Promise<FormErrors | null> {
   const fail = (message: string) => ({ [errorBlock]: message });
   const { control } = click;
   const doc = control ? await loadOrchestration(control.orchestrationId) : null;
@@ -38,7 +46,8 @@ export async function submitRaiseCap(services: Services, click: Click, usd: numb
   if (!waitingForCap(doc)) return fail('This run is no longer waiting for a higher cap.');
   const ceiling = services.config.budget.maxUsd;
   if (!(usd > 0)) return fail('Enter a positive amount in USD, like 3.00 or 2500 (no thousands separators).');
-  if (usd <= doc.budget.maxUsd) return fail(`The new cap must be above the current one (${doc.budget.maxUsd.toFixed(2)} USD).`);
+  if (usd <= doc.budget.maxUsd)
+    return fail(`The new cap must be above the current one (${doc.budget.maxUsd.toFixed(2)} USD).`);
   if (usd > ceiling) return fail(`The cap can be at most $${ceiling.toFixed(2)} (ORCHESTRATE_MAX_BUDGET_USD).`);
   const id = orchestrationIdOf(doc);
   const resumed = await services.engine.raiseCapAndContinue(id, Math.round(usd * 100) / 100, click.userId);

@@ -262,14 +262,19 @@ function text(
 /** Titles come from an LLM: one line, and cut on whole characters so an emoji is never split in half. */
 function truncate(value: string, maxChars: number): string {
   const chars = Array.from(value.replace(/\s+/g, ' ').trim());
-  return chars.length > maxChars ? `${chars.slice(0, maxChars - 1).join('').trimEnd()}…` : chars.join('');
+  return chars.length > maxChars
+    ? `${chars
+        .slice(0, maxChars - 1)
+        .join('')
+        .trimEnd()}…`
+    : chars.join('');
 }
 
 function escapeXml(value: string): string {
   return (
     value
       // Control characters are not allowed in XML at all; one would make the whole picture fail to parse.
-      // eslint-disable-next-line no-control-regex
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters XML forbids
       .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
       .replace(/&/g, '&amp;')
       .replace(/</g, '&lt;')
