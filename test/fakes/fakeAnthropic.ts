@@ -108,7 +108,9 @@ function truncateValue(value: unknown, budget: number): { value: unknown; comple
   if (budget <= 1) return { value: undefined, complete: false, used: 0 };
   if (typeof value === 'string') return { value: value.slice(0, budget - 1), complete: false, used: budget };
   if (value === null || typeof value !== 'object') return { value: undefined, complete: false, used: 0 }; // a number or boolean cut short is no value yet
-  const entries: [string | null, unknown][] = Array.isArray(value) ? value.map((item) => [null, item]) : Object.entries(value);
+  const entries: [string | null, unknown][] = Array.isArray(value)
+    ? value.map((item) => [null, item])
+    : Object.entries(value);
   const out: unknown[] | Record<string, unknown> = Array.isArray(value) ? [] : {};
   let used = 1; // the opening bracket
   for (const [key, item] of entries) {
@@ -140,34 +142,51 @@ export class FakeAnthropic extends FakeLlmServer<RecordedRequest, FakeReply> {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (req.method !== 'POST' || path !== '/v1/messages') {
-      return sendError(res, 404, { type: 'not_found_error', message: `FakeAnthropic: no route for ${req.method} ${path} (only POST /v1/messages; the base URL must not end in /v1)` });
+      return sendError(res, 404, {
+        type: 'not_found_error',
+        message: `FakeAnthropic: no route for ${req.method} ${path} (only POST /v1/messages; the base URL must not end in /v1)`,
+      });
     }
     let body: MessagesRequest;
     try {
       body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as MessagesRequest;
       if (!body || typeof body !== 'object') throw new Error('the body must be a JSON object');
       if (typeof body.model !== 'string' || !body.model) throw new Error('model: Field required');
-      if (!Number.isInteger(body.max_tokens) || body.max_tokens < 1) throw new Error('max_tokens: Field required (a positive integer)');
-      if (!Array.isArray(body.messages) || body.messages.length === 0) throw new Error('messages: at least one message is required');
+      if (!Number.isInteger(body.max_tokens) || body.max_tokens < 1)
+        throw new Error('max_tokens: Field required (a positive integer)');
+      if (!Array.isArray(body.messages) || body.messages.length === 0)
+        throw new Error('messages: at least one message is required');
       const roles = body.messages.map((m) => m?.role);
-      if (roles.some((r) => r !== 'user' && r !== 'assistant')) throw new Error(`messages: roles must be "user" or "assistant" (the system prompt goes in "system"), got ${JSON.stringify(roles)}`);
+      if (roles.some((r) => r !== 'user' && r !== 'assistant'))
+        throw new Error(
+          `messages: roles must be "user" or "assistant" (the system prompt goes in "system"), got ${JSON.stringify(roles)}`,
+        );
       const choice = body.tool_choice;
-      if (choice?.type === 'tool' && !body.tools?.some((t) => t.name === choice.name)) throw new Error(`tool_choice: tool "${choice.name}" is not in tools`);
+      if (choice?.type === 'tool' && !body.tools?.some((t) => t.name === choice.name))
+        throw new Error(`tool_choice: tool "${choice.name}" is not in tools`);
     } catch (error) {
-      return sendError(res, 400, { type: 'invalid_request_error', message: `FakeAnthropic: bad request body: ${(error as Error).message}` });
+      return sendError(res, 400, {
+        type: 'invalid_request_error',
+        message: `FakeAnthropic: bad request body: ${(error as Error).message}`,
+      });
     }
     if (body.stream) {
       return sendError(res, 400, {
         type: 'invalid_request_error',
-        message: 'FakeAnthropic: stream: true is not implemented (ChatAnthropic did not stream when this fake was written); add SSE answers to the fake',
+        message:
+          'FakeAnthropic: stream: true is not implemented (ChatAnthropic did not stream when this fake was written); add SSE answers to the fake',
       });
     }
     const header = req.headers['x-api-key'];
     const record: RecordedRequest = {
       body,
-      toolName: (body.tool_choice?.type === 'tool' ? body.tool_choice.name : undefined) ?? body.tools?.[0]?.name ?? null,
+      toolName:
+        (body.tool_choice?.type === 'tool' ? body.tool_choice.name : undefined) ?? body.tools?.[0]?.name ?? null,
       system: textOf(body.system),
-      user: body.messages.filter((m) => m.role === 'user').map((m) => textOf(m.content)).join('\n'),
+      user: body.messages
+        .filter((m) => m.role === 'user')
+        .map((m) => textOf(m.content))
+        .join('\n'),
       apiKey: typeof header === 'string' ? header : null,
       stopReason: null,
       startedAt: Date.now(),
@@ -178,7 +197,15 @@ export class FakeAnthropic extends FakeLlmServer<RecordedRequest, FakeReply> {
     if (!reply) return;
 
     if ('status' in reply) {
-      return sendError(res, reply.status, { type: reply.error?.type ?? errorTypeFor(reply.status), message: reply.error?.message ?? `HTTP ${reply.status}` }, reply.retryAfterSeconds);
+      return sendError(
+        res,
+        reply.status,
+        {
+          type: reply.error?.type ?? errorTypeFor(reply.status),
+          message: reply.error?.message ?? `HTTP ${reply.status}`,
+        },
+        reply.retryAfterSeconds,
+      );
     }
 
     const n = ++this.counter;
@@ -199,7 +226,8 @@ export class FakeAnthropic extends FakeLlmServer<RecordedRequest, FakeReply> {
     }
     const stopReason = truncated ? 'max_tokens' : 'text' in reply ? 'end_turn' : 'tool_use';
     record.stopReason = stopReason;
-    const promptChars = textOf(body.system).length + body.messages.reduce((sum, m) => sum + textOf(m.content).length, 0);
+    const promptChars =
+      textOf(body.system).length + body.messages.reduce((sum, m) => sum + textOf(m.content).length, 0);
     const usage = {
       input_tokens: reply.usage?.input ?? Math.max(1, Math.ceil(promptChars / 4)),
       // A cut-off answer used every output token it was allowed.
@@ -225,8 +253,16 @@ export class FakeAnthropic extends FakeLlmServer<RecordedRequest, FakeReply> {
 }
 
 /** An error answer shaped like Anthropic's: {type: 'error', error: {type, message}}, plus retry-after when given. */
-function sendError(res: ServerResponse, status: number, error: { type: string; message: string }, retryAfterSeconds?: number): void {
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'request-id': `req_fake_error_${Date.now()}` };
+function sendError(
+  res: ServerResponse,
+  status: number,
+  error: { type: string; message: string },
+  retryAfterSeconds?: number,
+): void {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'request-id': `req_fake_error_${Date.now()}`,
+  };
   if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
   res.writeHead(status, headers);
   res.end(JSON.stringify({ type: 'error', error: { type: error.type, message: error.message } }));

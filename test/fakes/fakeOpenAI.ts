@@ -41,7 +41,11 @@ const defaultResponder: Responder = (req) => {
 };
 
 const textOf = (content: any): string =>
-  typeof content === 'string' ? content : Array.isArray(content) ? content.map((p) => (typeof p === 'string' ? p : (p?.text ?? ''))).join('') : '';
+  typeof content === 'string'
+    ? content
+    : Array.isArray(content)
+      ? content.map((p) => (typeof p === 'string' ? p : (p?.text ?? ''))).join('')
+      : '';
 
 export class FakeOpenAI extends FakeLlmServer<RecordedRequest, FakeReply> {
   private counter = 0;
@@ -59,25 +63,41 @@ export class FakeOpenAI extends FakeLlmServer<RecordedRequest, FakeReply> {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (req.method !== 'POST' || !path.endsWith('/chat/completions')) {
-      return sendError(res, 404, { message: `FakeOpenAI: no route for ${req.method} ${path} (only POST /v1/chat/completions)`, type: 'invalid_request_error' });
+      return sendError(res, 404, {
+        message: `FakeOpenAI: no route for ${req.method} ${path} (only POST /v1/chat/completions)`,
+        type: 'invalid_request_error',
+      });
     }
     let body: ChatRequest;
     try {
       body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatRequest;
-      if (!body || typeof body !== 'object' || !Array.isArray(body.messages)) throw new Error("'messages' must be an array");
+      if (!body || typeof body !== 'object' || !Array.isArray(body.messages))
+        throw new Error("'messages' must be an array");
     } catch (error) {
-      return sendError(res, 400, { message: `FakeOpenAI: bad request body: ${(error as Error).message}`, type: 'invalid_request_error' });
+      return sendError(res, 400, {
+        message: `FakeOpenAI: bad request body: ${(error as Error).message}`,
+        type: 'invalid_request_error',
+      });
     }
     const record: RecordedRequest = {
       body,
       toolName: body.tool_choice?.function?.name ?? body.tools?.[0]?.function?.name ?? null,
-      system: body.messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => textOf(m.content)).join('\n'),
-      user: body.messages.filter((m) => m.role === 'user').map((m) => textOf(m.content)).join('\n'),
+      system: body.messages
+        .filter((m) => m.role === 'system' || m.role === 'developer')
+        .map((m) => textOf(m.content))
+        .join('\n'),
+      user: body.messages
+        .filter((m) => m.role === 'user')
+        .map((m) => textOf(m.content))
+        .join('\n'),
       startedAt: Date.now(),
       endedAt: null,
       aborted: false,
     };
-    const reply = await this.answer(record, res, (message) => ({ status: 500, error: { message, type: 'server_error' } }));
+    const reply = await this.answer(record, res, (message) => ({
+      status: 500,
+      error: { message, type: 'server_error' },
+    }));
     if (!reply) return;
 
     if ('status' in reply) {
@@ -101,7 +121,9 @@ export class FakeOpenAI extends FakeLlmServer<RecordedRequest, FakeReply> {
             role: 'assistant',
             content: null,
             refusal: null,
-            tool_calls: [{ id: `call_${this.counter}`, type: 'function', function: { name: reply.tool, arguments: answerText } }],
+            tool_calls: [
+              { id: `call_${this.counter}`, type: 'function', function: { name: reply.tool, arguments: answerText } },
+            ],
           };
     const finish = truncated ? 'length' : 'text' in reply ? 'stop' : 'tool_calls';
     const full = { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens };
@@ -109,10 +131,19 @@ export class FakeOpenAI extends FakeLlmServer<RecordedRequest, FakeReply> {
     if (body.stream) {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       const chunk = (delta: unknown, finish_reason: string | null, extra: object = {}) =>
-        res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: body.model, choices: [{ index: 0, delta, finish_reason }], ...extra })}\n\n`);
-      chunk('text' in reply ? { role: 'assistant', content: reply.text } : { role: 'assistant', tool_calls: message.tool_calls!.map((t, index) => ({ index, ...t })) }, null);
+        res.write(
+          `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: body.model, choices: [{ index: 0, delta, finish_reason }], ...extra })}\n\n`,
+        );
+      chunk(
+        'text' in reply
+          ? { role: 'assistant', content: reply.text }
+          : { role: 'assistant', tool_calls: message.tool_calls!.map((t, index) => ({ index, ...t })) },
+        null,
+      );
       chunk({}, finish);
-      res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: body.model, choices: [], usage: full })}\n\n`);
+      res.write(
+        `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: body.model, choices: [], usage: full })}\n\n`,
+      );
       res.end('data: [DONE]\n\n');
       return;
     }
@@ -131,10 +162,16 @@ export class FakeOpenAI extends FakeLlmServer<RecordedRequest, FakeReply> {
 }
 
 /** An error answer shaped like OpenAI's: {error: {message, type, code}}, plus Retry-After when given. */
-function sendError(res: ServerResponse, status: number, error: { message: string; type?: string; code?: string }, retryAfterSeconds?: number): void {
+function sendError(
+  res: ServerResponse,
+  status: number,
+  error: { message: string; type?: string; code?: string },
+  retryAfterSeconds?: number,
+): void {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
-  const type = error.type ?? (status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error');
+  const type =
+    error.type ?? (status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error');
   res.writeHead(status, headers);
   res.end(JSON.stringify({ error: { message: error.message, type, code: error.code ?? null } }));
 }
