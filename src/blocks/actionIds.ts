@@ -14,6 +14,10 @@ export const ActionIds = {
   toggleResearch: 'proposal.toggle_research',
   askAgain: 'proposal.ask_again',
   raiseCap: 'run.raise_cap',
+  /** The thumbs under the deliverable (one feedback_buttons element). */
+  rateDeliverable: 'run.rate_deliverable',
+  /** App Home: open a run's detail modal. */
+  openRunDetail: 'home.open_run_detail',
 } as const;
 
 export const ViewIds = {
@@ -21,6 +25,7 @@ export const ViewIds = {
   setBudget: 'proposal.set_budget.modal',
   askAgain: 'proposal.ask_again.modal',
   raiseCap: 'run.raise_cap.modal',
+  runDetail: 'home.run_detail.modal',
 } as const;
 
 /** block_id / action_id pairs of modal inputs, read back from view.state.values. */

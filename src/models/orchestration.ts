@@ -41,6 +41,13 @@ export interface Deliverable {
   at: Date;
 }
 
+/** How people rated the deliverable (the feedback buttons under it): the latest click counts. */
+export interface Feedback {
+  rating: 'positive' | 'negative';
+  by: string;
+  at: Date;
+}
+
 export interface OrchestrationDoc {
   _id: Types.ObjectId;
   slackTeamId: string | null;
@@ -60,6 +67,7 @@ export interface OrchestrationDoc {
   budget: { maxUsd: number; spentUsd: number; reservedUsd: number; warned: boolean; holds?: BudgetHold[] };
   runId: Types.ObjectId | null;
   deliverable: Deliverable | null;
+  feedback: Feedback | null;
   /** Failed because the budget would have been exceeded: "Raise cap and continue" may resume it. */
   budgetStop: boolean;
   startedAt: Date | null;
@@ -122,6 +130,10 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
         { markdown: String, gaps: [String], stepId: Schema.Types.ObjectId, at: Date },
         { _id: false },
       ),
+      default: null,
+    },
+    feedback: {
+      type: new Schema<Feedback>({ rating: String, by: String, at: Date }, { _id: false }),
       default: null,
     },
     budgetStop: { type: Boolean, default: false },
