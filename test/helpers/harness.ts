@@ -5,12 +5,12 @@
 import { type Config, loadConfig } from '../../src/config.js';
 import { type EmbeddedServer, startEmbeddedMongo } from '../../src/db.js';
 import type { Proposal } from '../../src/engine/plan/proposal.js';
-import type { Logger } from '../../src/logger.js';
 import { Orchestration, type OrchestrationDoc } from '../../src/models/orchestration.js';
 import { type RunningService, startService } from '../../src/server.js';
 import { FakeOpenAI, type RecordedRequest } from '../fakes/fakeOpenAI.js';
 import { FakeSlack, type SlackCall } from '../fakes/fakeSlack.js';
 import { sampleProposal } from '../fixtures.js';
+import { captureLogger } from './captureLogger.js';
 import {
   blockActionPayload,
   type SlackHttpResponse,
@@ -226,23 +226,6 @@ export function waitForStatus(
   );
 }
 
-/** A logger that keeps every line in `logs`, at every level, so tests can read what the app logged. */
-export function captureLogger(logs: string[]): Logger {
-  const capture =
-    (level: string) =>
-    (...msg: unknown[]) =>
-      void logs.push(`${level} ${msg.map(String).join(' ')}`);
-  return {
-    debug: capture('debug'),
-    info: capture('info'),
-    warn: capture('warn'),
-    error: capture('error'),
-    setLevel: () => undefined,
-    getLevel: () => 'debug' as never,
-    setName: () => undefined,
-  };
-}
-
 export function findButton(call: SlackCall, actionId: string): { value: string; action_id: string } | undefined {
   const blocks = (call.args.blocks ?? []) as any[];
   for (const b of blocks) {
@@ -270,3 +253,5 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+export { captureLogger };

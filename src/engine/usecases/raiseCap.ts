@@ -45,11 +45,13 @@ export async function submitRaiseCap(
   if (!rights.allowed) return fail(rights.reason.replace(/<@(\w+)>/g, 'the requester'));
   if (!waitingForCap(doc)) return fail('This run is no longer waiting for a higher cap.');
   const ceiling = services.config.budget.maxUsd;
-  if (!(usd > 0)) return fail('Enter a positive amount in USD, like 3.00 or 2500 (no thousands separators).');
-  if (usd <= doc.budget.maxUsd)
+  // Compared as it will be stored, in cents: 2.004 against a $2.00 cap would resume at the same cap.
+  const cap = Math.round(usd * 100) / 100;
+  if (!(cap > 0)) return fail('Enter a positive amount in USD, like 3.00 or 2500 (no thousands separators).');
+  if (cap <= doc.budget.maxUsd)
     return fail(`The new cap must be above the current one (${doc.budget.maxUsd.toFixed(2)} USD).`);
-  if (usd > ceiling) return fail(`The cap can be at most $${ceiling.toFixed(2)} (ORCHESTRATE_MAX_BUDGET_USD).`);
+  if (cap > ceiling) return fail(`The cap can be at most $${ceiling.toFixed(2)} (ORCHESTRATE_MAX_BUDGET_USD).`);
   const id = orchestrationIdOf(doc);
-  const resumed = await services.engine.raiseCapAndContinue(id, Math.round(usd * 100) / 100, click.userId);
+  const resumed = await services.engine.raiseCapAndContinue(id, cap, click.userId);
   return resumed ? null : fail('Someone else resumed or closed this run meanwhile.');
 }
