@@ -94,7 +94,9 @@ describe('/orchestrate → proposal → Approve → deliverable', () => {
     const approve = await h.click('orchestrate.approve', JSON.stringify(value), REQUESTER, ts);
     expect(approve.status).toBe(200);
 
-    await h.waitForEnd(id, 'completed');
+    const completed = await h.waitForEnd(id, 'completed');
+    // The deliverable is kept on the orchestration itself, apart from the step that wrote it.
+    expect(completed.deliverable).toMatchObject({ markdown: '# Positioning doc\nWe win offline.', gaps: [] });
     await eventually(
       () => threadPosts(ts).some((c) => blocksText(c).includes('Cost rollup')),
       5000,

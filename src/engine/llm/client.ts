@@ -9,7 +9,7 @@ import { type AIMessage, HumanMessage, SystemMessage } from '@langchain/core/mes
 import { ChatOpenAI } from '@langchain/openai';
 import type { z } from 'zod';
 import type { Config } from '../../config.js';
-import { LlmCallError } from '../../errors.js';
+import { hasCode, LlmCallError } from '../../errors.js';
 import type { TokenUsage } from '../money/pricing.js';
 
 export interface LlmRequest {
@@ -40,7 +40,7 @@ export interface ChatLlm {
 }
 
 export function classifyLlmError(error: unknown, signal?: AbortSignal): LlmCallError {
-  if (error instanceof LlmCallError) return error;
+  if (hasCode(error, 'llm_call')) return error;
   const e = error as {
     name?: string;
     status?: number;
