@@ -68,6 +68,8 @@ export interface OrchestrationDoc {
   runId: Types.ObjectId | null;
   deliverable: Deliverable | null;
   feedback: Feedback | null;
+  /** The last sequence number given to one of its posts: they are made in that order. */
+  postSeq: number;
   /** Failed because the budget would have been exceeded: "Raise cap and continue" may resume it. */
   budgetStop: boolean;
   startedAt: Date | null;
@@ -136,6 +138,7 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
       type: new Schema<Feedback>({ rating: String, by: String, at: Date }, { _id: false }),
       default: null,
     },
+    postSeq: { type: Number, default: 0 },
     budgetStop: { type: Boolean, default: false },
     startedAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },
@@ -143,5 +146,7 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
   { timestamps: true, minimize: false },
 );
 OrchestrationSchema.index({ status: 1 });
+// The App Home lists a person's newest requests.
+OrchestrationSchema.index({ requesterId: 1, createdAt: -1 });
 
 export const Orchestration = mongoose.model<OrchestrationDoc>('Orchestration', OrchestrationSchema);
