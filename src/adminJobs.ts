@@ -17,14 +17,6 @@ export interface AdminCredentials {
   password: string;
 }
 
-/** The dashboard is off unless both ADMIN_USER and ADMIN_PASSWORD are set (and non-empty). */
-export function adminCredentialsFromEnv(env: NodeJS.ProcessEnv = process.env): AdminCredentials | undefined {
-  const user = env.ADMIN_USER;
-  const password = env.ADMIN_PASSWORD;
-  if (!user || !password) return undefined;
-  return { user, password };
-}
-
 /** Hashing first gives timingSafeEqual equal-length inputs, so neither length nor content leaks through timing. */
 function sameSecret(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given, 'utf8').digest();

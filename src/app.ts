@@ -2,10 +2,11 @@
  * Builds the Bolt App and registers its listeners; nothing else. Socket Mode when an app-level
  * token is configured, HTTP (POST /slack/events, GET /healthz) otherwise.
  */
-import { App, LogLevel } from '@slack/bolt';
+import { App, type CustomRoute, LogLevel } from '@slack/bolt';
 import type { Config } from './config.js';
 import * as actions from './handlers/actions.js';
 import * as commands from './handlers/commands.js';
+import * as home from './handlers/home.js';
 import * as views from './handlers/views.js';
 import type { Logger } from './logger.js';
 import type { Services } from './services.js';
@@ -18,9 +19,11 @@ export interface AppOptions {
   identity: BotIdentity | null;
   /** Answers GET /healthz: 200 once the app is ready to take work. */
   isReady: () => boolean;
+  /** More HTTP routes (the operators' dashboard), served beside Slack's in HTTP mode. */
+  extraRoutes?: CustomRoute[];
 }
 
-export function buildApp({ config, logger, identity, isReady }: AppOptions): App {
+export function buildApp({ config, logger, identity, isReady, extraRoutes = [] }: AppOptions): App {
   const common = {
     token: config.slack.botToken,
     // Known identity means Bolt makes no auth.test of its own. Unknown (Slack unreachable at
@@ -47,6 +50,7 @@ export function buildApp({ config, logger, identity, isReady }: AppOptions): App
           res.end(JSON.stringify({ ok: ready }));
         },
       },
+      ...extraRoutes,
     ],
   });
 }
@@ -55,4 +59,5 @@ export function registerListeners(app: App, services: Services): void {
   commands.register(app, services);
   actions.register(app, services);
   views.register(app, services);
+  home.register(app, services);
 }

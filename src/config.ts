@@ -71,6 +71,8 @@ const EnvSchema = z
     ORCHESTRATE_RETRY_BASE_MS: positiveInt(2000),
     ORCHESTRATE_PROCESS_EVERY_MS: positiveInt(5000),
     ORCHESTRATE_LOCK_LIFETIME_MS: positiveInt(10 * 60_000),
+    ORCHESTRATE_SLACK_PACE_MS: z.coerce.number({ error: 'must be a number' }).int().min(0).default(1000),
+    ORCHESTRATE_SLACK_COALESCE_MS: z.coerce.number({ error: 'must be a number' }).int().min(0).default(1500),
     ORCHESTRATE_PRICES_FILE: z.string().optional(),
     ORCHESTRATE_PRICES: z
       .string()
@@ -97,6 +99,14 @@ const EnvSchema = z
         }
         return parsed.data;
       }),
+    ADMIN_USER: z
+      .string()
+      .regex(/^[^:]+$/, 'must not contain ":"')
+      .optional(),
+    ADMIN_PASSWORD: z
+      .string()
+      .min(12, 'must be at least 12 characters (it guards write access to the job queue)')
+      .optional(),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -109,6 +119,20 @@ const EnvSchema = z
     }
     if (env.LLM_PROVIDER === 'anthropic' && !env.ANTHROPIC_API_KEY) {
       ctx.addIssue({ code: 'custom', path: ['ANTHROPIC_API_KEY'], message: 'is missing (LLM_PROVIDER is anthropic)' });
+    }
+    if (env.ADMIN_USER && !env.ADMIN_PASSWORD) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ADMIN_PASSWORD'],
+        message: 'is missing (ADMIN_USER is set: the dashboard needs both, or neither)',
+      });
+    }
+    if (env.ADMIN_PASSWORD && !env.ADMIN_USER) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ADMIN_USER'],
+        message: 'is missing (ADMIN_PASSWORD is set: the dashboard needs both, or neither)',
+      });
     }
     if (env.ORCHESTRATE_DEFAULT_BUDGET_USD > env.ORCHESTRATE_MAX_BUDGET_USD) {
       ctx.addIssue({
@@ -148,7 +172,15 @@ export interface Config {
     processEveryMs: number;
     lockLifetimeMs: number;
   };
+  slackPacing: {
+    /** Least time between two posts in one channel (Slack: about one a second); workspace-wide updates 1.2× that. */
+    paceMs: number;
+    /** Least time between two updates of one message, however many changes arrive. */
+    coalesceMs: number;
+  };
   prices: Record<string, ConfiguredPrice>;
+  /** The operators' job dashboard at /admin/jobs: off (null) unless both are set. */
+  admin: { user: string; password: string } | null;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -203,14 +235,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       processEveryMs: e.ORCHESTRATE_PROCESS_EVERY_MS,
       lockLifetimeMs: e.ORCHESTRATE_LOCK_LIFETIME_MS,
     },
+    slackPacing: { paceMs: e.ORCHESTRATE_SLACK_PACE_MS, coalesceMs: e.ORCHESTRATE_SLACK_COALESCE_MS },
     prices: e.ORCHESTRATE_PRICES,
+    admin: e.ADMIN_USER && e.ADMIN_PASSWORD ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD } : null,
     logLevel: e.LOG_LEVEL,
   };
 }
 
 /** Values that must never reach a log line. */
 export function secretsOf(config: Config): string[] {
-  return [config.slack.signingSecret, config.slack.botToken, config.slack.appToken, config.llm.apiKey].filter(
+  const { slack, llm, admin } = config;
+  return [slack.signingSecret, slack.botToken, slack.appToken, llm.apiKey, admin?.password].filter(
     (s): s is string => typeof s === 'string' && s.length >= 6,
   );
 }

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
+import { adminJobsRoutes, startAdminJobsServer } from './adminJobs.js';
 import { buildApp, registerListeners } from './app.js';
 import { type Config, secretsOf } from './config.js';
 import { connectDatabase, type Database } from './db.js';
@@ -58,7 +59,16 @@ export async function startService(config: Config, options: StartOptions = {}): 
       maxRetryTime: slackWindowMs,
     },
   });
+  // The outbox paces and retries posts itself, and must see a 429 rather than have the client wait it out.
+  const postClient = new WebClient(config.slack.botToken, {
+    slackApiUrl: config.slack.apiUrl,
+    logger,
+    timeout: 15_000,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+  });
   const engine = new Engine({
+    postClient,
     config,
     db,
     llm: options.llm ?? createLlm(config.llm),
@@ -69,7 +79,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
   });
 
   let ready = false;
-  const app = buildApp({ config, logger, identity, isReady: () => ready });
+  const extraRoutes = config.admin && !config.slack.appToken ? adminJobsRoutes(engine.agenda, config.admin) : [];
+  const app = buildApp({ config, logger, identity, isReady: () => ready, extraRoutes });
   registerListeners(app, { config, engine, logger });
   app.error(async (error) => {
     logger.error(`unhandled error in a listener: ${error.message}`);
@@ -77,6 +88,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
 
   await engine.startProcessing();
   let port: number | null = null;
+  let httpServer: Server | null = null;
   if (config.slack.appToken) {
     await app.start().catch((error: unknown) => {
       const refusal = slackRefusal(error);
@@ -86,9 +98,13 @@ export async function startService(config: Config, options: StartOptions = {}): 
       );
     });
   } else {
-    const server = (await app.start(config.port)) as Server;
-    port = (server.address() as AddressInfo).port;
+    httpServer = (await app.start(config.port)) as Server;
+    port = (httpServer.address() as AddressInfo).port;
   }
+  // In Socket Mode Bolt serves no HTTP: the dashboard gets a server of its own on PORT.
+  const adminServer =
+    config.admin && config.slack.appToken ? await startAdminJobsServer(engine.agenda, config.admin, config.port) : null;
+  if (adminServer) logger.info(`The operators' job dashboard is at http://localhost:${adminServer.port}/admin/jobs/`);
   ready = true;
 
   let stopped = false;
@@ -102,7 +118,10 @@ export async function startService(config: Config, options: StartOptions = {}): 
       if (stopped) return;
       stopped = true;
       ready = false;
+      // An open dashboard keeps an event stream open, which would hold the server's close for ever.
+      httpServer?.closeAllConnections();
       await app.stop().catch(() => undefined);
+      await adminServer?.close();
       await engine.drain();
       await database.stop();
     },

@@ -9,7 +9,8 @@ import { App, LogLevel } from '@slack/bolt';
 import { Agenda, InMemoryNotificationChannel } from 'agenda';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminCredentialsFromEnv, adminJobsRoutes, startAdminJobsServer } from '../src/adminJobs.js';
+import { adminJobsRoutes, startAdminJobsServer } from '../src/adminJobs.js';
+import { loadConfig } from '../src/config.js';
 import { type EmbeddedServer, startEmbeddedMongo } from '../src/db.js';
 
 const credentials = { user: 'ops', password: 'pässword:with-colon' };
@@ -181,12 +182,15 @@ describe('through the standalone server (Socket Mode)', () => {
 });
 
 describe('configuration', () => {
-  it('is off unless both ADMIN_USER and ADMIN_PASSWORD are set', () => {
-    expect(adminCredentialsFromEnv({})).toBeUndefined();
-    expect(adminCredentialsFromEnv({ ADMIN_USER: 'ops' })).toBeUndefined();
-    expect(adminCredentialsFromEnv({ ADMIN_USER: 'ops', ADMIN_PASSWORD: '' })).toBeUndefined();
-    const env = { ADMIN_USER: 'ops', ADMIN_PASSWORD: 'pw' };
-    expect(adminCredentialsFromEnv(env)).toEqual({ user: 'ops', password: 'pw' });
+  it('is off unless both ADMIN_USER and ADMIN_PASSWORD are set, and says which one is missing', () => {
+    const base = { SLACK_SIGNING_SECRET: 's', SLACK_BOT_TOKEN: 'xoxb-1', OPENAI_API_KEY: 'k' };
+    expect(loadConfig(base).admin).toBeNull();
+    expect(() => loadConfig({ ...base, ADMIN_USER: 'ops', ADMIN_PASSWORD: '' })).toThrow(/ADMIN_PASSWORD/);
+    expect(() => loadConfig({ ...base, ADMIN_USER: 'ops' })).toThrow(/ADMIN_PASSWORD/);
+    expect(() => loadConfig({ ...base, ADMIN_PASSWORD: 'a-long-password' })).toThrow(/ADMIN_USER/);
+    expect(() => loadConfig({ ...base, ADMIN_USER: 'ops', ADMIN_PASSWORD: 'short' })).toThrow(/ADMIN_PASSWORD/);
+    const admin = loadConfig({ ...base, ADMIN_USER: 'ops', ADMIN_PASSWORD: 'a-long-password' }).admin;
+    expect(admin).toEqual({ user: 'ops', password: 'a-long-password' });
   });
 
   it('refuses credentials that would let anyone in or never match', () => {

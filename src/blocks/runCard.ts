@@ -8,6 +8,7 @@ import type { OrchestrationId } from '../engine/plan/ids.js';
 import type { OrchestrationStatus } from '../engine/plan/status.js';
 import { type SlackMessage, STATUS_LABELS } from './proposal.js';
 import { fallbackText, formatDuration, formatUsd, neutralizeMentions, plain, safeMrkdwn } from './text.js';
+import { type TeamMember, teamFormedText } from './thread.js';
 
 export type RunCardStepState = 'waiting' | 'running' | 'done' | 'failed' | 'skipped';
 
@@ -35,6 +36,8 @@ export interface RunCardView {
   spentUsd: number;
   maxUsd: number;
   elapsedMs: number | null;
+  /** The team, shown at the head of the card. */
+  team?: { name: string; members: TeamMember[] } | null;
 }
 
 /** `plan`: one plan block of task cards. `sections`: mrkdwn, for workspaces that refuse agent blocks. */
@@ -69,7 +72,10 @@ const SECTION_MAX = 3000;
 export function runCardMessage(view: RunCardView, style: RunCardStyle): SlackMessage {
   const perStep = Math.min(1000, Math.max(120, Math.floor(STEPS_BUDGET / Math.max(1, view.steps.length))));
   const sources = sourceAllowance(view.steps);
-  const blocks: KnownBlock[] = [section(statusLine(view))];
+  const blocks: KnownBlock[] = [
+    ...(view.team ? [section(teamFormedText(view.team.name, view.team.members))] : []),
+    section(statusLine(view)),
+  ];
   if (style === 'plan') {
     blocks.push(planBlock(view, perStep, sources));
   } else {
@@ -79,7 +85,8 @@ export function runCardMessage(view: RunCardView, style: RunCardStyle): SlackMes
   const actions = runCardActions(view);
   if (actions) blocks.push(actions);
   const label = STATUS_LABELS[view.status].replace(/:[a-z_]+: /, '');
-  const text = `${label}: spent ${formatUsd(view.spentUsd)} of ${formatUsd(view.maxUsd)} · ${fallbackText(view.goal, 150)}`;
+  const team = view.team ? `Team ${fallbackText(view.team.name, 80)} formed · ` : '';
+  const text = `${team}${label}: spent ${formatUsd(view.spentUsd)} of ${formatUsd(view.maxUsd)} · ${fallbackText(view.goal, 150)}`;
   return { text, blocks };
 }
 

@@ -5,6 +5,7 @@
  */
 import type { KnownBlock } from '@slack/types';
 import type { OrchestrationStatus } from '../engine/plan/status.js';
+import { ActionIds } from './actionIds.js';
 import { raiseCapButton, type SlackMessage } from './proposal.js';
 import { fallbackText, formatDuration, formatUsd, neutralizeMentions, safeMrkdwn, splitMarkdown } from './text.js';
 
@@ -20,17 +21,12 @@ export interface TeamMember {
   hired: boolean;
 }
 
-export function teamFormedMessage(teamName: string, members: TeamMember[], stepCount: number): SlackMessage {
+/** "Team X formed" with one line per member: the head of the run card. */
+export function teamFormedText(teamName: string, members: TeamMember[]): string {
   const lines = members.map(
     (m) => `• *${safeMrkdwn(m.roleTitle, 120)}*: ${safeMrkdwn(m.agentName, 80)}${m.hired ? ' _(new hire)_' : ''}`,
   );
-  return {
-    text: `Team ${fallbackText(teamName, 80)} formed; ${stepCount} steps to run`,
-    blocks: [
-      section(`:busts_in_silhouette: *Team ${safeMrkdwn(teamName, 120)}* formed\n${lines.join('\n')}`.slice(0, 3000)),
-      context(`${stepCount} steps to run`),
-    ],
-  };
+  return `:busts_in_silhouette: *Team ${safeMrkdwn(teamName, 120)}* formed\n${lines.join('\n')}`.slice(0, 2000);
 }
 
 export interface StepFigures {
@@ -45,36 +41,57 @@ function figures(f: StepFigures): string {
     .join(' · ');
 }
 
-export function positionMessage(
+interface MarkdownMessages {
+  /** The first message's heading (mrkdwn), and its figures line. */
+  head: string;
+  figures: string;
+  /** The fallback text of part i of n (1-based). */
+  fallback: (part: number, parts: number) => string;
+  /** Blocks after the last part (e.g. the feedback buttons). */
+  tail?: KnownBlock[];
+}
+
+/**
+ * Long Markdown as one or more messages, every part posted, none dropped. Mentions are
+ * neutralised before splitting, so that the growth from escaping counts inside Slack's limit.
+ */
+function markdownMessages(body: string, m: MarkdownMessages): SlackMessage[] {
+  const chunks = splitMarkdown(neutralizeMentions(body), MARKDOWN_CHUNK);
+  return chunks.map((chunk, i) => ({
+    text: m.fallback(i + 1, chunks.length),
+    blocks: [
+      ...(i === 0 ? [section(m.head)] : []),
+      { type: 'markdown', text: chunk } as KnownBlock,
+      context(i === 0 ? m.figures : `part ${i + 1} of ${chunks.length}`),
+      ...(i === chunks.length - 1 ? (m.tail ?? []) : []),
+    ],
+  }));
+}
+
+export function positionMessages(
   roleTitle: string,
   agentName: string,
   position: string,
   risks: string[],
   f: StepFigures,
-): SlackMessage {
-  const body = `**Position**\n\n${position}${risks.length ? `\n\n**Risks**\n${risks.map((r) => `- ${r}`).join('\n')}` : ''}`;
-  return {
-    text: `${fallbackText(agentName, 80)} (${fallbackText(roleTitle, 80)}) states a position`,
-    blocks: [
-      section(`:speech_balloon: *${safeMrkdwn(agentName, 80)}* · ${safeMrkdwn(roleTitle, 120)}`),
-      { type: 'markdown', text: neutralizeMentions(splitMarkdown(body, MARKDOWN_CHUNK)[0]!) },
-      context(figures(f)),
-    ],
-  };
+): SlackMessage[] {
+  const risksText = risks.length ? `\n\n**Risks**\n${risks.map((r) => `- ${r}`).join('\n')}` : '';
+  const who = `${fallbackText(agentName, 80)} (${fallbackText(roleTitle, 80)}) states a position`;
+  return markdownMessages(`**Position**\n\n${position}${risksText}`, {
+    head: `:speech_balloon: *${safeMrkdwn(agentName, 80)}* · ${safeMrkdwn(roleTitle, 120)}`,
+    figures: figures(f),
+    fallback: (part, parts) => (part === 1 ? who : `${who} (part ${part} of ${parts})`),
+  });
 }
 
 /** One step's result, as one or more messages (the first carries the heading and figures). */
 export function stepResultMessages(title: string, agentName: string, output: string, f: StepFigures): SlackMessage[] {
-  const chunks = splitMarkdown(output || '_(empty result)_', MARKDOWN_CHUNK);
-  return chunks.map((chunk, i) => ({
-    text:
-      i === 0 ? `Done: ${fallbackText(title, 150)}` : `${fallbackText(title, 150)} (part ${i + 1} of ${chunks.length})`,
-    blocks: [
-      ...(i === 0 ? [section(`:white_check_mark: *${safeMrkdwn(title, 200)}* · ${safeMrkdwn(agentName, 80)}`)] : []),
-      { type: 'markdown', text: neutralizeMentions(chunk) } as KnownBlock,
-      ...(i === 0 ? [context(figures(f))] : [context(`part ${i + 1} of ${chunks.length}`)]),
-    ],
-  }));
+  return markdownMessages(output || '_(empty result)_', {
+    head: `:white_check_mark: *${safeMrkdwn(title, 200)}* · ${safeMrkdwn(agentName, 80)}`,
+    figures: figures(f),
+    fallback: (part, parts) =>
+      part === 1 ? `Done: ${fallbackText(title, 150)}` : `${fallbackText(title, 150)} (part ${part} of ${parts})`,
+  });
 }
 
 export function stepFailedMessage(
@@ -83,28 +100,64 @@ export function stepFailedMessage(
   reason: string,
   f: StepFigures,
 ): SlackMessage {
+  const who = agentName ? ` · ${safeMrkdwn(agentName, 80)}` : '';
   return {
     text: `Failed: ${fallbackText(title, 150)}`,
     blocks: [
-      section(
-        `:red_circle: *${safeMrkdwn(title, 200)}* failed${agentName ? ` · ${safeMrkdwn(agentName, 80)}` : ''}\n${safeMrkdwn(reason, 2000)}`,
-      ),
+      section(`:red_circle: *${safeMrkdwn(title, 200)}* failed${who}\n${safeMrkdwn(reason, 2000)}`),
       context(`${figures(f)} · the other tickets go on; synthesis will name the gap`),
     ],
   };
 }
 
-export function deliverableMessages(deliverable: string, gaps: string[], f: StepFigures): SlackMessage[] {
+/** The deliverable's Markdown as people read it: the text, then its known gaps. */
+export function deliverableMarkdown(deliverable: string, gaps: string[]): string {
   const gapText = gaps.length ? `\n\n---\n**Known gaps**\n${gaps.map((g) => `- ${g}`).join('\n')}` : '';
-  const chunks = splitMarkdown(`${deliverable}${gapText}`, MARKDOWN_CHUNK);
-  return chunks.map((chunk, i) => ({
-    text: i === 0 ? 'The deliverable' : `The deliverable (part ${i + 1} of ${chunks.length})`,
-    blocks: [
-      ...(i === 0 ? [section(':page_facing_up: *The deliverable*')] : []),
-      { type: 'markdown', text: neutralizeMentions(chunk) } as KnownBlock,
-      context(i === 0 ? `synthesis · ${figures(f)}` : `part ${i + 1} of ${chunks.length}`),
+  return `${deliverable}${gapText}`;
+}
+
+/** The deliverable in one or more messages, with the rating buttons under its last part. */
+export function deliverableMessages(
+  deliverable: string,
+  gaps: string[],
+  f: StepFigures,
+  rateValue?: string,
+): SlackMessage[] {
+  return markdownMessages(deliverableMarkdown(deliverable, gaps), {
+    head: ':page_facing_up: *The deliverable*',
+    figures: `synthesis · ${figures(f)}`,
+    fallback: (part, parts) => (part === 1 ? 'The deliverable' : `The deliverable (part ${part} of ${parts})`),
+    tail: rateValue ? [feedbackBlock(rateValue)] : [],
+  });
+}
+
+/** Thumbs up or down under the deliverable; each carries the orchestration and the rating in its value. */
+function feedbackBlock(orchestrationId: string): KnownBlock {
+  return {
+    type: 'context_actions',
+    elements: [
+      {
+        type: 'feedback_buttons',
+        action_id: ActionIds.rateDeliverable,
+        positive_button: { text: { type: 'plain_text', text: 'Useful' }, value: `positive:${orchestrationId}` },
+        negative_button: { text: { type: 'plain_text', text: 'Not useful' }, value: `negative:${orchestrationId}` },
+      },
     ],
-  }));
+  } as KnownBlock;
+}
+
+/** Where the whole deliverable is kept when it did not fit in one message. */
+export function deliverableKeptMessage(kind: 'canvas' | 'file', link: string | null): SlackMessage {
+  const where =
+    kind === 'canvas'
+      ? link
+        ? `<${link}|a canvas in this channel>`
+        : 'a canvas in this channel'
+      : 'the Markdown file below';
+  return {
+    text: 'The whole deliverable is kept in one place',
+    blocks: [section(`:card_index_dividers: The whole deliverable, in one piece, is kept in ${where}.`)],
+  };
 }
 
 export interface RunSummary {

@@ -19,6 +19,7 @@ import { cancelOrchestration } from '../engine/usecases/cancel.js';
 import { editByClick, editModal, type ModalOutcome } from '../engine/usecases/editPlan.js';
 import type { Click, Reply } from '../engine/usecases/guard.js';
 import { raiseCapModalFor } from '../engine/usecases/raiseCap.js';
+import { rateDeliverable } from '../engine/usecases/rate.js';
 import { describeError } from '../errors.js';
 import type { Services } from '../services.js';
 
@@ -78,4 +79,16 @@ export function register(app: App, services: Services): void {
   onModalClick(ActionIds.setBudget, (click) => editModal(services, click, 'setBudget'));
   onModalClick(ActionIds.askAgain, (click) => askAgainModalFor(services, click));
   onModalClick(ActionIds.raiseCap, (click) => raiseCapModalFor(services, click));
+
+  // The thumbs under the deliverable: a feedback_buttons element, whose click carries its value.
+  app.action(ActionIds.rateDeliverable, async ({ ack, body, action, respond }) => {
+    await ack();
+    try {
+      const reply = await rateDeliverable((action as { value?: string }).value, body.user.id);
+      await answerPrivately(respond, reply);
+    } catch (error) {
+      services.logger.error(`${ActionIds.rateDeliverable} failed: ${describeError(error)}`);
+      await answerPrivately(respond, { text: CLICK_FAILED }).catch(() => undefined);
+    }
+  });
 }

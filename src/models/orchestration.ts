@@ -39,6 +39,8 @@ export interface Deliverable {
   gaps: string[];
   stepId: Types.ObjectId;
   at: Date;
+  /** Where the whole deliverable is kept when it is longer than one message. */
+  keptAs?: { kind: 'canvas' | 'file'; id: string | null } | null;
 }
 
 /** How people rated the deliverable (the feedback buttons under it): the latest click counts. */
@@ -129,7 +131,7 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
     runId: { type: Schema.Types.ObjectId, default: null },
     deliverable: {
       type: new Schema<Deliverable>(
-        { markdown: String, gaps: [String], stepId: Schema.Types.ObjectId, at: Date },
+        { markdown: String, gaps: [String], stepId: Schema.Types.ObjectId, at: Date, keptAs: Schema.Types.Mixed },
         { _id: false },
       ),
       default: null,

@@ -13,8 +13,6 @@ export interface RunDoc {
   projectId: Types.ObjectId;
   pipeline: Pipeline;
   startedAt: Date;
-  /** ts of the "team formed" thread post, so a retried start does not post it again. */
-  announcedTs: string | null;
 }
 
 const RunSchema = new Schema<RunDoc>(
@@ -24,7 +22,6 @@ const RunSchema = new Schema<RunDoc>(
     projectId: { type: Schema.Types.ObjectId, required: true },
     pipeline: { type: Schema.Types.Mixed, required: true },
     startedAt: { type: Date, required: true },
-    announcedTs: { type: String, default: null },
   },
   { timestamps: true, minimize: false },
 );
@@ -54,8 +51,6 @@ export interface StepDoc {
   model: string | null;
   tokens: { input: number; output: number; cached: number };
   costUsd: number;
-  /** ts of this step's thread posts, stored as each is made, so a re-run updates instead of re-posting. */
-  posts: string[];
   /** The job running the step, and until when its claim holds unless renewed: no second job may run it meanwhile. */
   claimedBy: string | null;
   leaseUntil: Date | null;
@@ -88,7 +83,6 @@ const StepSchema = new Schema<StepDoc>(
       cached: { type: Number, default: 0 },
     },
     costUsd: { type: Number, default: 0 },
-    posts: { type: [String], default: [] },
     claimedBy: { type: String, default: null },
     leaseUntil: { type: Date, default: null },
   },

@@ -110,7 +110,8 @@ describe('kill -9 mid-run', () => {
         slack
           .callsTo('chat.postMessage')
           .some((c) => c.args.thread_ts === ts && blocksText(c).includes(':tada: *Completed*')),
-      5000,
+      // These processes post at Slack's own pace, a message a second in the channel.
+      30_000,
       'closing post',
     );
 

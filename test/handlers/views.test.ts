@@ -11,6 +11,7 @@ describe('parseUsd', () => {
   });
 
   it('refuses what it would have to guess, rather than set a cap a thousand times off', () => {
-    for (const bad of ['2,500', '1.234,56', '1,000.00', 'abc', '', '-3', '1e3', '0x10']) expect(parseUsd(bad)).toBeNaN();
+    for (const bad of ['2,500', '1.234,56', '1,000.00', 'abc', '', '-3', '1e3', '0x10'])
+      expect(parseUsd(bad)).toBeNaN();
   });
 });

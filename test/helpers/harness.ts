@@ -121,6 +121,9 @@ export async function startHarness(
     ORCHESTRATE_APPROVERS: APPROVER,
     ORCHESTRATE_RETRY_BASE_MS: '20',
     ORCHESTRATE_PROCESS_EVERY_MS: '500',
+    // Slack's own pace (a post a second per channel) would make every test wait; tests of pacing set it.
+    ORCHESTRATE_SLACK_PACE_MS: '0',
+    ORCHESTRATE_SLACK_COALESCE_MS: '0',
     LOG_LEVEL: 'warn',
     ...env,
   });

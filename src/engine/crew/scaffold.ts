@@ -115,7 +115,6 @@ export async function scaffold(doc: OrchestrationDoc): Promise<Scaffolding> {
         projectId: project._id,
         pipeline,
         startedAt: new Date(),
-        announcedTs: null,
       })
     ).toObject<RunDoc>();
 

@@ -28,8 +28,10 @@ export interface EngineDeps {
   db: Db;
   llm: ChatLlm;
   pricer: Pricer;
-  /** The client jobs post with: its retry window is bounded well inside the job lock. */
+  /** The client jobs call Slack with: its retry window is bounded well inside the job lock. */
   slack: WebClient;
+  /** The client the outbox posts with: no retries of its own, 429s handed back (it paces and retries itself). */
+  postClient: WebClient;
   logger: Logger;
   /** How often a running step checks whether its orchestration was cancelled elsewhere. */
   watchIntervalMs?: number;
@@ -40,6 +42,7 @@ const PLANNING_CONCURRENCY = 2;
 
 export class Engine {
   private readonly ctx: EngineContext;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(deps: EngineDeps) {
     const queue = new JobQueue(deps.db, deps.config.engine, deps.logger);
@@ -50,7 +53,16 @@ export class Engine {
       pricer: deps.pricer,
       logger: deps.logger,
       queue,
-      announcer: new Announcer(deps.slack, deps.logger, deps.llm.model, estimator),
+      announcer: new Announcer({
+        slack: deps.slack,
+        postClient: deps.postClient,
+        logger: deps.logger,
+        planningModel: deps.llm.model,
+        estimator,
+        retryBaseMs: deps.config.engine.retryBaseMs,
+        pacing: deps.config.slackPacing,
+        lockLifetimeMs: deps.config.engine.lockLifetimeMs,
+      }),
       inflight: new Inflight(),
       watchIntervalMs: deps.watchIntervalMs ?? 1000,
     };
@@ -70,11 +82,18 @@ export class Engine {
   async startProcessing(): Promise<void> {
     await this.ctx.queue.start();
     await recover(this.ctx);
+    await this.ctx.announcer.resume();
+    // Posts and redraws stored by other instances, or left by a dead one, are picked up on this beat.
+    this.sweeper = setInterval(() => {
+      this.ctx.announcer.resume().catch(() => undefined);
+    }, this.ctx.config.engine.processEveryMs);
   }
 
   /** Stops taking jobs and waits for the running ones to finish (SIGTERM): by default, as long as one LLM call may take. */
-  drain(timeoutMs = this.ctx.config.llm.timeoutMs + 30_000): Promise<void> {
-    return this.ctx.queue.drain(timeoutMs);
+  async drain(timeoutMs = this.ctx.config.llm.timeoutMs + 30_000): Promise<void> {
+    clearInterval(this.sweeper);
+    await this.ctx.queue.drain(timeoutMs);
+    this.ctx.announcer.stop();
   }
 
   enqueuePlan(id: OrchestrationId, responseUrl: string | null): Promise<void> {

@@ -6,7 +6,6 @@
 import type { Job } from 'agenda';
 import { hasCode } from '../../errors.js';
 import { Orchestration } from '../../models/orchestration.js';
-import { Run } from '../../models/run.js';
 import { type Scaffolding, scaffold } from '../crew/scaffold.js';
 import type { EngineContext } from './context.js';
 import { fail } from './lifecycle.js';
@@ -33,16 +32,8 @@ export async function runStartJob(ctx: EngineContext, job: Job<StartJobData>): P
   });
   // Not moved: a retry of this job after the move (go on), or a cancel meanwhile (say nothing more).
   if (!moved && (await Orchestration.findById(id, { status: 1 }).lean())?.status !== 'executing') return;
-  if (!run.announcedTs) {
-    const stepCount = run.pipeline.steps.filter((s) => s.kind !== 'done').length;
-    const members = doc.proposal!.roles.map((r) => ({
-      roleTitle: r.title,
-      agentName: scaffolding.roles[r.key]!.name,
-      hired: scaffolding.hired.has(r.key),
-    }));
-    const ts = await ctx.announcer.announceTeam(doc, scaffolding.teamName, members, stepCount);
-    await Run.updateOne({ _id: run._id }, { $set: { announcedTs: ts ?? 'unposted' } });
-  }
+  // The run card (the team and every step) is the thread's first reply; a retry finds it stored.
+  await ctx.announcer.startRunCard((await loadOrchestration(id)) ?? doc);
   await ctx.announcer.refresh(id);
   await advance(ctx, run._id, id);
 }

@@ -6,6 +6,7 @@
 import type { Job } from 'agenda';
 import { formatUsd } from '../../blocks/text.js';
 import { describeError, hasCode } from '../../errors.js';
+import { Agent } from '../../models/agent.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
 import { releaseHolds } from '../money/budget.js';
@@ -13,6 +14,7 @@ import type { TokenUsage } from '../money/pricing.js';
 import { type OrchestrationId, orchestrationIdOf } from '../plan/ids.js';
 import { storedGaps } from '../plan/results.js';
 import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
+import { keepDeliverable } from '../slack/deliverable.js';
 import { type EngineContext, meterFor } from './context.js';
 import { executeStep, type StepOutcome } from './executeStep.js';
 import { fail, finish } from './lifecycle.js';
@@ -116,6 +118,7 @@ async function runStep(
     return;
   }
   if (claimed.kind === 'synthesis' && !(await startSynthesis(ctx, id, claimed))) return;
+  void showProgress(ctx, doc, claimed).catch(() => undefined);
 
   let outcome: StepOutcome | null = null;
   let failure: unknown = null;
@@ -214,11 +217,25 @@ async function succeed(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc,
 async function followUp(ctx: EngineContext, doc: OrchestrationDoc, settled: Pick<StepDoc, '_id'>): Promise<void> {
   const step = await Step.findById(settled._id).lean<StepDoc>();
   if (!step) return;
+  // Stored for posting before anything it unblocks can post: the thread keeps the run's order.
   await ctx.announcer.announceStep(doc, step);
-  await ctx.announcer.warnNearCap(doc);
+  if (step.kind === 'synthesis' && step.status === 'succeeded') await keepDeliverable(ctx.announcer, ctx.logger, doc);
   const id = orchestrationIdOf(doc);
-  await ctx.announcer.refresh(id);
   await advance(ctx, step.runId, id);
+  await ctx.announcer.warnNearCap(doc);
+  await ctx.announcer.refresh(id, { urgent: false });
+}
+
+/** A step started: the run card shows it running, and the thread who is working on what. */
+async function showProgress(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc): Promise<void> {
+  await ctx.announcer.refresh(orchestrationIdOf(doc), { urgent: false });
+  const running = await Step.find({ runId: step.runId, status: 'running' }, { title: 1, agentId: 1 }).lean();
+  const agents = await Agent.find({ _id: { $in: running.map((s) => s.agentId) } }, { name: 1 }).lean();
+  const nameOf = new Map(agents.map((a) => [String(a._id), a.name]));
+  ctx.announcer.showWorking(
+    doc,
+    running.map((s) => ({ agent: nameOf.get(String(s.agentId)) ?? 'An agent', title: s.title })),
+  );
 }
 
 async function stepFailed(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc, error: unknown): Promise<void> {

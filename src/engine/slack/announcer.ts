@@ -1,108 +1,145 @@
 /**
- * Everything the engine tells Slack, in one place: the proposal message (posted once, then
- * redrawn from the stored state), the posts in its thread, and the notes one person sees.
- * Every message is built by a function in blocks/. Posts are made exactly once per record: the
- * ts is stored before anything else happens, and a retried step updates its stored messages.
+ * Everything the engine tells Slack, in one place, every message built by a function in blocks/:
+ * the proposal message and the run card (kept up to date in place, see liveMessages.ts), the posts
+ * in the run's thread (through the outbox: stored first, paced, exactly once), the thread's
+ * loading status, and the notes one person sees.
  */
 import type { WebClient } from '@slack/web-api';
 import { encodeControlValue } from '../../blocks/actionIds.js';
 import { proposalMessage, type SlackMessage } from '../../blocks/proposal.js';
-import {
-  capRaisedMessage,
-  nearCapMessage,
-  runEndedMessage,
-  type TeamMember,
-  teamFormedMessage,
-} from '../../blocks/thread.js';
+import { runCardMessage } from '../../blocks/runCard.js';
+import { capRaisedMessage, nearCapMessage, runEndedMessage } from '../../blocks/thread.js';
+import type { Config } from '../../config.js';
 import { describeError, SlackUnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
-import { Step, type StepDoc } from '../../models/run.js';
+import type { StepDoc } from '../../models/run.js';
+import type { LiveKind, SlackPostDoc } from '../../models/slackPost.js';
+import { Workspace } from '../../models/workspace.js';
 import type { Estimator } from '../money/history.js';
 import { type OrchestrationId, orchestrationIdOf } from '../plan/ids.js';
+import { isFinal } from '../plan/status.js';
+import { LiveMessages } from './liveMessages.js';
+import { Notes } from './notes.js';
+import { type NewPost, Outbox } from './outbox.js';
 import { proposalViewOf } from './proposalView.js';
-import { CHANNEL_REFUSALS, isTransientSlackError } from './slackErrors.js';
+import { RateGate } from './rateGate.js';
+import { runCardViewOf } from './runCardView.js';
 import { durationOf, rollupMessageOf, stepMessages } from './stepPosts.js';
+import { ThreadStatus } from './threadStatus.js';
+import { timelinePost } from './timelinePost.js';
 
-type ThreadTarget = Pick<OrchestrationDoc, 'channelId' | 'messageTs'>;
+type ThreadTarget = Pick<OrchestrationDoc, '_id' | 'channelId' | 'messageTs'>;
 
 /** Slack refused the proposal post for good: `channel` when the bot cannot post in that channel. */
 export type ProposalPostRefusal = { code: string; channel: boolean };
 
-export class Announcer {
-  constructor(
-    private readonly slack: WebClient,
-    private readonly logger: Logger,
-    /** The model planning calls use: the rollup's planning row. */
-    private readonly planningModel: string,
-    readonly estimator: Estimator = async () => null,
-  ) {}
+export interface AnnouncerDeps {
+  /** For notes and one-off calls: retries bounded well inside a job's lock. */
+  slack: WebClient;
+  /** For the outbox and live messages: no retries of its own and 429s handed back, since they pace and retry. */
+  postClient: WebClient;
+  logger: Logger;
+  /** The model planning calls use: the rollup's planning row. */
+  planningModel: string;
+  estimator: Estimator;
+  retryBaseMs: number;
+  pacing: Config['slackPacing'];
+  /** A dead process's lease lapses within this (the job lock lifetime), so no post waits longer for it. */
+  lockLifetimeMs: number;
+}
 
-  /** Posts the proposal message once (its ts is stored); returns Slack's refusal, or null. Throws when Slack is unavailable. */
-  async postProposal(doc: OrchestrationDoc): Promise<ProposalPostRefusal | null> {
-    const message = proposalMessage(await proposalViewOf(doc, this.estimator));
-    try {
-      const res = await this.slack.chat.postMessage({
-        channel: doc.channelId,
-        text: message.text,
-        blocks: message.blocks,
-        unfurl_links: false,
-      });
-      await Orchestration.updateOne({ _id: doc._id }, { $set: { messageTs: res.ts } });
-      return null;
-    } catch (error) {
-      if (isTransientSlackError(error))
-        throw new SlackUnavailableError(`Slack is unavailable: ${describeError(error)}`);
-      const code = describeError(error);
-      return { code, channel: CHANNEL_REFUSALS.has(code) };
-    }
+const CHANNEL_REFUSALS = new Set(['channel_not_found', 'not_in_channel', 'is_archived']);
+/** Tier 3 methods (chat.update, setStatus) allow about 50 calls a minute per workspace: 1.2 s apart. */
+const TIER3_FACTOR = 1.2;
+/** How long one process holds a post or an update while sending it: longer than a call, shorter than a wait worth noticing. */
+const LEASE_MS = 30_000;
+
+export class Announcer {
+  readonly estimator: Estimator;
+  private readonly outbox: Outbox;
+  private readonly live: LiveMessages;
+  private readonly status: ThreadStatus;
+  private readonly notes: Notes;
+  private readonly slack: WebClient;
+  private readonly logger: Logger;
+
+  constructor(private readonly deps: AnnouncerDeps) {
+    this.slack = deps.slack;
+    this.logger = deps.logger;
+    this.estimator = deps.estimator;
+    const { paceMs, coalesceMs } = deps.pacing;
+    const gate = new RateGate((scope) => (scope.startsWith('post:') ? paceMs : paceMs * TIER3_FACTOR));
+    this.outbox = new Outbox(deps.postClient, gate, deps.logger, {
+      retryBaseMs: deps.retryBaseMs,
+      maxAttempts: 9,
+      leaseMs: Math.min(LEASE_MS, deps.lockLifetimeMs),
+      onSent: (post) => this.onSent(post),
+      repair: (post, reason) => this.repairPost(post, reason),
+    });
+    this.live = new LiveMessages(deps.postClient, gate, deps.logger, (kind, id) => this.render(kind, id), {
+      intervalMs: coalesceMs,
+      retryBaseMs: deps.retryBaseMs,
+      leaseMs: Math.min(LEASE_MS, deps.lockLifetimeMs),
+      onRefused: (doc, reason) => this.fallBack(String(doc.orchestrationId) as OrchestrationId, doc.kind, reason),
+    });
+    this.status = new ThreadStatus(deps.postClient, gate, deps.logger);
+    this.notes = new Notes(deps.slack, deps.logger);
   }
 
-  /** Redraws the proposal message from the stored state. Never throws: a failed redraw must not fail a step. */
-  async refresh(id: OrchestrationId): Promise<void> {
-    try {
-      const doc = await Orchestration.findById(id).lean<OrchestrationDoc>();
-      if (!doc?.messageTs || !doc.proposal) return;
-      const message = proposalMessage(await proposalViewOf(doc, this.estimator));
-      await this.slack.chat.update({
-        channel: doc.channelId,
-        ts: doc.messageTs,
-        text: message.text,
-        blocks: message.blocks,
-      });
-    } catch (error) {
-      this.logger.warn(`could not redraw the proposal message of ${id}: ${describeError(error)}`);
-    }
+  /** Finishes what a dead process left: pending posts and undrawn changes. */
+  async resume(): Promise<void> {
+    await this.outbox.sweep();
+    await this.live.sweep();
+  }
+
+  stop(): void {
+    this.outbox.stop();
+    this.live.stop();
+  }
+
+  /** Posts the proposal message once; returns Slack's refusal, or null. Throws when Slack is unavailable. */
+  async postProposal(doc: OrchestrationDoc): Promise<ProposalPostRefusal | null> {
+    const id = orchestrationIdOf(doc);
+    const message = proposalMessage(await proposalViewOf(doc, this.estimator));
+    const outcome = await this.outbox.sendNow(id, {
+      key: `${id}:proposal`,
+      channelId: doc.channelId,
+      threadTs: null,
+      message,
+    });
+    if (!outcome.ok && 'later' in outcome) throw new SlackUnavailableError(`Slack is unavailable: ${outcome.later}`);
+    if (!outcome.ok) return { code: outcome.refused, channel: CHANNEL_REFUSALS.has(outcome.refused) };
+    await Orchestration.updateOne({ _id: doc._id }, { $set: { messageTs: outcome.ts } });
+    await this.live.register('proposal', id, doc.channelId, outcome.ts);
+    return null;
   }
 
   /**
-   * Posts in the orchestration's thread; returns the ts, or null when Slack refused. With
-   * `retryable`, a transient failure throws SlackUnavailableError instead, so that the job
-   * posting it is retried rather than the post lost.
+   * The proposal message and the run card show the stored state again. `urgent` for a change people
+   * wait to see (a status, an edit): drawn at once and awaited; otherwise (a step event) coalesced.
    */
-  async postInThread(doc: ThreadTarget, message: SlackMessage, { retryable = false } = {}): Promise<string | null> {
+  async refresh(id: OrchestrationId, { urgent = true } = {}): Promise<void> {
     try {
-      const res = await this.slack.chat.postMessage({
-        channel: doc.channelId,
-        ...(doc.messageTs ? { thread_ts: doc.messageTs } : {}),
-        text: message.text,
-        blocks: message.blocks,
-        unfurl_links: false,
-        unfurl_media: false,
-      });
-      return res.ts ?? null;
+      await Promise.all([
+        this.live.touch('proposal', id, { now: urgent }),
+        this.live.touch('runCard', id, { now: urgent }),
+      ]);
     } catch (error) {
-      if (retryable && isTransientSlackError(error)) {
-        throw new SlackUnavailableError(`Slack is unavailable: ${describeError(error)}`);
-      }
-      this.logger.warn(`could not post in the thread: ${describeError(error)}`);
-      return null;
+      this.logger.warn(`could not redraw the messages of ${id}: ${describeError(error)}`);
     }
   }
 
-  /** The team formed for a run, with how many steps it will run. Throws when Slack is unavailable. */
-  announceTeam(doc: ThreadTarget, teamName: string, members: TeamMember[], stepCount: number): Promise<string | null> {
-    return this.postInThread(doc, teamFormedMessage(teamName, members, stepCount), { retryable: true });
+  /** The run card: the first reply in the thread, kept up to date from then on. */
+  async startRunCard(doc: OrchestrationDoc): Promise<void> {
+    const id = orchestrationIdOf(doc);
+    const message = await this.render('runCard', id);
+    if (message) await this.post(doc, [{ key: `${id}:runcard`, message }]);
+  }
+
+  /** While steps run, the thread says who is working on what. Best effort: it is only a hint. */
+  showWorking(doc: ThreadTarget, working: { agent: string; title: string }[]): void {
+    if (doc.messageTs) this.status.show(doc.channelId, doc.messageTs, working);
   }
 
   /** Posts once, when spend first reaches 80% of the cap (a raised cap may warn again). */
@@ -114,24 +151,54 @@ export class Announcer {
       { $set: { 'budget.warned': true } },
     );
     if (won.modifiedCount !== 1) return;
-    await this.postInThread(doc, nearCapMessage(fresh.budget.spentUsd, fresh.budget.maxUsd));
+    const message = nearCapMessage(fresh.budget.spentUsd, fresh.budget.maxUsd);
+    await this.post(doc, [{ key: `${String(doc._id)}:nearcap:${fresh.budget.maxUsd}`, message }]);
   }
 
   async announceCapRaised(doc: OrchestrationDoc, newCapUsd: number, by: string): Promise<void> {
-    await this.postInThread(doc, capRaisedMessage(newCapUsd, by));
+    await this.post(doc, [{ key: `${String(doc._id)}:raise:${newCapUsd}`, message: capRaisedMessage(newCapUsd, by) }]);
     await this.refresh(orchestrationIdOf(doc));
   }
 
-  /** Posts a settled step's thread messages (once: a repeat updates them). Throws when Slack is unavailable. */
+  /** A settled step's thread messages, stored for posting (once: a repeat finds them stored). */
   async announceStep(doc: ThreadTarget, step: StepDoc): Promise<void> {
     const messages = await stepMessages(step);
-    if (messages.length) await this.postStepMessages(step, doc, messages);
+    const key = `${String(doc._id)}:step:${String(step._id)}`;
+    // The deliverable is also shown in the channel, so people see it without opening the thread.
+    const broadcast = step.kind === 'synthesis';
+    await this.post(
+      doc,
+      messages.map((message, i) => ({
+        key: `${key}:${i}`,
+        message: { ...message, ...(broadcast && i === 0 ? { broadcast } : {}) },
+      })),
+    );
   }
 
-  /** The closing post of an ended orchestration, then the cost rollup of its run. */
+  /** Posts in the run's thread, through the outbox: stored now, sent in order at Slack's pace. */
+  async post(
+    doc: ThreadTarget,
+    posts: { key: string; message?: SlackMessage & { broadcast?: boolean }; file?: NewPost['file'] }[],
+  ) {
+    const id = orchestrationIdOf(doc);
+    await this.outbox.enqueue(
+      id,
+      posts.map((p) => ({
+        key: p.key,
+        channelId: doc.channelId,
+        threadTs: doc.messageTs,
+        ...(p.message ? { message: p.message } : {}),
+        ...(p.file ? { file: p.file } : {}),
+      })),
+    );
+  }
+
+  /** The closing post of an ended orchestration, then the cost rollup and the timeline of its run. */
   async announceEnd(doc: OrchestrationDoc, by: string | null): Promise<void> {
     if (!doc.messageTs) return;
     const fresh = await this.settled(doc);
+    const id = orchestrationIdOf(fresh);
+    const ending = fresh.transitions.filter((t) => isFinal(t.to)).length;
     const message = runEndedMessage({
       status: fresh.status,
       reason: fresh.statusReason,
@@ -139,39 +206,78 @@ export class Announcer {
       maxUsd: fresh.budget.maxUsd,
       durationMs: durationOf(fresh),
       by,
-      raiseCapValue: fresh.budgetStop
-        ? encodeControlValue({ orchestrationId: orchestrationIdOf(fresh), revision: fresh.revision })
-        : null,
+      raiseCapValue: fresh.budgetStop ? encodeControlValue({ orchestrationId: id, revision: fresh.revision }) : null,
     });
-    await this.postInThread(fresh, message);
-    if (fresh.runId) await this.postInThread(fresh, await rollupMessageOf(fresh, this.planningModel));
+    const posts: Parameters<Announcer['post']>[1] = [{ key: `${id}:end:${ending}`, message }];
+    if (fresh.runId) {
+      posts.push({ key: `${id}:rollup:${ending}`, message: await rollupMessageOf(fresh, this.deps.planningModel) });
+      const picture = await timelinePost(fresh).catch((error: unknown) => {
+        this.logger.warn(`could not draw the timeline of ${id}: ${describeError(error)}`);
+        return null;
+      });
+      if (picture) posts.push({ key: `${id}:timeline:${ending}`, file: picture });
+    }
+    await this.post(fresh, posts);
   }
 
-  /**
-   * A note only the clicker sees, through the response_url of their command or click. It reaches
-   * them where chat.postEphemeral cannot: a public channel the bot has not joined.
-   */
-  async respond(responseUrl: string | null, text: string): Promise<boolean> {
-    if (!responseUrl) return false;
-    try {
-      const res = await fetch(responseUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
-      });
-      return res.ok;
-    } catch (error) {
-      this.logger.warn(`could not answer via response_url: ${describeError(error)}`);
-      return false;
-    }
+  /** A note only the clicker sees, through their response_url; false when it could not be sent. */
+  respond(responseUrl: string | null, text: string): Promise<boolean> {
+    return this.notes.respond(responseUrl, text);
   }
 
   /** Tells `user` through their response_url, or failing that with an ephemeral message (jobs have no other way). */
-  async tell(channelId: string, user: string, responseUrl: string | null | undefined, text: string): Promise<void> {
-    if (await this.respond(responseUrl ?? null, text)) return;
-    await this.slack.chat
-      .postEphemeral({ channel: channelId, user, text })
-      .catch((error: unknown) => this.logger.warn(`could not post an ephemeral note: ${describeError(error)}`));
+  tell(channelId: string, user: string, responseUrl: string | null | undefined, text: string): Promise<void> {
+    return this.notes.tell(channelId, user, responseUrl, text);
+  }
+
+  /** The client for one-off calls of the engine's own (canvases). */
+  get client(): WebClient {
+    return this.slack;
+  }
+
+  private async render(kind: LiveKind, id: OrchestrationId): Promise<SlackMessage | null> {
+    const doc = await Orchestration.findById(id).lean<OrchestrationDoc>();
+    if (!doc?.proposal) return null;
+    if (kind === 'proposal') return proposalMessage(await proposalViewOf(doc, this.estimator));
+    const view = await runCardViewOf(doc);
+    return view ? runCardMessage(view, await this.runCardStyle(doc.slackTeamId)) : null;
+  }
+
+  private async runCardStyle(teamId: string | null) {
+    const workspace = await Workspace.findOne({ teamId: teamId ?? '' }, { runCardStyle: 1 }).lean();
+    return workspace?.runCardStyle ?? 'plan';
+  }
+
+  /** Slack refused the plan blocks: this workspace gets sections from now on. True when that is worth another try. */
+  private async fallBack(id: OrchestrationId, kind: LiveKind, reason: string): Promise<boolean> {
+    if (kind !== 'runCard' || reason !== 'invalid_blocks') return false;
+    const doc = await Orchestration.findById(id, { slackTeamId: 1 }).lean();
+    const teamId = doc?.slackTeamId ?? '';
+    const res = await Workspace.updateOne(
+      { teamId, runCardStyle: { $ne: 'sections' } },
+      { $set: { runCardStyle: 'sections' } },
+      { upsert: true },
+    ).catch(() => null);
+    if (res)
+      this.logger.warn(
+        `Slack refused the plan blocks in workspace ${teamId || '(unknown)'}; its run cards use sections from now on`,
+      );
+    return true;
+  }
+
+  private async repairPost(post: SlackPostDoc, reason: string): Promise<SlackMessage | null> {
+    if (!post.key.endsWith(':runcard')) return null;
+    const id = String(post.orchestrationId) as OrchestrationId;
+    const fellBack = await this.fallBack(id, 'runCard', reason);
+    const style = await this.runCardStyle(
+      (await Orchestration.findById(id, { slackTeamId: 1 }).lean())?.slackTeamId ?? null,
+    );
+    return fellBack && style === 'sections' ? this.render('runCard', id) : null;
+  }
+
+  private async onSent(post: SlackPostDoc): Promise<void> {
+    if (!post.key.endsWith(':runcard') || !post.ts) return;
+    await this.live.register('runCard', String(post.orchestrationId) as OrchestrationId, post.channelId, post.ts);
   }
 
   /** The orchestration once the calls a cancel or a stop aborted have settled (a moment later), so that the figures add up. */
@@ -186,27 +292,5 @@ export class Announcer {
     // Each call's share is booked on its step right after its hold is settled: give those a moment.
     if (waited) await new Promise((r) => setTimeout(r, 150));
     return settled;
-  }
-
-  /**
-   * Posts a step's messages exactly once: each ts is stored on the step before the next post,
-   * and a message already posted (by an earlier attempt) is updated in place.
-   */
-  private async postStepMessages(step: StepDoc, doc: ThreadTarget, messages: SlackMessage[]): Promise<void> {
-    const stored = await Step.findById(step._id, { posts: 1 }).lean();
-    const posts = [...(stored?.posts ?? [])];
-    for (const [i, message] of messages.entries()) {
-      const existing = posts[i];
-      if (existing) {
-        await this.slack.chat
-          .update({ channel: doc.channelId, ts: existing, text: message.text, blocks: message.blocks })
-          .catch((error: unknown) => this.logger.warn(`could not update a step post: ${describeError(error)}`));
-        continue;
-      }
-      const ts = await this.postInThread(doc, message, { retryable: true });
-      if (!ts) return;
-      posts.push(ts);
-      await Step.updateOne({ _id: step._id }, { $set: { posts } });
-    }
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { SlackMessage } from '../../blocks/proposal.js';
 import { rollupMessage } from '../../blocks/rollup.js';
-import { deliverableMessages, positionMessage, stepFailedMessage, stepResultMessages } from '../../blocks/thread.js';
+import { deliverableMessages, positionMessages, stepFailedMessage, stepResultMessages } from '../../blocks/thread.js';
 import { Agent } from '../../models/agent.js';
 import type { OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
@@ -27,10 +27,10 @@ export async function stepMessages(step: StepDoc): Promise<SlackMessage[]> {
   switch (step.kind) {
     case 'discuss': {
       const { position, risks } = storedPosition(step.structured, step.output);
-      return [positionMessage(step.title.replace(/^Position: /, ''), agentName, position, risks, figures)];
+      return positionMessages(step.title.replace(/^Position: /, ''), agentName, position, risks, figures);
     }
     case 'synthesis':
-      return deliverableMessages(step.output ?? '', storedGaps(step.structured), figures);
+      return deliverableMessages(step.output ?? '', storedGaps(step.structured), figures, String(step.orchestrationId));
     case 'research':
     case 'ticket':
       return stepResultMessages(step.title, agentName, step.output ?? '', figures);

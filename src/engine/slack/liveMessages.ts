@@ -1,0 +1,200 @@
+/**
+ * Messages kept up to date in place: the proposal message and the run card. A change bumps the
+ * message's version; one update at a time is in flight, drawn from the state stored when it is
+ * sent, and updates are coalesced (at most one per interval however many changes arrive). So the
+ * last update to land always shows the last stored state, whatever Slack does in between.
+ */
+import type { WebClient } from '@slack/web-api';
+import type { SlackMessage } from '../../blocks/proposal.js';
+import { describeError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { type LiveKind, LiveMessage, type LiveMessageDoc } from '../../models/slackPost.js';
+import type { OrchestrationId } from '../plan/ids.js';
+import type { RateGate } from './rateGate.js';
+import { classifyFailure } from './slackCalls.js';
+
+/** Draws a live message from what is stored now; null when there is nothing to draw. */
+export type Renderer = (kind: LiveKind, id: OrchestrationId, channelId: string) => Promise<SlackMessage | null>;
+
+/** Told when Slack refuses an update for good; true when it changed something worth another try (a fallback style). */
+export type RefusalHandler = (doc: LiveMessageDoc, reason: string) => Promise<boolean>;
+
+export interface LiveOptions {
+  /** Least time between two updates of one message. */
+  intervalMs: number;
+  retryBaseMs: number;
+  leaseMs: number;
+  onRefused?: RefusalHandler;
+}
+
+export const UPDATE_SCOPE = 'update';
+const MAX_ATTEMPTS = 9;
+const keyOf = (kind: LiveKind, id: OrchestrationId) => `${id}:${kind}`;
+
+export class LiveMessages {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly flushing = new Map<string, Promise<void>>();
+  private stopped = false;
+
+  constructor(
+    private readonly slack: WebClient,
+    private readonly gate: RateGate,
+    private readonly logger: Logger,
+    private readonly render: Renderer,
+    private readonly options: LiveOptions,
+  ) {}
+
+  /** Starts keeping a posted message up to date. */
+  async register(kind: LiveKind, id: OrchestrationId, channelId: string, ts: string): Promise<void> {
+    const key = keyOf(kind, id);
+    await LiveMessage.updateOne(
+      { key },
+      { $setOnInsert: { key, kind, orchestrationId: id, channelId, ts, drawnVersion: 0 }, $inc: { version: 1 } },
+      { upsert: true },
+    );
+    this.schedule(key, 0);
+  }
+
+  /**
+   * The message's state changed. `now`: a change people wait to see (a status, an edit): drawn at
+   * once, after the update in flight, and awaited. Otherwise (a step event) coalesced.
+   */
+  async touch(kind: LiveKind, id: OrchestrationId, { now = false } = {}): Promise<void> {
+    const key = keyOf(kind, id);
+    const res = await LiveMessage.updateOne(
+      { key },
+      { $inc: { version: 1 }, ...(now ? { $set: { lastDrawnAt: null } } : {}) },
+    );
+    if (res.matchedCount !== 1) return;
+    if (now) await this.flushAfterCurrent(key);
+    else this.schedule(key, 0);
+  }
+
+  /** Every message with a change not yet drawn: after a restart, and for changes made by other instances. */
+  async sweep(): Promise<void> {
+    const dirty = await LiveMessage.find({ $expr: { $gt: ['$version', '$drawnVersion'] } }, { key: 1 }).lean();
+    for (const d of dirty) this.schedule(d.key, 0);
+  }
+
+  /** Resolves when no update is in flight in this process. */
+  async idle(): Promise<void> {
+    while (this.flushing.size) await Promise.all([...this.flushing.values()]);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private schedule(key: string, delayMs: number): void {
+    if (this.stopped || this.timers.has(key)) return;
+    this.timers.set(
+      key,
+      setTimeout(
+        () => {
+          this.timers.delete(key);
+          void this.flushAfterCurrent(key);
+        },
+        Math.max(0, delayMs),
+      ),
+    );
+  }
+
+  private async flushAfterCurrent(key: string): Promise<void> {
+    for (;;) {
+      const current = this.flushing.get(key);
+      if (!current) break;
+      await current;
+    }
+    const run = this.flush(key)
+      .catch((error: unknown) => this.logger.warn(`could not update ${key}: ${describeError(error)}`))
+      .finally(() => this.flushing.delete(key));
+    this.flushing.set(key, run);
+    await run;
+  }
+
+  private async flush(key: string): Promise<void> {
+    if (this.stopped) return;
+    const now = new Date();
+    const claimed = await LiveMessage.findOneAndUpdate(
+      { key, $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }] },
+      { $set: { leaseUntil: new Date(now.getTime() + this.options.leaseMs) } },
+      { returnDocument: 'after' },
+    ).lean<LiveMessageDoc>();
+    if (!claimed) return this.schedule(key, this.options.intervalMs); // another process is drawing it
+    let retryAt: number | null = null;
+    try {
+      retryAt = await this.draw(claimed, now.getTime());
+    } finally {
+      await LiveMessage.updateOne({ _id: claimed._id }, { $set: { leaseUntil: null } });
+    }
+    const fresh = await LiveMessage.findById(claimed._id, { version: 1, drawnVersion: 1, lastDrawnAt: 1 }).lean();
+    if (!fresh || fresh.version <= fresh.drawnVersion) return;
+    const notBefore = fresh.lastDrawnAt ? new Date(fresh.lastDrawnAt).getTime() + this.options.intervalMs : Date.now();
+    this.schedule(key, Math.max(retryAt ?? 0, notBefore) - Date.now());
+  }
+
+  /** One update, if one is due; returns when to try again after a failure. */
+  private async draw(doc: LiveMessageDoc, now: number): Promise<number | null> {
+    if (doc.version <= doc.drawnVersion) return null;
+    const notBefore = Math.max(
+      doc.lastDrawnAt ? new Date(doc.lastDrawnAt).getTime() + this.options.intervalMs : 0,
+      new Date(doc.nextAt).getTime(),
+    );
+    if (now < notBefore) return notBefore;
+    const version = doc.version;
+    const id = String(doc.orchestrationId) as OrchestrationId;
+    const message = await this.render(doc.kind, id, doc.channelId);
+    const drawn = (at: Date | null) =>
+      LiveMessage.updateOne(
+        { _id: doc._id },
+        { $max: { drawnVersion: version }, $set: { attempts: 0, ...(at ? { lastDrawnAt: at } : {}) } },
+      );
+    if (!message) {
+      await drawn(null);
+      return null;
+    }
+    await this.gate.turn(UPDATE_SCOPE);
+    try {
+      await this.slack.chat.update({
+        channel: doc.channelId,
+        ts: doc.ts,
+        text: message.text,
+        blocks: message.blocks,
+      });
+      await drawn(new Date());
+      return null;
+    } catch (error) {
+      return this.failed(doc, version, error);
+    }
+  }
+
+  private async failed(doc: LiveMessageDoc, version: number, error: unknown): Promise<number | null> {
+    const failure = classifyFailure(error);
+    if (failure.kind === 'rate_limited') {
+      this.gate.pause(UPDATE_SCOPE, failure.retryAfterMs);
+      return this.retryAt(doc, Date.now() + failure.retryAfterMs, false);
+    }
+    if (failure.kind === 'refused') {
+      if (await this.options.onRefused?.(doc, failure.reason)) return this.retryAt(doc, Date.now(), false);
+      this.logger.warn(`Slack refused an update of ${doc.key}: ${failure.reason}`);
+      await LiveMessage.updateOne({ _id: doc._id }, { $max: { drawnVersion: version } });
+      return null;
+    }
+    if (doc.attempts + 1 >= MAX_ATTEMPTS) {
+      this.logger.error(`gave up updating ${doc.key} after ${MAX_ATTEMPTS} attempts: ${failure.reason}`);
+      await LiveMessage.updateOne({ _id: doc._id }, { $max: { drawnVersion: version }, $set: { attempts: 0 } });
+      return null;
+    }
+    return this.retryAt(doc, Date.now() + this.options.retryBaseMs * 2 ** doc.attempts, true);
+  }
+
+  private async retryAt(doc: LiveMessageDoc, at: number, counts: boolean): Promise<number> {
+    await LiveMessage.updateOne(
+      { _id: doc._id },
+      { $set: { nextAt: new Date(at) }, ...(counts ? { $inc: { attempts: 1 } } : {}) },
+    );
+    return at;
+  }
+}

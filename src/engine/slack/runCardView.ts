@@ -1,0 +1,68 @@
+/**
+ * What the run card is drawn from: the stored run, its steps with their agents, the team, and
+ * the spend, read at the moment the card is drawn.
+ */
+import type { RunCardStep, RunCardStepState, RunCardView } from '../../blocks/runCard.js';
+import { Agent } from '../../models/agent.js';
+import type { OrchestrationDoc } from '../../models/orchestration.js';
+import { Step, type StepDoc } from '../../models/run.js';
+import { Team } from '../../models/team.js';
+import { orchestrationIdOf } from '../plan/ids.js';
+import type { StepStatus } from '../plan/status.js';
+import { durationOf } from './stepPosts.js';
+
+const STATE: Record<StepStatus, RunCardStepState> = {
+  pending: 'waiting',
+  queued: 'waiting',
+  running: 'running',
+  succeeded: 'done',
+  failed: 'failed',
+  skipped: 'skipped',
+};
+
+export async function runCardViewOf(doc: OrchestrationDoc, now = Date.now()): Promise<RunCardView | null> {
+  if (!doc.runId || !doc.proposal) return null;
+  const steps = await Step.find({ runId: doc.runId, kind: { $ne: 'done' } })
+    .sort({ order: 1 })
+    .lean<StepDoc[]>();
+  const team = await Team.findOne({ orchestrationId: doc._id }).lean();
+  const agentIds = [
+    ...new Set([...steps.map((s) => String(s.agentId)), ...(team?.members ?? []).map((m) => String(m.agentId))]),
+  ];
+  const agents = new Map(
+    (await Agent.find({ _id: { $in: agentIds } }, { name: 1, hiredFor: 1 }).lean()).map((a) => [String(a._id), a]),
+  );
+  const roleTitle = new Map(doc.proposal.roles.map((r) => [r.key, r.title]));
+  const cardSteps: RunCardStep[] = steps.map((s) => ({
+    key: s.key,
+    title: s.title,
+    kind: s.kind as RunCardStep['kind'],
+    role: roleTitle.get(s.roleKey ?? '') ?? s.roleKey ?? '',
+    agent: agents.get(String(s.agentId))?.name ?? '',
+    state: STATE[s.status],
+    durationMs: s.status === 'running' && s.startedAt ? now - new Date(s.startedAt).getTime() : durationOf(s),
+    costUsd: s.costUsd,
+    note: s.status === 'failed' ? s.error : s.status === 'skipped' ? s.skipReason : null,
+  }));
+  const members = (team?.members ?? []).map((m) => {
+    const agent = agents.get(String(m.agentId));
+    return {
+      roleTitle: roleTitle.get(m.roleKey) ?? m.roleKey,
+      agentName: agent?.name ?? '',
+      hired: String(agent?.hiredFor?.orchestrationId ?? '') === String(doc._id),
+    };
+  });
+  const started = doc.startedAt ? new Date(doc.startedAt).getTime() : null;
+  const end = doc.finishedAt ? new Date(doc.finishedAt).getTime() : now;
+  return {
+    orchestrationId: orchestrationIdOf(doc),
+    revision: doc.revision,
+    status: doc.status,
+    goal: doc.goal,
+    steps: cardSteps,
+    spentUsd: doc.budget.spentUsd,
+    maxUsd: doc.budget.maxUsd,
+    elapsedMs: started === null ? null : Math.max(0, end - started),
+    team: team ? { name: team.name, members } : null,
+  };
+}
