@@ -18,7 +18,7 @@ export function register(app: App, services: Services): void {
   app.event('app_home_opened', async ({ event, client }) => {
     if (event.tab !== 'home') return;
     try {
-      await publishHome(services, client, event.user);
+      await publishHome(client, event.user);
     } catch (error) {
       services.logger.warn(`could not publish the Home tab of ${event.user}: ${describeError(error)}`);
     }

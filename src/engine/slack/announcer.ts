@@ -19,13 +19,15 @@ import { Workspace } from '../../models/workspace.js';
 import type { Estimator } from '../money/history.js';
 import { type OrchestrationId, orchestrationIdOf } from '../plan/ids.js';
 import { isFinal } from '../plan/status.js';
+import { publishHome } from '../watch/home.js';
+import { HomeRefresher } from '../watch/homeRefresher.js';
 import { LiveMessages } from './liveMessages.js';
 import { Notes } from './notes.js';
 import { type NewPost, Outbox } from './outbox.js';
 import { proposalViewOf } from './proposalView.js';
 import { RateGate } from './rateGate.js';
 import { runCardViewOf } from './runCardView.js';
-import { durationOf, rollupMessageOf, stepMessages } from './stepPosts.js';
+import { durationOf, rollupMessageOf, settledOrchestration, stepMessages } from './stepPosts.js';
 import { ThreadStatus } from './threadStatus.js';
 import { timelinePost } from './timelinePost.js';
 
@@ -61,6 +63,7 @@ export class Announcer {
   private readonly live: LiveMessages;
   private readonly status: ThreadStatus;
   private readonly notes: Notes;
+  private readonly home: HomeRefresher;
   private readonly slack: WebClient;
   private readonly logger: Logger;
 
@@ -85,6 +88,11 @@ export class Announcer {
     });
     this.status = new ThreadStatus(deps.postClient, gate, deps.logger);
     this.notes = new Notes(deps.slack, deps.logger);
+    this.home = new HomeRefresher(
+      (userId) => publishHome(deps.slack, userId),
+      Math.max(2000, deps.pacing.coalesceMs),
+      (userId, error) => deps.logger.debug(`could not refresh the Home tab of ${userId}: ${describeError(error)}`),
+    );
   }
 
   /** Finishes what a dead process left: pending posts and undrawn changes. */
@@ -125,6 +133,9 @@ export class Announcer {
         this.live.touch('proposal', id, { now: urgent }),
         this.live.touch('runCard', id, { now: urgent }),
       ]);
+      // A change of state shows on the requester's Home tab too (coalesced per person).
+      const doc = urgent ? await Orchestration.findById(id, { requesterId: 1 }).lean() : null;
+      if (doc) this.home.touch(doc.requesterId);
     } catch (error) {
       this.logger.warn(`could not redraw the messages of ${id}: ${describeError(error)}`);
     }
@@ -196,7 +207,7 @@ export class Announcer {
   /** The closing post of an ended orchestration, then the cost rollup and the timeline of its run. */
   async announceEnd(doc: OrchestrationDoc, by: string | null): Promise<void> {
     if (!doc.messageTs) return;
-    const fresh = await this.settled(doc);
+    const fresh = await settledOrchestration(doc);
     const id = orchestrationIdOf(fresh);
     const ending = fresh.transitions.filter((t) => isFinal(t.to)).length;
     const message = runEndedMessage({
@@ -278,19 +289,5 @@ export class Announcer {
   private async onSent(post: SlackPostDoc): Promise<void> {
     if (!post.key.endsWith(':runcard') || !post.ts) return;
     await this.live.register('runCard', String(post.orchestrationId) as OrchestrationId, post.channelId, post.ts);
-  }
-
-  /** The orchestration once the calls a cancel or a stop aborted have settled (a moment later), so that the figures add up. */
-  private async settled(doc: OrchestrationDoc): Promise<OrchestrationDoc> {
-    let settled = (await Orchestration.findById(doc._id).lean<OrchestrationDoc>()) ?? doc;
-    let waited = false;
-    for (let i = 0; i < 30 && settled.budget.reservedUsd > 1e-9; i++) {
-      waited = true;
-      await new Promise((r) => setTimeout(r, 100));
-      settled = (await Orchestration.findById(doc._id).lean<OrchestrationDoc>()) ?? settled;
-    }
-    // Each call's share is booked on its step right after its hold is settled: give those a moment.
-    if (waited) await new Promise((r) => setTimeout(r, 150));
-    return settled;
   }
 }

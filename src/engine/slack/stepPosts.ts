@@ -6,7 +6,7 @@ import type { SlackMessage } from '../../blocks/proposal.js';
 import { rollupMessage } from '../../blocks/rollup.js';
 import { deliverableMessages, positionMessages, stepFailedMessage, stepResultMessages } from '../../blocks/thread.js';
 import { Agent } from '../../models/agent.js';
-import type { OrchestrationDoc } from '../../models/orchestration.js';
+import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
 import { rollup } from '../money/rollup.js';
 import { storedGaps, storedPosition } from '../plan/results.js';
@@ -55,4 +55,18 @@ export async function rollupMessageOf(doc: OrchestrationDoc, planningModel: stri
     durationMs: durationOf(s),
   }));
   return rollupMessage(rollup(rows, doc.budget.spentUsd, planningModel));
+}
+
+/** The orchestration once the calls a cancel or a stop aborted have settled (a moment later), so that the figures add up. */
+export async function settledOrchestration(doc: OrchestrationDoc): Promise<OrchestrationDoc> {
+  let settled = (await Orchestration.findById(doc._id).lean<OrchestrationDoc>()) ?? doc;
+  let waited = false;
+  for (let i = 0; i < 30 && settled.budget.reservedUsd > 1e-9; i++) {
+    waited = true;
+    await new Promise((r) => setTimeout(r, 100));
+    settled = (await Orchestration.findById(doc._id).lean<OrchestrationDoc>()) ?? settled;
+  }
+  // Each call's share is booked on its step right after its hold is settled: give those a moment.
+  if (waited) await new Promise((r) => setTimeout(r, 150));
+  return settled;
 }

@@ -3,50 +3,18 @@
  * run's detail (each step's role, agent, timing, tokens and cost), which only the requester and
  * approvers may open.
  */
-import type { WebClient } from '@slack/web-api';
-import { HOME_RUN_LIMIT, type HomeRun, homeView, type RunDetailStep, runDetailModal } from '../../blocks/home.js';
+import { type RunDetailStep, runDetailModal } from '../../blocks/home.js';
 import { UNKNOWN_BUTTON } from '../../blocks/replies.js';
 import { Agent } from '../../models/agent.js';
-import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
+import type { OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
 import type { Services } from '../../services.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import { mayAct } from '../plan/rights.js';
 import { loadOrchestration } from '../run/transition.js';
+import { publishHome } from '../watch/home.js';
 import type { ModalOutcome } from './editPlan.js';
 import { type Click, text } from './guard.js';
-
-/** The person's most recent orchestrations, newest first, and how many they have in all. */
-export async function homeRunsOf(userId: string): Promise<{ runs: HomeRun[]; total: number }> {
-  const [docs, total] = await Promise.all([
-    Orchestration.find(
-      { requesterId: userId },
-      { goal: 1, status: 1, revision: 1, budget: 1, channelId: 1, slackTeamId: 1, createdAt: 1 },
-    )
-      .sort({ createdAt: -1, _id: -1 })
-      .limit(HOME_RUN_LIMIT)
-      .lean<OrchestrationDoc[]>(),
-    Orchestration.countDocuments({ requesterId: userId }),
-  ]);
-  const runs = docs.map((doc) => ({
-    orchestrationId: orchestrationIdOf(doc),
-    revision: doc.revision,
-    goal: doc.goal,
-    status: doc.status,
-    spentUsd: doc.budget.spentUsd,
-    maxUsd: doc.budget.maxUsd,
-    createdAt: new Date(doc.createdAt),
-    channelId: doc.channelId,
-    teamId: doc.slackTeamId ?? null,
-  }));
-  return { runs, total };
-}
-
-/** Draws the person's Home tab and publishes it. */
-export async function publishHome(_services: Services, client: WebClient, userId: string): Promise<void> {
-  const { runs, total } = await homeRunsOf(userId);
-  await client.views.publish({ user_id: userId, view: homeView({ runs, total, now: new Date() }) });
-}
 
 const asDate = (value: Date | string | null) => (value ? new Date(value) : null);
 
@@ -100,3 +68,5 @@ export async function runDetailFor(services: Services, click: Click): Promise<Mo
   });
   return { ok: true, view };
 }
+
+export { publishHome };

@@ -44,7 +44,6 @@ const detailIds = (view: { blocks: any[] }) =>
 
 describe('publishHome', () => {
   it("publishes the user's own runs only, newest first", async () => {
-    const { services } = makeServices();
     const old = await seed({ status: 'completed' });
     const newest = await seed({ status: 'executing' });
     const middle = await seed();
@@ -54,7 +53,7 @@ describe('publishHome', () => {
     await backdate(middle, 5);
     await backdate(theirs, 2, STRANGER);
     const { client, published } = recordingClient();
-    await publishHome(services, client, REQUESTER);
+    await publishHome(client, REQUESTER);
     expect(published).toHaveLength(1);
     expect(published[0].user_id).toBe(REQUESTER);
     expect(published[0].view.type).toBe('home');
@@ -63,7 +62,6 @@ describe('publishHome', () => {
   });
 
   it('shows the 20 most recent and counts the rest; someone with none gets the how-to', async () => {
-    const { services } = makeServices();
     const ids: OrchestrationId[] = [];
     for (let i = 0; i < 23; i++) {
       const id = await seed();
@@ -71,10 +69,10 @@ describe('publishHome', () => {
       ids.push(id);
     }
     const { client, published } = recordingClient();
-    await publishHome(services, client, REQUESTER);
+    await publishHome(client, REQUESTER);
     expect(detailIds(published[0].view)).toEqual(ids.slice(0, 20));
     expect(JSON.stringify(published[0].view.blocks)).toContain('…and 3 older orchestrations not shown.');
-    await publishHome(services, client, STRANGER);
+    await publishHome(client, STRANGER);
     expect(JSON.stringify(published[1].view.blocks)).toContain('/orchestrate &lt;goal&gt;');
   });
 });
