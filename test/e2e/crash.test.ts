@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedServer, startEmbeddedMongo } from '../../src/db.js';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Step } from '../../src/models/run.js';
+import { SlackPost } from '../../src/models/slackPost.js';
 import { FakeOpenAI } from '../fakes/fakeOpenAI.js';
 import { FakeSlack } from '../fakes/fakeSlack.js';
 import { type AppProcess, startAppProcess } from '../helpers/appProcess.js';
@@ -165,5 +166,50 @@ describe('kill -9 mid-run', () => {
     const after = await Step.find({ _id: { $in: running.map((s) => s._id) } }).lean();
     expect(after.map((s) => s.status)).toEqual(running.map(() => 'succeeded'));
     expect(llm.requests.filter((r) => r.user.includes('Drain-test goal')).every((r) => !r.aborted)).toBe(true);
+  });
+
+  it('posts queued when the process died are made by the next process, each once', async () => {
+    for (const old of apps.splice(0)) {
+      old.child.kill('SIGKILL');
+      await old.exited;
+    }
+    llm.delayMs = 0;
+    const first = await startAppProcess(env());
+    apps.push(first);
+    const goal = 'Queued-posts goal';
+    const { id, ts } = await proposeAndApprove(first.port, goal, () => {
+      // Slack keeps saying "later" to the thread's posts: they pile up in the outbox.
+      slack.failMatching('chat.postMessage', (args) => args.thread_ts === ts, { rateLimitedSeconds: 1 }, 10_000);
+    });
+    await eventually(async () => (await Orchestration.findById(id).lean())?.status === 'completed', 30_000, 'the run');
+    const queued = await SlackPost.countDocuments({ orchestrationId: id, status: 'pending' });
+    expect(queued).toBeGreaterThan(5);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    slack.reset();
+
+    const second = await startAppProcess(env());
+    apps.push(second);
+    // Its closing posts too: the done step's job, cut off by the kill, is taken over and stores them.
+    await eventually(
+      async () =>
+        (await SlackPost.countDocuments({ orchestrationId: id, status: 'pending' })) === 0 &&
+        slack.threadReplies('C1', ts).some((m) => m.text.startsWith('Cost rollup')),
+      40_000,
+      `the queued posts; second app said:\n${second.output()}`,
+    );
+    const texts = slack.threadReplies('C1', ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`);
+    for (const needle of [
+      'formed',
+      'Result of Map the competitors',
+      'We win offline',
+      ':tada: *Completed*',
+      'Cost rollup',
+    ]) {
+      expect(
+        texts.filter((t) => t.includes(needle)),
+        needle,
+      ).toHaveLength(1);
+    }
   });
 });

@@ -9,7 +9,7 @@ import { z } from 'zod';
 export const MAX_CONTEXT_CHARS = 6000;
 
 export const PositionSchema = z.object({
-  position: z.string().min(1).max(6000),
+  position: z.string().min(1).max(20_000),
   risks: z.array(z.string().min(1).max(500)).max(10),
 });
 export type Position = z.infer<typeof PositionSchema>;

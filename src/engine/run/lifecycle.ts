@@ -46,11 +46,13 @@ export async function fail(
 /** The done step: the deliverable was posted, so the orchestration is completed. */
 export async function finish(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc): Promise<void> {
   const id = orchestrationIdOf(doc);
-  const done = await transition(id, 'synthesizing', 'completed', { reason: 'the deliverable was posted' });
+  const moved = await transition(id, 'synthesizing', 'completed', { reason: 'the deliverable was posted' });
+  // A job re-run after a crash finds it completed already, and announces it again: announced
+  // before the step is marked done, so nothing is lost, and the posts' keys make a repeat a no-op.
+  const done = moved ?? (await loadOrchestration(id).then((d) => (d?.status === 'completed' ? d : null)));
+  if (done) await ctx.announcer.announceEnd(done, null);
   await Step.updateOne({ _id: step._id }, { $set: { status: 'succeeded', finishedAt: new Date() } });
-  if (!done) return;
-  await ctx.announcer.refresh(id);
-  await ctx.announcer.announceEnd(done, null);
+  if (done) await ctx.announcer.refresh(id);
 }
 
 async function teardown(ctx: EngineContext, doc: OrchestrationDoc, skipReason: string): Promise<void> {

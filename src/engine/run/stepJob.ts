@@ -88,9 +88,19 @@ async function runStep(
   if (SETTLED_STEP_STATUSES.includes(step.status)) {
     // Re-run after a crash or a Slack outage: the result is stored and never recomputed; finish
     // announcing it, even if the run has ended meanwhile, so that no result is lost.
-    if (!doc || step.kind === 'done') return;
+    if (!doc) return;
+    // The done step settled but its process may have died before the closing posts were stored.
+    if (step.kind === 'done') {
+      if (doc.status === 'completed') await ctx.announcer.announceEnd(doc, null);
+      return;
+    }
     if (RUNNING_STATUSES.includes(doc.status)) await followUp(ctx, doc, step);
     else await ctx.announcer.announceStep(doc, step);
+    return;
+  }
+  // The done step's job cut off after completing the run, before its closing posts were stored.
+  if (step.kind === 'done' && doc?.status === 'completed') {
+    await finish(ctx, doc, step);
     return;
   }
   if (!doc || !RUNNING_STATUSES.includes(doc.status)) {
