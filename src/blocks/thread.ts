@@ -215,3 +215,22 @@ export function capRaisedMessage(newCapUsd: number, by: string): SlackMessage {
     ],
   };
 }
+
+/** The deliverable as it is being written, once its stream has ended (the same message, updated). */
+export function draftMessage(text: string): SlackMessage {
+  return {
+    text: 'The deliverable, being written',
+    blocks: [
+      { type: 'markdown', text: neutralizeMentions(text).slice(0, MARKDOWN_CHUNK) } as KnownBlock,
+      context(':writing_hand: being written…'),
+    ],
+  };
+}
+
+/** What the live draft becomes once the synthesis ends: the final deliverable follows as its own posts. */
+export function draftDoneText(written: boolean): SlackMessage {
+  const text = written
+    ? ':writing_hand: The deliverable was written here live; the final version follows.'
+    : ':writing_hand: Writing the deliverable was cut off; what follows says why.';
+  return { text, blocks: [context(text)] };
+}

@@ -253,6 +253,55 @@ describe('the deliverable', () => {
   });
 });
 
+describe('the deliverable, streamed as it is written', () => {
+  const deliverable = markedText('STRMK', 3000, 300);
+  const answers = () =>
+    withAnswers((req) =>
+      req.toolName === 'deliver_synthesis'
+        ? { tool: 'deliver_synthesis', args: { deliverable: deliverable.text, gaps: [] } }
+        : null,
+    );
+
+  it('streams into the thread to the requester, then the draft becomes a note and the final deliverable follows', async () => {
+    h.llm.responder = answers();
+    // The synthesis takes a second or so to write, as a model's does: long enough to append to.
+    h.llm.streamPieceDelayMs = 100;
+    const before = h.slack.callsTo('chat.appendStream').length;
+    const { ts } = await completedRun().finally(() => {
+      h.llm.streamPieceDelayMs = 0;
+    });
+    const start = h.slack.callsTo('chat.startStream').find((c) => c.args.thread_ts === ts);
+    expect(start?.args).toMatchObject({ channel: CHANNEL, recipient_user_id: REQUESTER, recipient_team_id: 'T1' });
+    expect(h.slack.callsTo('chat.appendStream').length - before).toBeGreaterThan(0);
+    // Every piece of the text reached the stream before it stopped.
+    const streamed = [start, ...h.slack.callsTo('chat.appendStream').filter((c) => c.args.ts === start?.response?.ts)]
+      .flatMap((c) => c?.args.chunks ?? [])
+      .map((chunk: any) => chunk.text ?? '')
+      .join('');
+    for (const marker of deliverable.markers) expect(streamed).toContain(marker);
+    expect(h.slack.callsTo('chat.stopStream').some((c) => c.args.ts === start?.response?.ts)).toBe(true);
+    const draft = h.slack.message(CHANNEL, start!.response!.ts);
+    expect(shown(draft)).toContain('written here live');
+    // The final deliverable is its own post, after the draft.
+    const finalPost = h.slack.threadReplies(CHANNEL, ts).find((m) => shown(m).includes(':page_facing_up:'));
+    expect(Number(finalPost?.ts)).toBeGreaterThan(Number(start!.response!.ts));
+    for (const marker of deliverable.markers) expect(shown(finalPost)).toContain(marker);
+  });
+
+  it('is posted as usual where Slack refuses to stream', async () => {
+    h.llm.responder = answers();
+    h.slack.refuseStreaming('not_allowed');
+    try {
+      const { ts } = await completedRun();
+      expect(h.slack.callsTo('chat.startStream').some((c) => c.args.thread_ts === ts && c.response?.ok)).toBe(false);
+      const finalPost = h.slack.threadReplies(CHANNEL, ts).find((m) => shown(m).includes(':page_facing_up:'));
+      for (const marker of deliverable.markers) expect(shown(finalPost)).toContain(marker);
+    } finally {
+      h.slack.refuseStreaming(null);
+    }
+  });
+});
+
 describe('feedback on the deliverable', () => {
   let responses = 0;
   const rate = async (value: string, userId = 'U_RATER') => {

@@ -48,6 +48,9 @@ const textOf = (content: any): string =>
       : '';
 
 export class FakeOpenAI extends FakeLlmServer<RecordedRequest, FakeReply> {
+  /** Pause between the pieces of a streamed answer, as a model writing it takes time. */
+  streamPieceDelayMs = 0;
+
   private counter = 0;
 
   constructor(responder?: Responder) {
@@ -134,12 +137,25 @@ export class FakeOpenAI extends FakeLlmServer<RecordedRequest, FakeReply> {
         res.write(
           `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: body.model, choices: [{ index: 0, delta, finish_reason }], ...extra })}\n\n`,
         );
-      chunk(
-        'text' in reply
-          ? { role: 'assistant', content: reply.text }
-          : { role: 'assistant', tool_calls: message.tool_calls!.map((t, index) => ({ index, ...t })) },
-        null,
-      );
+      // Written piece by piece, as a model streams: the first delta names the tool, the rest carry text.
+      const pieces = answerText.match(/[\s\S]{1,300}/g) ?? [''];
+      if ('text' in reply) {
+        for (const [i, piece] of pieces.entries())
+          chunk(i === 0 ? { role: 'assistant', content: piece } : { content: piece }, null);
+      } else {
+        const call = message.tool_calls![0]!;
+        chunk(
+          {
+            role: 'assistant',
+            tool_calls: [{ index: 0, ...call, function: { name: call.function.name, arguments: '' } }],
+          },
+          null,
+        );
+        for (const piece of pieces) {
+          if (this.streamPieceDelayMs) await new Promise((r) => setTimeout(r, this.streamPieceDelayMs));
+          chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }, null);
+        }
+      }
       chunk({}, finish);
       res.write(
         `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: body.model, choices: [], usage: full })}\n\n`,

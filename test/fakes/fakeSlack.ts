@@ -123,7 +123,7 @@ export class FakeSlack extends LoopbackServer {
   private reacted = new Set<string>();
 
   // Opt-in misbehaviour, all cleared by reset().
-  private channelRate: { perSecond: number; burst: number } | null = null;
+  private channelRate: { perSecond: number; burst: number; methods: Set<string> } | null = null;
   private buckets = new Map<string, { tokens: number; at: number }>();
   private chaosState: {
     every: number;
@@ -168,10 +168,16 @@ export class FakeSlack extends LoopbackServer {
 
   /**
    * Slack's per-channel posting limit (about one message a second): chat.postMessage and chat.update
-   * to one channel beyond `perSecond`, after a burst of `burst` (1), answer 429. `null` turns it off.
+   * to one channel beyond `perSecond`, after a burst of `burst` (1), answer 429. `methods` narrows
+   * the limited methods (Slack documents the limit for posts; chat.update is Tier 3, per workspace).
+   * `null` turns it off.
    */
-  enforceChannelRate(limit: { perSecond: number; burst?: number } | null): void {
-    this.channelRate = limit && { perSecond: limit.perSecond, burst: Math.max(1, limit.burst ?? 1) };
+  enforceChannelRate(limit: { perSecond: number; burst?: number; methods?: string[] } | null): void {
+    this.channelRate = limit && {
+      perSecond: limit.perSecond,
+      burst: Math.max(1, limit.burst ?? 1),
+      methods: new Set(limit.methods ?? ['chat.postMessage', 'chat.update']),
+    };
     this.buckets.clear();
   }
 
@@ -381,7 +387,7 @@ export class FakeSlack extends LoopbackServer {
     }
 
     const limit = this.channelRate;
-    if (limit && (method === 'chat.postMessage' || method === 'chat.update')) {
+    if (limit?.methods.has(method)) {
       // A token bucket per channel: `burst` tokens, refilled at `perSecond`.
       const now = Date.now();
       const channel = str(args.channel);

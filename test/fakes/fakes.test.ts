@@ -271,6 +271,22 @@ describe('FakeSlack as Slack keeps state and misbehaves', () => {
     await expect(rejecting.chat.postMessage({ channel: 'C_RATE', text: '5' })).resolves.toMatchObject({ ok: true });
   });
 
+  it('enforceChannelRate with methods limits only those methods: posts paced, updates free', async () => {
+    fake.reset();
+    fake.enforceChannelRate({ perSecond: 0.1, methods: ['chat.postMessage'] });
+    const one = await rejecting.chat.postMessage({ channel: 'C_RATE_M', text: '1' });
+    const second = await rejecting.chat.postMessage({ channel: 'C_RATE_M', text: '2' }).catch((e: unknown) => e);
+    expect(second).toMatchObject({ code: ErrorCode.RateLimitedError });
+    for (const text of ['a', 'b', 'c']) {
+      await expect(rejecting.chat.update({ channel: 'C_RATE_M', ts: one.ts!, text })).resolves.toMatchObject({
+        ok: true,
+      });
+    }
+    expect(fake.rateLimitedCount()).toBe(1);
+    expect(fake.message('C_RATE_M', one.ts!)?.text).toBe('c');
+    fake.enforceChannelRate(null);
+  });
+
   it('chaos is seeded and repeatable: every Nth call 429s, a share 500s, and a 500 stores nothing', async () => {
     type Failed = { code?: string; statusCode?: number; retryAfter?: number };
     const run = async (channel: string): Promise<string[]> => {

@@ -5,9 +5,9 @@
  */
 import { ChatAnthropic } from '@langchain/anthropic';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { type AIMessage, HumanMessage, SystemMessage } from '@langchain/core/messages';
+import { type AIMessage, type AIMessageChunk, HumanMessage, SystemMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { hasCode, LlmCallError } from '../../errors.js';
 import type { TokenUsage } from '../money/pricing.js';
@@ -36,7 +36,13 @@ export interface LlmStructuredResult<T> {
 export interface ChatLlm {
   readonly model: string;
   text(request: LlmRequest): Promise<LlmTextResult>;
-  structured<T>(schema: z.ZodType<T>, name: string, request: LlmRequest): Promise<LlmStructuredResult<T>>;
+  /** `onPartial`, where the model streams: told the tool's arguments as they are written (a partial JSON text). */
+  structured<T>(
+    schema: z.ZodType<T>,
+    name: string,
+    request: LlmRequest,
+    onPartial?: (partialArguments: string) => void,
+  ): Promise<LlmStructuredResult<T>>;
 }
 
 export function classifyLlmError(error: unknown, signal?: AbortSignal): LlmCallError {
@@ -132,6 +138,8 @@ export class LangchainLlm implements ChatLlm {
   constructor(
     readonly model: string,
     private readonly factory: ModelFactory,
+    /** Whether answers may be streamed (the OpenAI-compatible path; the Anthropic path is not streamed yet). */
+    readonly streams = false,
   ) {}
 
   async text(request: LlmRequest): Promise<LlmTextResult> {
@@ -151,20 +159,18 @@ export class LangchainLlm implements ChatLlm {
     }
   }
 
-  async structured<T>(schema: z.ZodType<T>, name: string, request: LlmRequest): Promise<LlmStructuredResult<T>> {
+  async structured<T>(
+    schema: z.ZodType<T>,
+    name: string,
+    request: LlmRequest,
+    onPartial?: (partialArguments: string) => void,
+  ): Promise<LlmStructuredResult<T>> {
     let result: { raw: unknown; parsed: unknown };
     try {
-      const runnable = this.factory(request.maxTokens).withStructuredOutput(
-        schema as z.ZodType<Record<string, unknown>>,
-        {
-          name,
-          method: 'functionCalling',
-          includeRaw: true,
-        },
-      );
-      result = (await runnable.invoke([new SystemMessage(request.system), new HumanMessage(request.user)], {
-        signal: request.signal,
-      })) as { raw: unknown; parsed: unknown };
+      result =
+        onPartial && this.streams
+          ? await this.streamToolCall(schema, name, request, onPartial)
+          : await this.invokeToolCall(schema, name, request);
     } catch (error) {
       throw classifyLlmError(error, request.signal);
     }
@@ -198,6 +204,42 @@ export class LangchainLlm implements ChatLlm {
       usage,
     };
   }
+
+  private async invokeToolCall<T>(schema: z.ZodType<T>, name: string, request: LlmRequest) {
+    const runnable = this.factory(request.maxTokens).withStructuredOutput(
+      schema as z.ZodType<Record<string, unknown>>,
+      { name, method: 'functionCalling', includeRaw: true },
+    );
+    return (await runnable.invoke([new SystemMessage(request.system), new HumanMessage(request.user)], {
+      signal: request.signal,
+    })) as { raw: unknown; parsed: unknown };
+  }
+
+  /** The same tool call, streamed: `onPartial` sees the arguments as they arrive; the result is read as a whole. */
+  private async streamToolCall<T>(
+    schema: z.ZodType<T>,
+    name: string,
+    request: LlmRequest,
+    onPartial: (partialArguments: string) => void,
+  ) {
+    const tool = {
+      type: 'function' as const,
+      function: { name, description: name, parameters: z.toJSONSchema(schema) },
+    };
+    const model = this.factory(request.maxTokens);
+    if (!model.bindTools) throw new LlmCallError('this model cannot call tools', false);
+    const bound = model.bindTools([tool], { tool_choice: name } as never);
+    let whole: AIMessageChunk | undefined;
+    const stream = await bound.stream([new SystemMessage(request.system), new HumanMessage(request.user)], {
+      signal: request.signal,
+    });
+    for await (const chunk of stream) {
+      whole = whole ? whole.concat(chunk) : chunk;
+      const partial = whole.tool_call_chunks?.[0]?.args;
+      if (partial) onPartial(partial);
+    }
+    return { raw: whole, parsed: undefined };
+  }
 }
 
 /** Whether the model stopped at its output limit (OpenAI: finish_reason "length"; Anthropic: stop_reason "max_tokens"). */
@@ -224,5 +266,5 @@ function toolArguments(raw: unknown): unknown {
 }
 
 export function createLlm(llm: Config['llm']): ChatLlm {
-  return new LangchainLlm(llm.model, modelFactoryFromConfig(llm));
+  return new LangchainLlm(llm.model, modelFactoryFromConfig(llm), llm.provider === 'openai');
 }

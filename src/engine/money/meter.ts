@@ -125,6 +125,12 @@ export function meteredText(ctx: MeterContext, request: LlmRequest) {
   return metered(ctx, request, 0, () => ctx.llm.text(request));
 }
 
-export function meteredStructured<T>(ctx: MeterContext, schema: z.ZodType<T>, name: string, request: LlmRequest) {
-  return metered(ctx, request, toolSchemaBytes(schema), () => ctx.llm.structured(schema, name, request));
+export function meteredStructured<T>(
+  ctx: MeterContext,
+  schema: z.ZodType<T>,
+  name: string,
+  request: LlmRequest,
+  onPartial?: (partialArguments: string) => void,
+) {
+  return metered(ctx, request, toolSchemaBytes(schema), () => ctx.llm.structured(schema, name, request, onPartial));
 }

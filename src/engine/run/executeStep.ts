@@ -36,6 +36,8 @@ export interface StepContext {
   /** Attempts for a transiently failing call, the first included. */
   attempts: number;
   retryBaseMs: number;
+  /** Told the synthesis' arguments as they are written, where the model streams: the deliverable shown live. */
+  onDraft?: (partialArguments: string) => void;
 }
 
 export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepContext): Promise<StepOutcome> {
@@ -94,6 +96,7 @@ export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepCo
         SynthesisSchema,
         TOOL_NAMES.synthesis,
         request(synthesisPrompt(proposal, prior, outcomes)),
+        ctx.onDraft,
       );
       // A failed ticket is always named as a gap, whatever the model wrote.
       const failedGaps = outcomes
@@ -112,10 +115,16 @@ export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepCo
   }
 }
 
-async function structuredWithRepair<T>(ctx: StepContext, schema: z.ZodType<T>, name: string, request: LlmRequest) {
+async function structuredWithRepair<T>(
+  ctx: StepContext,
+  schema: z.ZodType<T>,
+  name: string,
+  request: LlmRequest,
+  onPartial?: (partialArguments: string) => void,
+) {
   let current = request;
   for (let attempt = 1; attempt <= 2; attempt++) {
-    const r = await withRetries(ctx, () => meteredStructured(ctx.meter, schema, name, current));
+    const r = await withRetries(ctx, () => meteredStructured(ctx.meter, schema, name, current, onPartial));
     if (r.value !== null) return { ...r, value: r.value };
     if (attempt === 2)
       throw new StepFailure(

@@ -6,7 +6,6 @@
 import type { Job } from 'agenda';
 import { formatUsd } from '../../blocks/text.js';
 import { describeError, hasCode } from '../../errors.js';
-import { Agent } from '../../models/agent.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
 import { releaseHolds } from '../money/budget.js';
@@ -15,11 +14,13 @@ import { type OrchestrationId, orchestrationIdOf } from '../plan/ids.js';
 import { storedGaps } from '../plan/results.js';
 import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
 import { keepDeliverable } from '../slack/deliverable.js';
+import type { DraftStream } from '../slack/draftStream.js';
 import { type EngineContext, meterFor } from './context.js';
 import { executeStep, type StepOutcome } from './executeStep.js';
 import { fail, finish } from './lifecycle.js';
 import type { StepJobData } from './queue.js';
 import { advance } from './scheduler.js';
+import { draftFor, showProgress } from './stepProgress.js';
 import { transition } from './transition.js';
 
 export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Promise<void> {
@@ -132,11 +133,13 @@ async function runStep(
 
   let outcome: StepOutcome | null = null;
   let failure: unknown = null;
+  const draft = claimed.kind === 'synthesis' ? draftFor(ctx, doc) : null;
   try {
-    outcome = await ctx.inflight.track(id, (signal) => executeWatched(ctx, doc, claimed, signal));
+    outcome = await ctx.inflight.track(id, (signal) => executeWatched(ctx, doc, claimed, signal, draft));
   } catch (error) {
     failure = error;
   }
+  await draft?.finish(outcome !== null);
   // What follows (posts, redraw, enqueueing) may throw on infrastructure trouble; the job is
   // then retried and resumes from the stored step.
   if (outcome) await succeed(ctx, doc, claimed, outcome);
@@ -157,7 +160,13 @@ async function startSynthesis(ctx: EngineContext, id: OrchestrationId, step: Ste
 }
 
 /** Executes the step while a watch aborts it should its orchestration be closed elsewhere (another instance). */
-async function executeWatched(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc, signal: AbortSignal) {
+async function executeWatched(
+  ctx: EngineContext,
+  doc: OrchestrationDoc,
+  step: StepDoc,
+  signal: AbortSignal,
+  draft: DraftStream | null,
+) {
   const id = orchestrationIdOf(doc);
   const controller = new AbortController();
   signal.addEventListener('abort', () => controller.abort(), { once: true });
@@ -187,6 +196,7 @@ async function executeWatched(ctx: EngineContext, doc: OrchestrationDoc, step: S
       maxTokens: ctx.config.llm.maxOutputTokens,
       attempts: ctx.config.engine.stepAttempts,
       retryBaseMs: ctx.config.engine.retryBaseMs,
+      ...(draft ? { onDraft: (partial: string) => draft.update(partial) } : {}),
     });
   } finally {
     clearInterval(watch);
@@ -234,18 +244,6 @@ async function followUp(ctx: EngineContext, doc: OrchestrationDoc, settled: Pick
   await advance(ctx, step.runId, id);
   await ctx.announcer.warnNearCap(doc);
   await ctx.announcer.refresh(id, { urgent: false });
-}
-
-/** A step started: the run card shows it running, and the thread who is working on what. */
-async function showProgress(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc): Promise<void> {
-  await ctx.announcer.refresh(orchestrationIdOf(doc), { urgent: false });
-  const running = await Step.find({ runId: step.runId, status: 'running' }, { title: 1, agentId: 1 }).lean();
-  const agents = await Agent.find({ _id: { $in: running.map((s) => s.agentId) } }, { name: 1 }).lean();
-  const nameOf = new Map(agents.map((a) => [String(a._id), a.name]));
-  ctx.announcer.showWorking(
-    doc,
-    running.map((s) => ({ agent: nameOf.get(String(s.agentId)) ?? 'An agent', title: s.title })),
-  );
 }
 
 async function stepFailed(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc, error: unknown): Promise<void> {
