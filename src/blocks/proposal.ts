@@ -17,6 +17,8 @@ export interface ProposalView {
   revision: number;
   status: OrchestrationStatus;
   statusReason: string | null;
+  /** Who cancelled it, when it was cancelled by a person. */
+  cancelledBy?: string | null;
   requesterId: string;
   goal: string;
   proposal: Proposal;
@@ -86,7 +88,7 @@ export function proposalMessage(view: ProposalView): SlackMessage {
   blocks.push(section(`*Goal*\n${safeMrkdwn(p.goal, 700)}`));
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: statusLine(view) }] });
   if (view.statusReason && (view.status === 'failed' || view.status === 'cancelled')) {
-    blocks.push(section(`*Why:* ${safeMrkdwn(view.statusReason, 600)}`));
+    blocks.push(section(`*Why:* ${safeMrkdwn(view.statusReason, 600)}${byline(view.cancelledBy)}`));
   }
   blocks.push({ type: 'divider' });
 
@@ -207,6 +209,11 @@ function statusLine(view: ProposalView): string {
   parts.push(`spend ${formatUsd(view.budget.spentUsd)} of ${formatUsd(view.budget.maxUsd)}`);
   if (view.durationMs !== null) parts.push(`took ${formatDuration(view.durationMs)}`);
   return parts.join(' · ');
+}
+
+/** " by @someone", for a Slack user id only: anything else is left out rather than shown raw. */
+function byline(userId: string | null | undefined): string {
+  return userId && /^[UW][A-Z0-9]+$/.test(userId) ? ` by <@${userId}>` : '';
 }
 
 export function raiseCapButton(value: string) {

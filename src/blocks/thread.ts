@@ -178,7 +178,8 @@ export function runEndedMessage(s: RunSummary): SlackMessage {
     cancelled: `:no_entry_sign: *Cancelled*${s.by ? ` by <@${s.by}>` : ''}`,
   };
   const title = head[s.status] ?? `*${s.status}*`;
-  const why = s.reason && s.status !== 'completed' ? `\n${safeMrkdwn(s.reason, 2000)}` : '';
+  // A plain cancel says who in its heading; any other reason is shown, escaped.
+  const why = s.reason && s.status !== 'completed' && s.reason !== 'Cancelled' ? `\n${safeMrkdwn(s.reason, 2000)}` : '';
   const took = s.durationMs !== null ? ` · took ${formatDuration(s.durationMs)}` : '';
   return {
     text: `${s.status}: spent ${formatUsd(s.spentUsd)} of ${formatUsd(s.maxUsd)}`,

@@ -153,3 +153,14 @@ describe('proposalMessage', () => {
     }
   });
 });
+
+describe('a cancelled proposal', () => {
+  it('says who cancelled it as a mention, never as raw escaped text', () => {
+    const m = proposalMessage(view({ status: 'cancelled', statusReason: 'Cancelled', cancelledBy: 'U0CANCELER' }));
+    expect(allText(m)).toContain('*Why:* Cancelled by <@U0CANCELER>');
+    expect(allText(m)).not.toContain('&lt;@');
+    // Anything but a user id is left out, rather than drawn as markup.
+    const forged = proposalMessage(view({ status: 'cancelled', statusReason: 'Cancelled', cancelledBy: '<!channel>' }));
+    expect(allText(forged)).toContain('*Why:* Cancelled"');
+  });
+});

@@ -20,6 +20,8 @@ export interface MeterContext {
   onCost?: (usd: number, usage: TokenUsage | null) => Promise<void> | void;
   /** How long a call may wait for room held by other calls, and when a planning hold counts as left behind. */
   room?: { maxWaitMs: number; staleAfterMs: number };
+  /** Where a discrepancy is reported (usage beyond what was possible). */
+  warn?: (line: string) => void;
 }
 
 export interface Metered {
@@ -100,7 +102,16 @@ async function metered<R extends { usage: TokenUsage }>(
   }
   // A server that reports no usage cannot be trusted to have cost nothing: book the worst case.
   const reported = result.usage.input + result.usage.output > 0;
-  const costUsd = reported ? ctx.pricer.cost(result.usage) : worstCase;
+  const priced = reported ? ctx.pricer.cost(result.usage) : worstCase;
+  // Usage beyond the bounds the request set (max_tokens, the prompt's bytes) cannot be real: a
+  // provider or proxy misreporting it must not book more than was reserved, or spend passes the cap.
+  const costUsd = Math.min(priced, worstCase);
+  if (priced > worstCase + 1e-12) {
+    ctx.warn?.(
+      `${ctx.llm.model} reported usage costing $${priced.toFixed(6)}, above the call's worst case of ` +
+        `$${worstCase.toFixed(6)} (${result.usage.input} in, ${result.usage.output} out); booked the worst case`,
+    );
+  }
   await book(ctx, holdId, worstCase, costUsd, result.usage);
   return { ...result, costUsd, model: ctx.llm.model };
 }

@@ -25,6 +25,14 @@ export interface Revision {
 }
 
 const CLOSED = 'The plan can no longer be edited: it was approved or closed.';
+/** Revisions kept on the document; older ones are dropped. */
+export const HISTORY_KEPT = 50;
+
+function capTooLow(doc: OrchestrationDoc): string {
+  const { spentUsd, reservedUsd } = doc.budget;
+  const held = reservedUsd > 1e-9 ? ` and $${reservedUsd.toFixed(4)} is held for a call in flight` : '';
+  return `The cap cannot be below what is already committed: $${spentUsd.toFixed(4)} spent${held}.`;
+}
 
 export async function revise({ id, revision, by, change, edit }: Revision): Promise<ReviseOutcome> {
   const doc = await Orchestration.findById(id).lean<OrchestrationDoc>();
@@ -49,22 +57,30 @@ export async function revise({ id, revision, by, change, edit }: Revision): Prom
       doc,
     };
   }
-  if (checked.proposal.budget.maxUsd < doc.budget.spentUsd) {
-    const message = `The cap cannot be below what planning already spent ($${doc.budget.spentUsd.toFixed(4)}).`;
-    return { ok: false, reason: 'invalid', message, doc };
-  }
+  const cap = checked.proposal.budget.maxUsd;
+  const committed = doc.budget.spentUsd + doc.budget.reservedUsd;
+  if (cap < committed - 1e-9) return { ok: false, reason: 'invalid', message: capTooLow(doc), doc };
   const at = new Date();
+  const entry = { revision: revision + 1, proposal: checked.proposal, change, by, at };
   const updated = await Orchestration.findOneAndUpdate(
-    { _id: id, status: 'proposed', revision },
+    // The cap is checked against spend and calls in flight (a replan's hold) by the server, in the
+    // same update: a hold made meanwhile under the old cap can never settle past the new one.
     {
-      $set: { proposal: checked.proposal, revision: revision + 1, 'budget.maxUsd': checked.proposal.budget.maxUsd },
-      $push: { history: { revision: revision + 1, proposal: checked.proposal, change, by, at } },
+      _id: id,
+      status: 'proposed',
+      revision,
+      $expr: { $lte: [{ $add: ['$budget.spentUsd', '$budget.reservedUsd'] }, cap + 1e-9] },
+    },
+    {
+      $set: { proposal: checked.proposal, revision: revision + 1, 'budget.maxUsd': cap },
+      // The document keeps the latest revisions only, so that editing can never fill it (16 MB).
+      $push: { history: { $each: [entry], $slice: -HISTORY_KEPT } },
     },
     { returnDocument: 'after' },
   ).lean<OrchestrationDoc>();
   if (updated) return { ok: true, doc: updated };
   const now = await Orchestration.findById(id).lean<OrchestrationDoc>();
-  return now?.status === 'proposed'
-    ? { ok: false, reason: 'stale', message: 'The plan changed while you edited it.', doc: now }
-    : { ok: false, reason: 'closed', message: CLOSED, doc: now };
+  if (now?.status !== 'proposed') return { ok: false, reason: 'closed', message: CLOSED, doc: now };
+  if (now.revision === revision) return { ok: false, reason: 'invalid', message: capTooLow(now), doc: now };
+  return { ok: false, reason: 'stale', message: 'The plan changed while you edited it.', doc: now };
 }

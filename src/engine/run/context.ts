@@ -39,6 +39,7 @@ export function meterFor(
     llm: ctx.llm,
     pricer: ctx.pricer,
     holder: holder.name,
+    warn: (line) => ctx.logger.warn(line),
     ...(holder.onCost ? { onCost: holder.onCost } : {}),
   };
 }

@@ -15,9 +15,12 @@ import { type AnyJobData, JOBS } from './queue.js';
 import { advance } from './scheduler.js';
 import { loadOrchestration, transition } from './transition.js';
 
+/** The reason stored for a cancel: who cancelled is the transition's `by`, shown as a mention where it is drawn. */
+export const CANCELLED = 'Cancelled';
+
 /** Ends an open orchestration as cancelled and tears down its work. Returns null when it was already closed. */
 export async function cancel(ctx: EngineContext, id: OrchestrationId, by: string): Promise<OrchestrationDoc | null> {
-  const doc = await transition(id, ACTIVE_STATUSES, 'cancelled', { reason: `Cancelled by <@${by}>`, by });
+  const doc = await transition(id, ACTIVE_STATUSES, 'cancelled', { reason: CANCELLED, by });
   if (!doc) return null;
   await teardown(ctx, doc, 'cancelled');
   await ctx.announcer.refresh(id);

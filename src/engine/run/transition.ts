@@ -19,6 +19,9 @@ export interface TransitionOptions {
 
 type StatusOnly = Pick<OrchestrationDoc, 'status'>;
 
+/** Moves kept on the document. */
+export const TRANSITIONS_KEPT = 200;
+
 /** Moves the orchestration from one of `from` to `to`. Returns the updated document, or null if it was not in `from`. */
 export async function transition(
   id: OrchestrationId,
@@ -39,7 +42,13 @@ export async function transition(
     const reason = options.reason ?? null;
     const update: UpdateQuery<OrchestrationDoc> = {
       $set: { status: to, statusReason: reason, ...(isFinal(to) ? { finishedAt: now } : {}), ...options.set },
-      $push: { transitions: { from: current.status, to, at: now, reason, by: options.by ?? null } },
+      // The latest moves only: a run raised and stopped many times can never fill the document.
+      $push: {
+        transitions: {
+          $each: [{ from: current.status, to, at: now, reason, by: options.by ?? null }],
+          $slice: -TRANSITIONS_KEPT,
+        },
+      },
     };
     const doc = await Orchestration.findOneAndUpdate({ _id: id, status: current.status, ...options.where }, update, {
       returnDocument: 'after',

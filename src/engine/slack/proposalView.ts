@@ -20,6 +20,7 @@ export async function proposalViewOf(doc: OrchestrationDoc, estimator?: Estimato
     revision: doc.revision,
     status: doc.status,
     statusReason: doc.statusReason,
+    cancelledBy: doc.status === 'cancelled' ? (doc.transitions.at(-1)?.by ?? null) : null,
     requesterId: doc.requesterId,
     goal: doc.goal,
     proposal: doc.proposal!,

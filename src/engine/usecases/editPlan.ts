@@ -164,6 +164,12 @@ export async function submitBudget(
   if (usd < doc.budget.spentUsd) {
     return { [errorBlock]: `Planning already spent $${doc.budget.spentUsd.toFixed(4)}; the cap cannot be lower.` };
   }
+  if (usd < doc.budget.spentUsd + doc.budget.reservedUsd) {
+    const held = `$${doc.budget.reservedUsd.toFixed(4)} is held for a call in flight (Ask again)`;
+    return {
+      [errorBlock]: `$${doc.budget.spentUsd.toFixed(4)} is spent and ${held}; the cap cannot be lower than both.`,
+    };
+  }
   return saveForm(services, checked, click.userId, errorBlock, `budget → $${usd.toFixed(2)}`, (p) =>
     setBudget(p, usd, ceiling),
   );

@@ -52,7 +52,7 @@ export function stubEngine() {
     enqueueReplan: vi.fn(async (_data: ReplanJobData): Promise<void> => undefined),
     cancel: vi.fn(
       (id: OrchestrationId, by: string): Promise<OrchestrationDoc | null> =>
-        transition(id, ACTIVE_STATUSES, 'cancelled', { reason: `Cancelled by <@${by}>`, by }),
+        transition(id, ACTIVE_STATUSES, 'cancelled', { reason: 'Cancelled', by }),
     ),
     raiseCapAndContinue: vi.fn(
       (id: OrchestrationId, newCapUsd: number, by: string): Promise<OrchestrationDoc | null> =>
