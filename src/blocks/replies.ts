@@ -21,6 +21,13 @@ export const REQUEST_NOT_RECORDED =
   ':warning: Orchestrate could not record your request (its database is not answering). Nothing was started; ' +
   'try again in a minute.';
 
+export const REQUEST_QUEUED_LATE =
+  ':hourglass_flowing_sand: Your request is recorded, but the job queue did not answer at once: planning will ' +
+  'start within a minute, and the proposal will appear here as usual.';
+
+export const QUEUED_LATE =
+  'The job queue did not answer at once; it is recorded, and the run will go on within a minute by itself.';
+
 export const CLICK_FAILED =
   ':warning: Orchestrate could not do that: something on its side did not answer (its database, or Slack). ' +
   'Nothing was changed that you cannot see in the proposal message; try again in a moment.';

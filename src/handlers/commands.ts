@@ -21,6 +21,6 @@ export function register(app: App, services: Services): void {
       teamId: command.team_id ?? null,
       responseUrl: command.response_url,
     });
-    if (!started.ok) await respond({ response_type: 'ephemeral', text: started.text });
+    if (started.text) await respond({ response_type: 'ephemeral', text: started.text });
   });
 }

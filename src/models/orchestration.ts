@@ -70,6 +70,8 @@ export interface OrchestrationDoc {
   runId: Types.ObjectId | null;
   deliverable: Deliverable | null;
   feedback: Feedback | null;
+  /** The request's response_url (valid for 30 minutes): how planning's outcome reaches the requester, even from a sweep. */
+  responseUrl: string | null;
   /** The last sequence number given to one of its posts: they are made in that order. */
   postSeq: number;
   /** Failed because the budget would have been exceeded: "Raise cap and continue" may resume it. */
@@ -141,6 +143,7 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
       default: null,
     },
     postSeq: { type: Number, default: 0 },
+    responseUrl: { type: String, default: null },
     budgetStop: { type: Boolean, default: false },
     startedAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },

@@ -109,7 +109,10 @@ export async function raiseCapAndContinue(
   if (!doc) return null;
   // The start job resumes a run as well as it starts one (everything it does is idempotent), and
   // it is retried if the database blinks: one quick write here, so the modal is answered in time.
-  await ctx.queue.ensureStart(id);
+  await ctx.queue.ensureStart(id).catch((error: unknown) => {
+    // The run is executing again in the database: the engine's sweep gives it its start job.
+    ctx.logger.warn(`could not queue the resumed run ${id} at once: ${describeError(error)}`);
+  });
   void ctx.announcer
     .announceCapRaised(doc, newCapUsd, by)
     .catch((error: unknown) => ctx.logger.warn(`could not announce the raised cap of ${id}: ${describeError(error)}`));

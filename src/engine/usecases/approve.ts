@@ -4,6 +4,8 @@
  * Approve racing an edit or a Cancel, give one pipeline or none; then the run is enqueued.
  */
 import { STATUS_LABELS } from '../../blocks/proposal.js';
+import { QUEUED_LATE } from '../../blocks/replies.js';
+import { describeError } from '../../errors.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import type { Services } from '../../services.js';
 import { orchestrationIdOf } from '../plan/ids.js';
@@ -36,6 +38,12 @@ export async function approvePlan(services: Services, click: Click): Promise<Rep
     );
   }
   await services.engine.redraw(id);
-  await services.engine.enqueueStart(id);
+  try {
+    await services.engine.enqueueStart(id);
+  } catch (error) {
+    // Approved and stored: the engine's sweep gives the run its start job. Tell the truth.
+    services.logger.warn(`could not queue the start of ${id} at once: ${describeError(error)}`);
+    return text(`:white_check_mark: Approved. ${QUEUED_LATE}`);
+  }
   return null;
 }

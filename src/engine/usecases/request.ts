@@ -3,7 +3,13 @@
  * a goal), so that the command is acknowledged within Slack's 3 s; the orchestration is then
  * recorded and planning handed to a job, so that a dead process loses nothing.
  */
-import { goalTooLong, PLANNING_STARTED, REQUEST_NOT_RECORDED, USAGE } from '../../blocks/replies.js';
+import {
+  goalTooLong,
+  PLANNING_STARTED,
+  REQUEST_NOT_RECORDED,
+  REQUEST_QUEUED_LATE,
+  USAGE,
+} from '../../blocks/replies.js';
 import { decodeSlackEntities } from '../../blocks/text.js';
 import { describeError } from '../../errors.js';
 import { Orchestration } from '../../models/orchestration.js';
@@ -33,7 +39,8 @@ export interface RequestInput {
 export async function startRequest(
   services: Services,
   input: RequestInput,
-): Promise<{ ok: true; id: OrchestrationId } | { ok: false; text: string }> {
+): Promise<{ ok: true; id: OrchestrationId; text?: string } | { ok: false; text: string }> {
+  let id: OrchestrationId;
   try {
     const doc = await Orchestration.create({
       slackTeamId: input.teamId,
@@ -43,12 +50,19 @@ export async function startRequest(
       status: 'planning',
       transitions: [],
       budget: { maxUsd: services.config.budget.defaultUsd, spentUsd: 0, reservedUsd: 0, warned: false },
+      responseUrl: input.responseUrl,
     });
-    const id = orchestrationIdOf(doc);
+    id = orchestrationIdOf(doc);
+  } catch (error) {
+    services.logger.error(`could not record a request: ${describeError(error)}`);
+    return { ok: false, text: REQUEST_NOT_RECORDED };
+  }
+  try {
     await services.engine.enqueuePlan(id, input.responseUrl);
     return { ok: true, id };
   } catch (error) {
-    services.logger.error(`could not start planning: ${describeError(error)}`);
-    return { ok: false, text: REQUEST_NOT_RECORDED };
+    // Recorded, so the engine's sweep gives it a planning job: say so, not "nothing was started".
+    services.logger.warn(`could not queue the planning of ${id} at once: ${describeError(error)}`);
+    return { ok: true, id, text: REQUEST_QUEUED_LATE };
   }
 }

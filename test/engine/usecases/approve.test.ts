@@ -39,6 +39,15 @@ describe('approvePlan', () => {
     expect(engine.enqueueStart).toHaveBeenCalledExactlyOnceWith(id);
   });
 
+  it('tells the truth when the run cannot be queued at once: approved, and it will start by itself', async () => {
+    const { services, engine } = makeServices();
+    const id = await seed();
+    engine.enqueueStart.mockRejectedValueOnce(new Error('queue unreachable'));
+    const reply = await approvePlan(services, clickOn(id, 1));
+    expect(reply?.text).toMatch(/^:white_check_mark: Approved\. .*will go on within a minute by itself/);
+    expect((await load(id)).status).toBe('approved');
+  });
+
   it('says a second approval came after the first, naming who approved, and enqueues nothing more', async () => {
     const { services, engine } = makeServices();
     const id = await seed();

@@ -1,6 +1,6 @@
 /** The /orchestrate request on its own (usecases/request.ts): reading the command, recording it, planning it. */
 import { describe, expect, it } from 'vitest';
-import { PLANNING_STARTED, REQUEST_NOT_RECORDED, USAGE } from '../../../src/blocks/replies.js';
+import { PLANNING_STARTED, REQUEST_NOT_RECORDED, REQUEST_QUEUED_LATE, USAGE } from '../../../src/blocks/replies.js';
 import { MAX_GOAL_CHARS } from '../../../src/engine/plan/proposal.js';
 import { parseRequest, startRequest } from '../../../src/engine/usecases/request.js';
 import { Orchestration } from '../../../src/models/orchestration.js';
@@ -73,21 +73,22 @@ describe('startRequest', () => {
     expect(engine.enqueuePlan).toHaveBeenCalledExactlyOnceWith(started.id, input.responseUrl);
   });
 
-  it('answers that the request could not be recorded when planning cannot be enqueued, and logs why', async () => {
+  it('says the request is recorded and will be planned shortly when planning cannot be enqueued at once', async () => {
     const { services, engine, logs } = makeServices();
     engine.enqueuePlan.mockRejectedValueOnce(new Error('queue collection unreachable'));
     const started = await startRequest(services, input);
-    expect(started).toEqual({ ok: false, text: REQUEST_NOT_RECORDED });
-    expect(REQUEST_NOT_RECORDED).toContain('could not record your request');
-    expect(logs.some((l) => l.startsWith('error could not start planning') && l.includes('queue collection'))).toBe(
-      true,
-    );
+    // The truth: it is stored as planning (the engine's sweep gives it a job), not "nothing was started".
+    expect(started).toMatchObject({ ok: true, text: REQUEST_QUEUED_LATE });
+    const stored = await Orchestration.findById((started as { id: string }).id).lean();
+    expect(stored).toMatchObject({ status: 'planning', responseUrl: input.responseUrl });
+    expect(logs.some((l) => l.includes('could not queue the planning') && l.includes('queue collection'))).toBe(true);
   });
 
-  it('answers the same when the orchestration cannot be stored, and enqueues nothing', async () => {
+  it('answers that nothing was recorded when the orchestration cannot be stored, and enqueues nothing', async () => {
     const { services, engine } = makeServices();
     const started = await startRequest(services, { ...input, goal: '' });
     expect(started).toEqual({ ok: false, text: REQUEST_NOT_RECORDED });
+    expect(REQUEST_NOT_RECORDED).toContain('could not record your request');
     expect(engine.enqueuePlan).not.toHaveBeenCalled();
     expect(await Orchestration.countDocuments({})).toBe(0);
   });
