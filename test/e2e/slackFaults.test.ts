@@ -3,7 +3,8 @@
  * ten answering 500, and answers lost after the post landed. The run completes, the plan message
  * and the run card end showing its final state, and every post arrives once, in order.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Orchestration } from '../../src/models/orchestration.js';
 import { SlackPost } from '../../src/models/slackPost.js';
 import { CHANNEL, eventually, type Harness, REQUESTER, startHarness } from '../helpers/harness.js';
 
@@ -67,5 +68,39 @@ describe('a run while Slack fails', () => {
     expect(at(':tada: *Completed*')).toBeGreaterThan(at('We win offline'));
     expect(at('Cost rollup')).toBeGreaterThan(at(':tada: *Completed*'));
     h.slack.chaos(null);
+  });
+
+  it('a database error just after the proposal landed neither fails the plan nor posts it twice', async () => {
+    const goal = 'A goal whose proposal lands while the database blinks';
+    const real = SlackPost.updateOne.bind(SlackPost);
+    let blinked = false;
+    const spy = vi.spyOn(SlackPost, 'updateOne').mockImplementation(((filter: any, update: any, ...rest: any[]) => {
+      if (!blinked && update?.$set?.status === 'sent') {
+        blinked = true;
+        throw new Error('connection reset by the database');
+      }
+      return real(filter, update, ...rest);
+    }) as never);
+    try {
+      await h.command(goal);
+      const doc = await eventually(
+        async () => {
+          const d = await Orchestration.findOne({ goal }).lean();
+          return d?.messageTs ? d : null;
+        },
+        20_000,
+        'the proposal ts stored after the job was retried',
+      );
+      expect(blinked).toBe(true);
+      expect(doc.status).toBe('proposed');
+      const posted = h.slack
+        .callsTo('chat.postMessage')
+        .filter((c) => !c.args.thread_ts && String(c.args.text).includes(goal));
+      expect(posted.filter((c) => c.response?.ok)).toHaveLength(1);
+      // The retry looked for the post in the channel instead of posting again.
+      expect(h.slack.callsTo('conversations.history').length).toBeGreaterThan(0);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
