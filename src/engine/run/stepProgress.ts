@@ -6,7 +6,7 @@ import { Agent } from '../../models/agent.js';
 import type { OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
 import { orchestrationIdOf } from '../plan/ids.js';
-import { DraftStream } from '../slack/draftStream.js';
+import type { DraftStream } from '../slack/draftStream.js';
 import type { EngineContext } from './context.js';
 
 /** A live draft of the deliverable in the thread, where it can be streamed (a thread, a known workspace). */
@@ -18,7 +18,7 @@ export function draftFor(ctx: EngineContext, doc: OrchestrationDoc): DraftStream
     teamId: doc.slackTeamId,
     userId: doc.requesterId,
   };
-  return new DraftStream(ctx.announcer.client, ctx.logger, target);
+  return ctx.announcer.draft(target);
 }
 
 /** A step started: the run card shows it running, and the thread who is working on what. */

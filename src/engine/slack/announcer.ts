@@ -15,17 +15,18 @@ import type { Logger } from '../../logger.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import type { StepDoc } from '../../models/run.js';
 import type { LiveKind, SlackPostDoc } from '../../models/slackPost.js';
-import { Workspace } from '../../models/workspace.js';
 import type { Estimator } from '../money/history.js';
 import { type OrchestrationId, orchestrationIdOf } from '../plan/ids.js';
 import { isFinal } from '../plan/status.js';
 import { publishHome } from '../watch/home.js';
 import { HomeRefresher } from '../watch/homeRefresher.js';
+import { DraftStream, type DraftTarget, STREAM_SCOPE } from './draftStream.js';
 import { LiveMessages } from './liveMessages.js';
 import { Notes } from './notes.js';
 import { type NewPost, Outbox } from './outbox.js';
 import { proposalViewOf } from './proposalView.js';
 import { RateGate } from './rateGate.js';
+import { fallBackToSections, runCardStyle } from './runCardStyle.js';
 import { runCardViewOf } from './runCardView.js';
 import { durationOf, rollupMessageOf, settledOrchestration, stepMessages } from './stepPosts.js';
 import { ThreadStatus } from './threadStatus.js';
@@ -54,6 +55,7 @@ export interface AnnouncerDeps {
 const CHANNEL_REFUSALS = new Set(['channel_not_found', 'not_in_channel', 'is_archived']);
 /** Tier 3 methods (chat.update, setStatus) allow about 50 calls a minute per workspace: 1.2 s apart. */
 const TIER3_FACTOR = 1.2;
+const MARGIN = 1.1;
 /** How long one process holds a post or an update while sending it: longer than a call, shorter than a wait worth noticing. */
 const LEASE_MS = 30_000;
 
@@ -63,6 +65,7 @@ export class Announcer {
   private readonly live: LiveMessages;
   private readonly status: ThreadStatus;
   private readonly notes: Notes;
+  private readonly gate: RateGate;
   private readonly home: HomeRefresher;
   private readonly slack: WebClient;
   private readonly logger: Logger;
@@ -72,7 +75,11 @@ export class Announcer {
     this.logger = deps.logger;
     this.estimator = deps.estimator;
     const { paceMs, coalesceMs } = deps.pacing;
-    const gate = new RateGate((scope) => (scope.startsWith('post:') ? paceMs : paceMs * TIER3_FACTOR));
+    // A tenth more than Slack's own pace: calls leave spaced, but arrive with some jitter.
+    const gate = new RateGate((scope) =>
+      scope.startsWith('post:') ? paceMs * MARGIN : scope === STREAM_SCOPE ? 0 : paceMs * TIER3_FACTOR * MARGIN,
+    );
+    this.gate = gate;
     this.outbox = new Outbox(deps.postClient, gate, deps.logger, {
       retryBaseMs: deps.retryBaseMs,
       maxAttempts: 9,
@@ -146,6 +153,11 @@ export class Announcer {
     const id = orchestrationIdOf(doc);
     const message = await this.render('runCard', id);
     if (message) await this.post(doc, [{ key: `${id}:runcard`, message }]);
+  }
+
+  /** A live draft of the deliverable in the thread, paced like every other call. */
+  draft(target: DraftTarget): DraftStream {
+    return new DraftStream(this.slack, this.logger, target, this.gate);
   }
 
   /** While steps run, the thread says who is working on what. Best effort: it is only a hint. */
@@ -251,36 +263,18 @@ export class Announcer {
     if (!doc?.proposal) return null;
     if (kind === 'proposal') return proposalMessage(await proposalViewOf(doc, this.estimator));
     const view = await runCardViewOf(doc);
-    return view ? runCardMessage(view, await this.runCardStyle(doc.slackTeamId)) : null;
+    return view ? runCardMessage(view, await runCardStyle(doc.slackTeamId)) : null;
   }
 
-  private async runCardStyle(teamId: string | null) {
-    const workspace = await Workspace.findOne({ teamId: teamId ?? '' }, { runCardStyle: 1 }).lean();
-    return workspace?.runCardStyle ?? 'plan';
-  }
-
-  /** Slack refused the plan blocks: this workspace gets sections from now on. True when that is worth another try. */
   private async fallBack(id: OrchestrationId, kind: LiveKind, reason: string): Promise<boolean> {
-    if (kind !== 'runCard' || reason !== 'invalid_blocks') return false;
-    const doc = await Orchestration.findById(id, { slackTeamId: 1 }).lean();
-    const teamId = doc?.slackTeamId ?? '';
-    const res = await Workspace.updateOne(
-      { teamId, runCardStyle: { $ne: 'sections' } },
-      { $set: { runCardStyle: 'sections' } },
-      { upsert: true },
-    ).catch(() => null);
-    if (res)
-      this.logger.warn(
-        `Slack refused the plan blocks in workspace ${teamId || '(unknown)'}; its run cards use sections from now on`,
-      );
-    return true;
+    return kind === 'runCard' && reason === 'invalid_blocks' && fallBackToSections(id, this.logger);
   }
 
   private async repairPost(post: SlackPostDoc, reason: string): Promise<SlackMessage | null> {
     if (!post.key.endsWith(':runcard')) return null;
     const id = String(post.orchestrationId) as OrchestrationId;
     const fellBack = await this.fallBack(id, 'runCard', reason);
-    const style = await this.runCardStyle(
+    const style = await runCardStyle(
       (await Orchestration.findById(id, { slackTeamId: 1 }).lean())?.slackTeamId ?? null,
     );
     return fellBack && style === 'sections' ? this.render('runCard', id) : null;

@@ -10,6 +10,9 @@ import { draftDoneText, draftMessage } from '../../blocks/thread.js';
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { partialStringField } from '../llm/partialJson.js';
+import { UPDATE_SCOPE } from './liveMessages.js';
+import { postScope } from './outbox.js';
+import type { RateGate } from './rateGate.js';
 
 export interface DraftTarget {
   channelId: string;
@@ -19,6 +22,8 @@ export interface DraftTarget {
   userId: string;
 }
 
+/** Appends are Tier 4 and paced by FLUSH_MS alone; starting a stream is a post, closing it an update. */
+export const STREAM_SCOPE = 'stream';
 /** Appends are Tier 4; one every half second is plenty to read along. */
 const FLUSH_MS = 500;
 /** Slack ends a stream about five minutes after it starts: stop it before, and go on with updates. */
@@ -40,6 +45,7 @@ export class DraftStream {
     private readonly slack: WebClient,
     private readonly logger: Logger,
     private readonly target: DraftTarget,
+    private readonly gate: RateGate,
     private readonly streamLifetimeMs = STREAM_LIFETIME_MS,
   ) {}
 
@@ -62,10 +68,12 @@ export class DraftStream {
     if (!this.ts) return;
     const note = draftDoneText(written);
     try {
+      await this.gate.turn(UPDATE_SCOPE);
       if (this.streamer) await this.streamer.stop();
     } catch (error) {
       this.logger.debug(`could not stop the draft stream: ${describeError(error)}`);
     }
+    await this.gate.turn(UPDATE_SCOPE);
     await this.slack.chat
       .update({ channel: this.target.channelId, ts: this.ts, text: note.text, blocks: note.blocks })
       .catch((error: unknown) => this.logger.debug(`could not close the draft: ${describeError(error)}`));
@@ -83,6 +91,7 @@ export class DraftStream {
       if (this.ts && !this.streamer) {
         // Past the stream's lifetime: the same message, updated.
         const draft = draftMessage(text);
+        await this.gate.turn(UPDATE_SCOPE);
         await this.slack.chat.update({
           channel: this.target.channelId,
           ts: this.ts,
@@ -90,6 +99,7 @@ export class DraftStream {
           blocks: draft.blocks,
         });
       } else if (this.ts && Date.now() - this.startedAt >= this.streamLifetimeMs) {
+        await this.gate.turn(UPDATE_SCOPE);
         await this.streamer!.stop({ markdown_text: text.slice(this.sent.length) });
         this.streamer = null;
       } else {
@@ -107,6 +117,8 @@ export class DraftStream {
   }
 
   private async append(delta: string): Promise<void> {
+    // The stream's first call posts a message in the channel: it waits its turn like any post.
+    await this.gate.turn(this.streamer ? STREAM_SCOPE : postScope(this.target.channelId));
     if (!this.streamer) {
       this.streamer = this.slack.chatStream({
         channel: this.target.channelId,

@@ -180,8 +180,6 @@ export class Outbox {
 
   /** One attempt at one post, under a lease, so that no two processes send it at once. */
   private async send(post: SlackPostDoc): Promise<SendOutcome> {
-    // The turn first: a post held under a lease is one being sent, never one waiting its turn.
-    await this.gate.turn(postScope(post.channelId));
     const now = new Date();
     const claimed = await SlackPost.findOneAndUpdate(
       { _id: post._id, status: 'pending', $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }] },
@@ -196,6 +194,8 @@ export class Outbox {
       }
       // Marked before the call: should the process die during it, the next one looks before sending.
       await SlackPost.updateOne({ _id: claimed._id }, { $set: { uncertain: true } });
+      // The turn last, right before the call: the spacing Slack sees is the spacing the gate keeps.
+      await this.gate.turn(postScope(claimed.channelId));
       const ts = claimed.file
         ? await uploadFile(this.slack, claimed, claimed.file)
         : await postMessage(this.slack, claimed, claimed.message!);

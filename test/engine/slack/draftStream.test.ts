@@ -5,6 +5,7 @@
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DraftStream } from '../../../src/engine/slack/draftStream.js';
+import { RateGate } from '../../../src/engine/slack/rateGate.js';
 import { FakeSlack } from '../../fakes/fakeSlack.js';
 import { captureLogger } from '../../helpers/captureLogger.js';
 
@@ -28,7 +29,7 @@ const args = (text: string) => JSON.stringify({ deliverable: text }).slice(0, -2
 
 describe('the live draft', () => {
   it('stops its stream when it would expire and carries on updating the same message', async () => {
-    const draft = new DraftStream(client, captureLogger([]), await thread(), 0);
+    const draft = new DraftStream(client, captureLogger([]), await thread(), new RateGate(() => 0), 0);
     draft.update(args('First part.'));
     const start = await slack.waitFor((c) => c.method === 'chat.startStream' && Boolean(c.response?.ok));
     const ts = start.response!.ts as string;
@@ -45,7 +46,7 @@ describe('the live draft', () => {
   it('is quiet where Slack refuses streams, and finishing it posts nothing', async () => {
     slack.refuseStreaming('not_allowed');
     const logs: string[] = [];
-    const draft = new DraftStream(client, captureLogger(logs), await thread());
+    const draft = new DraftStream(client, captureLogger(logs), await thread(), new RateGate(() => 0));
     draft.update(args('Some text.'));
     await slack.waitFor((c) => c.method === 'chat.startStream');
     await draft.finish(true);
