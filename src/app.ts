@@ -9,6 +9,7 @@ import * as commands from './handlers/commands.js';
 import * as home from './handlers/home.js';
 import * as views from './handlers/views.js';
 import type { Logger } from './logger.js';
+import { slackReceiver } from './requestLimits.js';
 import type { Services } from './services.js';
 import type { BotIdentity } from './slackIdentity.js';
 
@@ -40,18 +41,23 @@ export function buildApp({ config, logger, identity, isReady, extraRoutes = [] }
   }
   return new App({
     ...common,
-    customRoutes: [
-      {
-        path: '/healthz',
-        method: ['GET'],
-        handler: (_req, res) => {
-          const ready = isReady();
-          res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ ok: ready }));
+    receiver: slackReceiver({
+      signingSecret: config.slack.signingSecret,
+      logger,
+      logLevel: common.logLevel,
+      customRoutes: [
+        {
+          path: '/healthz',
+          method: ['GET'],
+          handler: (_req, res) => {
+            const ready = isReady();
+            res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ ok: ready }));
+          },
         },
-      },
-      ...extraRoutes,
-    ],
+        ...extraRoutes,
+      ],
+    }),
   });
 }
 

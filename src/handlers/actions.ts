@@ -12,7 +12,7 @@ import type {
   SlackActionMiddlewareArgs,
 } from '@slack/bolt';
 import { ActionIds, decodeControlValue } from '../blocks/actionIds.js';
-import { CLICK_FAILED, MODAL_NOT_OPENED } from '../blocks/replies.js';
+import { CLICK_FAILED, MODAL_NOT_OPENED, UNKNOWN_BUTTON } from '../blocks/replies.js';
 import { approvePlan } from '../engine/usecases/approve.js';
 import { askAgainModalFor } from '../engine/usecases/askAgain.js';
 import { cancelOrchestration } from '../engine/usecases/cancel.js';
@@ -34,6 +34,26 @@ export const answerPrivately = (respond: RespondFn, reply: Reply) =>
     ...(reply.blocks ? { blocks: reply.blocks } : {}),
   });
 
+type AnyClick = Pick<ClickArgs, 'respond' | 'client'> & {
+  body: { response_url?: string; user: { id: string }; channel?: { id?: string } };
+};
+
+/** The same, for a click that came without a response_url (Bolt then has no respond): an ephemeral message. */
+async function answerClicker({ body, respond, client }: AnyClick, reply: Reply): Promise<void> {
+  if (body.response_url && respond) {
+    await answerPrivately(respond, reply);
+    return;
+  }
+  const channel = body.channel?.id;
+  if (!channel) return;
+  await client.chat.postEphemeral({
+    channel,
+    user: body.user.id,
+    text: reply.text,
+    ...(reply.blocks ? { blocks: reply.blocks } : {}),
+  });
+}
+
 function clickOf({ body, action, context }: ClickArgs): Click {
   return {
     control: decodeControlValue(action.value),
@@ -49,10 +69,10 @@ export function register(app: App, services: Services): void {
       await args.ack();
       try {
         const reply = await handle(args);
-        if (reply) await answerPrivately(args.respond, reply);
+        if (reply) await answerClicker(args, reply);
       } catch (error) {
         services.logger.error(`${actionId} failed: ${describeError(error)}`);
-        await answerPrivately(args.respond, { text: CLICK_FAILED }).catch(() => undefined);
+        await answerClicker(args, { text: CLICK_FAILED }).catch(() => undefined);
       }
     });
 
@@ -81,14 +101,26 @@ export function register(app: App, services: Services): void {
   onModalClick(ActionIds.raiseCap, (click) => raiseCapModalFor(services, click));
 
   // The thumbs under the deliverable: a feedback_buttons element, whose click carries its value.
-  app.action(ActionIds.rateDeliverable, async ({ ack, body, action, respond }) => {
-    await ack();
+  app.action(ActionIds.rateDeliverable, async (args) => {
+    await args.ack();
+    const clicker = args as unknown as AnyClick;
     try {
-      const reply = await rateDeliverable((action as { value?: string }).value, body.user.id);
-      await answerPrivately(respond, reply);
+      const reply = await rateDeliverable((args.action as { value?: string }).value, args.body.user.id);
+      await answerClicker(clicker, reply);
     } catch (error) {
       services.logger.error(`${ActionIds.rateDeliverable} failed: ${describeError(error)}`);
-      await answerPrivately(respond, { text: CLICK_FAILED }).catch(() => undefined);
+      await answerClicker(clicker, { text: CLICK_FAILED }).catch(() => undefined);
     }
   });
+
+  // A button no listener knows (an older version's, say) is answered rather than left to time out.
+  const known = new Set<string>(Object.values(ActionIds));
+  app.action({ action_id: new RegExp(`^(?!(${[...known].map(escapeRegExp).join('|')})$)`) }, async (args) => {
+    await args.ack();
+    await answerClicker(args as unknown as AnyClick, { text: UNKNOWN_BUTTON }).catch(() => undefined);
+  });
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -8,7 +8,8 @@ import type { Services } from '../services.js';
 
 export function register(app: App, services: Services): void {
   app.command('/orchestrate', async ({ command, ack, respond }) => {
-    const parsed = parseRequest(command.text);
+    // A command may come without text at all: the usage answers it.
+    const parsed = parseRequest(command.text ?? '');
     if (parsed.kind === 'answer') {
       await ack({ response_type: 'ephemeral', text: parsed.text });
       return;
