@@ -14,6 +14,8 @@ import { Orchestration } from '../src/models/orchestration.js';
 import { Step } from '../src/models/run.js';
 import { largestProposal, sampleProposal } from '../test/fixtures.js';
 import { eventually, REQUESTER, scriptedResponder, startHarness } from '../test/helpers/harness.js';
+import { memory } from './memory.js';
+import { peer } from './peer.js';
 import { slackPacing } from './slackPacing.js';
 
 const pct = (values: number[], p: number) => {
@@ -244,6 +246,8 @@ await pureFunctions();
 await overSlack();
 await tightCap();
 rows.push(...(await slackPacing(report)));
+await peer(report);
+await memory(report);
 const header = ['benchmark', 'n', 'p50', 'p95', 'p99', 'note'];
 const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i]!.length)));
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
