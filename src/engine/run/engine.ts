@@ -7,6 +7,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Agenda } from 'agenda';
 import type { Db } from 'mongodb';
 import type { Config } from '../../config.js';
+import { describeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { OrchestrationDoc } from '../../models/orchestration.js';
 import type { ChatLlm } from '../llm/client.js';
@@ -37,12 +38,16 @@ export interface EngineDeps {
   watchIntervalMs?: number;
 }
 
+/** The recovery sweep runs every this many polls: it queries every open orchestration. */
+const RECOVERY_BEATS = 6;
+
 /** Planning jobs at once per process: each is one LLM call at a time. */
 const PLANNING_CONCURRENCY = 2;
 
 export class Engine {
   private readonly ctx: EngineContext;
   private sweeper: NodeJS.Timeout | undefined;
+  private recovery: NodeJS.Timeout | undefined;
 
   constructor(deps: EngineDeps) {
     const queue = new JobQueue(deps.db, deps.config.engine, deps.logger);
@@ -87,11 +92,19 @@ export class Engine {
     this.sweeper = setInterval(() => {
       this.ctx.announcer.resume().catch(() => undefined);
     }, this.ctx.config.engine.processEveryMs);
+    // And continuously, not only at start, every open orchestration without a live job gets one: a
+    // write that succeeded while its enqueue failed (an approval, a raised cap, a new request) goes on.
+    this.recovery = setInterval(() => {
+      recover(this.ctx).catch((error: unknown) =>
+        this.ctx.logger.warn(`recovery sweep failed: ${describeError(error)}`),
+      );
+    }, RECOVERY_BEATS * this.ctx.config.engine.processEveryMs);
   }
 
   /** Stops taking jobs and waits for the running ones to finish (SIGTERM): by default, as long as one LLM call may take. */
   async drain(timeoutMs = this.ctx.config.llm.timeoutMs + 30_000): Promise<void> {
     clearInterval(this.sweeper);
+    clearInterval(this.recovery);
     await this.ctx.queue.drain(timeoutMs);
     this.ctx.announcer.stop();
   }

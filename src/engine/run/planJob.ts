@@ -7,7 +7,7 @@ import { planningFailureText, proposalRefusedText } from '../../blocks/replies.j
 import { safeMrkdwn } from '../../blocks/text.js';
 import { describeError } from '../../errors.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
-import { rosterAgents } from '../crew/roster.js';
+import { planningRoster, rosterAgents } from '../crew/roster.js';
 import { planProposal } from '../llm/ceoAgent.js';
 import { releaseHolds } from '../money/budget.js';
 import { orchestrationIdOf } from '../plan/ids.js';
@@ -27,7 +27,8 @@ async function draft(
   signal: AbortSignal,
   holder: string,
 ) {
-  const roster = await rosterAgents();
+  // The agents most relevant to the goal, and the most recent: a bounded prompt however big the roster grows.
+  const roster = planningRoster(await rosterAgents(), doc.goal);
   const id = orchestrationIdOf(doc);
   return planProposal(meterFor(ctx, id, { name: holder }), {
     goal: doc.goal,

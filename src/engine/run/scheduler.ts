@@ -29,11 +29,11 @@ export async function advance(
   }
 }
 
-/** After a restart: re-enqueue the work whose job may have been lost between two writes. */
+/** At start and on a slow beat: re-enqueue the work whose job may have been lost between two writes. */
 export async function recover(ctx: EngineContext): Promise<void> {
   const open = await Orchestration.find(
     { status: { $in: ['planning', 'approved', 'executing', 'synthesizing'] } },
-    { status: 1, runId: 1 },
+    { status: 1, runId: 1, responseUrl: 1 },
   ).lean();
   for (const o of open) {
     const id = orchestrationIdOf(o);
@@ -44,7 +44,7 @@ export async function recover(ctx: EngineContext): Promise<void> {
       for (const s of started) await ctx.queue.ensureStep(id, String(s._id));
       await advance(ctx, o.runId, id);
     } else if (o.status === 'planning') {
-      await ctx.queue.ensurePlan(id, null); // a no-op while its job is alive
+      await ctx.queue.ensurePlan(id, o.responseUrl ?? null); // a no-op while its job is alive
     }
   }
 }
