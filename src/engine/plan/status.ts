@@ -44,3 +44,14 @@ export function isFinal(status: OrchestrationStatus): boolean {
 export const STEP_STATUSES = ['pending', 'queued', 'running', 'succeeded', 'failed', 'skipped'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
 export const SETTLED_STEP_STATUSES: readonly StepStatus[] = ['succeeded', 'failed', 'skipped'];
+
+/** How a step's state reads to people (the run card, the timeline): waiting covers pending and queued. */
+export type StepShownState = 'waiting' | 'running' | 'done' | 'failed' | 'skipped';
+export const SHOWN_STEP_STATE: Record<StepStatus, StepShownState> = {
+  pending: 'waiting',
+  queued: 'waiting',
+  running: 'running',
+  succeeded: 'done',
+  failed: 'failed',
+  skipped: 'skipped',
+};

@@ -2,23 +2,14 @@
  * What the run card is drawn from: the stored run, its steps with their agents, the team, and
  * the spend, read at the moment the card is drawn.
  */
-import type { RunCardStep, RunCardStepState, RunCardView } from '../../blocks/runCard.js';
+import type { RunCardStep, RunCardView } from '../../blocks/runCard.js';
 import { Agent } from '../../models/agent.js';
 import type { OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
 import { Team } from '../../models/team.js';
 import { orchestrationIdOf } from '../plan/ids.js';
-import type { StepStatus } from '../plan/status.js';
+import { SHOWN_STEP_STATE } from '../plan/status.js';
 import { durationOf } from './stepPosts.js';
-
-const STATE: Record<StepStatus, RunCardStepState> = {
-  pending: 'waiting',
-  queued: 'waiting',
-  running: 'running',
-  succeeded: 'done',
-  failed: 'failed',
-  skipped: 'skipped',
-};
 
 export async function runCardViewOf(doc: OrchestrationDoc, now = Date.now()): Promise<RunCardView | null> {
   if (!doc.runId || !doc.proposal) return null;
@@ -39,7 +30,7 @@ export async function runCardViewOf(doc: OrchestrationDoc, now = Date.now()): Pr
     kind: s.kind as RunCardStep['kind'],
     role: roleTitle.get(s.roleKey ?? '') ?? s.roleKey ?? '',
     agent: agents.get(String(s.agentId))?.name ?? '',
-    state: STATE[s.status],
+    state: SHOWN_STEP_STATE[s.status],
     durationMs: s.status === 'running' && s.startedAt ? now - new Date(s.startedAt).getTime() : durationOf(s),
     costUsd: s.costUsd,
     note: s.status === 'failed' ? s.error : s.status === 'skipped' ? s.skipReason : null,

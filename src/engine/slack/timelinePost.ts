@@ -5,18 +5,9 @@
 import type { OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
 import type { FilePayload } from '../../models/slackPost.js';
-import type { StepStatus } from '../plan/status.js';
-import { type TimelineStepState, timelineSvg } from '../watch/timeline.js';
+import { SHOWN_STEP_STATE } from '../plan/status.js';
+import { timelineSvg } from '../watch/timeline.js';
 import { renderPng } from '../watch/timelinePng.js';
-
-const STATE: Record<StepStatus, TimelineStepState> = {
-  pending: 'waiting',
-  queued: 'waiting',
-  running: 'running',
-  succeeded: 'done',
-  failed: 'failed',
-  skipped: 'skipped',
-};
 
 export async function timelinePost(doc: OrchestrationDoc): Promise<FilePayload | null> {
   if (!doc.runId) return null;
@@ -30,7 +21,7 @@ export async function timelinePost(doc: OrchestrationDoc): Promise<FilePayload |
       key: s.key,
       title: s.title,
       role: roleTitle.get(s.roleKey ?? '') ?? s.roleKey ?? '',
-      state: STATE[s.status],
+      state: SHOWN_STEP_STATE[s.status],
       startedAt: s.startedAt ? new Date(s.startedAt).getTime() : null,
       finishedAt: s.finishedAt ? new Date(s.finishedAt).getTime() : null,
       costUsd: s.costUsd,
