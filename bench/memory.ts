@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import mongoose from 'mongoose';
 import { startEmbeddedMongo } from '../src/db.js';
-import type { Proposal, Ticket } from '../src/engine/plan/proposal.js';
+import type { Proposal } from '../src/engine/plan/proposal.js';
 import { Orchestration } from '../src/models/orchestration.js';
 import { FakeOpenAI } from '../test/fakes/fakeOpenAI.js';
 import { FakeSlack } from '../test/fakes/fakeSlack.js';
@@ -20,7 +20,7 @@ import { sampleProposal } from '../test/fixtures.js';
 import { startAppProcess } from '../test/helpers/appProcess.js';
 import { CHANNEL, findButton, REQUESTER, SIGNING_SECRET, scriptedResponder, testEnv } from '../test/helpers/harness.js';
 import { blockActionPayload, sendInteraction, sendSlashCommand } from '../test/helpers/signedRequests.js';
-import type { Report } from './slackPacing.js';
+import { eightTickets, type Report } from './slackPacing.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const RUNS = 20;
@@ -31,27 +31,6 @@ const TIMEOUT_MS = 5 * 60_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const goalOf = (run: number) => `Memory run ${String(run).padStart(2, '0')}: write a one-page note`;
-
-/** Four independent tickets and four chained on them: a → e → f, b + c → g, f + g → h. */
-function eightTickets(): Ticket[] {
-  const t = (key: string, dependsOn: string[], role = 'analyst'): Ticket => ({
-    key,
-    title: `Part ${key}`,
-    role,
-    description: `Part ${key} of the note.`,
-    dependsOn,
-  });
-  return [
-    t('a', []),
-    t('b', []),
-    t('c', []),
-    t('d', []),
-    t('e', ['a']),
-    t('f', ['e'], 'writer'),
-    t('g', ['b', 'c'], 'writer'),
-    t('h', ['f', 'g'], 'writer'),
-  ];
-}
 
 /** VmRSS and VmHWM (the kernel's high-water mark) of a process, in MB; null once it has gone. */
 function rssOf(pid: number): { rss: number; hwm: number } | null {

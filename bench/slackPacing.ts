@@ -31,7 +31,7 @@ const COMPLETED = ':tada: Completed';
 const goalOf = (run: number) => `Pacing run ${String(run).padStart(2, '0')}: write a one-page note`;
 
 /** Four independent tickets and a few chained on them: a → e → f, b + c → g, f + g → h. */
-function eightTickets(): Ticket[] {
+export function eightTickets(): Ticket[] {
   const t = (key: string, dependsOn: string[], role = 'analyst'): Ticket => ({
     key,
     title: `Part ${key}`,
