@@ -49,7 +49,8 @@ const lastUpdateOf = (ts: string) =>
 
 describe('/orchestrate → proposal → Approve → deliverable', () => {
   it('runs the whole loop and shows every stage in Slack', async () => {
-    h.llm.delayMs = 150;
+    // Long enough that two tickets started together overlap even on a busy machine.
+    h.llm.delayMs = 500;
     const res = await h.command(
       'Research the competitive landscape for an offline-first meeting recorder and write a one-page positioning doc',
     );
