@@ -4,7 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { createPricer } from './engine/money/pricing.js';
 import { ConfigError } from './errors.js';
+import { ToolEnvSchema, type ToolSettings, toolSettingProblems, toolSettingsFrom } from './toolSettings.js';
 
 export { ConfigError };
 
@@ -109,7 +111,20 @@ const EnvSchema = z
       .optional(),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
+  .extend(ToolEnvSchema.shape)
   .superRefine((env, ctx) => {
+    for (const [setting, message] of toolSettingProblems(env))
+      ctx.addIssue({ code: 'custom', path: [setting], message });
+    // A job's lock is renewed every third of its lifetime while it runs; one call must still fit
+    // in a lifetime, so that a missed renewal (a database blip) never lets a second instance
+    // start the same plan or step while the first one's call is still out.
+    if (env.LLM_TIMEOUT_MS >= env.ORCHESTRATE_LOCK_LIFETIME_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ORCHESTRATE_LOCK_LIFETIME_MS'],
+        message: `must be longer than LLM_TIMEOUT_MS (${env.LLM_TIMEOUT_MS} ms), so that one LLM call fits in a job's lock`,
+      });
+    }
     if (env.LLM_PROVIDER === 'openai' && !env.OPENAI_API_KEY) {
       ctx.addIssue({
         code: 'custom',
@@ -162,7 +177,10 @@ export interface Config {
     timeoutMs: number;
     apiKey: string;
     baseUrl: string | null;
+    /** The models people may pick per role (ORCHESTRATE_MODELS), the default model first; each has a price. */
+    models: string[];
   };
+  tools: ToolSettings;
   approvers: string[];
   budget: { defaultUsd: number; maxUsd: number };
   engine: {
@@ -207,6 +225,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = result.data;
   const openai = e.LLM_PROVIDER === 'openai';
+  const model = e.LLM_MODEL ?? (openai ? 'gpt-4o-mini' : 'claude-sonnet-4-5');
+  const models = [...new Set([model, ...e.ORCHESTRATE_MODELS])];
+  for (const m of models) {
+    try {
+      createPricer(m, e.ORCHESTRATE_PRICES);
+    } catch {
+      const setting = m === model ? 'LLM_MODEL' : 'ORCHESTRATE_MODELS';
+      throw new ConfigError(
+        `Configuration error: ${setting} names ${m}, which has no known price; add it to ORCHESTRATE_PRICES (USD per million tokens). See README.md → Configuration.`,
+      );
+    }
+  }
   return {
     slack: {
       signingSecret: e.SLACK_SIGNING_SECRET,
@@ -218,14 +248,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mongodbUri: e.MONGODB_URI ?? null,
     llm: {
       provider: e.LLM_PROVIDER,
-      model: e.LLM_MODEL ?? (openai ? 'gpt-4o-mini' : 'claude-sonnet-4-5'),
+      model,
       maxOutputTokens: e.LLM_MAX_OUTPUT_TOKENS,
       planMaxOutputTokens: e.LLM_PLAN_MAX_OUTPUT_TOKENS,
       timeoutMs: e.LLM_TIMEOUT_MS,
       apiKey: (openai ? e.OPENAI_API_KEY : e.ANTHROPIC_API_KEY)!,
       // The Anthropic SDK appends /v1/messages itself: a base that already ends in /v1 would 404.
       baseUrl: (openai ? e.OPENAI_BASE_URL : e.ANTHROPIC_BASE_URL?.replace(/\/v1\/?$/, '')) ?? null,
+      models,
     },
+    tools: toolSettingsFrom(e),
     approvers: e.ORCHESTRATE_APPROVERS,
     budget: { defaultUsd: e.ORCHESTRATE_DEFAULT_BUDGET_USD, maxUsd: e.ORCHESTRATE_MAX_BUDGET_USD },
     engine: {
@@ -244,8 +276,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** Values that must never reach a log line. */
 export function secretsOf(config: Config): string[] {
-  const { slack, llm, admin } = config;
-  return [slack.signingSecret, slack.botToken, slack.appToken, llm.apiKey, admin?.password].filter(
-    (s): s is string => typeof s === 'string' && s.length >= 6,
-  );
+  const { slack, llm, admin, tools } = config;
+  const searchKey = tools.search?.provider === 'tavily' ? tools.search.apiKey : null;
+  // MCP headers and environments carry tokens (Authorization, API keys): none may be logged.
+  const mcpSecrets = Object.values(tools.mcpServers).flatMap((s) => Object.values('headers' in s ? s.headers : s.env));
+  return [
+    slack.signingSecret,
+    slack.botToken,
+    slack.appToken,
+    llm.apiKey,
+    admin?.password,
+    searchKey,
+    ...mcpSecrets,
+  ].filter((s): s is string => typeof s === 'string' && s.length >= 6);
 }

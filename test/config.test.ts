@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig, secretsOf } from '../src/config.js';
 
 const base = {
   SLACK_SIGNING_SECRET: 'secret',
@@ -101,5 +101,41 @@ describe('loadConfig', () => {
     const message = errorOf({ ...base, SLACK_SIGNING_SECRET: 'hunter2-signing', PORT: 'x' });
     expect(message).not.toContain('hunter2');
     expect(message).not.toContain('xoxb-1-2-3');
+  });
+
+  it('refuses a lock lifetime that one LLM call could outlast, naming both settings', () => {
+    expect(errorOf({ ...base, LLM_TIMEOUT_MS: '60000', ORCHESTRATE_LOCK_LIFETIME_MS: '30000' })).toMatch(
+      /ORCHESTRATE_LOCK_LIFETIME_MS must be longer than LLM_TIMEOUT_MS \(60000 ms\)/,
+    );
+  });
+
+  it('turns each tool on only when configured, and says which setting a tool is missing', () => {
+    expect(loadConfig(base).tools).toMatchObject({ search: null, fetch: null, mcpServers: {}, maxToolCalls: 8 });
+    expect(errorOf({ ...base, ORCHESTRATE_SEARCH_PROVIDER: 'tavily' })).toMatch(
+      /^Configuration error: TAVILY_API_KEY is missing/,
+    );
+    expect(errorOf({ ...base, ORCHESTRATE_SEARCH_PROVIDER: 'searxng' })).toMatch(/ORCHESTRATE_SEARCH_URL is missing/);
+    expect(errorOf({ ...base, ORCHESTRATE_MCP_SERVERS: '{"files": {"cmd": "x"}}' })).toMatch(
+      /ORCHESTRATE_MCP_SERVERS needs, for each server name/,
+    );
+    const c = loadConfig({
+      ...base,
+      ORCHESTRATE_WEB_FETCH: 'on',
+      ORCHESTRATE_FETCH_ALLOW_HOSTS: '127.0.0.1, localhost',
+      ORCHESTRATE_MCP_SERVERS:
+        '{"notes":{"url":"http://127.0.0.1:9/mcp","headers":{"Authorization":"Bearer mcp-secret-1"}}}',
+    });
+    expect(c.tools.fetch?.allowHosts).toEqual(['127.0.0.1', 'localhost']);
+    expect(secretsOf(c)).toContain('Bearer mcp-secret-1');
+  });
+
+  it('lists the models people may pick, the default first, and refuses one without a price', () => {
+    expect(loadConfig({ ...base, ORCHESTRATE_MODELS: 'gpt-4o, gpt-4o-mini' }).llm.models).toEqual([
+      'gpt-4o-mini',
+      'gpt-4o',
+    ]);
+    expect(errorOf({ ...base, ORCHESTRATE_MODELS: 'my-own-model' })).toMatch(
+      /ORCHESTRATE_MODELS names my-own-model, which has no known price; add it to ORCHESTRATE_PRICES/,
+    );
   });
 });

@@ -46,6 +46,7 @@ const env = () => ({
   ...testEnv(slack, llm, mongo.uri),
   ORCHESTRATE_PROCESS_EVERY_MS: '250',
   ORCHESTRATE_LOCK_LIFETIME_MS: '2500',
+  LLM_TIMEOUT_MS: '2000',
   ORCHESTRATE_RETRY_BASE_MS: '20',
 });
 

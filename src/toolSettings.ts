@@ -1,0 +1,131 @@
+/**
+ * The settings of agents' tools and models (web search, web fetch, MCP servers, the tool loop's
+ * bounds, the models people may pick per role): a fragment of the configuration schema in
+ * config.ts, kept apart because it is a concept of its own. Each tool is on only when configured.
+ */
+import { z } from 'zod';
+
+const positiveInt = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .positive('must be at least 1')
+    .default(fallback);
+
+const commaList = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const McpServerSchema = z.union([
+  z.strictObject({
+    command: z.string().min(1),
+    args: z.array(z.string()).default([]),
+    env: z.record(z.string(), z.string()).default({}),
+  }),
+  z.strictObject({
+    url: z.url(),
+    headers: z.record(z.string(), z.string()).default({}),
+  }),
+]);
+export type McpServerSetting = z.infer<typeof McpServerSchema>;
+
+const MCP_EXAMPLE = '{"files":{"command":"npx","args":["-y","@modelcontextprotocol/server-filesystem","/data"]}}';
+
+export const ToolEnvSchema = z.object({
+  ORCHESTRATE_STEP_MAX_TOOL_CALLS: positiveInt(8),
+  ORCHESTRATE_TOOL_RESULT_MAX_CHARS: positiveInt(12_000),
+  ORCHESTRATE_STEP_TIME_LIMIT_MS: positiveInt(5 * 60_000),
+  ORCHESTRATE_SEARCH_PROVIDER: z
+    .enum(['tavily', 'searxng'], { error: 'must be "tavily" or "searxng" (unset: no web_search tool)' })
+    .optional(),
+  TAVILY_API_KEY: z.string().min(1).optional(),
+  ORCHESTRATE_SEARCH_URL: z.url('must be a URL such as http://searxng.internal:8080').optional(),
+  ORCHESTRATE_WEB_FETCH: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('off'),
+  ORCHESTRATE_FETCH_ALLOW_HOSTS: commaList,
+  ORCHESTRATE_FETCH_MAX_BYTES: positiveInt(2 * 1024 * 1024),
+  ORCHESTRATE_FETCH_TIMEOUT_MS: positiveInt(15_000),
+  ORCHESTRATE_MCP_SERVERS: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (!raw) return {} as Record<string, McpServerSetting>;
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be JSON like ${MCP_EXAMPLE}` });
+        return z.NEVER;
+      }
+      const parsed = z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/), McpServerSchema).safeParse(json);
+      if (!parsed.success) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'needs, for each server name (lower case, digits, - or _), either {"command","args","env"} (stdio) or {"url","headers"} (streamable HTTP)',
+        });
+        return z.NEVER;
+      }
+      return parsed.data;
+    }),
+  ORCHESTRATE_MODELS: commaList,
+  ORCHESTRATE_CONTEXT_MAX_CHARS: positiveInt(40_000),
+});
+type ToolEnv = z.infer<typeof ToolEnvSchema>;
+
+export interface ToolSettings {
+  /** Tool calls one step may make before it must answer with what it has. */
+  maxToolCalls: number;
+  /** A tool result is cut to this many characters, with a marker saying so. */
+  resultMaxChars: number;
+  /** Wall-clock limit of one step's tool loop. */
+  stepTimeLimitMs: number;
+  search: { provider: 'tavily'; apiKey: string; url: string | null } | { provider: 'searxng'; url: string } | null;
+  fetch: { allowHosts: string[]; maxBytes: number; timeoutMs: number } | null;
+  mcpServers: Record<string, McpServerSetting>;
+  /** Added files and notes given to every step are cut to this many characters. */
+  contextMaxChars: number;
+}
+
+/** Cross-field checks, added to the configuration's own: [setting, message]. */
+export function toolSettingProblems(env: ToolEnv): Array<[string, string]> {
+  const problems: Array<[string, string]> = [];
+  if (env.ORCHESTRATE_SEARCH_PROVIDER === 'tavily' && !env.TAVILY_API_KEY)
+    problems.push(['TAVILY_API_KEY', 'is missing (ORCHESTRATE_SEARCH_PROVIDER is tavily; get one at tavily.com)']);
+  if (env.ORCHESTRATE_SEARCH_PROVIDER === 'searxng' && !env.ORCHESTRATE_SEARCH_URL)
+    problems.push([
+      'ORCHESTRATE_SEARCH_URL',
+      "is missing (ORCHESTRATE_SEARCH_PROVIDER is searxng: your instance's URL)",
+    ]);
+  return problems;
+}
+
+export function toolSettingsFrom(env: ToolEnv): ToolSettings {
+  const search =
+    env.ORCHESTRATE_SEARCH_PROVIDER === 'tavily'
+      ? { provider: 'tavily' as const, apiKey: env.TAVILY_API_KEY!, url: env.ORCHESTRATE_SEARCH_URL ?? null }
+      : env.ORCHESTRATE_SEARCH_PROVIDER === 'searxng'
+        ? { provider: 'searxng' as const, url: env.ORCHESTRATE_SEARCH_URL! }
+        : null;
+  return {
+    maxToolCalls: env.ORCHESTRATE_STEP_MAX_TOOL_CALLS,
+    resultMaxChars: env.ORCHESTRATE_TOOL_RESULT_MAX_CHARS,
+    stepTimeLimitMs: env.ORCHESTRATE_STEP_TIME_LIMIT_MS,
+    search,
+    fetch:
+      env.ORCHESTRATE_WEB_FETCH === 'on'
+        ? {
+            allowHosts: env.ORCHESTRATE_FETCH_ALLOW_HOSTS,
+            maxBytes: env.ORCHESTRATE_FETCH_MAX_BYTES,
+            timeoutMs: env.ORCHESTRATE_FETCH_TIMEOUT_MS,
+          }
+        : null,
+    mcpServers: env.ORCHESTRATE_MCP_SERVERS,
+    contextMaxChars: env.ORCHESTRATE_CONTEXT_MAX_CHARS,
+  };
+}
