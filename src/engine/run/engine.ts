@@ -22,7 +22,7 @@ import { runPlanJob, runReplanJob } from './planJob.js';
 import { JOBS, JobQueue, type PlanJobData, type ReplanJobData, type StartJobData, type StepJobData } from './queue.js';
 import { recover } from './scheduler.js';
 import { runStartJob } from './startJob.js';
-import { runStepJob } from './stepJob.js';
+import { renewStepLease, runStepJob } from './stepJob.js';
 
 export interface EngineDeps {
   config: Config;
@@ -75,7 +75,12 @@ export class Engine {
     queue.define<PlanJobData>(JOBS.plan, (job) => runPlanJob(ctx, job), PLANNING_CONCURRENCY);
     queue.define<ReplanJobData>(JOBS.replan, (job) => runReplanJob(ctx, job), PLANNING_CONCURRENCY);
     queue.define<StartJobData>(JOBS.start, (job) => runStartJob(ctx, job), PLANNING_CONCURRENCY);
-    queue.define<StepJobData>(JOBS.step, (job) => runStepJob(ctx, job), deps.config.engine.maxParallel);
+    queue.define<StepJobData>(
+      JOBS.step,
+      (job) => runStepJob(ctx, job),
+      deps.config.engine.maxParallel,
+      (job) => renewStepLease(ctx, job),
+    );
     queue.onGaveUp((job, error) => gaveUp(ctx, job, error));
   }
 
@@ -105,7 +110,7 @@ export class Engine {
   async drain(timeoutMs = this.ctx.config.llm.timeoutMs + 30_000): Promise<void> {
     clearInterval(this.sweeper);
     clearInterval(this.recovery);
-    await this.ctx.queue.drain(timeoutMs);
+    await this.ctx.queue.drain(timeoutMs, (id) => this.ctx.inflight.abortAll(id as OrchestrationId));
     this.ctx.announcer.stop();
   }
 

@@ -55,7 +55,7 @@ export async function finish(ctx: EngineContext, doc: OrchestrationDoc, step: St
   const done = moved ?? (await loadOrchestration(id).then((d) => (d?.status === 'completed' ? d : null)));
   if (done) await ctx.announcer.announceEnd(done, null);
   await Step.updateOne({ _id: step._id }, { $set: { status: 'succeeded', finishedAt: new Date() } });
-  if (done) await ctx.announcer.refresh(id);
+  if (done) await ctx.announcer.refresh(id, { wait: false });
 }
 
 async function teardown(ctx: EngineContext, doc: OrchestrationDoc, skipReason: string): Promise<void> {

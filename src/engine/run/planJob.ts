@@ -63,6 +63,8 @@ export async function runPlanJob(ctx: EngineContext, job: Job<PlanJobData>): Pro
         },
       });
     } catch (error) {
+      // The process is shutting down and cut the call: the plan is left to the next instance.
+      if (ctx.queue.handingBack) throw error;
       const message = planningFailureText(error);
       ctx.logger.warn(`planning ${id} failed: ${describeError(error)}`);
       await transition(id, 'planning', 'failed', { reason: message });
@@ -93,6 +95,7 @@ export async function runReplanJob(ctx: EngineContext, job: Job<ReplanJobData>):
   try {
     proposal = (await ctx.inflight.track(id, (signal) => draft(ctx, doc, note, signal, holder))).proposal;
   } catch (error) {
+    if (ctx.queue.handingBack) throw error; // shutting down: the next instance asks again
     const now = await Orchestration.findById(id, { status: 1 }).lean();
     // Cancelled (or approved) while the CEO agent thought: the user knows, and needs no warning.
     if (now?.status !== 'proposed') return;

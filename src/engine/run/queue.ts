@@ -10,6 +10,7 @@ import type { Config } from '../../config.js';
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { OrchestrationId } from '../plan/ids.js';
+import { type Renew, RunningJobs } from './runningJobs.js';
 
 export const JOBS = {
   plan: 'orchestrate.plan',
@@ -44,6 +45,7 @@ const JOBS_COLLECTION = 'agendaJobs';
 
 export class JobQueue {
   readonly agenda: Agenda;
+  private readonly running: RunningJobs;
 
   constructor(
     private readonly db: Db,
@@ -58,7 +60,16 @@ export class JobQueue {
       maxConcurrency: engine.maxParallel + 4,
       defaultLockLifetime: engine.lockLifetimeMs,
     });
-    this.agenda.on('error', (error) => logger.error(`job queue error: ${describeError(error)}`));
+    this.running = new RunningJobs(db.collection(JOBS_COLLECTION), engine.lockLifetimeMs, logger);
+    this.agenda.on('error', (error) => {
+      // A job handed back at shutdown is later declared expired by Agenda: expected, and no one's concern.
+      if (!this.running.handingBack) logger.error(`job queue error: ${describeError(error)}`);
+    });
+  }
+
+  /** True once a shutdown has stopped waiting for the running jobs: their aborted calls mean "hand the work back". */
+  get handingBack(): boolean {
+    return this.running.handingBack;
   }
 
   /**
@@ -66,10 +77,18 @@ export class JobQueue {
    * with backoff, eight times up to a minute apart (about four minutes of an outage with the
    * default ORCHESTRATE_RETRY_BASE_MS), on top of each Slack call's own retries. A process locks no
    * more jobs than it runs (lockLimit), so a SIGTERM or a crash never strands jobs locked but not started.
+   * Every job's lock (and what `renew` adds: a step's lease) is kept alive while its handler runs,
+   * however long its calls take, so that no second instance takes it for dead.
    */
-  define<T extends object>(name: JobName, handler: (job: Job<T>) => Promise<void>, concurrency: number): void {
+  define<T extends object>(
+    name: JobName,
+    handler: (job: Job<T>) => Promise<void>,
+    concurrency: number,
+    renew?: Renew,
+  ): void {
     const backoff = exponential({ delay: this.engine.retryBaseMs, maxDelay: 60_000, maxRetries: 8, jitter: 0.2 });
-    this.agenda.define<T>(name, handler, {
+    const run = (job: Job<T>) => this.running.run(job as Job<AnyJobData>, () => handler(job), renew);
+    this.agenda.define<T>(name, run, {
       concurrency,
       lockLimit: concurrency,
       backoff,
@@ -101,10 +120,15 @@ export class JobQueue {
     await this.agenda.start();
   }
 
-  /** Stops taking jobs and waits up to `timeoutMs` for the running ones to finish. */
-  async drain(timeoutMs: number): Promise<void> {
-    await this.agenda.drain(timeoutMs).catch(() => undefined);
+  /**
+   * Stops taking jobs (those locked but not started are unlocked) and waits up to `timeoutMs` for
+   * the running ones to finish. Those still running then are handed back: `abort` cuts their
+   * calls (per orchestration), and their locks and leases are released for the next instance.
+   */
+  async drain(timeoutMs: number, abort: (orchestrationId: string) => void = () => {}): Promise<void> {
     await this.agenda.stop().catch(() => undefined);
+    if (await this.running.idle(timeoutMs)) return;
+    await this.running.handBack(abort);
   }
 
   async now<T extends object>(name: JobName, data: T): Promise<void> {

@@ -32,8 +32,10 @@ export async function runStartJob(ctx: EngineContext, job: Job<StartJobData>): P
   });
   // Not moved: a retry of this job after the move (go on), or a cancel meanwhile (say nothing more).
   if (!moved && (await Orchestration.findById(id, { status: 1 }).lean())?.status !== 'executing') return;
-  // The run card (the team and every step) is the thread's first reply; a retry finds it stored.
-  await ctx.announcer.startRunCard((await loadOrchestration(id)) ?? doc);
-  await ctx.announcer.refresh(id);
+  // The run card (the team and every step) is stored as the thread's first reply before any step
+  // can post; a retry finds it stored. The first steps start before Slack has drawn anything:
+  // the redraw is stored, and sent at Slack's pace while the steps run.
+  await ctx.announcer.startRunCard(moved ?? (await loadOrchestration(id)) ?? doc);
   await advance(ctx, run._id, id);
+  await ctx.announcer.refresh(id, { wait: false });
 }

@@ -18,37 +18,31 @@ import type { DraftStream } from '../slack/draftStream.js';
 import { type EngineContext, meterFor } from './context.js';
 import { executeStep, type StepOutcome } from './executeStep.js';
 import { fail, finish } from './lifecycle.js';
-import type { StepJobData } from './queue.js';
+import type { AnyJobData, StepJobData } from './queue.js';
 import { advance } from './scheduler.js';
 import { draftFor, showProgress } from './stepProgress.js';
 import { transition } from './transition.js';
 
 export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Promise<void> {
-  const { lockLifetimeMs } = ctx.config.engine;
-  const claimant = String(job.attrs._id);
-  // Keep the job's lock, and this job's lease on its step, for as long as the handler runs (the
-  // LLM call, then the posts and the redraw): neither a long call nor a slow Slack makes the job
-  // look dead, and no second job for the same step can claim it meanwhile.
-  const keepLock = setInterval(
-    () => {
-      void job.touch().catch(() => undefined);
-      const lease = { $set: { leaseUntil: new Date(Date.now() + lockLifetimeMs) } };
-      void Step.updateOne({ _id: job.attrs.data.stepId, claimedBy: claimant, status: 'running' }, lease).catch(
-        () => undefined,
-      );
-    },
-    Math.max(500, lockLifetimeMs / 3),
-  );
   try {
-    const retryAt = await runStep(ctx, job.attrs.data, claimant);
+    const retryAt = await runStep(ctx, job.attrs.data, String(job.attrs._id));
     if (retryAt) job.schedule(retryAt);
   } catch (error) {
     // Agenda retries the job with backoff; it resumes from the stored step and never redoes a call.
-    ctx.logger.warn(`step job ${job.attrs.data.stepId} will be retried: ${describeError(error)}`);
+    if (!ctx.queue.handingBack)
+      ctx.logger.warn(`step job ${job.attrs.data.stepId} will be retried: ${describeError(error)}`);
     throw error;
-  } finally {
-    clearInterval(keepLock);
   }
+}
+
+/**
+ * This job's lease on its step, renewed with the job's lock for as long as the handler runs (the
+ * LLM call, then the posts and the redraw): neither a long call nor a slow Slack makes the job
+ * look dead, and no second job for the same step can claim it meanwhile.
+ */
+export function renewStepLease(ctx: EngineContext, job: Job<AnyJobData>): Promise<unknown> {
+  const lease = { $set: { leaseUntil: new Date(Date.now() + ctx.config.engine.lockLifetimeMs) } };
+  return Step.updateOne({ _id: job.attrs.data?.stepId, claimedBy: String(job.attrs._id), status: 'running' }, lease);
 }
 
 /** The claim: a step not yet started, one this very job started before a crash, or one whose lease lapsed. */
@@ -155,7 +149,8 @@ async function startSynthesis(ctx: EngineContext, id: OrchestrationId, step: Ste
     return false;
   }
   await transition(id, 'executing', 'synthesizing', { reason: 'all tickets settled' });
-  await ctx.announcer.refresh(id);
+  // Drawn ahead of routine updates, but the synthesis does not wait for Slack to draw it.
+  await ctx.announcer.refresh(id, { wait: false });
   return true;
 }
 
@@ -260,6 +255,9 @@ async function stepFailed(ctx: EngineContext, doc: OrchestrationDoc, step: StepD
     await fail(ctx, id, reason, 'budget');
     return;
   }
+  // The process is shutting down and cut the call: the step stays claimed by this job, whose retry
+  // (on the next instance, at once: its lock is released) takes it up again.
+  if (ctx.queue.handingBack) throw error;
   if (hasCode(error, 'orchestration_closed') || (hasCode(error, 'llm_call') && error.aborted)) {
     const now = await Orchestration.findById(doc._id, { status: 1, budgetStop: 1 }).lean();
     await settle('skipped', { skipReason: now?.budgetStop ? 'budget' : 'stopped' });
