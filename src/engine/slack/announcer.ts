@@ -132,13 +132,14 @@ export class Announcer {
 
   /**
    * The proposal message and the run card show the stored state again. `urgent` for a change people
-   * wait to see (a status, an edit): drawn at once and awaited; otherwise (a step event) coalesced.
+   * wait to see (a status, an edit): drawn at once, ahead of routine updates, and awaited unless
+   * `wait` is false; otherwise (a step event) coalesced.
    */
-  async refresh(id: OrchestrationId, { urgent = true } = {}): Promise<void> {
+  async refresh(id: OrchestrationId, { urgent = true, wait = true } = {}): Promise<void> {
     try {
       await Promise.all([
-        this.live.touch('proposal', id, { now: urgent }),
-        this.live.touch('runCard', id, { now: urgent }),
+        this.live.touch('proposal', id, { now: urgent, wait }),
+        this.live.touch('runCard', id, { now: urgent, wait }),
       ]);
       // A change of state shows on the requester's Home tab too (coalesced per person).
       const doc = urgent ? await Orchestration.findById(id, { requesterId: 1 }).lean() : null;

@@ -34,6 +34,8 @@ const keyOf = (kind: LiveKind, id: OrchestrationId) => `${id}:${kind}`;
 export class LiveMessages {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly flushing = new Map<string, Promise<void>>();
+  /** Messages with a change people wait to see: their next update takes the urgent lane. */
+  private readonly urgent = new Set<string>();
   private stopped = false;
 
   constructor(
@@ -57,17 +59,21 @@ export class LiveMessages {
 
   /**
    * The message's state changed. `now`: a change people wait to see (a status, an edit): drawn at
-   * once, after the update in flight, and awaited. Otherwise (a step event) coalesced.
+   * once, after the update in flight, ahead of routine updates; awaited unless `wait` is false
+   * (the engine, whose next step must not wait for Slack; the change is stored, so a sweep draws
+   * it should this process die). Otherwise (a step event) coalesced.
    */
-  async touch(kind: LiveKind, id: OrchestrationId, { now = false } = {}): Promise<void> {
+  async touch(kind: LiveKind, id: OrchestrationId, { now = false, wait = true } = {}): Promise<void> {
     const key = keyOf(kind, id);
     const res = await LiveMessage.updateOne(
       { key },
       { $inc: { version: 1 }, ...(now ? { $set: { lastDrawnAt: null } } : {}) },
     );
     if (res.matchedCount !== 1) return;
-    if (now) await this.flushAfterCurrent(key);
-    else this.schedule(key, 0);
+    if (!now) return this.schedule(key, 0);
+    this.urgent.add(key);
+    const drawn = this.flushAfterCurrent(key);
+    if (wait) await drawn;
   }
 
   /** Every message with a change not yet drawn: after a restart, and for changes made by other instances. */
@@ -155,7 +161,8 @@ export class LiveMessages {
       await drawn(null);
       return null;
     }
-    await this.gate.turn(UPDATE_SCOPE);
+    const key = doc.key;
+    await this.gate.turn(UPDATE_SCOPE, { urgent: this.urgent.delete(key) });
     try {
       await this.slack.chat.update({
         channel: doc.channelId,
