@@ -101,6 +101,8 @@ describe('job locks', () => {
     harness.llm.delayMs = 0;
     const logs: string[] = [];
     second = await startService(harness.config, { logger: captureLogger(logs), watchIntervalMs: 100 });
+    // The embedded database has no change streams: the queue says it polls, and how often.
+    expect(logs.some((l) => /no change streams .*next poll \(every 250 ms\)/.test(l))).toBe(true);
     await eventually(
       () => harness.llm.requests.find((r) => r !== held && r.toolName === 'state_position' && r.user === held.user),
       15_000,

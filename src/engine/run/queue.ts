@@ -4,12 +4,13 @@
  * redoes finished work.
  */
 import { MongoBackend } from '@agendajs/mongo-backend';
-import { Agenda, exponential, InMemoryNotificationChannel, type Job } from 'agenda';
+import { Agenda, exponential, type Job } from 'agenda';
 import type { Db } from 'mongodb';
 import type { Config } from '../../config.js';
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { OrchestrationId } from '../plan/ids.js';
+import { notificationChannelFor } from './notifications.js';
 import { type Renew, RunningJobs } from './runningJobs.js';
 
 export const JOBS = {
@@ -54,8 +55,6 @@ export class JobQueue {
   ) {
     this.agenda = new Agenda({
       backend: new MongoBackend({ mongo: db, collection: JOBS_COLLECTION }),
-      // Within one process a job starts at once; other instances pick it up on their next poll.
-      notificationChannel: new InMemoryNotificationChannel(),
       processEvery: engine.processEveryMs,
       maxConcurrency: engine.maxParallel + 4,
       defaultLockLifetime: engine.lockLifetimeMs,
@@ -117,6 +116,14 @@ export class JobQueue {
       .catch((error: unknown) =>
         this.logger.warn(`could not create the one-job-per-step index: ${describeError(error)}`),
       );
+    const channel = await notificationChannelFor(this.db, JOBS_COLLECTION, this.engine.processEveryMs, this.logger);
+    this.agenda.notifyVia(channel);
+    // A job beyond its kind's lock limit is not locked when stored: look again as soon as a slot
+    // frees, not on the next poll. (Agenda lets go of a finished job within the same turn of the
+    // event loop as 'complete', so the slot is free by then.)
+    this.agenda.on('complete', (job) => {
+      if ('attrs' in job) setImmediate(() => channel.wake(job.attrs.name));
+    });
     await this.agenda.start();
   }
 

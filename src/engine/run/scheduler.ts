@@ -11,22 +11,34 @@ import { orchestrationIdOf } from '../plan/ids.js';
 import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
 import type { EngineContext } from './context.js';
 
-/** Enqueues every pending step whose dependencies have all settled. Safe to call from anywhere, any number of times. */
+/**
+ * Enqueues every pending step whose dependencies have all settled, all at once, so that they
+ * start together. Safe to call from anywhere, any number of times. `after`: what must be stored
+ * before anything is enqueued (a settled step's thread posts); the reads do not wait for it.
+ */
 export async function advance(
   ctx: EngineContext,
   runId: Types.ObjectId,
   orchestrationId: OrchestrationId,
+  after?: Promise<unknown>,
 ): Promise<void> {
-  const doc = await Orchestration.findById(orchestrationId, { status: 1 }).lean();
+  const [doc, steps] = await Promise.all([
+    Orchestration.findById(orchestrationId, { status: 1 }).lean(),
+    Step.find({ runId }, { key: 1, status: 1, dependsOn: 1 }).lean(),
+    after,
+  ]);
   if (!doc || !RUNNING_STATUSES.includes(doc.status)) return;
-  const steps = await Step.find({ runId }, { key: 1, status: 1, dependsOn: 1 }).lean();
   const status = new Map(steps.map((s) => [s.key, s.status]));
-  for (const s of steps) {
-    if (s.status !== 'pending') continue;
-    if (!s.dependsOn.every((d) => SETTLED_STEP_STATUSES.includes(status.get(d) ?? 'pending'))) continue;
-    await ctx.queue.ensureStep(orchestrationId, String(s._id));
-    await Step.updateOne({ _id: s._id, status: 'pending' }, { $set: { status: 'queued' } });
-  }
+  const ready = steps.filter(
+    (s) =>
+      s.status === 'pending' && s.dependsOn.every((d) => SETTLED_STEP_STATUSES.includes(status.get(d) ?? 'pending')),
+  );
+  await Promise.all(
+    ready.map(async (s) => {
+      await ctx.queue.ensureStep(orchestrationId, String(s._id));
+      await Step.updateOne({ _id: s._id, status: 'pending' }, { $set: { status: 'queued' } });
+    }),
+  );
 }
 
 /** At start and on a slow beat: re-enqueue the work whose job may have been lost between two writes. */

@@ -232,11 +232,15 @@ async function succeed(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc,
 async function followUp(ctx: EngineContext, doc: OrchestrationDoc, settled: Pick<StepDoc, '_id'>): Promise<void> {
   const step = await Step.findById(settled._id).lean<StepDoc>();
   if (!step) return;
-  // Stored for posting before anything it unblocks can post: the thread keeps the run's order.
-  await ctx.announcer.announceStep(doc, step);
-  if (step.kind === 'synthesis' && step.status === 'succeeded') await keepDeliverable(ctx.announcer, ctx.logger, doc);
+  // Stored for posting before anything it unblocks is enqueued: the thread keeps the run's order.
+  // The reads that decide what is unblocked go on meanwhile: a hand-off is the critical path.
+  const announced = ctx.announcer.announceStep(doc, step);
   const id = orchestrationIdOf(doc);
-  await advance(ctx, step.runId, id);
+  if (step.kind === 'synthesis' && step.status === 'succeeded') {
+    await announced;
+    await keepDeliverable(ctx.announcer, ctx.logger, doc);
+  }
+  await advance(ctx, step.runId, id, announced);
   await ctx.announcer.warnNearCap(doc);
   await ctx.announcer.refresh(id, { urgent: false });
 }

@@ -37,13 +37,15 @@ export async function approvePlan(services: Services, click: Click): Promise<Rep
       `Someone got there first: the orchestration is *${STATUS_LABELS[now?.status ?? 'cancelled']}*. Nothing was changed.`,
     );
   }
-  await services.engine.redraw(id);
+  // The run starts first; the plan message is redrawn meanwhile (Slack's pace must not delay the run).
   try {
     await services.engine.enqueueStart(id);
   } catch (error) {
     // Approved and stored: the engine's sweep gives the run its start job. Tell the truth.
     services.logger.warn(`could not queue the start of ${id} at once: ${describeError(error)}`);
+    await services.engine.redraw(id);
     return text(`:white_check_mark: Approved. ${QUEUED_LATE}`);
   }
+  await services.engine.redraw(id);
   return null;
 }
