@@ -12,6 +12,10 @@
  *   streaming shows up as a clear test failure instead of a fake answering the wrong protocol.
  * - Usage goes on the wire as Anthropic reports it: `input_tokens` counts only the uncached input;
  *   cache reads and writes are separate. langchain adds all three into usage_metadata.input_tokens.
+ * - Tool use is refused as Anthropic refuses it: a transcript holding tool_use or tool_result blocks
+ *   must define tools, every tool_use must be answered by a tool_result in the next message, and
+ *   every tool_result must answer a tool_use of the message before (consecutive messages of one
+ *   role count as one, as the API merges them).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FakeLlmServer } from './fakeLlmServer.js';
@@ -41,6 +45,12 @@ export interface RecordedRequest {
   system: string;
   /** The text of the user messages (text blocks and tool results), joined by newlines. */
   user: string;
+  /** The names of the tools offered. */
+  tools: string[];
+  /** tool_choice's type ("auto", "any", "none"), or the name of the tool it forces; null when unset. */
+  toolChoice: string | null;
+  /** Every tool_result in the transcript, in order, with the tool of the tool_use it answers. */
+  toolResults: { id: string; name: string | null; content: string; isError: boolean }[];
   /** The x-api-key header as sent. */
   apiKey: string | null;
   /** The stop_reason this request was answered with (null for an error answer or a hang-up). */
@@ -61,6 +71,8 @@ export type FakeReply =
   | { tool: string; args: unknown; usage?: Usage; truncated?: boolean }
   /** `truncated`: the text is cut off halfway, stop_reason "max_tokens". */
   | { text: string; usage?: Usage; truncated?: boolean }
+  /** Several tool_use blocks in one answer (an optional text block before them), as a model calling tools in parallel. */
+  | { calls: { tool: string; args: unknown }[]; text?: string; usage?: Usage }
   | { status: number; error?: { message: string; type?: string }; retryAfterSeconds?: number };
 export type Responder = (request: RecordedRequest) => FakeReply | Promise<FakeReply>;
 
@@ -125,6 +137,63 @@ function truncateValue(value: unknown, budget: number): { value: unknown; comple
   return { value: out, complete: false, used: budget };
 }
 
+type Block = AnthropicContentBlock & { id?: string; name?: string; tool_use_id?: string; is_error?: boolean };
+
+/** The messages as the API reads them: consecutive messages of one role merged, content as blocks. */
+function turnsOf(messages: MessagesRequest['messages']): { role: string; blocks: Block[] }[] {
+  const turns: { role: string; blocks: Block[] }[] = [];
+  for (const m of messages) {
+    const blocks: Block[] = typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : m.content;
+    const last = turns[turns.length - 1];
+    if (last?.role === m.role) last.blocks.push(...blocks);
+    else turns.push({ role: m.role, blocks: [...blocks] });
+  }
+  return turns;
+}
+
+/** Anthropic's own wording for tool blocks that do not pair up (or have no tools to refer to), else null. */
+function toolUseProblem(body: MessagesRequest): string | null {
+  const turns = turnsOf(body.messages);
+  const usesTools = turns.some((t) => t.blocks.some((b) => b.type === 'tool_use' || b.type === 'tool_result'));
+  if (usesTools && !body.tools?.length)
+    return 'Requests which include `tool_use` or `tool_result` blocks must define tools.';
+  for (const [i, turn] of turns.entries()) {
+    const previous = turns[i - 1];
+    const called = new Set(
+      previous?.role === 'assistant' ? previous.blocks.filter((b) => b.type === 'tool_use').map((b) => b.id) : [],
+    );
+    const results = turn.blocks.filter((b) => b.type === 'tool_result');
+    const stray = results.find((b) => !called.has(b.tool_use_id));
+    if (stray)
+      return `messages.${i}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${stray.tool_use_id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`;
+    if (turn.role !== 'assistant') continue;
+    const next = turns[i + 1];
+    const answered = new Set(next?.blocks.filter((b) => b.type === 'tool_result').map((b) => b.tool_use_id));
+    const open = turn.blocks.filter((b) => b.type === 'tool_use' && !answered.has(b.id)).map((b) => b.id);
+    // The last assistant message may be a prefill; only one followed by a user turn must be answered.
+    if (open.length && next)
+      return `messages.${i}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${open.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`;
+  }
+  return null;
+}
+
+function toolResultsOf(messages: MessagesRequest['messages']): RecordedRequest['toolResults'] {
+  const names = new Map<string, string>();
+  const results: RecordedRequest['toolResults'] = [];
+  for (const turn of turnsOf(messages))
+    for (const block of turn.blocks) {
+      if (block.type === 'tool_use' && block.id) names.set(block.id, String(block.name ?? ''));
+      if (block.type === 'tool_result')
+        results.push({
+          id: String(block.tool_use_id ?? ''),
+          name: names.get(String(block.tool_use_id ?? '')) ?? null,
+          content: textOf(block.content),
+          isError: block.is_error === true,
+        });
+    }
+  return results;
+}
+
 export class FakeAnthropic extends FakeLlmServer<RecordedRequest, FakeReply> {
   private counter = 0;
 
@@ -170,6 +239,8 @@ export class FakeAnthropic extends FakeLlmServer<RecordedRequest, FakeReply> {
         message: `FakeAnthropic: bad request body: ${(error as Error).message}`,
       });
     }
+    const toolUse = toolUseProblem(body);
+    if (toolUse) return sendError(res, 400, { type: 'invalid_request_error', message: toolUse });
     if (body.stream) {
       return sendError(res, 400, {
         type: 'invalid_request_error',
@@ -187,6 +258,13 @@ export class FakeAnthropic extends FakeLlmServer<RecordedRequest, FakeReply> {
         .filter((m) => m.role === 'user')
         .map((m) => textOf(m.content))
         .join('\n'),
+      tools: (body.tools ?? []).map((t) => t.name),
+      toolChoice: body.tool_choice
+        ? body.tool_choice.type === 'tool'
+          ? (body.tool_choice.name ?? null)
+          : body.tool_choice.type
+        : null,
+      toolResults: toolResultsOf(body.messages),
       apiKey: typeof header === 'string' ? header : null,
       stopReason: null,
       startedAt: Date.now(),
@@ -209,10 +287,22 @@ export class FakeAnthropic extends FakeLlmServer<RecordedRequest, FakeReply> {
     }
 
     const n = ++this.counter;
-    const truncated = reply.truncated === true;
+    const truncated = 'truncated' in reply && reply.truncated === true;
     let content: AnthropicContentBlock[];
     let answerChars: number;
-    if ('text' in reply) {
+    if ('calls' in reply) {
+      content = [
+        ...(reply.text ? [{ type: 'text', text: reply.text }] : []),
+        ...reply.calls.map((call, i) => ({
+          type: 'tool_use',
+          id: `toolu_${String(n).padStart(6, '0')}_${i}`,
+          name: call.tool,
+          input: call.args ?? {},
+        })),
+      ];
+      answerChars =
+        (reply.text ?? '').length + reply.calls.reduce((sum, c) => sum + JSON.stringify(c.args ?? {}).length, 0);
+    } else if ('text' in reply) {
       const text = truncated ? reply.text.slice(0, Math.floor(reply.text.length / 2)) : reply.text;
       content = [{ type: 'text', text }];
       answerChars = text.length;
@@ -224,7 +314,13 @@ export class FakeAnthropic extends FakeLlmServer<RecordedRequest, FakeReply> {
       content = [{ type: 'tool_use', id: `toolu_${String(n).padStart(6, '0')}`, name: reply.tool, input }];
       answerChars = budget;
     }
-    const stopReason = truncated ? 'max_tokens' : 'text' in reply ? 'end_turn' : 'tool_use';
+    const stopReason = truncated
+      ? 'max_tokens'
+      : 'calls' in reply
+        ? 'tool_use'
+        : 'text' in reply
+          ? 'end_turn'
+          : 'tool_use';
     record.stopReason = stopReason;
     const promptChars =
       textOf(body.system).length + body.messages.reduce((sum, m) => sum + textOf(m.content).length, 0);

@@ -11,6 +11,9 @@ import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { hasCode, LlmCallError } from '../../errors.js';
 import type { TokenUsage } from '../money/pricing.js';
+import { type LlmTurnRequest, type LlmTurnResult, toolDefinitions } from './toolTurn.js';
+
+export type { AnswerTool, LlmTurnRequest, LlmTurnResult, TurnTool, TurnToolChoice } from './toolTurn.js';
 
 export interface LlmRequest {
   system: string;
@@ -43,6 +46,8 @@ export interface ChatLlm {
     request: LlmRequest,
     onPartial?: (partialArguments: string) => void,
   ): Promise<LlmStructuredResult<T>>;
+  /** One turn of a conversation with tools bound: the model's next message (text and/or tool calls). */
+  turn(request: LlmTurnRequest): Promise<LlmTurnResult>;
 }
 
 export function classifyLlmError(error: unknown, signal?: AbortSignal): LlmCallError {
@@ -99,7 +104,7 @@ function usageOf(message: unknown): TokenUsage {
   };
 }
 
-function contentText(message: AIMessage): string {
+export function contentText(message: AIMessage): string {
   const content = message.content;
   if (typeof content === 'string') return content;
   return content
@@ -203,6 +208,23 @@ export class LangchainLlm implements ChatLlm {
       violations: checked.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
       usage,
     };
+  }
+
+  async turn(request: LlmTurnRequest): Promise<LlmTurnResult> {
+    try {
+      const model = this.factory(request.maxTokens);
+      const choice = request.toolChoice === 'none' ? 'none' : request.toolChoice?.tool;
+      if (request.tools.length && !model.bindTools) throw new LlmCallError('this model cannot call tools', false);
+      const runnable = request.tools.length
+        ? model.bindTools!(toolDefinitions(request.tools), (choice ? { tool_choice: choice } : {}) as never)
+        : model;
+      const message = (await runnable.invoke([new SystemMessage(request.system), ...request.messages], {
+        signal: request.signal,
+      })) as AIMessage;
+      return { message, usage: usageOf(message), cutOff: cutOff(message) };
+    } catch (error) {
+      throw classifyLlmError(error, request.signal);
+    }
   }
 
   private async invokeToolCall<T>(schema: z.ZodType<T>, name: string, request: LlmRequest) {

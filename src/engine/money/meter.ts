@@ -5,10 +5,11 @@
  */
 import { z } from 'zod';
 import { BudgetExceededError, LlmCallError, OrchestrationClosedError } from '../../errors.js';
-import type { ChatLlm, LlmRequest } from '../llm/client.js';
+import type { ChatLlm, LlmRequest, LlmTurnRequest } from '../llm/client.js';
 import type { OrchestrationId } from '../plan/ids.js';
 import { releaseStaleHolds, reserve, settle } from './budget.js';
 import { inputTokensUpperBound, type Pricer, type TokenUsage } from './pricing.js';
+import { turnInputTokensUpperBound } from './transcriptBounds.js';
 
 export interface MeterContext {
   orchestrationId: OrchestrationId;
@@ -81,17 +82,26 @@ async function reserveWhenRoom(ctx: MeterContext, worstCase: number, signal?: Ab
   }
 }
 
+/** What bounds a call's cost: its input tokens at most, its output tokens at most. */
+interface CallBounds {
+  inputTokens: number;
+  maxTokens: number;
+  signal?: AbortSignal | undefined;
+}
+
+const promptBounds = (request: LlmRequest, extraBytes: number): CallBounds => ({
+  inputTokens: inputTokensUpperBound([request.system, request.user], extraBytes),
+  maxTokens: request.maxTokens,
+  signal: request.signal,
+});
+
 async function metered<R extends { usage: TokenUsage }>(
   ctx: MeterContext,
-  request: LlmRequest,
-  extraBytes: number,
+  bounds: CallBounds,
   call: () => Promise<R>,
 ): Promise<R & Metered> {
-  const worstCase = ctx.pricer.worstCase(
-    inputTokensUpperBound([request.system, request.user], extraBytes),
-    request.maxTokens,
-  );
-  const holdId = await reserveWhenRoom(ctx, worstCase, request.signal);
+  const worstCase = ctx.pricer.worstCase(bounds.inputTokens, bounds.maxTokens);
+  const holdId = await reserveWhenRoom(ctx, worstCase, bounds.signal);
   let result: R;
   try {
     result = await call();
@@ -133,7 +143,7 @@ async function book(
 }
 
 export function meteredText(ctx: MeterContext, request: LlmRequest) {
-  return metered(ctx, request, 0, () => ctx.llm.text(request));
+  return metered(ctx, promptBounds(request, 0), () => ctx.llm.text(request));
 }
 
 export function meteredStructured<T>(
@@ -143,5 +153,20 @@ export function meteredStructured<T>(
   request: LlmRequest,
   onPartial?: (partialArguments: string) => void,
 ) {
-  return metered(ctx, request, toolSchemaBytes(schema), () => ctx.llm.structured(schema, name, request, onPartial));
+  return metered(ctx, promptBounds(request, toolSchemaBytes(schema)), () =>
+    ctx.llm.structured(schema, name, request, onPartial),
+  );
+}
+
+/**
+ * One turn of a tool conversation. Its worst case covers the whole transcript so far and the
+ * tools' definitions, so each turn of a loop reserves what it could really cost, and a turn that
+ * does not fit under the cap is never made.
+ */
+export function meteredTurn(ctx: MeterContext, request: LlmTurnRequest) {
+  return metered(
+    ctx,
+    { inputTokens: turnInputTokensUpperBound(request), maxTokens: request.maxTokens, signal: request.signal },
+    () => ctx.llm.turn(request),
+  );
 }

@@ -19,6 +19,9 @@ const lyingLlm = (output: number): ChatLlm => ({
   structured: async () => {
     throw new Error('not used');
   },
+  turn: async () => {
+    throw new Error('not used');
+  },
 });
 
 describe('meteredText', () => {
