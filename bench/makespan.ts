@@ -95,15 +95,26 @@ async function measure(report: Report, paced: boolean): Promise<void> {
     const ratios: number[] = [];
     const together: number[] = [];
     const spread: number[] = [];
+    const computeRatios: number[] = [];
+    const slackFloorRatios: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       h.llm.delayMs = 0;
-      const { id, at } = await proposeAndApprove(h, `C_MAKESPAN_${paced ? 'P' : 'U'}${run}`, `Makespan run ${run}`);
+      const channel = `C_MAKESPAN_${paced ? 'P' : 'U'}${run}`;
+      const { id, at } = await proposeAndApprove(h, channel, `Makespan run ${run}`);
       await eventually(
         async () => (await Orchestration.findById(id, { status: 1 }).lean())?.status === 'completed',
         60_000,
         'the 5-ticket run',
       );
-      ratios.push((performance.now() - at) / (CRITICAL_CALLS * LLM_MS));
+      const tookMs = performance.now() - at;
+      ratios.push(tookMs / (CRITICAL_CALLS * LLM_MS));
+      // When the last call ended: the engine's own makespan, whatever Slack's pace.
+      computeRatios.push((Math.max(...h.llm.requests.map((r) => r.endedAt ?? 0)) - wallAt) / (CRITICAL_CALLS * LLM_MS));
+      // Slack takes about a message a second per channel: the run's thread posts set a floor of their own.
+      const posts = h.slack.calls.filter(
+        (c) => c.args.channel === channel && c.args.thread_ts && c.method === 'chat.postMessage',
+      ).length;
+      slackFloorRatios.push(tookMs / Math.max(CRITICAL_CALLS * LLM_MS, posts * 1100));
       if (process.env.BENCH_TRACE)
         console.log(
           h.llm.requests
@@ -126,6 +137,19 @@ async function measure(report: Report, paced: boolean): Promise<void> {
       ratios,
       `approve → completed over ${CRITICAL_CALLS} × ${LLM_MS} ms; b, c, d ran ${together.join(', ')} at once, their starts ${spread.join(', ')} ms apart`,
     );
+    report(
+      `  … the last LLM call's end ÷ critical path, ${paced ? 'paced' : 'unpaced'}`,
+      '×',
+      computeRatios,
+      "the engine's own makespan: Slack's pace does not hold steps back",
+    );
+    if (paced)
+      report(
+        '  … approve → completed ÷ max(critical path, thread posts × 1.1 s)',
+        '×',
+        slackFloorRatios,
+        'Slack takes a message a second per channel; "completed" waits for the deliverable to be visible',
+      );
   } finally {
     await h.stop();
   }

@@ -14,8 +14,10 @@ import { Orchestration } from '../src/models/orchestration.js';
 import { Step } from '../src/models/run.js';
 import { largestProposal, sampleProposal } from '../test/fixtures.js';
 import { eventually, REQUESTER, scriptedResponder, startHarness } from '../test/helpers/harness.js';
+import { makespan } from './makespan.js';
 import { memory } from './memory.js';
 import { peer } from './peer.js';
+import { planningBurst } from './planningBurst.js';
 import { slackPacing } from './slackPacing.js';
 
 const pct = (values: number[], p: number) => {
@@ -245,6 +247,8 @@ async function tightCap() {
 await pureFunctions();
 await overSlack();
 await tightCap();
+await makespan(report);
+await planningBurst(report);
 rows.push(...(await slackPacing(report)));
 await peer(report);
 await memory(report);

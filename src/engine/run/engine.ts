@@ -41,8 +41,13 @@ export interface EngineDeps {
 /** The recovery sweep runs every this many polls: it queries every open orchestration. */
 const RECOVERY_BEATS = 6;
 
-/** Planning jobs at once per process: each is one LLM call at a time. */
-const PLANNING_CONCURRENCY = 2;
+/**
+ * Planning jobs at once per process. Planning waits on one LLM call at a time and costs this
+ * process little, so a burst of requests is planned together rather than two by two.
+ */
+const PLANNING_CONCURRENCY = 10;
+/** Start jobs at once: database writes and a post each. */
+const START_CONCURRENCY = 4;
 
 export class Engine {
   private readonly ctx: EngineContext;
@@ -74,7 +79,7 @@ export class Engine {
     const ctx = this.ctx;
     queue.define<PlanJobData>(JOBS.plan, (job) => runPlanJob(ctx, job), PLANNING_CONCURRENCY);
     queue.define<ReplanJobData>(JOBS.replan, (job) => runReplanJob(ctx, job), PLANNING_CONCURRENCY);
-    queue.define<StartJobData>(JOBS.start, (job) => runStartJob(ctx, job), PLANNING_CONCURRENCY);
+    queue.define<StartJobData>(JOBS.start, (job) => runStartJob(ctx, job), START_CONCURRENCY);
     queue.define<StepJobData>(
       JOBS.step,
       (job) => runStepJob(ctx, job),

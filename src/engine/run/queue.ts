@@ -47,6 +47,8 @@ const JOBS_COLLECTION = 'agendaJobs';
 export class JobQueue {
   readonly agenda: Agenda;
   private readonly running: RunningJobs;
+  /** The jobs of every kind that may run at once: Agenda's overall cap never binds before a kind's own. */
+  private slots = 0;
 
   constructor(
     private readonly db: Db,
@@ -56,7 +58,6 @@ export class JobQueue {
     this.agenda = new Agenda({
       backend: new MongoBackend({ mongo: db, collection: JOBS_COLLECTION }),
       processEvery: engine.processEveryMs,
-      maxConcurrency: engine.maxParallel + 4,
       defaultLockLifetime: engine.lockLifetimeMs,
     });
     this.running = new RunningJobs(db.collection(JOBS_COLLECTION), engine.lockLifetimeMs, logger);
@@ -86,6 +87,7 @@ export class JobQueue {
     renew?: Renew,
   ): void {
     const backoff = exponential({ delay: this.engine.retryBaseMs, maxDelay: 60_000, maxRetries: 8, jitter: 0.2 });
+    this.slots += concurrency;
     const run = (job: Job<T>) => this.running.run(job as Job<AnyJobData>, () => handler(job), renew);
     this.agenda.define<T>(name, run, {
       concurrency,
@@ -118,6 +120,7 @@ export class JobQueue {
       );
     const channel = await notificationChannelFor(this.db, JOBS_COLLECTION, this.engine.processEveryMs, this.logger);
     this.agenda.notifyVia(channel);
+    this.agenda.maxConcurrency(this.slots);
     // A job beyond its kind's lock limit is not locked when stored: look again as soon as a slot
     // frees, not on the next poll. (Agenda lets go of a finished job within the same turn of the
     // event loop as 'complete', so the slot is free by then.)
