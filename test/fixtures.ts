@@ -14,6 +14,8 @@ export function sampleProposal(overrides: Partial<Proposal> = {}): Proposal {
           persona: 'A sharp market analyst who cites sources.',
           skills: ['market research', 'pricing'],
         },
+        tools: [],
+        model: null,
       },
       {
         key: 'writer',
@@ -24,6 +26,8 @@ export function sampleProposal(overrides: Partial<Proposal> = {}): Proposal {
           persona: 'A product marketer who writes crisp one-pagers.',
           skills: ['positioning', 'copywriting'],
         },
+        tools: [],
+        model: null,
       },
     ],
     tickets: [
@@ -57,7 +61,7 @@ export function sampleProposal(overrides: Partial<Proposal> = {}): Proposal {
   };
 }
 
-/** A proposal at the contract's maximum size, with long texts everywhere. */
+/** A proposal at the contract's maximum size, with long texts everywhere (and tools and models no app offers). */
 export function largestProposal(textLength = 2000): Proposal {
   const long = (seed: string) => `${seed} `.repeat(Math.ceil(textLength / (seed.length + 1))).slice(0, textLength);
   const roles = Array.from({ length: 8 }, (_, i) => ({
@@ -69,6 +73,8 @@ export function largestProposal(textLength = 2000): Proposal {
       persona: long(`Persona ${i} @here`),
       skills: Array.from({ length: 12 }, (_, s) => long(`skill ${s}`).slice(0, 80)),
     },
+    tools: Array.from({ length: 32 }, (_, t) => long(`tool_${t}_<!here>`).slice(0, 128)),
+    model: long(`model-${i}`).slice(0, 200),
   }));
   const tickets = Array.from({ length: 16 }, (_, i) => ({
     key: `ticket-${i}`,

@@ -34,6 +34,8 @@ export const InputIds = {
   hireName: { block: 'hire_name', action: 'hire_name_input' },
   hirePersona: { block: 'hire_persona', action: 'hire_persona_input' },
   hireSkills: { block: 'hire_skills', action: 'hire_skills_input' },
+  roleTools: { block: 'role_tools', action: 'role_tools_select' },
+  roleModel: { block: 'role_model', action: 'role_model_select' },
   budget: { block: 'budget_max', action: 'budget_max_input' },
   note: { block: 'ask_again_note', action: 'ask_again_note_input' },
 } as const;

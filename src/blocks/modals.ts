@@ -1,9 +1,11 @@
 /**
- * Modals for reviewing a proposal: swap a role, set the budget cap, ask the CEO agent again.
+ * Modals for reviewing a proposal: swap a role (its agent, tools and model), set the budget cap,
+ * ask the CEO agent again.
  * Each carries the orchestration id, the revision it was opened for and its target in
  * private_metadata, so a submission against a changed plan is recognised as stale.
  */
 import type { KnownBlock, ModalView, PlainTextOption } from '@slack/types';
+import { type PlanChoices, roleKit } from '../engine/plan/choices.js';
 import type { Role } from '../engine/plan/proposal.js';
 import { type ControlValue, encodeControlValue, InputIds, ViewIds } from './actionIds.js';
 import { formatUsd, plain, safeMrkdwn } from './text.js';
@@ -22,7 +24,11 @@ export interface RosterOption {
  */
 export const NEW_HIRE_OPTION_VALUE = 'orchestrate:new-hire';
 
-export function swapRoleModal(meta: ControlValue, role: Role, roster: RosterOption[]): ModalView {
+/** Slack's most options in a select, and longest option value. */
+const MAX_OPTIONS = 100;
+const MAX_VALUE = 150;
+
+export function swapRoleModal(meta: ControlValue, role: Role, roster: RosterOption[], choices: PlanChoices): ModalView {
   const hireOption: PlainTextOption = { text: text('A new hire (describe below)'), value: NEW_HIRE_OPTION_VALUE };
   const options: PlainTextOption[] = [
     hireOption,
@@ -100,6 +106,7 @@ Pick an agent from the roster, *or* choose _A new hire_ and describe it below.`,
         ...(role.hire?.skills.length ? { initial_value: role.hire.skills.join(', ') } : {}),
       },
     },
+    ...kitBlocks(role, choices),
   );
   return {
     type: 'modal',
@@ -110,6 +117,77 @@ Pick an agent from the roster, *or* choose _A new hire_ and describe it below.`,
     close: text('Cancel'),
     blocks,
   };
+}
+
+const note = (t: string): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text: t }] });
+const list = (names: string[]) => safeMrkdwn(names.join(', '), 500);
+
+/**
+ * The role's tools (any of those that exist) and model (one of those people may pick). A tool or
+ * model the role names that is no longer offered cannot be drawn as chosen, so it is named and
+ * saving drops it, rather than dropping it unseen.
+ */
+function kitBlocks(role: Role, choices: PlanChoices): KnownBlock[] {
+  const kit = roleKit(role);
+  const blocks: KnownBlock[] = [];
+  const offered = choices.tools.filter((t) => t.name.length <= MAX_VALUE);
+  const names = new Set(offered.map((t) => t.name));
+  // The role's own tools first, so that they are among the options Slack shows as chosen.
+  const tools = [
+    ...offered.filter((t) => kit.tools.includes(t.name)),
+    ...offered.filter((t) => !kit.tools.includes(t.name)),
+  ]
+    .slice(0, MAX_OPTIONS)
+    .map((t) => ({
+      text: text(plain(t.name, 75)),
+      value: t.name,
+      ...(t.summary.trim() ? { description: text(plain(t.summary, 75)) } : {}),
+    }));
+  const chosen = tools.filter((o) => kit.tools.includes(o.value));
+  if (tools.length) {
+    blocks.push({
+      type: 'input',
+      block_id: InputIds.roleTools.block,
+      optional: true,
+      label: text('Tools this role may use'),
+      element: {
+        type: 'multi_static_select',
+        action_id: InputIds.roleTools.action,
+        placeholder: text('No tools'),
+        options: tools,
+        ...(chosen.length ? { initial_options: chosen } : {}),
+      },
+    });
+  } else {
+    blocks.push(note('No tools are configured: this role works from its prompt alone.'));
+  }
+  const gone = kit.tools.filter((t) => !names.has(t));
+  if (gone.length) blocks.push(note(`Not available any more, and dropped when you save: ${list(gone)}`));
+
+  const models = choices.models.filter((m) => m.length <= MAX_VALUE).slice(0, MAX_OPTIONS);
+  const modelOptions = models.map((m, i) => ({ text: text(plain(i === 0 ? `${m} (default)` : m, 75)), value: m }));
+  const current = modelOptions.find((o) => o.value === kit.model) ?? modelOptions[0];
+  if (modelOptions.length > 1) {
+    blocks.push({
+      type: 'input',
+      block_id: InputIds.roleModel.block,
+      label: text('Model'),
+      element: {
+        type: 'static_select',
+        action_id: InputIds.roleModel.action,
+        options: modelOptions,
+        ...(current ? { initial_option: current } : {}),
+      },
+    });
+  } else if (models[0]) {
+    blocks.push(
+      note(`Model: ${safeMrkdwn(models[0], 150)}, the only one configured (ORCHESTRATE_MODELS adds others).`),
+    );
+  }
+  if (kit.model && !models.includes(kit.model)) {
+    blocks.push(note(`${list([kit.model])} is not offered any more: saving puts this role on the default model.`));
+  }
+  return blocks;
 }
 
 export function budgetModal(meta: ControlValue, currentUsd: number, ceilingUsd: number, spentUsd: number): ModalView {

@@ -5,9 +5,10 @@
  */
 import type { KnownBlock, SectionBlock } from '@slack/types';
 import type { Estimate } from '../engine/money/estimate.js';
+import { roleKit } from '../engine/plan/choices.js';
 import { topologicalOrder } from '../engine/plan/dag.js';
 import type { OrchestrationId } from '../engine/plan/ids.js';
-import type { Proposal } from '../engine/plan/proposal.js';
+import type { Proposal, Role } from '../engine/plan/proposal.js';
 import type { OrchestrationStatus } from '../engine/plan/status.js';
 import { ActionIds, encodeControlValue } from './actionIds.js';
 import { fallbackText, formatDuration, formatUsd, plain, safeMrkdwn } from './text.js';
@@ -31,6 +32,8 @@ export interface ProposalView {
   estimate?: Estimate | null;
   /** Per ticket key, how its step stands, once a run exists. */
   ticketStates?: Record<string, string>;
+  /** LLM_MODEL, named where a role runs on the default model. */
+  defaultModel?: string;
 }
 
 export interface SlackMessage {
@@ -40,9 +43,10 @@ export interface SlackMessage {
 
 /**
  * Characters of block text shared by all role and ticket blocks: what keeps the largest plan,
- * confirm dialogs and button labels included, under the ~11k at which Slack refuses a message.
+ * each role's tools and model, confirm dialogs and button labels included, under the ~11k at
+ * which Slack refuses a message.
  */
-const ITEMS_BUDGET = 5700;
+const ITEMS_BUDGET = 5000;
 
 export const STATUS_LABELS: Record<OrchestrationStatus, string> = {
   planning: ':hourglass_flowing_sand: Planning…',
@@ -94,21 +98,21 @@ export function proposalMessage(view: ProposalView): SlackMessage {
 
   blocks.push(section(`*Roles* (${p.roles.length})`));
   for (const role of p.roles) {
-    const head = `*${safeMrkdwn(role.title, Math.min(120, perItem / 3))}* \`${role.key}\`\n`;
+    const head = `*${safeMrkdwn(role.title, Math.min(120, perItem / 4))}* \`${role.key}\`\n`;
+    const kit = kitLine(role, view.defaultModel, Math.min(300, perItem / 6));
     let who: string;
     if (role.hire) {
       const skills = role.hire.skills.length
-        ? `\nSkills: ${safeMrkdwn(role.hire.skills.join(', '), Math.min(400, perItem / 4))}`
+        ? `\nSkills: ${safeMrkdwn(role.hire.skills.join(', '), Math.min(400, perItem / 6))}`
         : '';
       const name = `_new hire_: *${safeMrkdwn(role.hire.name, 60)}*: `;
-      const room = Math.max(40, perItem - head.length - name.length - skills.length);
+      const room = Math.max(40, perItem - head.length - name.length - skills.length - kit.length);
       who = `${name}${safeMrkdwn(role.hire.persona, Math.min(600, room))}${skills}`;
     } else {
       who = `_existing agent_: *${safeMrkdwn(role.existingAgent ?? '', 80)}*`;
     }
-    blocks.push(
-      withAccessory(section(`${head}${who}`), editable && button(ActionIds.swapRole, 'Swap role', control(role.key))),
-    );
+    const swap = editable && button(ActionIds.swapRole, 'Swap role', control(role.key));
+    blocks.push(withAccessory(section(`${head}${who}${kit}`), swap));
   }
 
   blocks.push(section(`*Sub-tickets* (${p.tickets.length}), in dependency order`));
@@ -201,6 +205,14 @@ export function estimateText(e: Estimate, capUsd: number): string {
     );
   }
   return lines.join('\n');
+}
+
+/** "Tools: web_search, web_fetch · Model: gpt-4o": what the role may call, and what it runs on. */
+function kitLine(role: Role, defaultModel: string | undefined, max: number): string {
+  const { tools, model } = roleKit(role);
+  const fallback = defaultModel ? `default (${safeMrkdwn(defaultModel, Math.min(60, max))})` : 'default';
+  const shown = tools.length ? safeMrkdwn(tools.join(', '), max) : 'none';
+  return `\nTools: ${shown} · Model: ${model ? safeMrkdwn(model, Math.min(60, max)) : fallback}`;
 }
 
 function statusLine(view: ProposalView): string {

@@ -44,11 +44,27 @@ function formOf({ body, context }: SubmitArgs): Click {
   };
 }
 
+/**
+ * The role's tools and model as the form has them: null where the form had no such field (no tools
+ * offered, one model, or a modal drawn before roles had either), which keeps what the role has, as
+ * opposed to an empty choice, which takes its tools away.
+ */
+export function kitOf(values: Values): { tools: string[] | null; model: string | null } {
+  const tools = input(values, InputIds.roleTools);
+  const model = input(values, InputIds.roleModel);
+  return {
+    tools: tools ? (tools.selected_options ?? []).map((o) => o.value) : null,
+    model: model?.selected_option?.value ?? null,
+  };
+}
+
 const SWAP_ROLE_BLOCKS = {
   rosterAgent: InputIds.rosterAgent.block,
   hireName: InputIds.hireName.block,
   hirePersona: InputIds.hirePersona.block,
   hireSkills: InputIds.hireSkills.block,
+  tools: InputIds.roleTools.block,
+  model: InputIds.roleModel.block,
 };
 
 export function register(app: App, services: Services): void {
@@ -76,6 +92,7 @@ export function register(app: App, services: Services): void {
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean),
+      ...kitOf(values),
     };
     return submitSwapRole(services, formOf(args), form, SWAP_ROLE_BLOCKS);
   });

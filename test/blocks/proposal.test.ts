@@ -43,6 +43,21 @@ describe('proposalMessage', () => {
     expect(text.indexOf('3. Draft the positioning')).toBeGreaterThan(text.indexOf('2. Compare pricing'));
   });
 
+  it("shows each role's tools and model, naming the default model where a role has none of its own", () => {
+    const p = sampleProposal();
+    p.roles[0] = { ...p.roles[0]!, tools: ['web_search', 'web_fetch'], model: 'gpt-4o' };
+    const text = allText(proposalMessage(view({ proposal: p, defaultModel: 'gpt-4o-mini' })));
+    expect(text).toContain('Tools: web_search, web_fetch · Model: gpt-4o');
+    expect(text).toContain('Tools: none · Model: default (gpt-4o-mini)');
+  });
+
+  it('draws a plan stored before roles had tools and a model as no tools on the default model', () => {
+    const p = sampleProposal();
+    const { tools: _t, model: _m, ...old } = p.roles[0]!;
+    const stored = { ...p, roles: [old as (typeof p.roles)[number], p.roles[1]!] };
+    expect(allText(proposalMessage(view({ proposal: stored })))).toContain('Tools: none · Model: default');
+  });
+
   it('offers the review controls, each carrying the orchestration id and the revision it was drawn for', () => {
     const m = proposalMessage(view({ revision: 4 }));
     expect(buttons(m).map((b: any) => b.action_id)).toEqual([
@@ -119,7 +134,7 @@ describe('proposalMessage', () => {
     expect(text).not.toMatch(/@here/);
   });
 
-  it('stays within Block Kit limits at 8 roles and 16 tickets with 2,000-character texts', () => {
+  it('stays within Block Kit limits at 8 roles and 16 tickets with 2,000-character texts, 32 tools a role', () => {
     for (const status of ['proposed', 'executing', 'completed', 'failed'] as const) {
       const p = largestProposal(2000);
       const e = estimate(p, createPricer('claude-sonnet-4-5', {}), 16_384, []);
@@ -134,6 +149,8 @@ describe('proposalMessage', () => {
         }),
       );
       expect(blockKitViolations(m)).toEqual([]);
+      expect(allText(m)).not.toContain('<!here>');
+      expect(m.blocks.filter((b: any) => /\nTools: tool_0_/.test(b.text?.text ?? ''))).toHaveLength(8);
       // Every dependency is named, by its number at least, however little room there is.
       const ticketBlocks = m.blocks.filter((b: any) => /^(:[a-z_]+: )?\*\d+\. /.test(b.text?.text ?? ''));
       expect(ticketBlocks).toHaveLength(16);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { estimateText } from '../../src/blocks/proposal.js';
+import type { ChatLlm } from '../../src/engine/llm/client.js';
 import { estimate, type HistorySample, percentile } from '../../src/engine/money/estimate.js';
+import { createModelRegistry } from '../../src/engine/money/models.js';
 import { createPricer } from '../../src/engine/money/pricing.js';
 import { sampleProposal } from '../fixtures.js';
 
@@ -11,6 +13,23 @@ const sample = (
   agentName = 'someone',
   durationMs = 1000,
 ): HistorySample => ({ kind, agentName, costUsd, durationMs });
+
+const noLlm = (model: string) => ({ model }) as unknown as ChatLlm;
+const registry = () =>
+  createModelRegistry(
+    {
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      models: ['gpt-4o-mini', 'gpt-4o'],
+      maxOutputTokens: 2048,
+      planMaxOutputTokens: 8192,
+      timeoutMs: 1000,
+      apiKey: 'sk-test',
+      baseUrl: null,
+    },
+    {},
+    { llmOf: noLlm },
+  );
 
 describe('estimate', () => {
   it('without history gives the worst case from shape and prices, and says it has no typical figure', () => {
@@ -55,6 +74,48 @@ describe('estimate', () => {
   it('does not mix in a partial history: one step kind without samples means no typical figure', () => {
     const history = [1, 2, 3].map((c) => sample('ticket', c / 1000));
     expect(estimate(sampleProposal(), pricer, 2048, history).typicalUsd).toBeNull();
+  });
+
+  it('prices a role on another model with that model, and the others with the default', () => {
+    const models = registry();
+    const writerOn4o = sampleProposal();
+    writerOn4o.roles[1] = { ...writerOn4o.roles[1]!, model: 'gpt-4o' };
+    const allOn4o = sampleProposal();
+    allOn4o.roles = allOn4o.roles.map((r) => ({ ...r, model: 'gpt-4o' }));
+
+    const allMini = estimate(sampleProposal(), models, 2048, []).worstCaseUsd;
+    // The registry prices a plan on the default model exactly as one pricer for every step does.
+    expect(allMini).toBeCloseTo(estimate(sampleProposal(), pricer, 2048, []).worstCaseUsd, 12);
+    expect(estimate(allOn4o, models, 2048, []).worstCaseUsd).toBeCloseTo(
+      estimate(sampleProposal(), createPricer('gpt-4o', {}), 2048, []).worstCaseUsd,
+      12,
+    );
+    // The writer's three calls (its position, the draft, the synthesis) at gpt-4o's prices, the rest at the default's.
+    const mixed = estimate(writerOn4o, models, 2048, []).worstCaseUsd;
+    expect(mixed).toBeGreaterThan(allMini * 3);
+    expect(mixed).toBeLessThan(estimate(allOn4o, models, 2048, []).worstCaseUsd);
+  });
+
+  it('compares each step with the history of its own model', () => {
+    const p = sampleProposal();
+    p.roles[1] = { ...p.roles[1]!, model: 'gpt-4o' };
+    const onMini = [
+      ...[1, 1, 1].map((c) => sample('ticket', c / 1000)),
+      ...[1, 1, 1].map((c) => sample('discuss', c / 1000)),
+    ];
+    const on4o = (kind: HistorySample['kind'], costUsd: number) => ({ ...sample(kind, costUsd), model: 'gpt-4o' });
+    // The writer's steps have no gpt-4o history yet: the default model's says nothing about them.
+    expect(estimate(p, registry(), 2048, onMini).typicalUsd).toBeNull();
+    const history = [
+      ...onMini,
+      ...[10, 10, 10].map((c) => on4o('ticket', c / 1000)),
+      ...[5, 5, 5].map((c) => on4o('discuss', c / 1000)),
+      ...[20, 20, 20].map((c) => on4o('synthesis', c / 1000)),
+    ];
+    const typical = estimate(p, registry(), 2048, history).typicalUsd!;
+    // analyst: two tickets and a position at 0.001; writer: one ticket 0.010, a position 0.005, synthesis 0.020
+    expect(typical.low).toBeCloseTo(0.003 + 0.035, 9);
+    expect(typical.high).toBeCloseTo(0.003 + 0.035, 9);
   });
 
   it('percentile interpolates', () => {

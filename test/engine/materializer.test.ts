@@ -28,6 +28,8 @@ const proposalArb = fc
       title: `Role ${i}`,
       existingAgent: null,
       hire: { name: `N${i}`, persona: 'x', skills: [] },
+      tools: [],
+      model: null,
     }));
     const deps = Array.from({ length: ticketCount }, () => new Set<string>());
     for (const [a, b] of edges) {

@@ -97,3 +97,58 @@ describe('graph helpers', () => {
     expect(topologicalOrder(tickets).map((t) => t.key)).toEqual(['a', 'b', 'c', 'd']);
   });
 });
+
+describe("each role's tools and model", () => {
+  const tools = [
+    { name: 'web_search', summary: 'Search the web.' },
+    { name: 'web_fetch', summary: 'Read a page.' },
+  ];
+  const models = ['gpt-4o-mini', 'gpt-4o'];
+  const withKit = (kit: { tools?: string[]; model?: string | null }) => {
+    const p = sampleProposal();
+    p.roles[0] = { ...p.roles[0]!, ...kit };
+    return p;
+  };
+
+  it('accepts tools that exist and a model people may pick', () => {
+    const checked = validateProposal(withKit({ tools: ['web_search', 'web_fetch'], model: 'gpt-4o' }), {
+      tools,
+      models,
+    });
+    expect(checked.violations).toEqual([]);
+    expect(checked.ok && checked.proposal.roles[0]).toMatchObject({
+      tools: ['web_search', 'web_fetch'],
+      model: 'gpt-4o',
+    });
+  });
+
+  it('sends back a plan naming a tool that does not exist, a tool twice, or a model no one may pick', () => {
+    const v = validateProposal(withKit({ tools: ['web_search', 'web_serch', 'web_search'], model: 'gpt-5-ultra' }), {
+      tools,
+      models,
+    }).violations;
+    expect(v).toEqual([
+      'roles[0] ("analyst"): tool "web_serch" is not one of the available tools',
+      'roles[0] ("analyst"): lists tool "web_search" twice',
+      'roles[0] ("analyst"): model "gpt-5-ultra" cannot be chosen; use null (the default) or one of gpt-4o-mini, gpt-4o',
+    ]);
+  });
+
+  it('says that no tools exist when none do', () => {
+    const v = validateProposal(withKit({ tools: ['web_search'] }), { tools: [], models }).violations;
+    expect(v).toEqual([
+      'roles[0] ("analyst"): tool "web_search" is not available; no tools are, so give every role tools: []',
+    ]);
+  });
+
+  it('loads a plan stored before roles had tools and a model: no tools, the default model', () => {
+    const p = sampleProposal();
+    const old = { ...p, roles: p.roles.map(({ tools: _t, model: _m, ...role }) => role) };
+    const checked = validateProposal(old, { tools, models });
+    expect(checked.ok).toBe(true);
+    expect(checked.ok && checked.proposal.roles.map((r) => [r.tools, r.model])).toEqual([
+      [[], null],
+      [[], null],
+    ]);
+  });
+});

@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { PlanningError } from '../../errors.js';
 import { type MeterContext, meteredStructured } from '../money/meter.js';
+import type { ToolChoice } from '../plan/choices.js';
 import { type Proposal, ProposalSchema } from '../plan/proposal.js';
 import { validateProposal } from '../plan/validate.js';
 import { plannerPrompt, type RosterEntry, repairPrompt, TOOL_NAMES } from './prompts.js';
@@ -16,6 +17,10 @@ export interface PlanInput {
   defaultBudgetUsd: number;
   maxBudgetUsd: number;
   maxTokens: number;
+  /** The tools that exist (the catalog built at start). None when not given. */
+  tools?: readonly ToolChoice[];
+  /** The models people may pick per role (config.llm.models), the default first. Only the planning model when not given. */
+  models?: readonly string[];
   note?: string | null;
   signal?: AbortSignal;
 }
@@ -29,7 +34,8 @@ export interface PlanResult {
 const ProposalToolSchema = ProposalSchema as unknown as z.ZodType<unknown>;
 
 export async function planProposal(ctx: MeterContext, input: PlanInput): Promise<PlanResult> {
-  const base = plannerPrompt(input);
+  const choices = { tools: input.tools ?? [], models: input.models ?? [ctx.llm.model] };
+  const base = plannerPrompt({ ...input, ...choices });
   let prompt = base;
   let costUsd = 0;
   let violations: string[] = [];
@@ -42,7 +48,9 @@ export async function planProposal(ctx: MeterContext, input: PlanInput): Promise
     costUsd += answer.costUsd;
     const candidate = answer.rawArguments;
     const checked =
-      candidate === null ? null : validateProposal(candidate, { rosterNames: input.roster.map((r) => r.name) });
+      candidate === null
+        ? null
+        : validateProposal(candidate, { rosterNames: input.roster.map((r) => r.name), ...choices });
     if (checked?.ok) {
       const proposal = { ...checked.proposal, goal: input.goal };
       proposal.budget = { maxUsd: Math.min(proposal.budget.maxUsd, input.maxBudgetUsd) };

@@ -2,6 +2,7 @@
  * The words sent to the LLM. Kept apart from the control flow so that what each step is told
  * can be read, and tested, in one place.
  */
+import type { ToolChoice } from '../plan/choices.js';
 import { MAX_ROLES, MAX_TICKETS, type Proposal } from '../plan/proposal.js';
 import { MAX_CONTEXT_CHARS } from '../plan/results.js';
 
@@ -25,6 +26,10 @@ export function plannerPrompt(input: {
   roster: RosterEntry[];
   defaultBudgetUsd: number;
   maxBudgetUsd: number;
+  /** The tools that exist: the CEO agent may give a role only these. */
+  tools: readonly ToolChoice[];
+  /** The models that may be chosen per role, the default first. */
+  models: readonly string[];
   note?: string | null;
 }): { system: string; user: string } {
   const roster = input.roster.length
@@ -41,6 +46,8 @@ export function plannerPrompt(input: {
     '- dependsOn lists the keys of tickets whose results a ticket needs. No cycles. Independent tickets run in parallel.',
     '- Enable research when facts must be gathered before work starts; enable discussion when roles should state positions first.',
     '- The synthesis role turns every ticket result into the deliverable.',
+    '- tools: the names of the available tools a role needs for its work (searching, reading pages, ...), from the list given, and no others; [] when it needs none. Each tool call costs time and money: give only what the role will use.',
+    `- model: null for the default model${input.models.length > 1 ? ', or another of the listed models where a role needs it (a stronger one for hard reasoning, a cheaper one for simple work)' : ''}.`,
     `- budget.maxUsd: about ${input.defaultBudgetUsd}, never above ${input.maxBudgetUsd}.`,
   ].join('\n');
   const user = [
@@ -48,9 +55,25 @@ export function plannerPrompt(input: {
     '',
     'Roster of existing agents:',
     roster,
+    '',
+    'Available tools:',
+    toolList(input.tools),
+    '',
+    'Models that may be chosen:',
+    modelList(input.models),
     ...(input.note ? ['', `Note from the requester: ${input.note}`] : []),
   ].join('\n');
   return { system, user };
+}
+
+/** One line a tool, its summary cut short: the list must stay a small part of the prompt however many tools exist. */
+function toolList(tools: readonly ToolChoice[]): string {
+  if (!tools.length) return '(none: every role gets tools: [])';
+  return tools.map((t) => `- ${t.name}: ${t.summary.replace(/\s+/g, ' ').trim().slice(0, 200)}`).join('\n');
+}
+
+function modelList(models: readonly string[]): string {
+  return models.map((m, i) => (i === 0 ? `- ${m} (the default: model null)` : `- ${m}`)).join('\n');
 }
 
 export function repairPrompt(base: { system: string; user: string }, previous: unknown, violations: string[]) {

@@ -1,8 +1,9 @@
 /**
- * Estimates shown before approval. The worst case comes from the plan's shape and the model's
- * prices and is a true ceiling; the typical range and the duration come only from history
+ * Estimates shown before approval. The worst case comes from the plan's shape and the prices of
+ * each role's model and is a true ceiling; the typical range and the duration come only from history
  * (25th to 75th percentile of finished steps). Without history they say so: no invented numbers.
  */
+import { roleKitOf } from '../plan/choices.js';
 import { criticalPathLength, materialize, type PipelineStep, type StepKind } from '../plan/materializer.js';
 import type { Proposal } from '../plan/proposal.js';
 import { MAX_CONTEXT_CHARS } from '../plan/results.js';
@@ -14,6 +15,13 @@ export interface HistorySample {
   agentName: string;
   costUsd: number;
   durationMs: number;
+  /** The model the step was billed to; samples without one are of the default model. */
+  model?: string;
+}
+
+/** The prices of each model a role may run on; null is the default model. */
+export interface ModelPricers {
+  pricerFor(model: string | null): Pricer;
 }
 
 export interface Range {
@@ -56,12 +64,19 @@ function contextBytes(step: PipelineStep, p: Proposal, pipeline: PipelineStep[])
   return research + positions + deps + tickets;
 }
 
+/**
+ * `pricing` is one pricer for every step (a run where every role is on one model) or the pricers
+ * of every model, each step then priced, and compared with history, on its role's own model.
+ */
 export function estimate(
   p: Proposal,
-  pricer: Pricer,
+  pricing: Pricer | ModelPricers,
   maxOutputTokens: number,
   history: readonly HistorySample[],
 ): Estimate {
+  const pricerFor = (model: string | null): Pricer => ('pricerFor' in pricing ? pricing.pricerFor(model) : pricing);
+  const defaultModel = pricerFor(null).model;
+  const modelOfStep = (step: PipelineStep): string => pricerFor(roleKitOf(p, step.roleKey).model).model;
   const roles = Object.fromEntries(
     p.roles.map((r) => [
       r.key,
@@ -88,21 +103,26 @@ export function estimate(
       step.kind === 'synthesis' ? p.synthesis.prompt : '',
     ];
     const persona = roles[step.roleKey ?? '']?.persona ?? '';
-    worstCaseUsd += pricer.worstCase(
+    worstCaseUsd += pricerFor(roleKitOf(p, step.roleKey).model).worstCase(
       inputTokensUpperBound([...own, persona], PROMPT_OVERHEAD_BYTES + contextBytes(step, p, pipeline.steps)),
       maxOutputTokens,
     );
   }
 
-  // Typical cost: per step, the history of the same agent for that kind of step if there is
-  // enough, else of that kind of step overall.
-  const byKind = new Map<StepKind, HistorySample[]>();
-  for (const h of history) byKind.set(h.kind, [...(byKind.get(h.kind) ?? []), h]);
+  // Typical cost: per step, the history of the same agent for that kind of step on the same model
+  // if there is enough, else of that kind of step on that model overall. Another model's costs
+  // say nothing about this one's.
+  const byKind = new Map<string, HistorySample[]>();
+  const kindKey = (kind: StepKind, model: string) => `${kind}\u0000${model}`;
+  for (const h of history) {
+    const key = kindKey(h.kind, h.model ?? defaultModel);
+    byKind.set(key, [...(byKind.get(key) ?? []), h]);
+  }
   let typical: (Range & { samples: number }) | null = { low: 0, high: 0, samples: 0 };
   const durations: number[] = [];
   for (const step of llmSteps) {
     const name = (roles[step.roleKey ?? '']?.name ?? '').toLowerCase();
-    const ofKind = byKind.get(step.kind) ?? [];
+    const ofKind = byKind.get(kindKey(step.kind, modelOfStep(step))) ?? [];
     const ofAgent = ofKind.filter((h) => h.agentName === name);
     const samples = ofAgent.length >= MIN_SAMPLES ? ofAgent : ofKind;
     if (samples.length < MIN_SAMPLES) {

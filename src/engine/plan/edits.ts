@@ -4,6 +4,7 @@
  * as the next revision.
  */
 import { EditError } from '../../errors.js';
+import type { RoleKit } from './choices.js';
 import type { Hire, Proposal } from './proposal.js';
 
 const clone = (p: Proposal): Proposal => structuredClone(p);
@@ -19,6 +20,16 @@ export function swapRole(p: Proposal, roleKey: string, to: { existingAgent: stri
     role.existingAgent = null;
     role.hire = to.hire;
   }
+  return next;
+}
+
+/** Gives a role its tools and model; whether they exist is the validation's to say, like every other reference. */
+export function setRoleKit(p: Proposal, roleKey: string, kit: RoleKit): Proposal {
+  const next = clone(p);
+  const role = next.roles.find((r) => r.key === roleKey);
+  if (!role) throw new EditError(`The role "${roleKey}" is not in this plan any more.`);
+  role.tools = [...new Set(kit.tools)];
+  role.model = kit.model;
   return next;
 }
 

@@ -7,6 +7,7 @@ import { z } from 'zod';
 export const MAX_ROLES = 8;
 export const MAX_TICKETS = 16;
 export const MAX_GOAL_CHARS = 3000;
+export const MAX_ROLE_TOOLS = 32;
 
 const slug = z
   .string()
@@ -23,6 +24,18 @@ export const RoleSchema = z.object({
   title: z.string().min(1).max(120),
   existingAgent: z.string().nullable().describe('Name of an agent from the roster to reuse, or null when hiring'),
   hire: HireSchema.nullable().describe('The new agent to hire, or null when reusing an existing agent'),
+  // Defaults, because proposals stored before roles had tools and a model must still validate.
+  tools: z
+    .array(z.string().min(1).max(128))
+    .max(MAX_ROLE_TOOLS)
+    .default([])
+    .describe('Names of the available tools this role needs; [] for none'),
+  model: z
+    .string()
+    .min(1)
+    .nullable()
+    .default(null)
+    .describe('One of the models that may be chosen, or null for the default model'),
 });
 
 export const TicketSchema = z.object({

@@ -1,8 +1,10 @@
 /**
  * Validation beyond the shape: the rules a well-formed proposal must also keep
- * (XOR of agent and hire, unique keys, references that resolve, an acyclic DAG, size caps).
+ * (XOR of agent and hire, unique keys, references that resolve, an acyclic DAG, size caps, tools
+ * that exist and models people may pick).
  * Violations are plain sentences, because they go back to the LLM for repair and to people.
  */
+import { roleKit, type ToolChoice } from './choices.js';
 import { findCycle } from './dag.js';
 import { MAX_ROLES, MAX_TICKETS, type Proposal, ProposalSchema } from './proposal.js';
 
@@ -13,6 +15,10 @@ export type ValidationResult =
 export interface ValidationContext {
   /** Names of the agents in the roster; an `existingAgent` must be one of them. */
   rosterNames?: readonly string[];
+  /** The tools that exist; a role's tools must be among them. Unchecked when absent. */
+  tools?: readonly ToolChoice[];
+  /** The models people may pick (the default first); a role's model must be one of them. Unchecked when absent. */
+  models?: readonly string[];
 }
 
 export function validateProposal(input: unknown, context: ValidationContext = {}): ValidationResult {
@@ -62,6 +68,8 @@ export function semanticViolations(p: Proposal, context: ValidationContext = {})
     }
   });
 
+  out.push(...kitViolations(p, context));
+
   const ticketKeys = new Set<string>();
   p.tickets.forEach((t, i) => {
     if (ticketKeys.has(t.key)) out.push(`tickets[${i}].key: "${t.key}" is used by more than one ticket`);
@@ -92,5 +100,34 @@ export function semanticViolations(p: Proposal, context: ValidationContext = {})
     out.push('discussion.prompt: discussion is enabled but has no prompt');
   }
   if (!roleKeys.has(p.synthesis.role)) out.push(`synthesis.role: "${p.synthesis.role}" is not one of the roles`);
+  return out;
+}
+
+/** Each role's tools and model against what exists; what is not checked (no list given) passes. */
+export function kitViolations(p: Proposal, context: Pick<ValidationContext, 'tools' | 'models'>): string[] {
+  const out: string[] = [];
+  const tools = context.tools ? new Set(context.tools.map((t) => t.name)) : null;
+  const models = context.models ?? null;
+  p.roles.forEach((role, i) => {
+    const kit = roleKit(role);
+    const where = `roles[${i}] ("${role.key}")`;
+    const seen = new Set<string>();
+    for (const tool of kit.tools) {
+      if (seen.has(tool)) out.push(`${where}: lists tool "${tool}" twice`);
+      seen.add(tool);
+      if (tools && !tools.has(tool)) {
+        out.push(
+          tools.size
+            ? `${where}: tool "${tool}" is not one of the available tools`
+            : `${where}: tool "${tool}" is not available; no tools are, so give every role tools: []`,
+        );
+      }
+    }
+    if (models && kit.model !== null && !models.includes(kit.model)) {
+      out.push(
+        `${where}: model "${kit.model}" cannot be chosen; use null (the default) or one of ${models.join(', ')}`,
+      );
+    }
+  });
   return out;
 }

@@ -1,16 +1,20 @@
 /**
  * Editing a plan under review: the clicks that need no form (drop a ticket, discussion and
- * research on or off), and the forms (swap a role, set the budget). Every edit goes through
- * revise(), which validates the whole plan again and stores it as the next revision.
+ * research on or off), and the forms (swap a role: its agent, tools and model; set the budget).
+ * Every edit goes through revise(), which validates the whole plan again and stores it as the
+ * next revision; the roles' tools and models are checked here, against what this app offers.
  */
 import type { ModalView } from '@slack/types';
 import { budgetModal, swapRoleModal } from '../../blocks/modals.js';
 import { invalidEdit, notEditable } from '../../blocks/replies.js';
+import { EditError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { rosterAgents, rosterChoices } from '../crew/roster.js';
-import { dropTicket, setBudget, swapRole, toggleDiscussion, toggleResearch } from '../plan/edits.js';
+import { type PlanChoices, type RoleKit, roleKit, type ToolChoice } from '../plan/choices.js';
+import { dropTicket, setBudget, setRoleKit, swapRole, toggleDiscussion, toggleResearch } from '../plan/edits.js';
 import { orchestrationIdOf } from '../plan/ids.js';
-import type { Hire, Proposal } from '../plan/proposal.js';
+import type { Hire, Proposal, Role } from '../plan/proposal.js';
+import { kitViolations } from '../plan/validate.js';
 import { revise } from '../review/revise.js';
 import {
   answerStale,
@@ -23,6 +27,27 @@ import {
   text,
 } from './guard.js';
 
+/**
+ * Services that carry the tool catalog built at start. Without it no tools exist, as for the CEO
+ * agent: a plan can then name none, and an edit to one that does says which are missing.
+ */
+export type CatalogServices = Services & { toolChoices?: readonly ToolChoice[] };
+
+export function planChoicesOf(services: CatalogServices): PlanChoices {
+  return { tools: services.toolChoices ?? [], models: services.config.llm.models };
+}
+
+/** An edit that also checks every role's tools and models against what is offered now. */
+function withKitChecked(services: CatalogServices, edit: (p: Proposal) => Proposal) {
+  const choices = planChoicesOf(services);
+  return (p: Proposal): Proposal => {
+    const next = edit(p);
+    const violations = kitViolations(next, choices);
+    if (violations.length) throw new EditError(`That edit would break the plan: ${violations.join('; ')}`);
+    return next;
+  };
+}
+
 export type ClickEdit = 'dropTicket' | 'toggleDiscussion' | 'toggleResearch';
 
 const CLICK_EDITS: Record<ClickEdit, (target: string) => { change: string; edit: (p: Proposal) => Proposal }> = {
@@ -32,14 +57,15 @@ const CLICK_EDITS: Record<ClickEdit, (target: string) => { change: string; edit:
 };
 
 /** An edit that needs no form: check, revise, redraw, or say why not. */
-export async function editByClick(services: Services, click: Click, kind: ClickEdit): Promise<Reply | null> {
+export async function editByClick(services: CatalogServices, click: Click, kind: ClickEdit): Promise<Reply | null> {
   const checked = await checkClick(services, click, { requireCurrentRevision: true });
   if (!checked.ok) return checked.reply;
   const { doc, control } = checked;
   if (doc.status !== 'proposed') return text(notEditable(doc.status));
   const { change, edit } = CLICK_EDITS[kind](control.target ?? '');
   const id = orchestrationIdOf(doc);
-  const outcome = await revise({ id, revision: control.revision, by: click.userId, change, edit });
+  const checkedEdit = withKitChecked(services, edit);
+  const outcome = await revise({ id, revision: control.revision, by: click.userId, change, edit: checkedEdit });
   if (outcome.ok) {
     await services.engine.redraw(id);
     return null;
@@ -53,7 +79,7 @@ export type ModalOutcome = { ok: true; view: ModalView } | { ok: false; reply: R
 export type FormModal = 'swapRole' | 'setBudget';
 
 /** The form a plan button opens, or why it cannot open. */
-export async function editModal(services: Services, click: Click, kind: FormModal): Promise<ModalOutcome> {
+export async function editModal(services: CatalogServices, click: Click, kind: FormModal): Promise<ModalOutcome> {
   const checked = await checkClick(services, click, { requireCurrentRevision: true });
   if (!checked.ok) return checked;
   const { doc, control } = checked;
@@ -73,6 +99,7 @@ export async function editModal(services: Services, click: Click, kind: FormModa
       control,
       role,
       roster.map((a) => ({ name: a.name, title: a.title })),
+      planChoicesOf(services),
     ),
   };
 }
@@ -83,6 +110,8 @@ export interface SwapRoleBlocks {
   hireName: string;
   hirePersona: string;
   hireSkills: string;
+  tools: string;
+  model: string;
 }
 
 export interface SwapRoleForm {
@@ -91,6 +120,55 @@ export interface SwapRoleForm {
   name: string;
   persona: string;
   skills: string[];
+  /** The tools chosen, or null when the form had no tools field (none are offered, or it was drawn before tools). */
+  tools: string[] | null;
+  /** The model chosen, or null when the form had no model field (only the default is offered). */
+  model: string | null;
+}
+
+/**
+ * The kit the form asks for. A field the form did not have keeps what the role had, less what is
+ * no longer offered (the modal said so); the default model is stored as null, so that the role
+ * follows LLM_MODEL.
+ */
+function chosenKit(form: SwapRoleForm, current: RoleKit, choices: PlanChoices): RoleKit {
+  const offered = new Set(choices.tools.map((t) => t.name));
+  const tools = form.tools ?? current.tools.filter((t) => offered.has(t));
+  const kept = current.model !== null && choices.models.includes(current.model) ? current.model : null;
+  const model = form.model ?? kept;
+  return { tools, model: model === choices.models[0] ? null : model };
+}
+
+function kitErrors(kit: RoleKit, choices: PlanChoices, blocks: SwapRoleBlocks): FormErrors {
+  const errors: FormErrors = {};
+  const offered = new Set(choices.tools.map((t) => t.name));
+  const unknown = kit.tools.filter((t) => !offered.has(t));
+  if (unknown.length) errors[blocks.tools] = `Not an available tool: ${unknown.join(', ')}.`.slice(0, 500);
+  if (kit.model !== null && !choices.models.includes(kit.model))
+    errors[blocks.model] = `"${kit.model.slice(0, 150)}" is not one of the models offered (ORCHESTRATE_MODELS).`;
+  return errors;
+}
+
+/** What changed, in words, for the history: the agent, then the tools and the model, whichever changed. */
+function swapChange(
+  roleKey: string,
+  before: Role | undefined,
+  to: { existingAgent: string } | { hire: Hire },
+  kit: RoleKit,
+) {
+  const agent = 'existingAgent' in to ? `→ roster agent ${to.existingAgent}` : `→ new hire ${to.hire.name}`;
+  const sameAgent =
+    before !== undefined &&
+    ('existingAgent' in to
+      ? before.hire === null && before.existingAgent?.toLowerCase() === to.existingAgent.toLowerCase()
+      : JSON.stringify(before.hire) === JSON.stringify(to.hire));
+  const was = before ? roleKit(before) : { tools: [], model: null };
+  const parts: string[] = [];
+  if (was.tools.join(',') !== kit.tools.join(','))
+    parts.push(`tools → ${kit.tools.length ? kit.tools.join(', ') : 'none'}`);
+  if (was.model !== kit.model) parts.push(`model → ${kit.model ?? 'default'}`);
+  if (!sameAgent || !parts.length) return [`role ${roleKey} ${agent}`, ...parts].join('; ');
+  return `role ${roleKey}: ${parts.join('; ')}`;
 }
 
 /** The new hire's fields, checked one by one so that each error shows next to its field. */
@@ -110,7 +188,7 @@ function hireErrors(form: SwapRoleForm, blocks: SwapRoleBlocks): FormErrors {
 
 /** Stores an edit made in a checked form, or the error to show in it. */
 async function saveForm(
-  services: Services,
+  services: CatalogServices,
   checked: CheckedForm,
   by: string,
   errorBlock: string,
@@ -118,14 +196,20 @@ async function saveForm(
   edit: (p: Proposal) => Proposal,
 ) {
   const id = orchestrationIdOf(checked.doc);
-  const outcome = await revise({ id, revision: checked.control.revision, by, change, edit });
+  const outcome = await revise({
+    id,
+    revision: checked.control.revision,
+    by,
+    change,
+    edit: withKitChecked(services, edit),
+  });
   if (!outcome.ok) return { [errorBlock]: outcome.message.slice(0, 500) };
   await services.engine.redraw(id);
   return null;
 }
 
 export async function submitSwapRole(
-  services: Services,
+  services: CatalogServices,
   click: Click,
   form: SwapRoleForm,
   blocks: SwapRoleBlocks,
@@ -140,14 +224,20 @@ export async function submitSwapRole(
     if (Object.keys(errors).length) return errors;
     to = { hire: { name: form.name, persona: form.persona, skills: form.skills } };
   }
-  const change =
-    'existingAgent' in to ? `role ${role} → roster agent ${to.existingAgent}` : `role ${role} → new hire ${form.name}`;
+  const before = checked.doc.proposal!.roles.find((r) => r.key === role);
+  const choices = planChoicesOf(services);
+  const kit = chosenKit(form, before ? roleKit(before) : { tools: [], model: null }, choices);
+  const errors = kitErrors(kit, choices, blocks);
+  if (Object.keys(errors).length) return errors;
   const errorBlock = 'existingAgent' in to ? blocks.rosterAgent : blocks.hireName;
-  return saveForm(services, checked, click.userId, errorBlock, change, (p) => swapRole(p, role, to));
+  const change = swapChange(role, before, to, kit);
+  return saveForm(services, checked, click.userId, errorBlock, change, (p) =>
+    setRoleKit(swapRole(p, role, to), role, kit),
+  );
 }
 
 export async function submitBudget(
-  services: Services,
+  services: CatalogServices,
   click: Click,
   usd: number,
   errorBlock: string,

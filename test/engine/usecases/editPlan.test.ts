@@ -4,7 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { decodeControlValue, InputIds, ViewIds } from '../../../src/blocks/actionIds.js';
 import { notEditable } from '../../../src/blocks/replies.js';
 import { staleText } from '../../../src/blocks/stalePlan.js';
-import { editByClick, editModal, submitBudget, submitSwapRole } from '../../../src/engine/usecases/editPlan.js';
+import type { Proposal } from '../../../src/engine/plan/proposal.js';
+import {
+  type CatalogServices,
+  editByClick,
+  editModal,
+  submitBudget,
+  submitSwapRole,
+} from '../../../src/engine/usecases/editPlan.js';
 import { sampleProposal } from '../../fixtures.js';
 import { APPROVER, clickOn, load, makeServices, REQUESTER, rosterAgent, seed, useDatabase } from './support.js';
 
@@ -15,6 +22,8 @@ const BLOCKS = {
   hireName: InputIds.hireName.block,
   hirePersona: InputIds.hirePersona.block,
   hireSkills: InputIds.hireSkills.block,
+  tools: InputIds.roleTools.block,
+  model: InputIds.roleModel.block,
 };
 const BUDGET = InputIds.budget.block;
 const STALE_FORM = /^The plan changed while this form was open \(it is now revision 2\)\./;
@@ -142,7 +151,7 @@ describe('editModal', () => {
 });
 
 describe('submitSwapRole', () => {
-  const noHire = { name: '', persona: '', skills: [] };
+  const noHire = { name: '', persona: '', skills: [], tools: null, model: null };
 
   it('gives the role to a roster agent, spelled as the roster spells it, and redraws', async () => {
     const { services, engine } = makeServices();
@@ -174,7 +183,14 @@ describe('submitSwapRole', () => {
   it('refuses a new hire with no name on the name field, and stores no revision', async () => {
     const { services, engine } = makeServices();
     const id = await seed();
-    const form = { agent: null, name: '', persona: 'A careful analyst.', skills: ['pricing'] };
+    const form = {
+      agent: null,
+      name: '',
+      persona: 'A careful analyst.',
+      skills: ['pricing'],
+      tools: null,
+      model: null,
+    };
     const errors = await submitSwapRole(services, clickOn(id, 1, { target: 'analyst' }), form, BLOCKS);
     expect(errors).toEqual({ [BLOCKS.hireName]: 'Give the new hire a name, or pick an agent from the roster.' });
     expect((await load(id)).revision).toBe(1);
@@ -189,6 +205,8 @@ describe('submitSwapRole', () => {
       name: 'N'.repeat(81),
       persona: '',
       skills: Array.from({ length: 13 }, (_, i) => `s${i}`),
+      tools: null,
+      model: null,
     };
     const errors = await submitSwapRole(services, clickOn(id, 1, { target: 'analyst' }), form, BLOCKS);
     expect(errors).toEqual({
@@ -203,7 +221,12 @@ describe('submitSwapRole', () => {
     const id = await seed();
     const hire = { name: 'Quinn', persona: 'A pricing specialist.', skills: ['pricing', 'SaaS'] };
     expect(
-      await submitSwapRole(services, clickOn(id, 1, { target: 'writer' }), { agent: null, ...hire }, BLOCKS),
+      await submitSwapRole(
+        services,
+        clickOn(id, 1, { target: 'writer' }),
+        { agent: null, ...hire, tools: null, model: null },
+        BLOCKS,
+      ),
     ).toBeNull();
     const doc = await load(id);
     expect(doc.proposal!.roles.find((r) => r.key === 'writer')).toMatchObject({ existingAgent: null, hire });
@@ -223,6 +246,128 @@ describe('submitSwapRole', () => {
     expect(errors?.[BLOCKS.hireName]).toMatch(STALE_FORM);
     expect((await load(id)).revision).toBe(2);
     expect(engine.redraw).not.toHaveBeenCalled();
+  });
+});
+
+describe("Swap role: the role's tools and model", () => {
+  const TOOLS = [
+    { name: 'web_search', summary: 'Search the web.' },
+    { name: 'web_fetch', summary: 'Read one page as Markdown.' },
+  ];
+  /** The use case services with a tool catalog, and a second model people may pick. */
+  const withChoices = (): ReturnType<typeof makeServices> & { services: CatalogServices } => {
+    const made = makeServices();
+    const { config } = made.services;
+    const services = {
+      ...made.services,
+      config: { ...config, llm: { ...config.llm, models: ['gpt-4o-mini', 'gpt-4o'] } },
+      toolChoices: TOOLS,
+    };
+    return { ...made, services };
+  };
+  const keepAda = {
+    agent: null,
+    name: 'Ada',
+    persona: 'A sharp market analyst who cites sources.',
+    skills: ['market research', 'pricing'],
+  };
+  const withAnalystKit = (tools: string[], model: string | null): Proposal => {
+    const p = sampleProposal();
+    p.roles[0] = { ...p.roles[0]!, tools, model };
+    return p;
+  };
+
+  it('opens with the tools that exist and the models people may pick', async () => {
+    const { services } = withChoices();
+    const id = await seed({ proposal: withAnalystKit(['web_fetch'], null) });
+    const view = viewOf(await editModal(services, clickOn(id, 1, { target: 'analyst' }), 'swapRole'));
+    const tools = view.blocks.find((b) => b.block_id === InputIds.roleTools.block) as any;
+    expect(tools.element.options.map((o: any) => o.value)).toEqual(['web_fetch', 'web_search']);
+    expect(tools.element.initial_options.map((o: any) => o.value)).toEqual(['web_fetch']);
+    const model = view.blocks.find((b) => b.block_id === InputIds.roleModel.block) as any;
+    expect(model.element.options.map((o: any) => o.value)).toEqual(['gpt-4o-mini', 'gpt-4o']);
+  });
+
+  it("changes the role's tools and model as the next revision, saying what changed, and redraws", async () => {
+    const { services, engine } = withChoices();
+    const id = await seed();
+    const form = { ...keepAda, tools: ['web_search', 'web_fetch'], model: 'gpt-4o' };
+    expect(await submitSwapRole(services, clickOn(id, 1, { target: 'analyst' }), form, BLOCKS)).toBeNull();
+    const doc = await load(id);
+    expect(doc.revision).toBe(2);
+    expect(doc.proposal!.roles[0]).toMatchObject({
+      hire: { name: 'Ada' },
+      tools: ['web_search', 'web_fetch'],
+      model: 'gpt-4o',
+    });
+    expect(doc.history.at(-1)!.change).toBe('role analyst: tools → web_search, web_fetch; model → gpt-4o');
+    expect(doc.history[0]!.proposal.roles[0]!.tools).toEqual([]);
+    expect(engine.redraw).toHaveBeenCalledExactlyOnceWith(id);
+
+    // Back to the default model and no tools: the role then follows LLM_MODEL.
+    const back = { ...keepAda, tools: [], model: 'gpt-4o-mini' };
+    expect(await submitSwapRole(services, clickOn(id, 2, { target: 'analyst' }), back, BLOCKS)).toBeNull();
+    const after = await load(id);
+    expect(after.proposal!.roles[0]).toMatchObject({ tools: [], model: null });
+    expect(after.history.at(-1)!.change).toBe('role analyst: tools → none; model → default');
+  });
+
+  it('says what changed when the agent and the tools change together', async () => {
+    const { services } = withChoices();
+    await rosterAgent('Grace');
+    const id = await seed();
+    const form = { agent: 'Grace', name: '', persona: '', skills: [], tools: ['web_search'], model: 'gpt-4o-mini' };
+    expect(await submitSwapRole(services, clickOn(id, 1, { target: 'analyst' }), form, BLOCKS)).toBeNull();
+    expect((await load(id)).history.at(-1)!.change).toBe('role analyst → roster agent Grace; tools → web_search');
+  });
+
+  it('shows a tool or a model that is not offered next to its field, and stores nothing', async () => {
+    const { services, engine } = withChoices();
+    const id = await seed();
+    const form = { ...keepAda, tools: ['web_search', 'shell'], model: 'gpt-5-ultra' };
+    expect(await submitSwapRole(services, clickOn(id, 1, { target: 'analyst' }), form, BLOCKS)).toEqual({
+      [BLOCKS.tools]: 'Not an available tool: shell.',
+      [BLOCKS.model]: '"gpt-5-ultra" is not one of the models offered (ORCHESTRATE_MODELS).',
+    });
+    expect((await load(id)).revision).toBe(1);
+    expect(engine.redraw).not.toHaveBeenCalled();
+  });
+
+  it('keeps the tools and model when the form had no such fields, less what is no longer offered', async () => {
+    const { services } = withChoices();
+    const id = await seed({ proposal: withAnalystKit(['web_search', 'gone_tool'], 'gpt-4o') });
+    const form = { ...keepAda, name: 'Ada Lovelace', tools: null, model: null };
+    expect(await submitSwapRole(services, clickOn(id, 1, { target: 'analyst' }), form, BLOCKS)).toBeNull();
+    expect((await load(id)).proposal!.roles[0]).toMatchObject({
+      hire: { name: 'Ada Lovelace' },
+      tools: ['web_search'],
+      model: 'gpt-4o',
+    });
+  });
+
+  it('refuses any edit to a plan whose roles name a tool no longer offered, naming it', async () => {
+    const { services, engine } = withChoices();
+    const id = await seed({ proposal: withAnalystKit(['gone_tool'], null) });
+    const reply = await editByClick(services, clickOn(id, 1), 'toggleDiscussion');
+    expect(reply?.text).toContain('tool "gone_tool" is not one of the available tools');
+    expect((await load(id)).revision).toBe(1);
+    expect(engine.redraw).not.toHaveBeenCalled();
+    // Swap role is the way out: saving drops what is gone, as its modal says.
+    const form = { ...keepAda, tools: [], model: null };
+    expect(await submitSwapRole(services, clickOn(id, 1, { target: 'analyst' }), form, BLOCKS)).toBeNull();
+    expect((await load(id)).proposal!.roles[0]!.tools).toEqual([]);
+  });
+
+  it('edits a plan stored before roles had tools and a model, which then gets both', async () => {
+    const { services } = withChoices();
+    const p = sampleProposal();
+    const old = { ...p, roles: p.roles.map(({ tools: _t, model: _m, ...role }) => role) } as unknown as Proposal;
+    const id = await seed({ proposal: old });
+    expect(await editByClick(services, clickOn(id, 1), 'toggleDiscussion')).toBeNull();
+    expect((await load(id)).proposal!.roles.map((r) => [r.tools, r.model])).toEqual([
+      [[], null],
+      [[], null],
+    ]);
   });
 });
 
