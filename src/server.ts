@@ -11,9 +11,10 @@ import { adminJobsRoutes, startAdminJobsServer } from './adminJobs.js';
 import { buildApp, registerListeners } from './app.js';
 import { type Config, secretsOf } from './config.js';
 import { connectDatabase, type Database } from './db.js';
-import { type ChatLlm, createLlm } from './engine/llm/client.js';
-import { createPricer } from './engine/money/pricing.js';
+import type { ChatLlm } from './engine/llm/client.js';
+import { createModelRegistry } from './engine/money/models.js';
 import { Engine } from './engine/run/engine.js';
+import { ToolCatalog } from './engine/tools/catalog.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { slackRefusal, verifyBotToken } from './slackIdentity.js';
@@ -38,7 +39,8 @@ export interface StartOptions {
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger(config.logLevel, secretsOf(config));
   // Refuse to start blind: a model without a price cannot have its budget enforced.
-  const pricer = createPricer(config.llm.model, config.prices);
+  const models = createModelRegistry(config.llm, config.prices, options.llm ? { defaultLlm: options.llm } : {});
+  const pricer = models.pricerFor(null);
   const identity = await verifyBotToken(config, logger);
   const database = await connectDatabase(config.mongodbUri, logger);
   const db = database.connection.db;
@@ -67,12 +69,16 @@ export async function startService(config: Config, options: StartOptions = {}): 
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
   });
+  // MCP servers are started once, here, and shared by every step; one that is down is left out and said so.
+  const tools = await ToolCatalog.start(config.tools, logger);
   const engine = new Engine({
     postClient,
     config,
     db,
-    llm: options.llm ?? createLlm(config.llm),
+    llm: models.llmFor(null),
     pricer,
+    models,
+    tools,
     slack: jobSlack,
     logger,
     ...(options.watchIntervalMs ? { watchIntervalMs: options.watchIntervalMs } : {}),
@@ -81,7 +87,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   let ready = false;
   const extraRoutes = config.admin && !config.slack.appToken ? adminJobsRoutes(engine.agenda, config.admin) : [];
   const app = buildApp({ config, logger, identity, isReady: () => ready, extraRoutes });
-  registerListeners(app, { config, engine, logger });
+  registerListeners(app, { config, engine, logger, toolChoices: tools.available() });
   app.error(async (error) => {
     logger.error(`unhandled error in a listener: ${error.message}`);
   });
@@ -123,6 +129,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
       await app.stop().catch(() => undefined);
       await adminServer?.close();
       await engine.drain();
+      await tools.close();
       await database.stop();
     },
   };

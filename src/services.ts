@@ -1,5 +1,6 @@
 /** What the Slack listeners and the use cases behind them need from the rest of the app, passed in rather than imported. */
 import type { Config } from './config.js';
+import type { ToolChoice } from './engine/plan/choices.js';
 import type { Engine } from './engine/run/engine.js';
 import type { Logger } from './logger.js';
 
@@ -7,4 +8,6 @@ export interface Services {
   config: Config;
   engine: Engine;
   logger: Logger;
+  /** The tools agents can be given (the catalog built at start); none when unset. */
+  toolChoices?: readonly ToolChoice[];
 }

@@ -7,6 +7,7 @@ import type { KnownBlock } from '@slack/types';
 import type { OrchestrationStatus } from '../engine/plan/status.js';
 import { ActionIds } from './actionIds.js';
 import { raiseCapButton, type SlackMessage } from './proposal.js';
+import { type Citation, sourcesBlock, toolUseSummary } from './sources.js';
 import { fallbackText, formatDuration, formatUsd, neutralizeMentions, safeMrkdwn, splitMarkdown } from './text.js';
 
 /** Markdown per message: well under Slack's ~11k-character failure point for a message's blocks. */
@@ -33,10 +34,19 @@ export interface StepFigures {
   costUsd: number;
   durationMs: number | null;
   model: string | null;
+  /** The step's tool calls, summed up in the figures line ("searched 3×, read 4 pages"). */
+  toolCalls?: ReadonlyArray<{ tool: string; error: string | null }>;
+  /** The sources its result cites, each retrieved in this run or not. */
+  citations?: readonly Citation[];
 }
 
 function figures(f: StepFigures): string {
-  return [formatUsd(f.costUsd), f.durationMs !== null ? formatDuration(f.durationMs) : null, f.model]
+  return [
+    formatUsd(f.costUsd),
+    f.durationMs !== null ? formatDuration(f.durationMs) : null,
+    f.model,
+    toolUseSummary(f.toolCalls ?? []),
+  ]
     .filter(Boolean)
     .join(' · ');
 }
@@ -89,6 +99,7 @@ export function stepResultMessages(title: string, agentName: string, output: str
   return markdownMessages(output || '_(empty result)_', {
     head: `:white_check_mark: *${safeMrkdwn(title, 200)}* · ${safeMrkdwn(agentName, 80)}`,
     figures: figures(f),
+    tail: sourcesBlock(f.citations ?? []),
     fallback: (part, parts) =>
       part === 1 ? `Done: ${fallbackText(title, 150)}` : `${fallbackText(title, 150)} (part ${part} of ${parts})`,
   });
@@ -127,7 +138,7 @@ export function deliverableMessages(
     head: ':page_facing_up: *The deliverable*',
     figures: `synthesis · ${figures(f)}`,
     fallback: (part, parts) => (part === 1 ? 'The deliverable' : `The deliverable (part ${part} of ${parts})`),
-    tail: rateValue ? [feedbackBlock(rateValue)] : [],
+    tail: [...sourcesBlock(f.citations ?? []), ...(rateValue ? [feedbackBlock(rateValue)] : [])],
   });
 }
 

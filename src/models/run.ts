@@ -54,6 +54,21 @@ export interface StepDoc {
   /** The job running the step, and until when its claim holds unless renewed: no second job may run it meanwhile. */
   claimedBy: string | null;
   leaseUntil: Date | null;
+  /** Every tool call the step made: what it asked, how long it took, how much came back, and its error. */
+  toolCalls: StepToolCall[];
+  /** The URLs the step really retrieved (search results seen, pages read): what its citations are checked against. */
+  retrieved: Array<{ url: string; kinds: Array<'search' | 'fetched'>; title: string | null }>;
+  /** Each URL the result cites, and whether this run retrieved it. */
+  citations: Array<{ url: string; retrieved: boolean }>;
+}
+
+export interface StepToolCall {
+  tool: string;
+  arguments: string;
+  durationMs: number;
+  resultChars: number;
+  truncated: boolean;
+  error: string | null;
 }
 
 const StepSchema = new Schema<StepDoc>(
@@ -85,6 +100,10 @@ const StepSchema = new Schema<StepDoc>(
     costUsd: { type: Number, default: 0 },
     claimedBy: { type: String, default: null },
     leaseUntil: { type: Date, default: null },
+    // Written whole, never queried by their fields: plain data, not subdocuments.
+    toolCalls: { type: Schema.Types.Mixed, default: () => [] },
+    retrieved: { type: Schema.Types.Mixed, default: () => [] },
+    citations: { type: Schema.Types.Mixed, default: () => [] },
   },
   { timestamps: true, minimize: false },
 );

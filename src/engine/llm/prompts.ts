@@ -121,13 +121,21 @@ function priorWorkSection(prior: PriorWork): string[] {
   return out;
 }
 
+/**
+ * Every cited URL is checked against what the run really retrieved, and shown as retrieved or not:
+ * asking for sources as links makes them findable, and asking for none from memory keeps the
+ * "not retrieved" count honest.
+ */
+const SOURCES_RULE =
+  'End with a **Sources** section: the URLs you used, one link per line, only pages you searched or read in this run (write "none" if there are none).';
+
 export function researchPrompt(proposal: Proposal): string {
   return [
     `# Goal\n${proposal.goal}`,
     '',
     `# Research brief\n${proposal.research.prompt}`,
     '',
-    'Report your findings as Markdown.',
+    `Report your findings as Markdown. ${SOURCES_RULE}`,
   ].join('\n');
 }
 
@@ -175,7 +183,7 @@ export function ticketPrompt(
     ...priorWorkSection(prior),
     ...deps,
     '',
-    'Deliver the result of your ticket as Markdown.',
+    `Deliver the result of your ticket as Markdown. ${SOURCES_RULE}`,
   ].join('\n');
 }
 
@@ -200,6 +208,6 @@ export function synthesisPrompt(proposal: Proposal, prior: PriorWork, outcomes: 
         : `### ${o.title} (${o.role})\nFAILED: ${o.error ?? 'no result'}. Name this as a gap.`,
     ),
     '',
-    `Call ${TOOL_NAMES.synthesis} with the deliverable (Markdown) and the list of known gaps.`,
+    `Call ${TOOL_NAMES.synthesis} with the deliverable (Markdown) and the list of known gaps. Carry the sources the ticket results cite into a final **Sources** section of the deliverable, as links.`,
   ].join('\n');
 }

@@ -62,9 +62,12 @@ export async function callTool(
     const content = cut
       ? `${text.slice(0, options.resultMaxChars)}\n\n[Cut: the result was ${text.length} characters long; only the first ${options.resultMaxChars} are shown.]`
       : text;
+    // Built-in tools answer a refusal in words ("web_fetch failed: … private address") rather than
+    // throw, so that the model reads why: it still counts as an error in the step's record.
+    const failed = text.startsWith(`${call.name} failed`) ? text.slice(0, ERROR_MAX_CHARS) : null;
     return {
       message: new ToolMessage({ content, tool_call_id: call.id!, name: call.name, status: 'success' }),
-      record: { ...base, durationMs: Date.now() - started, resultChars: text.length, truncated: cut, error: null },
+      record: { ...base, durationMs: Date.now() - started, resultChars: text.length, truncated: cut, error: failed },
     };
   } catch (error) {
     const reason =

@@ -4,9 +4,10 @@
  */
 import { Agent } from '../../models/agent.js';
 import { Step, type StepDoc } from '../../models/run.js';
+import { roleKit } from '../plan/choices.js';
 import type { Proposal } from '../plan/proposal.js';
 import { type Estimate, estimate, type HistorySample } from './estimate.js';
-import type { Pricer } from './pricing.js';
+import type { ModelRegistry } from './models.js';
 
 const SAMPLE_LIMIT = 1000;
 
@@ -27,13 +28,21 @@ export async function historyOf(model: string): Promise<HistorySample[]> {
       kind: s.kind,
       agentName: names.get(String(s.agentId)) ?? '',
       costUsd: s.costUsd,
+      model,
       durationMs: new Date(s.finishedAt!).getTime() - new Date(s.startedAt!).getTime(),
     }));
 }
 
 export type Estimator = (proposal: Proposal) => Promise<Estimate | null>;
 
-/** Estimates a plan from its shape, the model's prices and the history of finished steps. */
-export function historyEstimator(pricer: Pricer, maxOutputTokens: number): Estimator {
-  return async (proposal) => estimate(proposal, pricer, maxOutputTokens, await historyOf(pricer.model));
+/**
+ * Estimates a plan from its shape, each role's model's prices and the history of finished steps on
+ * that model (one query per model, so that the default model's many samples crowd out no other's).
+ */
+export function historyEstimator(models: ModelRegistry, maxOutputTokens: number): Estimator {
+  return async (proposal) => {
+    const used = new Set(proposal.roles.map((r) => roleKit(r).model ?? models.defaultModel));
+    const samples = (await Promise.all([...used].map(historyOf))).flat();
+    return estimate(proposal, models, maxOutputTokens, samples);
+  };
 }

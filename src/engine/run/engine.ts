@@ -12,9 +12,11 @@ import type { Logger } from '../../logger.js';
 import type { OrchestrationDoc } from '../../models/orchestration.js';
 import type { ChatLlm } from '../llm/client.js';
 import { historyEstimator } from '../money/history.js';
+import type { ModelRegistry } from '../money/models.js';
 import type { Pricer } from '../money/pricing.js';
 import type { OrchestrationId } from '../plan/ids.js';
 import { Announcer } from '../slack/announcer.js';
+import type { ToolCatalog } from '../tools/catalog.js';
 import type { EngineContext } from './context.js';
 import { Inflight } from './inflight.js';
 import { cancel, gaveUp, raiseCapAndContinue } from './lifecycle.js';
@@ -22,13 +24,16 @@ import { runPlanJob, runReplanJob } from './planJob.js';
 import { JOBS, JobQueue, type PlanJobData, type ReplanJobData, type StartJobData, type StepJobData } from './queue.js';
 import { recover } from './scheduler.js';
 import { runStartJob } from './startJob.js';
-import { renewStepLease, runStepJob } from './stepJob.js';
+import { runStepJob } from './stepJob.js';
+import { renewStepLease } from './stepLease.js';
 
 export interface EngineDeps {
   config: Config;
   db: Db;
   llm: ChatLlm;
   pricer: Pricer;
+  models: ModelRegistry;
+  tools: ToolCatalog;
   /** The client jobs call Slack with: its retry window is bounded well inside the job lock. */
   slack: WebClient;
   /** The client the outbox posts with: no retries of its own, 429s handed back (it paces and retries itself). */
@@ -56,11 +61,13 @@ export class Engine {
 
   constructor(deps: EngineDeps) {
     const queue = new JobQueue(deps.db, deps.config.engine, deps.logger);
-    const estimator = historyEstimator(deps.pricer, deps.config.llm.maxOutputTokens);
+    const estimator = historyEstimator(deps.models, deps.config.llm.maxOutputTokens);
     this.ctx = {
       config: deps.config,
       llm: deps.llm,
       pricer: deps.pricer,
+      models: deps.models,
+      tools: deps.tools,
       logger: deps.logger,
       queue,
       announcer: new Announcer({

@@ -36,6 +36,8 @@ async function draft(
     defaultBudgetUsd: doc.proposal?.budget.maxUsd ?? doc.budget.maxUsd,
     maxBudgetUsd: ctx.config.budget.maxUsd,
     maxTokens: ctx.config.llm.planMaxOutputTokens,
+    tools: ctx.tools.available(),
+    models: ctx.config.llm.models,
     note,
     signal,
   });

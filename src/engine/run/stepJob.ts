@@ -10,16 +10,19 @@ import { Orchestration, type OrchestrationDoc } from '../../models/orchestration
 import { Step, type StepDoc } from '../../models/run.js';
 import { releaseHolds } from '../money/budget.js';
 import type { TokenUsage } from '../money/pricing.js';
+import { roleKitOf } from '../plan/choices.js';
 import { type OrchestrationId, orchestrationIdOf } from '../plan/ids.js';
 import { storedGaps } from '../plan/results.js';
 import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
 import { keepDeliverable } from '../slack/deliverable.js';
 import type { DraftStream } from '../slack/draftStream.js';
+import { checkSources, citedUrls, type RetrievedSource, RunSourceLedger } from '../tools/sources.js';
 import { type EngineContext, meterFor } from './context.js';
 import { executeStep, type StepOutcome } from './executeStep.js';
 import { fail, finish } from './lifecycle.js';
-import type { AnyJobData, StepJobData } from './queue.js';
+import type { StepJobData } from './queue.js';
 import { advance } from './scheduler.js';
+import { claim } from './stepLease.js';
 import { draftFor, showProgress } from './stepProgress.js';
 import { transition } from './transition.js';
 
@@ -33,42 +36,6 @@ export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Pro
       ctx.logger.warn(`step job ${job.attrs.data.stepId} will be retried: ${describeError(error)}`);
     throw error;
   }
-}
-
-/**
- * This job's lease on its step, renewed with the job's lock for as long as the handler runs (the
- * LLM call, then the posts and the redraw): neither a long call nor a slow Slack makes the job
- * look dead, and no second job for the same step can claim it meanwhile.
- */
-export function renewStepLease(ctx: EngineContext, job: Job<AnyJobData>): Promise<unknown> {
-  const lease = { $set: { leaseUntil: new Date(Date.now() + ctx.config.engine.lockLifetimeMs) } };
-  return Step.updateOne({ _id: job.attrs.data?.stepId, claimedBy: String(job.attrs._id), status: 'running' }, lease);
-}
-
-/** The claim: a step not yet started, one this very job started before a crash, or one whose lease lapsed. */
-function claim(ctx: EngineContext, step: StepDoc, claimant: string): Promise<StepDoc | null> {
-  const now = new Date();
-  return Step.findOneAndUpdate(
-    {
-      _id: step._id,
-      $or: [
-        { status: { $in: ['pending', 'queued'] } },
-        { status: 'running', claimedBy: claimant },
-        { status: 'running', leaseUntil: { $lt: now } },
-        { status: 'running', leaseUntil: null },
-      ],
-    },
-    {
-      $set: {
-        status: 'running',
-        startedAt: step.startedAt ?? now,
-        claimedBy: claimant,
-        leaseUntil: new Date(now.getTime() + ctx.config.engine.lockLifetimeMs),
-      },
-      $inc: { attempts: 1 },
-    },
-    { returnDocument: 'after' },
-  ).lean<StepDoc>();
 }
 
 /** Runs the step, or says when to look again (another job holds it under a lease that may lapse). */
@@ -116,7 +83,11 @@ async function runStep(
       : undefined;
   }
   // A crash interrupted this step's call: the provider may have billed it, so its worst case stays spent.
-  await releaseHolds(id, `step:${String(claimed._id)}`, ctx.llm.model);
+  await releaseHolds(
+    id,
+    `step:${String(claimed._id)}`,
+    roleKitOf(doc.proposal!, claimed.roleKey).model ?? ctx.llm.model,
+  );
 
   if (claimed.kind === 'done') {
     await finish(ctx, doc, claimed);
@@ -125,7 +96,7 @@ async function runStep(
   if (claimed.kind === 'synthesis' && !(await startSynthesis(ctx, id, claimed))) return;
   void showProgress(ctx, doc, claimed).catch(() => undefined);
 
-  let outcome: StepOutcome | null = null;
+  let outcome: Executed | null = null;
   let failure: unknown = null;
   const draft = claimed.kind === 'synthesis' ? draftFor(ctx, doc) : null;
   try {
@@ -163,6 +134,11 @@ async function executeWatched(
   draft: DraftStream | null,
 ) {
   const id = orchestrationIdOf(doc);
+  const kit = roleKitOf(doc.proposal!, step.roleKey);
+  const model = kit.model ?? ctx.models.defaultModel;
+  // What this step retrieves (search results seen, pages read), kept with its result so that
+  // citations can be checked against what the run really read.
+  const ledger = new RunSourceLedger();
   const controller = new AbortController();
   signal.addEventListener('abort', () => controller.abort(), { once: true });
   const watch = setInterval(() => {
@@ -182,23 +158,42 @@ async function executeWatched(
       'tokens.output': usage?.output ?? 0,
       'tokens.cached': usage?.cacheRead ?? 0,
     };
-    await Step.updateOne({ _id: step._id }, { $inc: { costUsd: usd, ...tokens }, $set: { model: ctx.llm.model } });
+    await Step.updateOne({ _id: step._id }, { $inc: { costUsd: usd, ...tokens }, $set: { model } });
   };
   try {
-    return await executeStep(doc.proposal!, step, {
-      meter: meterFor(ctx, id, { name: `step:${String(step._id)}`, onCost }),
+    const { tools: settings } = ctx.config;
+    const outcome = await executeStep(doc.proposal!, step, {
+      meter: meterFor(ctx, id, { name: `step:${String(step._id)}`, onCost, model: kit.model }),
       signal: controller.signal,
       maxTokens: ctx.config.llm.maxOutputTokens,
       attempts: ctx.config.engine.stepAttempts,
       retryBaseMs: ctx.config.engine.retryBaseMs,
+      tools: ctx.tools.forStep({ orchestrationId: id, ledger, signal: controller.signal }, kit.tools),
+      toolLimits: {
+        maxToolCalls: settings.maxToolCalls,
+        resultMaxChars: settings.resultMaxChars,
+        timeLimitMs: settings.stepTimeLimitMs,
+      },
       ...(draft ? { onDraft: (partial: string) => draft.update(partial) } : {}),
     });
+    return { ...outcome, retrieved: ledger.entries() };
   } finally {
     clearInterval(watch);
   }
 }
 
-async function succeed(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc, outcome: StepOutcome): Promise<void> {
+type Executed = StepOutcome & { retrieved: RetrievedSource[] };
+
+/** Each URL the result cites, checked against what any step of this run retrieved. */
+async function citationsOf(step: StepDoc, outcome: Executed): Promise<Array<{ url: string; retrieved: boolean }>> {
+  const cited = citedUrls(outcome.output);
+  if (!cited.length) return [];
+  const earlier = await Step.find({ runId: step.runId, _id: { $ne: step._id } }, { retrieved: 1 }).lean<StepDoc[]>();
+  const retrieved = [...outcome.retrieved, ...earlier.flatMap((s) => s.retrieved ?? [])];
+  return checkSources(cited, retrieved).map((c) => ({ url: c.url, retrieved: c.retrieved }));
+}
+
+async function succeed(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc, outcome: Executed): Promise<void> {
   const finishedAt = new Date();
   const result = {
     output: outcome.output,
@@ -206,6 +201,9 @@ async function succeed(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc,
     model: outcome.model,
     finishedAt,
     error: null,
+    toolCalls: outcome.toolCalls,
+    retrieved: outcome.retrieved,
+    citations: await citationsOf(step, outcome),
   };
   const stored = await Step.updateOne(
     { _id: step._id, status: 'running' },

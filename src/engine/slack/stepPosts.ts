@@ -19,7 +19,13 @@ export function durationOf(record: { startedAt: Date | null; finishedAt: Date | 
 export async function stepMessages(step: StepDoc): Promise<SlackMessage[]> {
   const agent = step.agentId ? await Agent.findById(step.agentId, { name: 1 }).lean() : null;
   const agentName = agent?.name ?? '';
-  const figures = { costUsd: step.costUsd, durationMs: durationOf(step), model: step.model };
+  const figures = {
+    costUsd: step.costUsd,
+    durationMs: durationOf(step),
+    model: step.model,
+    toolCalls: step.toolCalls ?? [],
+    citations: step.citations ?? [],
+  };
   if (step.status === 'failed' && step.kind === 'ticket') {
     return [stepFailedMessage(step.title, agentName || null, step.error ?? 'unknown error', figures)];
   }

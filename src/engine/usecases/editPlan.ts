@@ -10,7 +10,7 @@ import { invalidEdit, notEditable } from '../../blocks/replies.js';
 import { EditError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { rosterAgents, rosterChoices } from '../crew/roster.js';
-import { type PlanChoices, type RoleKit, roleKit, type ToolChoice } from '../plan/choices.js';
+import { type PlanChoices, type RoleKit, roleKit } from '../plan/choices.js';
 import { dropTicket, setBudget, setRoleKit, swapRole, toggleDiscussion, toggleResearch } from '../plan/edits.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import type { Hire, Proposal, Role } from '../plan/proposal.js';
@@ -31,7 +31,8 @@ import {
  * Services that carry the tool catalog built at start. Without it no tools exist, as for the CEO
  * agent: a plan can then name none, and an edit to one that does says which are missing.
  */
-export type CatalogServices = Services & { toolChoices?: readonly ToolChoice[] };
+/** Kept as a name for the services an edit checks the plan's kit with. */
+export type CatalogServices = Services;
 
 export function planChoicesOf(services: CatalogServices): PlanChoices {
   return { tools: services.toolChoices ?? [], models: services.config.llm.models };
