@@ -233,7 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     } catch {
       const setting = m === model ? 'LLM_MODEL' : 'ORCHESTRATE_MODELS';
       throw new ConfigError(
-        `Configuration error: ${setting} names ${m}, which has no known price; add it to ORCHESTRATE_PRICES (USD per million tokens). See README.md → Configuration.`,
+        `Configuration error: ${setting} names ${m}, which has no known price; add it to ORCHESTRATE_PRICES, e.g. {"${m}":{"inputPerMTok":1,"outputPerMTok":2}} (USD per million tokens), so that budgets can be enforced. See README.md → Configuration.`,
       );
     }
   }

@@ -5,13 +5,11 @@
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeControlValue, InputIds, ViewIds } from '../../src/blocks/actionIds.js';
-import { loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { reserve, settle } from '../../src/engine/money/budget.js';
 import { type OrchestrationId, orchestrationIdOf } from '../../src/engine/plan/ids.js';
-import { UnknownPriceError } from '../../src/errors.js';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Step } from '../../src/models/run.js';
-import { startService } from '../../src/server.js';
 import type { FakeReply, RecordedRequest } from '../fakes/fakeOpenAI.js';
 import { sampleProposal } from '../fixtures.js';
 import {
@@ -215,18 +213,16 @@ describe('reservations', () => {
 });
 
 describe('prices', () => {
-  it('refuses to start with a model that has no known price, saying how to add one', async () => {
-    const config = loadConfig({
+  it('refuses to start with a model that has no known price, saying how to add one', () => {
+    const env = {
       SLACK_SIGNING_SECRET: 's',
       SLACK_BOT_TOKEN: 'xoxb-1',
       OPENAI_API_KEY: 'k',
       LLM_MODEL: 'my-local-llama',
-      MONGODB_URI: 'mongodb://127.0.0.1:1/x',
-    });
-    const error = await startService(config).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(UnknownPriceError);
-    expect((error as Error).message).toBe(
-      'No price is known for model "my-local-llama". Add it to ORCHESTRATE_PRICES, e.g. {"my-local-llama":{"inputPerMTok":1,"outputPerMTok":2}}, so that budgets can be enforced.',
+    };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(
+      'Configuration error: LLM_MODEL names my-local-llama, which has no known price; add it to ORCHESTRATE_PRICES, e.g. {"my-local-llama":{"inputPerMTok":1,"outputPerMTok":2}} (USD per million tokens), so that budgets can be enforced. See README.md → Configuration.',
     );
   });
 

@@ -118,6 +118,14 @@ describe('agents with tools', () => {
     expect(thread).toContain(`:white_check_mark: retrieved · ${web.url('/article')}`);
     expect(thread).toContain(':warning: not retrieved in this run · https://invented.example/made-up');
     expect(thread).toContain('2 sources retrieved · 1 not retrieved in this run');
+    // The run card carries the retrieved ones as its step's sources, and counts the other.
+    const card = JSON.stringify(
+      harness.slack.threadReplies(CHANNEL, ts).find((m) => String(m.metadata?.event_payload.key).endsWith(':runcard'))
+        ?.blocks,
+    );
+    expect(card).toContain(web.url('/article'));
+    expect(card).not.toContain('invented.example');
+    expect(card).toContain('1 cited source not retrieved in this run');
   });
 
   it('a fetch of a private address is refused, told to the model, and counted as a tool error', async () => {

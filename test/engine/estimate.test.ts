@@ -118,6 +118,21 @@ describe('estimate', () => {
     expect(typical.high).toBeCloseTo(0.003 + 0.035, 9);
   });
 
+  it('counts every turn a role with tools may take: its worst case grows with the tool-call limit, the others do not', () => {
+    const pricer = createPricer('gpt-4o-mini', {});
+    const plain = sampleProposal();
+    const withTools = sampleProposal({
+      roles: plain.roles.map((r, i) => (i === 0 ? { ...r, tools: ['web_search'] } : r)),
+    });
+    const bounds = (maxToolCalls: number) => ({ maxToolCalls, resultMaxChars: 12_000 });
+    const noLoop = estimate(plain, pricer, 2048, [], bounds(8)).worstCaseUsd;
+    expect(noLoop).toBeCloseTo(estimate(plain, pricer, 2048, []).worstCaseUsd, 12);
+    const eight = estimate(withTools, pricer, 2048, [], bounds(8)).worstCaseUsd;
+    const two = estimate(withTools, pricer, 2048, [], bounds(2)).worstCaseUsd;
+    expect(two).toBeGreaterThan(noLoop);
+    expect(eight).toBeGreaterThan(two);
+  });
+
   it('percentile interpolates', () => {
     expect(percentile([1, 2, 3, 4, 5], 25)).toBe(2);
     expect(percentile([1, 2, 3, 4], 75)).toBeCloseTo(3.25);

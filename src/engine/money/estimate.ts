@@ -64,6 +64,24 @@ function contextBytes(step: PipelineStep, p: Proposal, pipeline: PipelineStep[])
   return research + positions + deps + tickets;
 }
 
+/** What bounds a step's tool loop (ORCHESTRATE_STEP_MAX_TOOL_CALLS, ORCHESTRATE_TOOL_RESULT_MAX_CHARS). */
+export interface ToolLoopBounds {
+  maxToolCalls: number;
+  resultMaxChars: number;
+}
+
+/**
+ * A step with tools may take a turn per tool call, one to answer and a repair round's: each turn
+ * re-sends the transcript, which grows by every result (up to 4 bytes a character, plus the call
+ * and its marker) and every earlier answer. Bounded by every turn at the largest transcript.
+ */
+function loopWorstCase(pricer: Pricer, input: number, maxOutputTokens: number, loop: ToolLoopBounds | null): number {
+  if (!loop) return pricer.worstCase(input, maxOutputTokens);
+  const turns = loop.maxToolCalls + 3;
+  const transcript = loop.maxToolCalls * (loop.resultMaxChars * 4 + 1024) + turns * maxOutputTokens * 4;
+  return turns * pricer.worstCase(input + transcript, maxOutputTokens);
+}
+
 /**
  * `pricing` is one pricer for every step (a run where every role is on one model) or the pricers
  * of every model, each step then priced, and compared with history, on its role's own model.
@@ -73,6 +91,7 @@ export function estimate(
   pricing: Pricer | ModelPricers,
   maxOutputTokens: number,
   history: readonly HistorySample[],
+  toolLoop: ToolLoopBounds | null = null,
 ): Estimate {
   const pricerFor = (model: string | null): Pricer => ('pricerFor' in pricing ? pricing.pricerFor(model) : pricing);
   const defaultModel = pricerFor(null).model;
@@ -103,10 +122,12 @@ export function estimate(
       step.kind === 'synthesis' ? p.synthesis.prompt : '',
     ];
     const persona = roles[step.roleKey ?? '']?.persona ?? '';
-    worstCaseUsd += pricerFor(roleKitOf(p, step.roleKey).model).worstCase(
-      inputTokensUpperBound([...own, persona], PROMPT_OVERHEAD_BYTES + contextBytes(step, p, pipeline.steps)),
-      maxOutputTokens,
+    const kit = roleKitOf(p, step.roleKey);
+    const input = inputTokensUpperBound(
+      [...own, persona],
+      PROMPT_OVERHEAD_BYTES + contextBytes(step, p, pipeline.steps),
     );
+    worstCaseUsd += loopWorstCase(pricerFor(kit.model), input, maxOutputTokens, kit.tools.length ? toolLoop : null);
   }
 
   // Typical cost: per step, the history of the same agent for that kind of step on the same model

@@ -6,7 +6,7 @@ import { Agent } from '../../models/agent.js';
 import { Step, type StepDoc } from '../../models/run.js';
 import { roleKit } from '../plan/choices.js';
 import type { Proposal } from '../plan/proposal.js';
-import { type Estimate, estimate, type HistorySample } from './estimate.js';
+import { type Estimate, estimate, type HistorySample, type ToolLoopBounds } from './estimate.js';
 import type { ModelRegistry } from './models.js';
 
 const SAMPLE_LIMIT = 1000;
@@ -39,10 +39,14 @@ export type Estimator = (proposal: Proposal) => Promise<Estimate | null>;
  * Estimates a plan from its shape, each role's model's prices and the history of finished steps on
  * that model (one query per model, so that the default model's many samples crowd out no other's).
  */
-export function historyEstimator(models: ModelRegistry, maxOutputTokens: number): Estimator {
+export function historyEstimator(
+  models: ModelRegistry,
+  maxOutputTokens: number,
+  toolLoop: ToolLoopBounds | null = null,
+): Estimator {
   return async (proposal) => {
     const used = new Set(proposal.roles.map((r) => roleKit(r).model ?? models.defaultModel));
     const samples = (await Promise.all([...used].map(historyOf))).flat();
-    return estimate(proposal, models, maxOutputTokens, samples);
+    return estimate(proposal, models, maxOutputTokens, samples, toolLoop);
   };
 }

@@ -61,7 +61,7 @@ export class Engine {
 
   constructor(deps: EngineDeps) {
     const queue = new JobQueue(deps.db, deps.config.engine, deps.logger);
-    const estimator = historyEstimator(deps.models, deps.config.llm.maxOutputTokens);
+    const estimator = historyEstimator(deps.models, deps.config.llm.maxOutputTokens, deps.config.tools);
     this.ctx = {
       config: deps.config,
       llm: deps.llm,

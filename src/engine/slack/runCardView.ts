@@ -11,6 +11,27 @@ import { orchestrationIdOf } from '../plan/ids.js';
 import { SHOWN_STEP_STATE } from '../plan/status.js';
 import { durationOf } from './stepPosts.js';
 
+/** The sources a step cites that this run really retrieved, with the titles seen when retrieving them. */
+function retrievedSources(step: StepDoc): { url: string; title: string }[] {
+  const titles = new Map((step.retrieved ?? []).map((r) => [r.url, r.title]));
+  return (step.citations ?? [])
+    .filter((c) => c.retrieved)
+    .map((c) => ({ url: c.url, title: titles.get(c.url) ?? hostOf(c.url) }));
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return url;
+  }
+}
+
+function unverifiedNote(step: StepDoc): string | null {
+  const n = (step.citations ?? []).filter((c) => !c.retrieved).length;
+  return n ? `${n} cited source${n === 1 ? '' : 's'} not retrieved in this run` : null;
+}
+
 export async function runCardViewOf(doc: OrchestrationDoc, now = Date.now()): Promise<RunCardView | null> {
   if (!doc.runId || !doc.proposal) return null;
   const steps = await Step.find({ runId: doc.runId, kind: { $ne: 'done' } })
@@ -33,7 +54,8 @@ export async function runCardViewOf(doc: OrchestrationDoc, now = Date.now()): Pr
     state: SHOWN_STEP_STATE[s.status],
     durationMs: s.status === 'running' && s.startedAt ? now - new Date(s.startedAt).getTime() : durationOf(s),
     costUsd: s.costUsd,
-    note: s.status === 'failed' ? s.error : s.status === 'skipped' ? s.skipReason : null,
+    note: s.status === 'failed' ? s.error : s.status === 'skipped' ? s.skipReason : unverifiedNote(s),
+    sources: retrievedSources(s),
   }));
   const members = (team?.members ?? []).map((m) => {
     const agent = agents.get(String(m.agentId));
