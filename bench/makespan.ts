@@ -27,7 +27,7 @@ let wallAt = 0;
 export type Report = (name: string, unit: string, values: number[], note?: string) => void;
 
 const LLM_MS = 400;
-const RUNS = 5;
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 /** a; b, c, d on a; e on all three; then the synthesis: four calls in a row. */
 const CRITICAL_CALLS = 4;
 
@@ -157,7 +157,7 @@ async function measure(report: Report, paced: boolean): Promise<void> {
 
 export async function makespan(report: Report): Promise<void> {
   await measure(report, false);
-  await measure(report, true);
+  if (!process.env.BENCH_UNPACED_ONLY) await measure(report, true);
 }
 
 // Alone: `npx tsx bench/makespan.ts`.

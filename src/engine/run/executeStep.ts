@@ -33,13 +33,15 @@ export interface StepOutcome {
 export type StepContext = StepCallContext;
 
 export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepContext): Promise<StepOutcome> {
-  const agent = step.agentId ? await Agent.findById(step.agentId).lean() : null;
+  const [agent, prior] = await Promise.all([
+    step.agentId ? Agent.findById(step.agentId).lean() : null,
+    priorWork(step),
+  ]);
   const system = agentSystemPrompt({
     name: agent?.name ?? 'an agent',
     title: agent?.title ?? step.roleKey ?? '',
     persona: agent?.persona ?? '',
   });
-  const prior = await priorWork(step);
   const request = (user: string): LlmRequest => ({ system, user, maxTokens: ctx.maxTokens, signal: ctx.signal });
 
   switch (step.kind) {

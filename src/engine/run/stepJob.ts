@@ -44,9 +44,12 @@ async function runStep(
   { orchestrationId: id, stepId }: StepJobData,
   claimant: string,
 ): Promise<Date | undefined> {
-  const step = await Step.findById(stepId).lean<StepDoc>();
+  // Read together: a hand-off is the critical path of the run.
+  const [step, doc] = await Promise.all([
+    Step.findById(stepId).lean<StepDoc>(),
+    Orchestration.findById(id).lean<OrchestrationDoc>(),
+  ]);
   if (!step) return;
-  const doc = await Orchestration.findById(id).lean<OrchestrationDoc>();
   if (SETTLED_STEP_STATUSES.includes(step.status)) {
     // Re-run after a crash or a Slack outage: the result is stored and never recomputed; finish
     // announcing it, even if the run has ended meanwhile, so that no result is lost.
@@ -82,12 +85,14 @@ async function runStep(
       ? new Date(new Date(held.leaseUntil).getTime() + 1000)
       : undefined;
   }
-  // A crash interrupted this step's call: the provider may have billed it, so its worst case stays spent.
-  await releaseHolds(
-    id,
-    `step:${String(claimed._id)}`,
-    roleKitOf(doc.proposal!, claimed.roleKey).model ?? ctx.llm.model,
-  );
+  // A crash interrupted this step's call: the provider may have billed it, so its worst case stays
+  // spent. (A first claim cannot have left a hold behind, so only a later one looks.)
+  if (claimed.attempts > 1)
+    await releaseHolds(
+      id,
+      `step:${String(claimed._id)}`,
+      roleKitOf(doc.proposal!, claimed.roleKey).model ?? ctx.llm.model,
+    );
 
   if (claimed.kind === 'done') {
     await finish(ctx, doc, claimed);
