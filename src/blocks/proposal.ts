@@ -11,9 +11,16 @@ import type { OrchestrationId } from '../engine/plan/ids.js';
 import type { Proposal, Role } from '../engine/plan/proposal.js';
 import type { OrchestrationStatus } from '../engine/plan/status.js';
 import { ActionIds, encodeControlValue } from './actionIds.js';
+import { ContextIds } from './contextIds.js';
+import { type ContextSummary, contextLine } from './contextModal.js';
+import { estimateText } from './estimate.js';
 import { fallbackText, formatDuration, formatUsd, plain, safeMrkdwn } from './text.js';
 
+export { estimateText };
+
 export interface ProposalView {
+  /** Files and notes people added (Add context). */
+  context?: ContextSummary | null;
   orchestrationId: OrchestrationId;
   revision: number;
   status: OrchestrationStatus;
@@ -144,7 +151,8 @@ export function proposalMessage(view: ProposalView): SlackMessage {
       `*Research:* ${research}\n*Discussion:* ${p.discussion.enabled ? 'on: each role states a position first' : 'off'}\n` +
         `*Synthesis:* ${safeMrkdwn(roleTitle.get(p.synthesis.role) ?? p.synthesis.role, 120)}: ${safeMrkdwn(p.synthesis.prompt, 500)}\n` +
         `*Budget:* ${formatUsd(view.budget.maxUsd)} max, hard ceiling · spent so far ${formatUsd(view.budget.spentUsd)}` +
-        (editable && view.estimate ? `\n${estimateText(view.estimate, view.budget.maxUsd)}` : ''),
+        (editable && view.estimate ? `\n${estimateText(view.estimate, view.budget.maxUsd)}` : '') +
+        (view.context ? `\n${contextLine(view.context)}` : ''),
     ),
   );
 
@@ -163,6 +171,7 @@ export function proposalMessage(view: ProposalView): SlackMessage {
         ),
         button(ActionIds.toggleResearch, p.research.enabled ? 'Research: turn off' : 'Research: turn on', value),
         button(ActionIds.askAgain, 'Ask again', value),
+        button(ContextIds.open, 'Add context', value),
         cancelButton(value, 'Cancel this proposal?', 'Nothing will run and the proposal closes.'),
       ],
     });
@@ -185,26 +194,6 @@ export function proposalMessage(view: ProposalView): SlackMessage {
 
   const text = `${STATUS_LABELS[view.status].replace(/:[a-z_]+: /, '')}: ${fallbackText(p.goal, 200)}`;
   return { text, blocks };
-}
-
-export function estimateText(e: Estimate, capUsd: number): string {
-  const typical = e.typicalUsd
-    ? `typical ${formatUsd(e.typicalUsd.low)}–${formatUsd(e.typicalUsd.high)} (25th–75th percentile of ${e.typicalUsd.samples} finished steps)`
-    : 'typical: no run history yet, so no typical figure';
-  const duration = e.durationMs
-    ? `duration about ${formatDuration(e.durationMs.low)}–${formatDuration(e.durationMs.high)} along the critical path of ${e.criticalPath} calls`
-    : `duration: no history yet (critical path: ${e.criticalPath} calls)`;
-  // "First attempts": a retry or a repair is one more call, which the cap still bounds.
-  const lines = [
-    `*Estimate:* ${e.calls} LLM calls · worst case ${formatUsd(e.worstCaseUsd)} at one attempt each · ${typical} · ${duration}`,
-  ];
-  if (e.overCap) {
-    const high = e.typicalUsd ? e.typicalUsd.high : e.worstCaseUsd;
-    lines.push(
-      `:red_circle: *Over the cap: the ${e.typicalUsd ? 'high estimate' : 'worst case'} (${formatUsd(high)}) is above the ${formatUsd(capUsd)} cap. The run stops at the cap unless you raise it.*`,
-    );
-  }
-  return lines.join('\n');
 }
 
 /** "Tools: web_search, web_fetch · Model: gpt-4o": what the role may call, and what it runs on. */

@@ -12,7 +12,9 @@ import type {
   SlackActionMiddlewareArgs,
 } from '@slack/bolt';
 import { ActionIds, decodeControlValue } from '../blocks/actionIds.js';
+import { ContextIds } from '../blocks/contextIds.js';
 import { CLICK_FAILED, MODAL_NOT_OPENED, UNKNOWN_BUTTON } from '../blocks/replies.js';
+import { addContextModalFor } from '../engine/usecases/addContext.js';
 import { approvePlan } from '../engine/usecases/approve.js';
 import { askAgainModalFor } from '../engine/usecases/askAgain.js';
 import { cancelOrchestration } from '../engine/usecases/cancel.js';
@@ -99,6 +101,7 @@ export function register(app: App, services: Services): void {
   onModalClick(ActionIds.setBudget, (click) => editModal(services, click, 'setBudget'));
   onModalClick(ActionIds.askAgain, (click) => askAgainModalFor(services, click));
   onModalClick(ActionIds.raiseCap, (click) => raiseCapModalFor(services, click));
+  onModalClick(ContextIds.open, (click) => addContextModalFor(services, click));
 
   // The thumbs under the deliverable: a feedback_buttons element, whose click carries its value.
   app.action(ActionIds.rateDeliverable, async (args) => {
@@ -114,7 +117,7 @@ export function register(app: App, services: Services): void {
   });
 
   // A button no listener knows (an older version's, say) is answered rather than left to time out.
-  const known = new Set<string>(Object.values(ActionIds));
+  const known = new Set<string>([...Object.values(ActionIds), ContextIds.open]);
   app.action({ action_id: new RegExp(`^(?!(${[...known].map(escapeRegExp).join('|')})$)`) }, async (args) => {
     await args.ack();
     await answerClicker(args as unknown as AnyClick, { text: UNKNOWN_BUTTON }).catch(() => undefined);

@@ -5,8 +5,10 @@
  */
 import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { decodeControlValue, InputIds, ViewIds } from '../blocks/actionIds.js';
+import { ContextIds } from '../blocks/contextIds.js';
 import { NEW_HIRE_OPTION_VALUE } from '../blocks/modals.js';
 import { SUBMISSION_FAILED } from '../blocks/replies.js';
+import { submitContext } from '../engine/usecases/addContext.js';
 import { submitAskAgain } from '../engine/usecases/askAgain.js';
 import { submitBudget, submitSwapRole } from '../engine/usecases/editPlan.js';
 import type { Click, FormErrors } from '../engine/usecases/guard.js';
@@ -95,6 +97,23 @@ export function register(app: App, services: Services): void {
       ...kitOf(values),
     };
     return submitSwapRole(services, formOf(args), form, SWAP_ROLE_BLOCKS);
+  });
+
+  // Files are read before the ack: an unreadable file can only be named in it (the use case stops reading after 2 s).
+  onSubmit(ContextIds.modal, ContextIds.files.block, (args) => {
+    const values = args.view.state.values;
+    const files = (input(values, ContextIds.files)?.files ?? []).map((f) => ({ id: f.id, name: f.name }));
+    const notes = textOf(values, ContextIds.notes);
+    return submitContext(
+      services,
+      args.client,
+      formOf(args),
+      { files, notes },
+      {
+        files: ContextIds.files.block,
+        notes: ContextIds.notes.block,
+      },
+    );
   });
 
   // Both budget forms read one amount field and show its errors there.

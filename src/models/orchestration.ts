@@ -21,6 +21,30 @@ export interface Revision {
   change: string;
   by: string | null;
   at: Date;
+  /** Set on the revisions that changed the context: the context from this revision on. */
+  context?: PlanContext;
+}
+
+/** A file whose text is in the context; `chars` is what was kept of it. */
+export interface ContextFile {
+  name: string;
+  chars: number;
+  /** Its text was longer than its share of the context and was cut. */
+  truncated: boolean;
+}
+
+/**
+ * Files and notes people added to the plan under review (Add context), given to every step.
+ * `text` is all of it as the steps read it, one section per file or note, already cut to the
+ * configured bound; `by` and `at` are those of the latest addition.
+ */
+export interface PlanContext {
+  files: ContextFile[];
+  /** Pasted notes, one per addition that had any. */
+  notes: string[];
+  text: string;
+  by: string;
+  at: Date;
 }
 
 /** A reservation for one LLM call in flight, kept until the call is settled. */
@@ -63,6 +87,8 @@ export interface OrchestrationDoc {
   proposal: Proposal | null;
   revision: number;
   history: Revision[];
+  /** What people added for the agents to read; absent (older documents) or null until someone does. */
+  context?: PlanContext | null;
   approvedRevision: number | null;
   approvedBy: string | null;
   approvedAt: Date | null;
@@ -93,6 +119,20 @@ const TransitionSchema = new Schema<Transition>(
   { _id: false },
 );
 
+const ContextSchema = new Schema<PlanContext>(
+  {
+    files: {
+      type: [new Schema<ContextFile>({ name: String, chars: Number, truncated: Boolean }, { _id: false })],
+      default: [],
+    },
+    notes: { type: [String], default: [] },
+    text: { type: String, required: true },
+    by: { type: String, required: true },
+    at: { type: Date, required: true },
+  },
+  { _id: false },
+);
+
 const RevisionSchema = new Schema<Revision>(
   {
     revision: { type: Number, required: true },
@@ -100,6 +140,7 @@ const RevisionSchema = new Schema<Revision>(
     change: { type: String, required: true },
     by: { type: String, default: null },
     at: { type: Date, required: true },
+    context: { type: ContextSchema, default: undefined },
   },
   { _id: false },
 );
@@ -117,6 +158,7 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
     proposal: { type: Schema.Types.Mixed, default: null },
     revision: { type: Number, default: 0 },
     history: { type: [RevisionSchema], default: [] },
+    context: { type: ContextSchema, default: null },
     approvedRevision: { type: Number, default: null },
     approvedBy: { type: String, default: null },
     approvedAt: { type: Date, default: null },

@@ -3,7 +3,9 @@
  * Block Kit limits, 429 with Retry-After on demand), and stands in for response_url and for the
  * files upload URL. It keeps what Slack keeps (messages per channel, streams, canvases, uploaded
  * files, Home tabs) so tests can check what a user would see, and on demand misbehaves like Slack:
- * per-channel rate limits, seeded chaos, an answer lost after the post landed.
+ * per-channel rate limits, seeded chaos, an answer lost after the post landed. Files a test
+ * registers (as if a person uploaded them) are described by files.info and served at a private
+ * download URL that wants the bot token as a Bearer, as Slack's does.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoopbackServer } from './loopback.js';
@@ -56,6 +58,44 @@ export interface UploadedFile {
   channelId?: string;
   threadTs?: string;
   initialComment?: string;
+}
+
+/** A file as a person's upload leaves it in Slack, for files.info and the private download URL. */
+export interface SharedFileSpec {
+  name: string;
+  bytes: Buffer | Uint8Array | string;
+  /** text/plain unless said. */
+  mimetype?: string;
+  /** Slack's short type ("text", "markdown", "csv", "pdf"); from the extension unless said. */
+  filetype?: string;
+  /** The size files.info reports; the bytes' length unless said (to claim a size the bytes do not have). */
+  size?: number;
+  /** A link to a file kept elsewhere (Google Drive and the like): Slack has no bytes for it. */
+  external?: boolean;
+  download?: {
+    /** The download answers this status even with the right token (e.g. 404 once deleted). */
+    status?: number;
+    /** Redirects through this many hops on the fake's own host before the bytes. */
+    redirects?: number;
+    /** Redirects to this URL instead of serving the bytes. */
+    redirectTo?: string;
+    /** The Content-Type served; the mimetype unless said (text/html mimics Slack's sign-in page). */
+    contentType?: string;
+  };
+}
+
+/** What files.info answers for a registered file, and what a file_input submission lists. */
+export interface SharedFileObject {
+  id: string;
+  name: string;
+  title: string;
+  mimetype: string;
+  filetype: string;
+  size: number;
+  mode: string;
+  is_external: boolean;
+  url_private: string;
+  url_private_download: string;
 }
 
 export interface StoredCanvas {
@@ -121,6 +161,7 @@ export class FakeSlack extends LoopbackServer {
   private homeViews = new Map<string, Record<string, any>>();
   private statuses = new Map<string, { status: string; loading_messages?: string[] }>();
   private reacted = new Set<string>();
+  private sharedFiles = new Map<string, { spec: SharedFileSpec; bytes: Buffer }>();
 
   // Opt-in misbehaviour, all cleared by reset().
   private channelRate: { perSecond: number; burst: number; methods: Set<string> } | null = null;
@@ -139,7 +180,8 @@ export class FakeSlack extends LoopbackServer {
   private canvasRefusal: string | null = null;
   private streamLifetime: number | null = null;
 
-  constructor(private readonly options: { botUserId?: string; teamId?: string } = {}) {
+  /** `botToken` is the token registered files are served to (xoxb-test unless said). */
+  constructor(private readonly options: { botUserId?: string; teamId?: string; botToken?: string } = {}) {
     super();
   }
 
@@ -264,6 +306,17 @@ export class FakeSlack extends LoopbackServer {
     return files;
   }
 
+  /**
+   * A file as if a person had uploaded it: files.info describes it, and its url_private_download
+   * serves the bytes to a request with the bot token as Bearer (401 without one, 403 with another).
+   */
+  registerFile(spec: SharedFileSpec): SharedFileObject {
+    const id = this.nextId('F');
+    const bytes = typeof spec.bytes === 'string' ? Buffer.from(spec.bytes, 'utf8') : Buffer.from(spec.bytes);
+    this.sharedFiles.set(id, { spec, bytes });
+    return this.sharedFileObject(id)!;
+  }
+
   /** The Home tab last published for a user. */
   homeView(userId: string): Record<string, any> | undefined {
     const view = this.homeViews.get(userId);
@@ -345,6 +398,7 @@ export class FakeSlack extends LoopbackServer {
       return send(res, 200, { ok: true });
     }
     if (path.startsWith('/upload/')) return this.receiveUpload(decodeURIComponent(path.slice(8)), req, body, res);
+    if (path.startsWith('/files-pri/')) return this.serveFile(req, res);
     if (!path.startsWith('/api/')) return send(res, 404, { ok: false, error: 'unknown_path' });
 
     const method = path.slice('/api/'.length);
@@ -461,6 +515,8 @@ export class FakeSlack extends LoopbackServer {
         return this.uploadUrl(args);
       case 'files.completeUploadExternal':
         return this.completeUpload(args);
+      case 'files.info':
+        return this.fileInfo(args);
       case 'views.open':
       case 'views.update':
       case 'views.push': {
@@ -491,6 +547,67 @@ export class FakeSlack extends LoopbackServer {
       default:
         return { ok: true };
     }
+  }
+
+  private get botToken(): string {
+    return this.options.botToken ?? 'xoxb-test';
+  }
+
+  private sharedFileObject(id: string): SharedFileObject | undefined {
+    const file = this.sharedFiles.get(id);
+    if (!file) return undefined;
+    const { spec, bytes } = file;
+    const ext = /\.([a-z0-9]+)$/i.exec(spec.name)?.[1]?.toLowerCase() ?? 'text';
+    const url = `http://127.0.0.1:${this.port}/files-pri/${this.teamId}-${id}/${encodeURIComponent(spec.name)}`;
+    return {
+      id,
+      name: spec.name,
+      title: spec.name,
+      mimetype: spec.mimetype ?? 'text/plain',
+      filetype: spec.filetype ?? (ext === 'md' ? 'markdown' : ext === 'txt' ? 'text' : ext),
+      size: spec.size ?? bytes.length,
+      mode: spec.external ? 'external' : 'hosted',
+      is_external: spec.external ?? false,
+      url_private: url,
+      url_private_download: url.replace(/\/([^/]*)$/, '/download/$1'),
+    };
+  }
+
+  private fileInfo(args: Record<string, any>): Answer {
+    if (!args._auth) return { ok: false, error: 'not_authed' };
+    if (args._auth !== this.botToken) return { ok: false, error: 'invalid_auth' };
+    const file = this.sharedFileObject(str(args.file));
+    return file ? { ok: true, file } : { ok: false, error: 'file_not_found' };
+  }
+
+  /** A registered file's bytes, to the bot token only; recorded as a `files.download` call. */
+  private serveFile(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const id = /^\/files-pri\/[^/-]+-([^/]+)\//.exec(url.pathname)?.[1] ?? '';
+    const auth = String(req.headers.authorization ?? '');
+    const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    const file = this.sharedFiles.get(id);
+    const hop = Number(url.searchParams.get('hop') ?? 0);
+    const call: SlackCall = { method: 'files.download', args: { _fileId: id, _auth: token, hop }, at: Date.now() };
+    const answer = (status: number, headers: Record<string, string> = {}, body: Buffer | string = '') => {
+      call.status = status;
+      call.response = { ok: status === 200 };
+      this.record(call);
+      res.writeHead(status, headers);
+      res.end(body);
+    };
+    if (!token) return answer(401, { 'content-type': 'text/plain' }, 'Unauthorized');
+    if (token !== this.botToken) return answer(403, { 'content-type': 'text/plain' }, 'Forbidden');
+    if (!file || file.spec.external) return answer(404, { 'content-type': 'text/plain' }, 'Not Found');
+    const download = file.spec.download ?? {};
+    if (download.status) return answer(download.status, { 'content-type': 'text/plain' }, 'Refused');
+    if (download.redirectTo) return answer(302, { location: download.redirectTo });
+    if (hop < (download.redirects ?? 0)) {
+      url.searchParams.set('hop', String(hop + 1));
+      return answer(302, { location: `${url.pathname}${url.search}` });
+    }
+    const contentType = download.contentType ?? file.spec.mimetype ?? 'text/plain';
+    answer(200, { 'content-type': contentType, 'content-length': String(file.bytes.length) }, file.bytes);
   }
 
   private get botUserId(): string {

@@ -112,7 +112,8 @@ export async function startHarness(
   env: Record<string, string> = {},
   options: { watchIntervalMs?: number } = {},
 ): Promise<Harness> {
-  const slack = new FakeSlack();
+  // Files people share are served to the app's own bot token only.
+  const slack = new FakeSlack({ botToken: 'xoxb-test-token' });
   const llm = new FakeOpenAI(scriptedResponder());
   await Promise.all([slack.start(), llm.start()]);
   const mongo = await startEmbeddedMongo();

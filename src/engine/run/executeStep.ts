@@ -30,7 +30,10 @@ export interface StepOutcome {
   toolCalls: ToolCallRecord[];
 }
 
-export type StepContext = StepCallContext;
+export type StepContext = StepCallContext & {
+  /** The files and notes people added to the plan, as one bounded section; empty when none. */
+  addedContext?: string;
+};
 
 export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepContext): Promise<StepOutcome> {
   const [agent, prior] = await Promise.all([
@@ -42,7 +45,14 @@ export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepCo
     title: agent?.title ?? step.roleKey ?? '',
     persona: agent?.persona ?? '',
   });
-  const request = (user: string): LlmRequest => ({ system, user, maxTokens: ctx.maxTokens, signal: ctx.signal });
+  // What people added to the plan (files, notes) goes to every step, after its own brief.
+  const added = ctx.addedContext ? `\n\n${ctx.addedContext}` : '';
+  const request = (user: string): LlmRequest => ({
+    system,
+    user: `${user}${added}`,
+    maxTokens: ctx.maxTokens,
+    signal: ctx.signal,
+  });
 
   switch (step.kind) {
     case 'research': {

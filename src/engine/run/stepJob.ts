@@ -8,6 +8,7 @@ import { formatUsd } from '../../blocks/text.js';
 import { describeError, hasCode } from '../../errors.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
+import { contextSection } from '../llm/stepContext.js';
 import { releaseHolds } from '../money/budget.js';
 import type { TokenUsage } from '../money/pricing.js';
 import { roleKitOf } from '../plan/choices.js';
@@ -173,6 +174,7 @@ async function executeWatched(
       maxTokens: ctx.config.llm.maxOutputTokens,
       attempts: ctx.config.engine.stepAttempts,
       retryBaseMs: ctx.config.engine.retryBaseMs,
+      addedContext: contextSection(doc.context, settings.contextMaxChars),
       tools: ctx.tools.forStep({ orchestrationId: id, ledger, signal: controller.signal }, kit.tools),
       toolLimits: {
         maxToolCalls: settings.maxToolCalls,

@@ -30,5 +30,6 @@ export async function proposalViewOf(doc: OrchestrationDoc, estimator?: Estimato
     estimate: doc.status === 'proposed' && estimator && doc.proposal ? await estimator(doc.proposal) : null,
     durationMs: end && doc.startedAt ? new Date(end).getTime() - new Date(doc.startedAt).getTime() : null,
     ticketStates,
+    context: doc.context ?? null,
   };
 }
