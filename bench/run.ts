@@ -134,8 +134,12 @@ async function overSlack() {
       runs.push(performance.now() - t);
       const tickets = 'abcdefgh'
         .split('')
-        .map((k) => h.llm.requests.find((r) => r.user.includes(`# Your ticket: Chain ${k}`))!);
-      for (let i = 1; i < tickets.length; i++) gaps.push(tickets[i]!.startedAt - tickets[i - 1]!.endedAt!);
+        .map((k) => h.llm.requests.find((r) => r.user.includes(`# Your ticket: Chain ${k}`)));
+      for (let i = 1; i < tickets.length; i++) {
+        const [before, after] = [tickets[i - 1], tickets[i]];
+        if (before?.endedAt && after) gaps.push(after.startedAt - before.endedAt);
+        else console.error(`bench: chain run ${run}: no request seen for ticket ${'abcdefgh'[before ? i : i - 1]}`);
+      }
     }
     report(
       'step hand-off (dependency done → next LLM request)',

@@ -8,7 +8,7 @@ import type { StructuredToolInterface } from '@langchain/core/tools';
 import type { Logger } from '../../logger.js';
 import type { ToolSettings } from '../../toolSettings.js';
 import type { Resolver } from './addressPolicy.js';
-import { type McpOptions, McpTools } from './mcp.js';
+import type { McpOptions, McpTools } from './mcp.js';
 import type { SourceLedger } from './sources.js';
 import type { FetchPolicy } from './webFetch.js';
 import { FetchCache, WEB_FETCH, WEB_FETCH_SUMMARY, webFetchTool } from './webFetchTool.js';
@@ -82,7 +82,10 @@ export class ToolCatalog {
     options: Omit<CatalogOptions, 'mcp'> & { mcp?: McpOptions } = {},
   ): Promise<ToolCatalog> {
     const hasMcp = Object.keys(settings.mcpServers).length > 0;
-    const mcp = hasMcp ? await McpTools.start(settings.mcpServers, logger, options.mcp) : null;
+    // The MCP client (and the LangGraph it needs) is loaded only where servers are configured: tens of MB otherwise idle.
+    const mcp = hasMcp
+      ? await (await import('./mcp.js')).McpTools.start(settings.mcpServers, logger, options.mcp)
+      : null;
     return new ToolCatalog(settings, { ...options, mcp });
   }
 
