@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ActionIds, decodeControlValue } from '../../src/blocks/actionIds.js';
+import { ContextIds } from '../../src/blocks/contextIds.js';
 import { type ProposalView, proposalMessage } from '../../src/blocks/proposal.js';
 import { estimate } from '../../src/engine/money/estimate.js';
 import { createPricer } from '../../src/engine/money/pricing.js';
@@ -66,6 +67,7 @@ describe('proposalMessage', () => {
       ActionIds.toggleDiscussion,
       ActionIds.toggleResearch,
       ActionIds.askAgain,
+      ContextIds.open,
       ActionIds.cancel,
     ]);
     for (const b of buttons(m)) expect(decodeControlValue(b.value)).toEqual({ orchestrationId: ID, revision: 4 });
