@@ -6,7 +6,13 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { createPricer } from './engine/money/pricing.js';
 import { ConfigError } from './errors.js';
-import { ToolEnvSchema, type ToolSettings, toolSettingProblems, toolSettingsFrom } from './toolSettings.js';
+import {
+  jsonSetting,
+  ToolEnvSchema,
+  type ToolSettings,
+  toolSettingProblems,
+  toolSettingsFrom,
+} from './toolSettings.js';
 
 export { ConfigError };
 
@@ -76,31 +82,11 @@ const EnvSchema = z
     ORCHESTRATE_SLACK_PACE_MS: z.coerce.number({ error: 'must be a number' }).int().min(0).default(1000),
     ORCHESTRATE_SLACK_COALESCE_MS: z.coerce.number({ error: 'must be a number' }).int().min(0).default(1500),
     ORCHESTRATE_PRICES_FILE: z.string().optional(),
-    ORCHESTRATE_PRICES: z
-      .string()
-      .optional()
-      .transform((raw, ctx) => {
-        if (!raw) return {} as Record<string, ConfiguredPrice>;
-        let json: unknown;
-        try {
-          json = JSON.parse(raw);
-        } catch {
-          ctx.addIssue({
-            code: 'custom',
-            message: 'must be JSON like {"my-model":{"inputPerMTok":1,"outputPerMTok":2}}',
-          });
-          return z.NEVER;
-        }
-        const parsed = z.record(z.string(), PriceSchema).safeParse(json);
-        if (!parsed.success) {
-          ctx.addIssue({
-            code: 'custom',
-            message: 'each model needs numeric inputPerMTok and outputPerMTok (USD per million tokens)',
-          });
-          return z.NEVER;
-        }
-        return parsed.data;
-      }),
+    ORCHESTRATE_PRICES: jsonSetting(
+      z.record(z.string(), PriceSchema),
+      '{"my-model":{"inputPerMTok":1,"outputPerMTok":2}}',
+      'each model needs numeric inputPerMTok and outputPerMTok (USD per million tokens)',
+    ),
     ADMIN_USER: z
       .string()
       .regex(/^[^:]+$/, 'must not contain ":"')

@@ -22,6 +22,34 @@ const commaList = z
       .filter(Boolean),
   );
 
+/**
+ * A setting holding JSON: unset is `{}`; text that is not JSON, or JSON of the wrong shape, is one
+ * message saying what was expected.
+ */
+export function jsonSetting<T extends Record<string, unknown>>(
+  schema: z.ZodType<T>,
+  example: string,
+  wrongShape: string,
+) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (!raw) return {} as T;
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be JSON like ${example}` });
+        return z.NEVER;
+      }
+      const parsed = schema.safeParse(json);
+      if (parsed.success) return parsed.data;
+      ctx.addIssue({ code: 'custom', message: wrongShape });
+      return z.NEVER;
+    });
+}
+
 const McpServerSchema = z.union([
   z.strictObject({
     command: z.string().min(1),
@@ -50,29 +78,11 @@ export const ToolEnvSchema = z.object({
   ORCHESTRATE_FETCH_ALLOW_HOSTS: commaList,
   ORCHESTRATE_FETCH_MAX_BYTES: positiveInt(2 * 1024 * 1024),
   ORCHESTRATE_FETCH_TIMEOUT_MS: positiveInt(15_000),
-  ORCHESTRATE_MCP_SERVERS: z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      if (!raw) return {} as Record<string, McpServerSetting>;
-      let json: unknown;
-      try {
-        json = JSON.parse(raw);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `must be JSON like ${MCP_EXAMPLE}` });
-        return z.NEVER;
-      }
-      const parsed = z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/), McpServerSchema).safeParse(json);
-      if (!parsed.success) {
-        ctx.addIssue({
-          code: 'custom',
-          message:
-            'needs, for each server name (lower case, digits, - or _), either {"command","args","env"} (stdio) or {"url","headers"} (streamable HTTP)',
-        });
-        return z.NEVER;
-      }
-      return parsed.data;
-    }),
+  ORCHESTRATE_MCP_SERVERS: jsonSetting(
+    z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/), McpServerSchema),
+    MCP_EXAMPLE,
+    'needs, for each server name (lower case, digits, - or _), either {"command","args","env"} (stdio) or {"url","headers"} (streamable HTTP)',
+  ),
   ORCHESTRATE_MODELS: commaList,
   ORCHESTRATE_CONTEXT_MAX_CHARS: positiveInt(40_000),
 });
