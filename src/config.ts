@@ -6,39 +6,16 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { createPricer } from './engine/money/pricing.js';
 import { ConfigError } from './errors.js';
-import {
-  jsonSetting,
-  ToolEnvSchema,
-  type ToolSettings,
-  toolSettingProblems,
-  toolSettingsFrom,
-} from './toolSettings.js';
+import { commaList, jsonSetting, positiveInt, positiveNumber } from './settingSchemas.js';
+import { ToolEnvSchema, type ToolSettings, toolSettingProblems, toolSettingsFrom } from './toolSettings.js';
 
 export { ConfigError };
 
 /** Slack user ids (U… or W…), comma-separated; a name or an email would silently match nobody. */
-const userIds = z
-  .string()
-  .optional()
-  .transform((v) =>
-    (v ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  )
-  .refine((ids) => ids.every((id) => /^[UW][A-Z0-9]{2,}$/.test(id)), {
-    message:
-      "must be Slack user ids such as U012ABCDEF, comma-separated (a profile's ⋮ menu → Copy member ID), not names or emails",
-  });
-
-const positiveNumber = (fallback: number) =>
-  z.coerce.number({ error: 'must be a number' }).positive('must be greater than 0').default(fallback);
-const positiveInt = (fallback: number) =>
-  z.coerce
-    .number({ error: 'must be a whole number' })
-    .int('must be a whole number')
-    .positive('must be at least 1')
-    .default(fallback);
+const userIds = commaList.refine((ids) => ids.every((id) => /^[UW][A-Z0-9]{2,}$/.test(id)), {
+  message:
+    "must be Slack user ids such as U012ABCDEF, comma-separated (a profile's ⋮ menu → Copy member ID), not names or emails",
+});
 
 const PriceSchema = z.object({
   inputPerMTok: z.number().nonnegative(),

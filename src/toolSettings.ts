@@ -4,51 +4,7 @@
  * config.ts, kept apart because it is a concept of its own. Each tool is on only when configured.
  */
 import { z } from 'zod';
-
-const positiveInt = (fallback: number) =>
-  z.coerce
-    .number({ error: 'must be a whole number' })
-    .int('must be a whole number')
-    .positive('must be at least 1')
-    .default(fallback);
-
-const commaList = z
-  .string()
-  .optional()
-  .transform((v) =>
-    (v ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
-
-/**
- * A setting holding JSON: unset is `{}`; text that is not JSON, or JSON of the wrong shape, is one
- * message saying what was expected.
- */
-export function jsonSetting<T extends Record<string, unknown>>(
-  schema: z.ZodType<T>,
-  example: string,
-  wrongShape: string,
-) {
-  return z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      if (!raw) return {} as T;
-      let json: unknown;
-      try {
-        json = JSON.parse(raw);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `must be JSON like ${example}` });
-        return z.NEVER;
-      }
-      const parsed = schema.safeParse(json);
-      if (parsed.success) return parsed.data;
-      ctx.addIssue({ code: 'custom', message: wrongShape });
-      return z.NEVER;
-    });
-}
+import { commaList, jsonSetting, positiveInt } from './settingSchemas.js';
 
 const McpServerSchema = z.union([
   z.strictObject({

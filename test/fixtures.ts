@@ -1,4 +1,5 @@
 /** Sample proposals shared by the tests. */
+import type { Config } from '../src/config.js';
 import type { Proposal } from '../src/engine/plan/proposal.js';
 
 export function sampleProposal(overrides: Partial<Proposal> = {}): Proposal {
@@ -93,3 +94,15 @@ export function largestProposal(textLength = 2000): Proposal {
     budget: { maxUsd: 25 },
   };
 }
+
+/** LLM settings with two models people may pick, gpt-4o-mini the default; nothing is ever called at this address. */
+export const TWO_MODEL_LLM: Config['llm'] = {
+  provider: 'openai',
+  model: 'gpt-4o-mini',
+  models: ['gpt-4o-mini', 'gpt-4o'],
+  maxOutputTokens: 2048,
+  planMaxOutputTokens: 8192,
+  timeoutMs: 1000,
+  apiKey: 'sk-test',
+  baseUrl: 'http://127.0.0.1:9/v1',
+};

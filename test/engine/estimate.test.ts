@@ -4,7 +4,7 @@ import type { ChatLlm } from '../../src/engine/llm/client.js';
 import { estimate, type HistorySample, percentile } from '../../src/engine/money/estimate.js';
 import { createModelRegistry } from '../../src/engine/money/models.js';
 import { createPricer } from '../../src/engine/money/pricing.js';
-import { sampleProposal } from '../fixtures.js';
+import { sampleProposal, TWO_MODEL_LLM } from '../fixtures.js';
 
 const pricer = createPricer('gpt-4o-mini', {});
 const sample = (
@@ -15,21 +15,7 @@ const sample = (
 ): HistorySample => ({ kind, agentName, costUsd, durationMs });
 
 const noLlm = (model: string) => ({ model }) as unknown as ChatLlm;
-const registry = () =>
-  createModelRegistry(
-    {
-      provider: 'openai',
-      model: 'gpt-4o-mini',
-      models: ['gpt-4o-mini', 'gpt-4o'],
-      maxOutputTokens: 2048,
-      planMaxOutputTokens: 8192,
-      timeoutMs: 1000,
-      apiKey: 'sk-test',
-      baseUrl: null,
-    },
-    {},
-    { llmOf: noLlm },
-  );
+const registry = () => createModelRegistry(TWO_MODEL_LLM, {}, { llmOf: noLlm });
 
 describe('estimate', () => {
   it('without history gives the worst case from shape and prices, and says it has no typical figure', () => {

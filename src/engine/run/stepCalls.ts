@@ -60,7 +60,6 @@ function loopOptions(ctx: StepCallContext, request: LlmRequest) {
     tools: ctx.tools,
     maxTokens: request.maxTokens,
     ...ctx.toolLimits,
-    timeLimitMs: ctx.toolLimits.timeLimitMs,
     signal: ctx.signal,
     retry: <R>(call: () => Promise<R>) => withRetries(ctx, call),
   };

@@ -28,18 +28,15 @@ import {
 } from './guard.js';
 
 /**
- * Services that carry the tool catalog built at start. Without it no tools exist, as for the CEO
- * agent: a plan can then name none, and an edit to one that does says which are missing.
+ * What a role may be given now: the tool catalog built at start (without one no tools exist, as for
+ * the CEO agent: a plan can then name none, and an edit to one that does says which are missing).
  */
-/** Kept as a name for the services an edit checks the plan's kit with. */
-export type CatalogServices = Services;
-
-export function planChoicesOf(services: CatalogServices): PlanChoices {
+export function planChoicesOf(services: Services): PlanChoices {
   return { tools: services.toolChoices ?? [], models: services.config.llm.models };
 }
 
 /** An edit that also checks every role's tools and models against what is offered now. */
-function withKitChecked(services: CatalogServices, edit: (p: Proposal) => Proposal) {
+function withKitChecked(services: Services, edit: (p: Proposal) => Proposal) {
   const choices = planChoicesOf(services);
   return (p: Proposal): Proposal => {
     const next = edit(p);
@@ -58,7 +55,7 @@ const CLICK_EDITS: Record<ClickEdit, (target: string) => { change: string; edit:
 };
 
 /** An edit that needs no form: check, revise, redraw, or say why not. */
-export async function editByClick(services: CatalogServices, click: Click, kind: ClickEdit): Promise<Reply | null> {
+export async function editByClick(services: Services, click: Click, kind: ClickEdit): Promise<Reply | null> {
   const checked = await checkClick(services, click, { requireCurrentRevision: true });
   if (!checked.ok) return checked.reply;
   const { doc, control } = checked;
@@ -80,7 +77,7 @@ export type ModalOutcome = { ok: true; view: ModalView } | { ok: false; reply: R
 export type FormModal = 'swapRole' | 'setBudget';
 
 /** The form a plan button opens, or why it cannot open. */
-export async function editModal(services: CatalogServices, click: Click, kind: FormModal): Promise<ModalOutcome> {
+export async function editModal(services: Services, click: Click, kind: FormModal): Promise<ModalOutcome> {
   const checked = await checkClick(services, click, { requireCurrentRevision: true });
   if (!checked.ok) return checked;
   const { doc, control } = checked;
@@ -189,7 +186,7 @@ function hireErrors(form: SwapRoleForm, blocks: SwapRoleBlocks): FormErrors {
 
 /** Stores an edit made in a checked form, or the error to show in it. */
 async function saveForm(
-  services: CatalogServices,
+  services: Services,
   checked: CheckedForm,
   by: string,
   errorBlock: string,
@@ -210,7 +207,7 @@ async function saveForm(
 }
 
 export async function submitSwapRole(
-  services: CatalogServices,
+  services: Services,
   click: Click,
   form: SwapRoleForm,
   blocks: SwapRoleBlocks,
@@ -238,7 +235,7 @@ export async function submitSwapRole(
 }
 
 export async function submitBudget(
-  services: CatalogServices,
+  services: Services,
   click: Click,
   usd: number,
   errorBlock: string,

@@ -1,21 +1,12 @@
 /** The models a run calls: one client and one pricer per model, the default model where a role names none. */
 import { describe, expect, it } from 'vitest';
-import type { Config } from '../../../src/config.js';
 import type { ChatLlm } from '../../../src/engine/llm/client.js';
 import { createModelRegistry } from '../../../src/engine/money/models.js';
 import { createPricer } from '../../../src/engine/money/pricing.js';
 import { UnknownPriceError } from '../../../src/errors.js';
+import { TWO_MODEL_LLM } from '../../fixtures.js';
 
-const LLM: Config['llm'] = {
-  provider: 'openai',
-  model: 'gpt-4o-mini',
-  models: ['gpt-4o-mini', 'gpt-4o'],
-  maxOutputTokens: 2048,
-  planMaxOutputTokens: 8192,
-  timeoutMs: 1000,
-  apiKey: 'sk-test',
-  baseUrl: 'http://127.0.0.1:9/v1',
-};
+const LLM = TWO_MODEL_LLM;
 const usage = { input: 1000, output: 1000, cacheRead: 0, cacheWrite: 0 };
 
 describe('the model registry', () => {

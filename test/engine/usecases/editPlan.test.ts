@@ -5,13 +5,8 @@ import { decodeControlValue, InputIds, ViewIds } from '../../../src/blocks/actio
 import { notEditable } from '../../../src/blocks/replies.js';
 import { staleText } from '../../../src/blocks/stalePlan.js';
 import type { Proposal } from '../../../src/engine/plan/proposal.js';
-import {
-  type CatalogServices,
-  editByClick,
-  editModal,
-  submitBudget,
-  submitSwapRole,
-} from '../../../src/engine/usecases/editPlan.js';
+import { editByClick, editModal, submitBudget, submitSwapRole } from '../../../src/engine/usecases/editPlan.js';
+import type { Services } from '../../../src/services.js';
 import { sampleProposal } from '../../fixtures.js';
 import { APPROVER, clickOn, load, makeServices, REQUESTER, rosterAgent, seed, useDatabase } from './support.js';
 
@@ -255,7 +250,7 @@ describe("Swap role: the role's tools and model", () => {
     { name: 'web_fetch', summary: 'Read one page as Markdown.' },
   ];
   /** The use case services with a tool catalog, and a second model people may pick. */
-  const withChoices = (): ReturnType<typeof makeServices> & { services: CatalogServices } => {
+  const withChoices = (): ReturnType<typeof makeServices> & { services: Services } => {
     const made = makeServices();
     const { config } = made.services;
     const services = {
