@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { criticalPathLength, materialize, type ResolvedRole } from '../../src/engine/plan/materializer.js';
+import { type DeclaredOutput, OUTPUT_FIELD_TYPES } from '../../src/engine/plan/outputs.js';
 import type { Proposal } from '../../src/engine/plan/proposal.js';
 import { validateProposal } from '../../src/engine/plan/validate.js';
 import { MaterializeError } from '../../src/errors.js';
@@ -11,7 +12,36 @@ const rolesFor = (p: Proposal): Record<string, ResolvedRole> =>
     p.roles.map((r, i) => [r.key, { agentId: `a${i}`, name: `Agent ${i}`, title: r.title, persona: 'p' }]),
   );
 
-/** Random valid proposals: 1–8 roles, 1–16 tickets, each depending only on earlier ones (so acyclic). */
+/** A declared output: 1–4 fields of every type, tables with 1–5 columns. */
+const outputArb: fc.Arbitrary<DeclaredOutput> = fc.record({
+  description: fc.string({ minLength: 1, maxLength: 40 }),
+  fields: fc
+    .uniqueArray(
+      fc.record({
+        name: fc.constantFrom('matrix', 'summary', 'count', 'ok', 'risks', 'rows'),
+        type: fc.constantFrom(...OUTPUT_FIELD_TYPES),
+        columns: fc.uniqueArray(fc.constantFrom('name', 'pricing', 'platforms', 'offline', 'notes'), {
+          minLength: 1,
+          maxLength: 5,
+        }),
+        maxItems: fc.option(fc.integer({ min: 1, max: 99 }), { nil: undefined }),
+      }),
+      { minLength: 1, maxLength: 4, selector: (f) => f.name },
+    )
+    .map((fields) =>
+      fields.map(({ name, type, columns, maxItems }) => ({
+        name,
+        type,
+        ...(type === 'table' ? { columns } : {}),
+        ...((type === 'list' || type === 'table') && maxItems !== undefined ? { maxItems } : {}),
+      })),
+    ),
+});
+
+/**
+ * Random valid proposals: 1–8 roles, 1–16 tickets, each depending only on earlier ones (so acyclic),
+ * some declaring outputs, and some of their dependents using those outputs' fields.
+ */
 const proposalArb = fc
   .record({
     roleCount: fc.integer({ min: 1, max: 8 }),
@@ -21,8 +51,10 @@ const proposalArb = fc
     edges: fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 40 }),
     roleOf: fc.array(fc.nat(), { minLength: 16, maxLength: 16 }),
     shuffle: fc.array(fc.nat(), { minLength: 16, maxLength: 16 }),
+    outputs: fc.array(fc.option(outputArb, { nil: undefined }), { minLength: 16, maxLength: 16 }),
+    uses: fc.array(fc.boolean(), { minLength: 16, maxLength: 16 }),
   })
-  .map(({ roleCount, ticketCount, research, discussion, edges, roleOf, shuffle }): Proposal => {
+  .map(({ roleCount, ticketCount, research, discussion, edges, roleOf, shuffle, outputs, uses }): Proposal => {
     const roles = Array.from({ length: roleCount }, (_, i) => ({
       key: `r${i}`,
       title: `Role ${i}`,
@@ -37,13 +69,20 @@ const proposalArb = fc
       const to = b % ticketCount;
       if (from < to) deps[to]!.add(`t${from}`);
     }
-    const tickets = Array.from({ length: ticketCount }, (_, i) => ({
-      key: `t${i}`,
-      title: `Ticket ${i}`,
-      role: `r${roleOf[i]! % roleCount}`,
-      description: 'd',
-      dependsOn: [...deps[i]!],
-    }));
+    const tickets = Array.from({ length: ticketCount }, (_, i) => {
+      const used = uses[i]
+        ? [...deps[i]!].flatMap((d) => (outputs[Number(d.slice(1))]?.fields ?? []).map((f) => `${d}.${f.name}`))
+        : [];
+      return {
+        key: `t${i}`,
+        title: `Ticket ${i}`,
+        role: `r${roleOf[i]! % roleCount}`,
+        description: 'd',
+        dependsOn: [...deps[i]!],
+        ...(outputs[i] ? { output: outputs[i] } : {}),
+        ...(used.length ? { uses: used } : {}),
+      };
+    });
     // Present the tickets out of dependency order: the materializer must not care.
     const order = tickets
       .map((t, i) => ({ t, k: shuffle[i]! }))
@@ -111,6 +150,10 @@ describe('materialize', () => {
         const b = materialize(structuredClone(input));
         expect(b).toEqual(a);
         expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+        // Each ticket step carries what its ticket declared, and only that.
+        for (const t of p.tickets) {
+          expect(a.steps.find((s) => s.ticketKey === t.key)?.output).toEqual(t.output);
+        }
       }),
       { numRuns: 300 },
     );

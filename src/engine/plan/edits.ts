@@ -5,6 +5,7 @@
  */
 import { EditError } from '../../errors.js';
 import type { RoleKit } from './choices.js';
+import type { DeclaredOutput } from './outputs.js';
 import type { Hire, Proposal } from './proposal.js';
 
 const clone = (p: Proposal): Proposal => structuredClone(p);
@@ -48,7 +49,11 @@ export function dropTicket(p: Proposal, ticketKey: string): Proposal {
   const next = clone(p);
   next.tickets = next.tickets
     .filter((t) => t.key !== ticketKey)
-    .map((t) => ({ ...t, dependsOn: t.dependsOn.filter((d) => d !== ticketKey) }));
+    .map((t) => {
+      const kept = { ...t, dependsOn: t.dependsOn.filter((d) => d !== ticketKey) };
+      if (t.uses) kept.uses = t.uses.filter((u) => !u.startsWith(`${ticketKey}.`));
+      return kept;
+    });
   return next;
 }
 
@@ -75,6 +80,21 @@ export function toggleResearch(p: Proposal): Proposal {
   if (next.research.enabled) {
     next.research.role ??= next.tickets[0]?.role ?? next.roles[0]!.key;
     if (!next.research.prompt.trim()) next.research.prompt = 'Gather the facts and sources the tickets will need.';
+  }
+  return next;
+}
+
+/**
+ * Sets what each ticket named in `outputs` produces (null: prose, no declared output). Whether its
+ * dependents still find the fields they use is the validation's to say, as for every edit.
+ */
+export function setOutputs(p: Proposal, outputs: Readonly<Record<string, DeclaredOutput | null>>): Proposal {
+  const next = clone(p);
+  for (const [key, output] of Object.entries(outputs)) {
+    const ticket = next.tickets.find((t) => t.key === key);
+    if (!ticket) throw new EditError(`The ticket "${key}" is not in this plan any more.`);
+    if (output) ticket.output = structuredClone(output);
+    else delete ticket.output;
   }
   return next;
 }

@@ -5,6 +5,7 @@
  */
 import { MaterializeError } from '../../errors.js';
 import { longestChain, topologicalOrder } from './dag.js';
+import type { DeclaredOutput } from './outputs.js';
 import type { Proposal } from './proposal.js';
 
 export type StepKind = 'research' | 'discuss' | 'ticket' | 'synthesis' | 'done';
@@ -24,6 +25,8 @@ export interface PipelineStep {
   agentId: string | null;
   ticketKey: string | null;
   dependsOn: string[];
+  /** What a ticket declared it will produce; absent for prose. */
+  output?: DeclaredOutput;
 }
 
 export interface Pipeline {
@@ -101,6 +104,7 @@ export function materialize({ proposal, revision, roles, ids }: MaterializeInput
       agentId: agentOf(ticket.role).agentId,
       ticketKey: ticket.key,
       dependsOn: deps.length ? deps : [...entryDeps],
+      ...(ticket.output ? { output: structuredClone(ticket.output) } : {}),
     });
     ticketStepKeys.push(key);
   }

@@ -3,6 +3,7 @@
  * what the CEO agent returns, and is handed to the LLM as the tool's JSON schema.
  */
 import { z } from 'zod';
+import { DeclaredOutputSchema, FIELD_REFERENCE } from './outputs.js';
 
 export const MAX_ROLES = 8;
 export const MAX_TICKETS = 16;
@@ -44,6 +45,16 @@ export const TicketSchema = z.object({
   role: slug.describe('Key of the role that works this ticket'),
   description: z.string().min(1).max(4000),
   dependsOn: z.array(slug).describe('Keys of tickets whose results this ticket needs'),
+  // Optional, because proposals stored before outputs were declared must still validate, and a
+  // ticket whose result is prose declares none.
+  output: DeclaredOutputSchema.optional().describe(
+    'What the ticket produces, as named fields, where the structure matters; leave out for prose',
+  ),
+  uses: z
+    .array(z.string().regex(FIELD_REFERENCE, 'must be "ticket.field"'))
+    .max(40)
+    .optional()
+    .describe('Fields of the tickets it depends on that it builds on, as "ticket.field"; leave out when none'),
 });
 
 export const ProposalSchema = z.object({

@@ -6,6 +6,7 @@
  */
 import { roleKit, type ToolChoice } from './choices.js';
 import { findCycle } from './dag.js';
+import { declarationViolations, FIELD_REFERENCE } from './outputs.js';
 import { MAX_ROLES, MAX_TICKETS, type Proposal, ProposalSchema } from './proposal.js';
 
 export type ValidationResult =
@@ -86,6 +87,8 @@ export function semanticViolations(p: Proposal, context: ValidationContext = {})
     }
   });
 
+  out.push(...outputViolations(p));
+
   const cycle = findCycle(p.tickets);
   if (cycle) out.push(`tickets: dependency cycle ${cycle.join(' → ')}`);
 
@@ -127,6 +130,34 @@ export function kitViolations(p: Proposal, context: Pick<ValidationContext, 'too
       out.push(
         `${where}: model "${kit.model}" cannot be chosen; use null (the default) or one of ${models.join(', ')}`,
       );
+    }
+  });
+  return out;
+}
+
+/**
+ * Each declared output keeps its own rules, and a ticket builds only on fields that the tickets it
+ * depends on declare: a dependent never waits for a field nobody promised.
+ */
+export function outputViolations(p: Proposal): string[] {
+  const out: string[] = [];
+  const byKey = new Map(p.tickets.map((t) => [t.key, t]));
+  p.tickets.forEach((t, i) => {
+    const where = `tickets[${i}] ("${t.key}")`;
+    if (t.output) out.push(...declarationViolations(t.output, where));
+    for (const reference of t.uses ?? []) {
+      const [, ticketKey, field] = FIELD_REFERENCE.exec(reference) ?? [];
+      const source = byKey.get(ticketKey ?? '');
+      if (!source) out.push(`${where}: uses "${reference}", but there is no ticket "${ticketKey}"`);
+      else if (!t.dependsOn.includes(source.key))
+        out.push(`${where}: uses "${reference}" but does not depend on "${source.key}"; add it to dependsOn`);
+      else if (!source.output) out.push(`${where}: uses "${reference}", but "${source.key}" declares no output fields`);
+      else if (!source.output.fields.some((f) => f.name === field)) {
+        const declared = source.output.fields.map((f) => f.name).join(', ');
+        out.push(
+          `${where}: uses "${reference}", but "${source.key}" declares no field "${field}" (it declares ${declared})`,
+        );
+      }
     }
   });
   return out;
