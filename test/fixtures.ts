@@ -1,5 +1,6 @@
 /** Sample proposals shared by the tests. */
 import type { Config } from '../src/config.js';
+import type { DeclaredOutput } from '../src/engine/plan/outputs.js';
 import type { Proposal } from '../src/engine/plan/proposal.js';
 
 export function sampleProposal(overrides: Partial<Proposal> = {}): Proposal {
@@ -77,12 +78,28 @@ export function largestProposal(textLength = 2000): Proposal {
     tools: Array.from({ length: 32 }, (_, t) => long(`tool_${t}_<!here>`).slice(0, 128)),
     model: long(`model-${i}`).slice(0, 200),
   }));
+  // Every ticket declares twelve fields, four of them 20-column tables, written out just under the form's 3,000 characters.
+  const output = (i: number): DeclaredOutput => ({
+    description: long(`Output ${i} <!here> & *bold*`).slice(0, 300),
+    fields: Array.from({ length: 12 }, (_, f) =>
+      f < 4
+        ? {
+            name: `table_${f}`,
+            type: 'table' as const,
+            columns: Array.from({ length: 20 }, (_, c) => `col_${f}_${c}`),
+            maxItems: 99,
+          }
+        : { name: `field_${f}`, type: 'string' as const, description: long(`About field ${f} <@U1>`).slice(0, 150) },
+    ),
+  });
   const tickets = Array.from({ length: 16 }, (_, i) => ({
     key: `ticket-${i}`,
     title: long(`Ticket ${i} <@U123> title`).slice(0, 200),
     role: `role-${i % 8}`,
     description: long(`Description ${i} with <https://example.com|link> & stuff`),
     dependsOn: i === 0 ? [] : [`ticket-${i - 1}`, ...(i > 1 ? [`ticket-${i - 2}`] : [])],
+    output: output(i),
+    uses: i === 0 ? [] : Array.from({ length: 12 }, (_, f) => `ticket-${i - 1}.${f < 4 ? `table_${f}` : `field_${f}`}`),
   }));
   return {
     goal: long('A very long goal <!everyone>').slice(0, 3000),

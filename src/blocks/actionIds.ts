@@ -13,6 +13,7 @@ export const ActionIds = {
   toggleDiscussion: 'proposal.toggle_discussion',
   toggleResearch: 'proposal.toggle_research',
   askAgain: 'proposal.ask_again',
+  editOutputs: 'proposal.edit_outputs',
   raiseCap: 'run.raise_cap',
   /** The thumbs under the deliverable (one feedback_buttons element). */
   rateDeliverable: 'run.rate_deliverable',
@@ -24,6 +25,7 @@ export const ViewIds = {
   swapRole: 'proposal.swap_role.modal',
   setBudget: 'proposal.set_budget.modal',
   askAgain: 'proposal.ask_again.modal',
+  editOutputs: 'proposal.edit_outputs.modal',
   raiseCap: 'run.raise_cap.modal',
   runDetail: 'home.run_detail.modal',
 } as const;

@@ -15,6 +15,7 @@ import { ContextIds } from './contextIds.js';
 import { type ContextSummary, contextLine } from './contextModal.js';
 import { estimateText } from './estimate.js';
 import { fallbackText, formatDuration, formatUsd, plain, safeMrkdwn } from './text.js';
+import { dependencyList, dropConfirm, producesLine } from './ticketLines.js';
 
 export { estimateText };
 
@@ -54,6 +55,8 @@ export interface SlackMessage {
  * which Slack refuses a message.
  */
 const ITEMS_BUDGET = 5000;
+/** What each ticket that declares an output takes from the budget above, for its "Produces" line. */
+const OUTPUT_LINE_SHARE = 80;
 
 export const STATUS_LABELS: Record<OrchestrationStatus, string> = {
   planning: ':hourglass_flowing_sand: Planning…',
@@ -90,7 +93,12 @@ export function proposalMessage(view: ProposalView): SlackMessage {
 
   // Slack refuses a message past ~11k characters of block text: share a fixed budget among the
   // roles and tickets, so the largest plan still posts, with every title shown.
-  const perItem = Math.max(160, Math.floor(ITEMS_BUDGET / (p.roles.length + p.tickets.length)));
+  // A ticket's "Produces" line comes out of the same budget.
+  const withOutputs = p.tickets.filter((t) => t.output || t.uses?.length).length;
+  const perItem = Math.max(
+    160,
+    Math.floor((ITEMS_BUDGET - withOutputs * OUTPUT_LINE_SHARE) / (p.roles.length + p.tickets.length)),
+  );
 
   blocks.push({
     type: 'header',
@@ -133,7 +141,8 @@ export function proposalMessage(view: ProposalView): SlackMessage {
       : 'starts first';
     const head =
       `${icon}*${index + 1}. ${safeMrkdwn(ticket.title, Math.min(200, perItem / 2))}*\n` +
-      `Role: ${safeMrkdwn(roleTitle.get(ticket.role) ?? ticket.role, 60)} · ${waits}${state ? ` · _${state}_` : ''}`;
+      `Role: ${safeMrkdwn(roleTitle.get(ticket.role) ?? ticket.role, 60)} · ${waits}${state ? ` · _${state}_` : ''}` +
+      producesLine(ticket, Math.min(500, perItem / 4));
     const room = Math.min(1500, perItem - head.length);
     const drop = editable && {
       ...button(ActionIds.dropTicket, 'Drop ticket', control(ticket.key)),
@@ -171,6 +180,7 @@ export function proposalMessage(view: ProposalView): SlackMessage {
         ),
         button(ActionIds.toggleResearch, p.research.enabled ? 'Research: turn off' : 'Research: turn on', value),
         button(ActionIds.askAgain, 'Ask again', value),
+        button(ActionIds.editOutputs, 'Edit outputs', value),
         button(ContextIds.open, 'Add context', value),
         cancelButton(value, 'Cancel this proposal?', 'Nothing will run and the proposal closes.'),
       ],
@@ -227,42 +237,6 @@ function button(actionId: string, label: string, value: string) {
 
 function withAccessory(block: SectionBlock, accessory: SectionBlock['accessory'] | false): SectionBlock {
   return accessory ? { ...block, accessory } : block;
-}
-
-/**
- * "#1 Map the competitors, #2 Compare pricing" within `max` characters: every dependency keeps
- * its number, which always fits, and the titles share what room is left.
- */
-function dependencyList(
-  keys: readonly string[],
-  numberOf: Map<string, number>,
-  titles: Map<string, string>,
-  max: number,
-  escaped = true,
-): string {
-  const show = (text: string, room: number) => (escaped ? safeMrkdwn(text, room) : plain(text, room));
-  const numbers = keys.map((k) => `#${numberOf.get(k) ?? '?'}`);
-  const perTitle = Math.floor((max - numbers.join(', ').length) / keys.length) - 1;
-  if (perTitle < 12) return numbers.join(', ');
-  return keys.map((k, i) => `${numbers[i]} ${show(titles.get(k) ?? k, perTitle)}`).join(', ');
-}
-
-/** The confirm dialog of Drop ticket says what depends on the ticket, before anything changes. */
-function dropConfirm(p: Proposal, ticketKey: string, numberOf: Map<string, number>, titles: Map<string, string>) {
-  const dependents = p.tickets.filter((t) => t.dependsOn.includes(ticketKey)).map((t) => t.key);
-  const body =
-    p.tickets.length === 1
-      ? 'This is the last ticket; a plan needs at least one, so this will be refused.'
-      : dependents.length
-        ? `${dependencyList(dependents, numberOf, titles, 60, false)} ${dependents.length === 1 ? 'depends' : 'depend'} on it and will run without its result.`
-        : 'Nothing depends on it. It will not run, and no prompt will mention it.';
-  return {
-    title: { type: 'plain_text' as const, text: 'Drop this ticket?' },
-    text: { type: 'plain_text' as const, text: body },
-    confirm: { type: 'plain_text' as const, text: 'Drop it' },
-    deny: { type: 'plain_text' as const, text: 'Keep it' },
-    style: 'danger' as const,
-  };
 }
 
 function section(text: string): SectionBlock {

@@ -18,6 +18,7 @@ import { addContextModalFor } from '../engine/usecases/addContext.js';
 import { approvePlan } from '../engine/usecases/approve.js';
 import { askAgainModalFor } from '../engine/usecases/askAgain.js';
 import { cancelOrchestration } from '../engine/usecases/cancel.js';
+import { editOutputsModalFor } from '../engine/usecases/editOutputs.js';
 import { editByClick, editModal, type ModalOutcome } from '../engine/usecases/editPlan.js';
 import type { Click, Reply } from '../engine/usecases/guard.js';
 import { raiseCapModalFor } from '../engine/usecases/raiseCap.js';
@@ -100,6 +101,7 @@ export function register(app: App, services: Services): void {
   onModalClick(ActionIds.swapRole, (click) => editModal(services, click, 'swapRole'));
   onModalClick(ActionIds.setBudget, (click) => editModal(services, click, 'setBudget'));
   onModalClick(ActionIds.askAgain, (click) => askAgainModalFor(services, click));
+  onModalClick(ActionIds.editOutputs, (click) => editOutputsModalFor(services, click));
   onModalClick(ActionIds.raiseCap, (click) => raiseCapModalFor(services, click));
   onModalClick(ContextIds.open, (click) => addContextModalFor(services, click));
 

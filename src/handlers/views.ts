@@ -7,9 +7,11 @@ import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction 
 import { decodeControlValue, InputIds, ViewIds } from '../blocks/actionIds.js';
 import { ContextIds } from '../blocks/contextIds.js';
 import { NEW_HIRE_OPTION_VALUE } from '../blocks/modals.js';
+import { OutputInputIds, outputBlockId, ticketOfBlock } from '../blocks/outputModal.js';
 import { SUBMISSION_FAILED } from '../blocks/replies.js';
 import { submitContext } from '../engine/usecases/addContext.js';
 import { submitAskAgain } from '../engine/usecases/askAgain.js';
+import { submitOutputs } from '../engine/usecases/editOutputs.js';
 import { submitBudget, submitSwapRole } from '../engine/usecases/editPlan.js';
 import type { Click, FormErrors } from '../engine/usecases/guard.js';
 import { submitRaiseCap } from '../engine/usecases/raiseCap.js';
@@ -71,14 +73,19 @@ const SWAP_ROLE_BLOCKS = {
 
 export function register(app: App, services: Services): void {
   /** Every submission: whatever fails before the answer is shown in the modal, which stays open. */
-  const onSubmit = (callbackId: string, errorBlock: string, handle: (args: SubmitArgs) => Promise<FormErrors | null>) =>
+  const onSubmit = (
+    callbackId: string,
+    errorBlock: string | ((args: SubmitArgs) => string),
+    handle: (args: SubmitArgs) => Promise<FormErrors | null>,
+  ) =>
     app.view<ViewSubmitAction>(callbackId, async (args) => {
       let errors: FormErrors | null;
       try {
         errors = await handle(args);
       } catch (error) {
         services.logger.error(`${callbackId} failed: ${describeError(error)}`);
-        errors = { [errorBlock]: SUBMISSION_FAILED };
+        const block = typeof errorBlock === 'string' ? errorBlock : errorBlock(args);
+        errors = { [block]: SUBMISSION_FAILED };
       }
       await args.ack(errors ? { response_action: 'errors', errors } : undefined);
     });
@@ -97,6 +104,27 @@ export function register(app: App, services: Services): void {
       ...kitOf(values),
     };
     return submitSwapRole(services, formOf(args), form, SWAP_ROLE_BLOCKS);
+  });
+
+  // One pair of inputs a ticket, read back by the ticket key their block ids carry.
+  const firstInput = (args: SubmitArgs) => Object.keys(args.view.state.values)[0] ?? 'output';
+  onSubmit(ViewIds.editOutputs, firstInput, (args) => {
+    const values = args.view.state.values;
+    const forms = Object.keys(values).flatMap((block) => {
+      const ticketKey = ticketOfBlock('description', block);
+      if (ticketKey === null) return [];
+      const blocks = { description: block, fields: outputBlockId('fields', ticketKey) };
+      const read = (id: string, action: string) => (values[id]?.[action]?.value ?? '').trim();
+      return [
+        {
+          ticketKey,
+          description: read(blocks.description, OutputInputIds.description.action),
+          fields: read(blocks.fields, OutputInputIds.fields.action),
+          blocks,
+        },
+      ];
+    });
+    return submitOutputs(services, formOf(args), forms);
   });
 
   // Files are read before the ack: an unreadable file can only be named in it (the use case stops reading after 2 s).

@@ -4,6 +4,7 @@
  */
 import mongoose, { Schema, type Types } from 'mongoose';
 import type { Pipeline, StepKind } from '../engine/plan/materializer.js';
+import type { DeclaredOutput } from '../engine/plan/outputs.js';
 import { STEP_STATUSES, type StepStatus } from '../engine/plan/status.js';
 
 export interface RunDoc {
@@ -39,6 +40,8 @@ export interface StepDoc {
   agentId: Types.ObjectId | null;
   ticketKey: string | null;
   dependsOn: string[];
+  /** What the ticket declared it produces (null for prose): how its structured result is shown. */
+  declaredOutput: DeclaredOutput | null;
   order: number;
   status: StepStatus;
   attempts: number;
@@ -82,6 +85,7 @@ const StepSchema = new Schema<StepDoc>(
     agentId: { type: Schema.Types.ObjectId, default: null },
     ticketKey: { type: String, default: null },
     dependsOn: { type: [String], default: [] },
+    declaredOutput: { type: Schema.Types.Mixed, default: null },
     order: { type: Number, required: true },
     status: { type: String, enum: STEP_STATUSES, default: 'pending' },
     attempts: { type: Number, default: 0 },

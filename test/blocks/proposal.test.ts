@@ -67,6 +67,7 @@ describe('proposalMessage', () => {
       ActionIds.toggleDiscussion,
       ActionIds.toggleResearch,
       ActionIds.askAgain,
+      ActionIds.editOutputs,
       ContextIds.open,
       ActionIds.cancel,
     ]);
@@ -156,6 +157,8 @@ describe('proposalMessage', () => {
       // Every dependency is named, by its number at least, however little room there is.
       const ticketBlocks = m.blocks.filter((b: any) => /^(:[a-z_]+: )?\*\d+\. /.test(b.text?.text ?? ''));
       expect(ticketBlocks).toHaveLength(16);
+      // What each ticket promises is shown under it, even at this size.
+      for (const b of ticketBlocks as any[]) expect(b.text.text).toMatch(/\n_Produces:_ Output \d+ &lt;!here&gt;/);
       ticketBlocks.forEach((b: any, i: number) => {
         const waits = /waits for: ([^\n·]*)/.exec(b.text.text)?.[1] ?? '';
         for (const n of [i - 1, i].filter((x) => x >= 1)) expect(waits).toContain(`#${n}`);
@@ -170,6 +173,21 @@ describe('proposalMessage', () => {
             .slice(0, 30),
         );
     }
+  });
+});
+
+describe('declared outputs on the plan', () => {
+  it('shows under a ticket what it produces and the fields it builds on, escaped', () => {
+    const p = sampleProposal();
+    p.tickets[0]!.output = {
+      description: 'A matrix <!channel>',
+      fields: [{ name: 'matrix', type: 'table', columns: ['name', 'pricing'] }],
+    };
+    p.tickets[2]!.uses = ['competitors.matrix'];
+    const text = allText(proposalMessage(view({ proposal: p })));
+    expect(text).toContain('_Produces:_ A matrix &lt;!channel&gt;: matrix (table: name, pricing)');
+    expect(text).toContain('_Builds on:_ competitors.matrix');
+    expect(allText(proposalMessage(view()))).not.toContain('_Produces:_');
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { estimateText } from '../../src/blocks/proposal.js';
 import type { ChatLlm } from '../../src/engine/llm/client.js';
-import { estimate, type HistorySample, percentile } from '../../src/engine/money/estimate.js';
+import { estimate, type HistorySample, outputTokensOf, percentile } from '../../src/engine/money/estimate.js';
 import { createModelRegistry } from '../../src/engine/money/models.js';
 import { createPricer } from '../../src/engine/money/pricing.js';
 import { sampleProposal, TWO_MODEL_LLM } from '../fixtures.js';
@@ -117,6 +117,29 @@ describe('estimate', () => {
     const two = estimate(withTools, pricer, 2048, [], bounds(2)).worstCaseUsd;
     expect(two).toBeGreaterThan(noLoop);
     expect(eight).toBeGreaterThan(two);
+  });
+
+  it('counts a declared output within its bound: a small answer is reserved and estimated small, a dependent gets room for the rendering', () => {
+    const pricer = createPricer('gpt-4o-mini', {});
+    const plain = sampleProposal({ discussion: { enabled: false, prompt: '' } });
+    const small = structuredClone(plain);
+    small.tickets[0]!.output = { description: 'How many rivals', fields: [{ name: 'count', type: 'number' }] };
+    const count = { output: small.tickets[0]!.output };
+    // One number: its call may write far fewer tokens than the configured limit, tools or not.
+    expect(outputTokensOf(count, false, 2048)).toBeLessThan(400);
+    expect(outputTokensOf(count, true, 2048)).toBe(2048);
+    const diff = estimate(plain, pricer, 2048, []).worstCaseUsd - estimate(small, pricer, 2048, []).worstCaseUsd;
+    expect(diff).toBeGreaterThan(0);
+    // A large table is bounded by the limit, and its dependents and the synthesis get room for its rendering.
+    const wide = structuredClone(plain);
+    wide.tickets[0]!.output = {
+      description: 'Matrix',
+      fields: [{ name: 'matrix', type: 'table', columns: ['a', 'b', 'c', 'd', 'e', 'f'], maxItems: 99 }],
+    };
+    expect(outputTokensOf({ output: wide.tickets[0]!.output }, false, 2048)).toBe(2048);
+    expect(estimate(wide, pricer, 2048, []).worstCaseUsd).toBeGreaterThan(
+      estimate(plain, pricer, 2048, []).worstCaseUsd,
+    );
   });
 
   it('percentile interpolates', () => {

@@ -131,6 +131,7 @@ export async function scaffold(doc: OrchestrationDoc): Promise<Scaffolding> {
       agentId: step.agentId,
       ticketKey: step.ticketKey,
       dependsOn: step.dependsOn,
+      declaredOutput: step.output ?? null,
       order,
     });
   }

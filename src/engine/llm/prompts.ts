@@ -3,17 +3,20 @@
  * can be read, and tested, in one place.
  */
 import type { ToolChoice } from '../plan/choices.js';
+import type { DeclaredOutput } from '../plan/outputs.js';
+import { outputSummary } from '../plan/outputText.js';
 import { MAX_ROLES, MAX_TICKETS, type Proposal } from '../plan/proposal.js';
-import { MAX_CONTEXT_CHARS } from '../plan/results.js';
+import { MAX_CONTEXT_CHARS, MAX_STRUCTURED_CONTEXT_CHARS } from '../plan/results.js';
 
 export const TOOL_NAMES = {
   proposal: 'propose_plan',
   position: 'state_position',
   synthesis: 'deliver_synthesis',
+  result: 'deliver_result',
 } as const;
 
-const clip = (text: string) =>
-  text.length > MAX_CONTEXT_CHARS ? `${text.slice(0, MAX_CONTEXT_CHARS)}\n[…truncated]` : text;
+const clip = (text: string, max = MAX_CONTEXT_CHARS) =>
+  text.length > max ? `${text.slice(0, max)}\n[…truncated]` : text;
 
 export interface RosterEntry {
   name: string;
@@ -45,6 +48,8 @@ export function plannerPrompt(input: {
     '- Keys are lowercase slugs, unique among roles and among tickets. A ticket names its role by key.',
     '- dependsOn lists the keys of tickets whose results a ticket needs. No cycles. Independent tickets run in parallel.',
     '- Enable research when facts must be gathered before work starts; enable discussion when roles should state positions first.',
+    "- output: where the structure of a ticket's result matters (a comparison, figures, a list to act on), declare it: a one-line description and a few named fields, each a string, number, boolean, list (of strings) or table (with its columns). Leave output out where the result is prose.",
+    '- uses: when a ticket builds on declared fields of a ticket it depends on, list them as "ticket.field"; only fields that ticket declares.',
     '- The synthesis role turns every ticket result into the deliverable.',
     '- tools: the names of the available tools a role needs for its work (searching, reading pages, ...), from the list given, and no others; [] when it needs none. Each tool call costs time and money: give only what the role will use.',
     `- model: null for the default model${input.models.length > 1 ? ', or another of the listed models where a role needs it (a stronger one for hard reasoning, a cheaper one for simple work)' : ''}.`,
@@ -157,11 +162,20 @@ export interface DependencyResult {
   title: string;
   output: string | null;
   failed: boolean;
+  /** What the dependency declared it produces, in one line, when its result is structured. */
+  declared?: string | null;
+}
+
+/** A structured result is given field by field under its declaration, so that nobody guesses at its shape. */
+function resultText(output: string, declared: string | null | undefined): string {
+  return declared
+    ? `Structured result, declared as: ${declared}. Each field is labelled with its name and type.\n${clip(output, MAX_STRUCTURED_CONTEXT_CHARS)}`
+    : clip(output);
 }
 
 export function ticketPrompt(
   proposal: Proposal,
-  ticket: { title: string; description: string },
+  ticket: { title: string; description: string; output?: DeclaredOutput; uses?: string[] },
   prior: PriorWork,
   dependencies: DependencyResult[],
 ): string {
@@ -172,10 +186,14 @@ export function ticketPrompt(
         ...dependencies.map((d) =>
           d.failed || d.output === null
             ? `### ${d.title}\n(This ticket failed; its result is not available. Work around the gap and say so.)`
-            : `### ${d.title}\n${clip(d.output)}`,
+            : `### ${d.title}\n${resultText(d.output, d.declared)}`,
         ),
+        ...(ticket.uses?.length ? ['', `You build on these fields: ${ticket.uses.join(', ')}.`] : []),
       ]
     : [];
+  const deliver = ticket.output
+    ? `Call ${TOOL_NAMES.result} with your result: ${outputSummary(ticket.output)}. Fill every field; put the URLs of pages you used in the fields they support, and only pages you searched or read in this run.`
+    : `Deliver the result of your ticket as Markdown. ${SOURCES_RULE}`;
   return [
     `# Goal\n${proposal.goal}`,
     '',
@@ -183,7 +201,7 @@ export function ticketPrompt(
     ...priorWorkSection(prior),
     ...deps,
     '',
-    `Deliver the result of your ticket as Markdown. ${SOURCES_RULE}`,
+    deliver,
   ].join('\n');
 }
 
@@ -192,6 +210,8 @@ export interface TicketOutcome {
   role: string;
   output: string | null;
   error: string | null;
+  /** What the ticket declared it produces, in one line, when its result is structured. */
+  declared?: string | null;
 }
 
 export function synthesisPrompt(proposal: Proposal, prior: PriorWork, outcomes: TicketOutcome[]): string {
@@ -204,7 +224,7 @@ export function synthesisPrompt(proposal: Proposal, prior: PriorWork, outcomes: 
     '## Ticket results',
     ...outcomes.map((o) =>
       o.output !== null
-        ? `### ${o.title} (${o.role})\n${clip(o.output)}`
+        ? `### ${o.title} (${o.role})\n${resultText(o.output, o.declared)}`
         : `### ${o.title} (${o.role})\nFAILED: ${o.error ?? 'no result'}. Name this as a gap.`,
     ),
     '',

@@ -5,8 +5,9 @@
  */
 import { roleKitOf } from '../plan/choices.js';
 import { criticalPathLength, materialize, type PipelineStep, type StepKind } from '../plan/materializer.js';
+import { answerTokensUpperBound, renderedCharsUpperBound } from '../plan/outputs.js';
 import type { Proposal } from '../plan/proposal.js';
-import { MAX_CONTEXT_CHARS } from '../plan/results.js';
+import { MAX_CONTEXT_CHARS, MAX_STRUCTURED_CONTEXT_CHARS } from '../plan/results.js';
 import { inputTokensUpperBound, type Pricer } from './pricing.js';
 
 export interface HistorySample {
@@ -54,14 +55,30 @@ export function percentile(sorted: readonly number[], p: number): number {
 }
 
 function contextBytes(step: PipelineStep, p: Proposal, pipeline: PipelineStep[]): number {
-  // Every earlier output that can reach this prompt is clipped to MAX_CONTEXT_CHARS (≤ 4 bytes a character).
+  // Every earlier output that can reach this prompt is clipped (≤ 4 bytes a character): prose to
+  // MAX_CONTEXT_CHARS, a declared output to its rendering's bound or the structured clip.
   const clip = MAX_CONTEXT_CHARS * 4;
+  const resultBytes = (ticketStep: PipelineStep | undefined) =>
+    ticketStep?.output ? renderedCharsUpperBound(ticketStep.output, MAX_STRUCTURED_CONTEXT_CHARS) * 4 : clip;
+  const byKey = new Map(pipeline.map((s) => [s.key, s]));
   const research = p.research.enabled && step.kind !== 'research' ? clip : 0;
   const positions =
     p.discussion.enabled && (step.kind === 'ticket' || step.kind === 'synthesis') ? p.roles.length * clip : 0;
-  const deps = step.kind === 'ticket' ? step.dependsOn.filter((d) => d.startsWith('ticket_')).length * clip : 0;
-  const tickets = step.kind === 'synthesis' ? pipeline.filter((s) => s.kind === 'ticket').length * clip : 0;
+  const deps =
+    step.kind === 'ticket'
+      ? step.dependsOn.filter((d) => d.startsWith('ticket_')).reduce((n, d) => n + resultBytes(byKey.get(d)), 0)
+      : 0;
+  const tickets =
+    step.kind === 'synthesis' ? pipeline.filter((s) => s.kind === 'ticket').reduce((n, s) => n + resultBytes(s), 0) : 0;
   return research + positions + deps + tickets;
+}
+
+/**
+ * The most a step's call may write: a declared output answered in one call writes no more than its
+ * fields can hold (the call is made with that limit), any other step up to the configured limit.
+ */
+export function outputTokensOf(step: Pick<PipelineStep, 'output'>, hasTools: boolean, maxOutputTokens: number): number {
+  return step.output && !hasTools ? Math.min(maxOutputTokens, answerTokensUpperBound(step.output)) : maxOutputTokens;
 }
 
 /** What bounds a step's tool loop (ORCHESTRATE_STEP_MAX_TOOL_CALLS, ORCHESTRATE_TOOL_RESULT_MAX_CHARS). */
@@ -127,7 +144,9 @@ export function estimate(
       [...own, persona],
       PROMPT_OVERHEAD_BYTES + contextBytes(step, p, pipeline.steps),
     );
-    worstCaseUsd += loopWorstCase(pricerFor(kit.model), input, maxOutputTokens, kit.tools.length ? toolLoop : null);
+    const hasTools = kit.tools.length > 0;
+    const output = outputTokensOf(step, hasTools, maxOutputTokens);
+    worstCaseUsd += loopWorstCase(pricerFor(kit.model), input, output, hasTools ? toolLoop : null);
   }
 
   // Typical cost: per step, the history of the same agent for that kind of step on the same model

@@ -16,6 +16,8 @@ export const DEFAULT_MAX_ITEMS = 20;
 export const MAX_STRING_CHARS = 4000;
 export const MAX_ITEM_CHARS = 500;
 export const MAX_CELL_CHARS = 300;
+/** The fields written out one a line (the Edit outputs form) fit a Slack text input. */
+export const FIELDS_MAX_CHARS = 3000;
 
 const fieldName = z
   .string()
@@ -105,8 +107,23 @@ export function outputBoundChars(output: DeclaredOutput): number {
   return chars;
 }
 
+/** A missing field or cell is said to be missing, rather than to be of the wrong type. */
+const missing = { error: (issue: { input?: unknown }) => (issue.input === undefined ? 'is missing' : undefined) };
+
+/**
+ * The most output tokens an answer can take: a token is at least one byte, a character at most four,
+ * and the call wrapping the arguments costs a few more. Small declarations get a smaller reservation.
+ */
+export const answerTokensUpperBound = (output: DeclaredOutput) => outputBoundChars(output) * 4 + 64;
+
+/** The room a declared result takes in a later prompt: its labelled rendering, up to the structured clip. */
+export const renderedCharsUpperBound = (output: DeclaredOutput, clip: number) =>
+  Math.min(clip, outputBoundChars(output) + 40 * output.fields.length + output.description.length);
+
 const cell = z
-  .union([z.string().max(MAX_CELL_CHARS), z.number(), z.boolean(), z.null()])
+  .union([z.string().max(MAX_CELL_CHARS), z.number(), z.boolean(), z.null()], {
+    error: (issue) => (issue.input === undefined ? 'is missing' : 'must be text, a number, true/false or null'),
+  })
   .describe('One cell; null when unknown');
 
 function fieldSchema(field: OutputField): z.ZodType {
@@ -114,16 +131,16 @@ function fieldSchema(field: OutputField): z.ZodType {
     field.description ? schema.describe(field.description) : schema;
   switch (field.type) {
     case 'string':
-      return described(z.string().min(1).max(MAX_STRING_CHARS));
+      return described(z.string(missing).min(1).max(MAX_STRING_CHARS));
     case 'number':
-      return described(z.number());
+      return described(z.number(missing));
     case 'boolean':
-      return described(z.boolean());
+      return described(z.boolean(missing));
     case 'list':
-      return described(z.array(z.string().min(1).max(MAX_ITEM_CHARS)).max(itemsOf(field)));
+      return described(z.array(z.string().min(1).max(MAX_ITEM_CHARS), missing).max(itemsOf(field)));
     case 'table': {
       const row = z.object(Object.fromEntries((field.columns ?? []).map((c) => [c, cell]))).strict();
-      return described(z.array(row).max(itemsOf(field)));
+      return described(z.array(row, missing).max(itemsOf(field)));
     }
   }
 }
@@ -140,4 +157,21 @@ export function storedOutputValue(output: DeclaredOutput, structured: unknown): 
   const value = structured as Record<string, unknown>;
   if (!output.fields.some((f) => f.name in value)) return null;
   return Object.fromEntries(output.fields.map((f) => [f.name, value[f.name] ?? null]));
+}
+
+/**
+ * A violation of an answer's schema in words: "matrix.2.pricing: Invalid input" becomes
+ * 'field "matrix", row 3, column "pricing": Invalid input', so that the step's failure names the field.
+ */
+export function explainViolation(output: DeclaredOutput, violation: string): string {
+  const at = violation.indexOf(': ');
+  if (at < 0) return violation;
+  const [name, index, column] = violation.slice(0, at).split('.');
+  const field = output.fields.find((f) => f.name === name);
+  if (!field) return violation;
+  const what = violation.slice(at + 2);
+  const item =
+    index === undefined ? '' : field.type === 'table' ? `, row ${Number(index) + 1}` : `, item ${Number(index) + 1}`;
+  const cellName = column === undefined ? '' : `, column "${column}"`;
+  return `field "${field.name}" (${field.type})${item}${cellName}: ${what}`;
 }

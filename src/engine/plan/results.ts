@@ -7,6 +7,8 @@ import { z } from 'zod';
 
 /** An earlier step's output is cut to this many characters in later prompts, to bound their cost. */
 export const MAX_CONTEXT_CHARS = 6000;
+/** A structured result gets more room: cutting a table short would drop rows a dependent was promised. */
+export const MAX_STRUCTURED_CONTEXT_CHARS = 12_000;
 
 export const PositionSchema = z.object({
   position: z.string().min(1).max(20_000),

@@ -6,7 +6,8 @@
  */
 import { roleKit, type ToolChoice } from './choices.js';
 import { findCycle } from './dag.js';
-import { declarationViolations, FIELD_REFERENCE } from './outputs.js';
+import { declarationViolations, FIELD_REFERENCE, FIELDS_MAX_CHARS } from './outputs.js';
+import { fieldLines } from './outputText.js';
 import { MAX_ROLES, MAX_TICKETS, type Proposal, ProposalSchema } from './proposal.js';
 
 export type ValidationResult =
@@ -144,7 +145,15 @@ export function outputViolations(p: Proposal): string[] {
   const byKey = new Map(p.tickets.map((t) => [t.key, t]));
   p.tickets.forEach((t, i) => {
     const where = `tickets[${i}] ("${t.key}")`;
-    if (t.output) out.push(...declarationViolations(t.output, where));
+    if (t.output) {
+      out.push(...declarationViolations(t.output, where));
+      // Reviewers edit the fields written out, one a line, in a text input of at most that many characters.
+      const written = fieldLines(t.output).length;
+      if (written > FIELDS_MAX_CHARS)
+        out.push(
+          `${where}: its output fields take ${written} characters written out; keep them under ${FIELDS_MAX_CHARS}`,
+        );
+    }
     for (const reference of t.uses ?? []) {
       const [, ticketKey, field] = FIELD_REFERENCE.exec(reference) ?? [];
       const source = byKey.get(ticketKey ?? '');

@@ -18,6 +18,9 @@ import {
   ticketPrompt,
 } from '../llm/prompts.js';
 import type { ToolCallRecord } from '../llm/toolLoop.js';
+import { outputTokensOf } from '../money/estimate.js';
+import { answerSchemaOf, explainViolation, storedOutputValue } from '../plan/outputs.js';
+import { outputMarkdown, outputSummary } from '../plan/outputText.js';
 import type { Proposal } from '../plan/proposal.js';
 import { MAX_GAP_CHARS, PositionSchema, SynthesisSchema, storedPosition } from '../plan/results.js';
 import { answerStructured, answerText, type StepCallContext } from './stepCalls.js';
@@ -82,21 +85,38 @@ export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepCo
       >();
       const dependencies = deps
         .sort((a, b) => a.order - b.order)
-        .map((d) => ({
-          title: d.title,
-          output: d.status === 'succeeded' ? d.output : null,
-          failed: d.status !== 'succeeded',
-        }));
-      const r = await answerText(ctx, request(ticketPrompt(proposal, ticket, prior, dependencies)));
-      return { output: r.answer, structured: null, usage: r.usage, model: r.model, toolCalls: r.toolCalls };
+        .map((d) => ({ ...resultOf(proposal, d), failed: d.status !== 'succeeded' }));
+      const prompt = request(ticketPrompt(proposal, ticket, prior, dependencies));
+      if (!ticket.output) {
+        const r = await answerText(ctx, prompt);
+        return { output: r.answer, structured: null, usage: r.usage, model: r.model, toolCalls: r.toolCalls };
+      }
+      const declared = ticket.output;
+      // Answered in one call, it writes no more than its fields hold: the hold, and the estimate, are that much smaller.
+      const maxTokens = outputTokensOf({ output: declared }, ctx.tools.length > 0, ctx.maxTokens);
+      const r = await answerStructured(
+        ctx,
+        answerSchemaOf(declared),
+        TOOL_NAMES.result,
+        { ...prompt, maxTokens },
+        {
+          explain: (v) => explainViolation(declared, v),
+        },
+      );
+      return {
+        output: outputMarkdown(declared, r.answer),
+        structured: r.answer,
+        usage: r.usage,
+        model: r.model,
+        toolCalls: r.toolCalls,
+      };
     }
     case 'synthesis': {
       const tickets = await Step.find({ runId: step.runId, kind: 'ticket' }).sort({ order: 1 }).lean<StepDoc[]>();
       const roleTitle = new Map(proposal.roles.map((r) => [r.key, r.title]));
       const outcomes = tickets.map((t) => ({
-        title: t.title,
+        ...resultOf(proposal, t),
         role: roleTitle.get(t.roleKey ?? '') ?? t.roleKey ?? '',
-        output: t.status === 'succeeded' ? t.output : null,
         error: t.status === 'succeeded' ? null : (t.error ?? t.skipReason ?? t.status),
       }));
       const r = await answerStructured(
@@ -104,7 +124,7 @@ export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepCo
         SynthesisSchema,
         TOOL_NAMES.synthesis,
         request(synthesisPrompt(proposal, prior, outcomes)),
-        ctx.onDraft,
+        ctx.onDraft ? { onPartial: ctx.onDraft } : {},
       );
       // A failed ticket is always named as a gap, whatever the model wrote.
       const failedGaps = outcomes
@@ -122,6 +142,21 @@ export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepCo
     default:
       throw new StepFailure(`unknown step kind ${step.kind}`);
   }
+}
+
+/**
+ * A finished ticket's result as later steps read it: a declared output rendered again from its
+ * structured value, field by field, under its declaration; prose as it was written.
+ */
+function resultOf(
+  proposal: Proposal,
+  step: StepDoc,
+): { title: string; output: string | null; declared: string | null } {
+  if (step.status !== 'succeeded') return { title: step.title, output: null, declared: null };
+  const declared = proposal.tickets.find((t) => t.key === step.ticketKey)?.output;
+  const value = declared ? storedOutputValue(declared, step.structured) : null;
+  if (!declared || !value) return { title: step.title, output: step.output, declared: null };
+  return { title: step.title, output: outputMarkdown(declared, value), declared: outputSummary(declared) };
 }
 
 async function priorWork(step: StepDoc): Promise<PriorWork> {

@@ -75,8 +75,12 @@ export async function answerText(ctx: StepCallContext, request: LlmRequest): Pro
   return { answer: r.answer, usage: r.usage, model: r.model, toolCalls: r.records };
 }
 
-const rejected = (violations: string[]) =>
-  new StepFailure(`the answer did not fit its schema after a repair attempt: ${violations.slice(0, 3).join('; ')}`);
+export interface StructuredOptions {
+  /** Told the arguments as they are written, where the model streams. */
+  onPartial?: (partialArguments: string) => void;
+  /** Puts a violation ("matrix.0.pricing: is missing") in words, for the repair round and the failure. */
+  explain?: (violation: string) => string;
+}
 
 /** An answer that must fit `schema`, given as a call of the tool `name`, with one repair round. */
 export async function answerStructured<T>(
@@ -84,8 +88,12 @@ export async function answerStructured<T>(
   schema: z.ZodType<T>,
   name: string,
   request: LlmRequest,
-  onPartial?: (partialArguments: string) => void,
+  { onPartial, explain = (v) => v }: StructuredOptions = {},
 ): Promise<Answered<T>> {
+  const rejected = (violations: string[]) =>
+    new StepFailure(
+      `the answer did not fit its schema after a repair attempt: ${violations.slice(0, 3).map(explain).join('; ')}`,
+    );
   if (!ctx.tools.length) {
     let current = request;
     for (let attempt = 1; attempt <= 2; attempt++) {
@@ -94,7 +102,7 @@ export async function answerStructured<T>(
       if (attempt === 2) throw rejected(r.violations);
       current = {
         ...request,
-        user: `${request.user}\n\nYour previous answer was rejected: ${r.violations.slice(0, 10).join('; ')}. Call ${name} again with valid arguments.`,
+        user: `${request.user}\n\nYour previous answer was rejected: ${r.violations.slice(0, 10).map(explain).join('; ')}. Call ${name} again with valid arguments.`,
       };
     }
   }

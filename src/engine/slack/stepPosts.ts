@@ -2,6 +2,8 @@
  * The thread posts a settled step is owed, and the cost rollup of a run: built from stored
  * records alone, so that a job re-run after a crash announces exactly what was stored.
  */
+
+import { declaredResultMessages } from '../../blocks/declaredResult.js';
 import type { SlackMessage } from '../../blocks/proposal.js';
 import { rollupMessage } from '../../blocks/rollup.js';
 import { deliverableMessages, positionMessages, stepFailedMessage, stepResultMessages } from '../../blocks/thread.js';
@@ -9,6 +11,7 @@ import { Agent } from '../../models/agent.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
 import { rollup } from '../money/rollup.js';
+import { storedOutputValue } from '../plan/outputs.js';
 import { storedGaps, storedPosition } from '../plan/results.js';
 
 export function durationOf(record: { startedAt: Date | null; finishedAt: Date | null }): number | null {
@@ -37,8 +40,13 @@ export async function stepMessages(step: StepDoc): Promise<SlackMessage[]> {
     }
     case 'synthesis':
       return deliverableMessages(step.output ?? '', storedGaps(step.structured), figures, String(step.orchestrationId));
+    case 'ticket': {
+      const declared = step.declaredOutput ?? null;
+      const value = declared ? storedOutputValue(declared, step.structured) : null;
+      if (declared && value) return declaredResultMessages(step.title, agentName, declared, value, figures);
+      return stepResultMessages(step.title, agentName, step.output ?? '', figures);
+    }
     case 'research':
-    case 'ticket':
       return stepResultMessages(step.title, agentName, step.output ?? '', figures);
     default:
       return [];

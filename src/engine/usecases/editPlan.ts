@@ -185,7 +185,7 @@ function hireErrors(form: SwapRoleForm, blocks: SwapRoleBlocks): FormErrors {
 }
 
 /** Stores an edit made in a checked form, or the error to show in it. */
-async function saveForm(
+export async function saveForm(
   services: Services,
   checked: CheckedForm,
   by: string,
