@@ -13,6 +13,7 @@ import type { Proposal } from '../../src/engine/plan/proposal.js';
 import { Orchestration, type OrchestrationDoc } from '../../src/models/orchestration.js';
 import { Step } from '../../src/models/run.js';
 import type { FakeReply, RecordedRequest } from '../fakes/fakeOpenAI.js';
+import { FakeSearch } from '../fakes/fakeSearch.js';
 import { sampleProposal } from '../fixtures.js';
 import {
   blocksText,
@@ -25,9 +26,11 @@ import {
 } from '../helpers/harness.js';
 
 let h: Harness | null = null;
+const search = new FakeSearch();
 afterEach(async () => {
   await h?.stop();
   h = null;
+  await search.stop();
 });
 
 const MATRIX: DeclaredOutput = {
@@ -120,6 +123,35 @@ describe('declared outputs', () => {
     const result = JSON.stringify(replies.map((m) => m.blocks));
     expect(result).toContain('A competitor matrix');
     expect(result).toContain('**summary** _(text)_\\nTwo rivals.');
+  });
+
+  it('a role with tools searches first, then answers to the declared fields within its tool loop', async () => {
+    await search.start();
+    search.reply = () => ({
+      results: [{ title: 'Otter pricing', url: 'https://otter.example/pricing', content: '$16.99' }],
+    });
+    h = await startHarness({
+      ORCHESTRATE_SEARCH_PROVIDER: 'tavily',
+      TAVILY_API_KEY: 'tvly-test-key',
+      ORCHESTRATE_SEARCH_URL: search.base('/tavily'),
+    });
+    const plan = outputPlan();
+    plan.roles[0] = { ...plan.roles[0]!, tools: ['web_search'] };
+    const crew = scriptedResponder(plan);
+    h.llm.responder = (req): FakeReply => {
+      if (!isCompetitors(req)) return crew(req);
+      if (req.toolResults.length === 0) return { calls: [{ tool: 'web_search', args: { query: 'otter pricing' } }] };
+      return { tool: 'deliver_result', args: { matrix: ROWS, summary: 'See https://otter.example/pricing' } };
+    };
+    const { value, orchestrationId, ts } = await h.propose();
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await h.waitForEnd(orchestrationId, 'completed', 30_000);
+    const step = (await Step.findOne({ orchestrationId, ticketKey: 'competitors' }).lean())!;
+    expect(step.toolCalls.map((c) => c.tool)).toEqual(['web_search']);
+    expect(step.structured).toEqual({ matrix: ROWS, summary: 'See https://otter.example/pricing' });
+    expect(h.llm.requests.filter(isCompetitors).at(-1)!.tools).toContain('deliver_result');
+    // A URL cited in a field is checked against what the run retrieved, like any citation.
+    expect(step.citations).toEqual([{ url: 'https://otter.example/pricing', retrieved: true }]);
   });
 
   it('gives a malformed answer one repair round, then fails the step naming the field', async () => {
