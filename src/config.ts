@@ -56,6 +56,8 @@ const EnvSchema = z
     ORCHESTRATE_RETRY_BASE_MS: positiveInt(2000),
     ORCHESTRATE_PROCESS_EVERY_MS: positiveInt(5000),
     ORCHESTRATE_LOCK_LIFETIME_MS: positiveInt(10 * 60_000),
+    ORCHESTRATE_PAUSE_HOURS: positiveNumber(24),
+    ORCHESTRATE_CLARIFY: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('on'),
     ORCHESTRATE_SLACK_PACE_MS: z.coerce.number({ error: 'must be a number' }).int().min(0).default(1000),
     ORCHESTRATE_SLACK_COALESCE_MS: z.coerce.number({ error: 'must be a number' }).int().min(0).default(1500),
     ORCHESTRATE_PRICES_FILE: z.string().optional(),
@@ -153,6 +155,12 @@ export interface Config {
     processEveryMs: number;
     lockLifetimeMs: number;
   };
+  steering: {
+    /** A run paused for people after its discussion goes on by itself after this long. */
+    pauseHours: number;
+    /** The CEO agent may ask clarifying questions before it plans an ambiguous goal. */
+    clarify: boolean;
+  };
   slackPacing: {
     /** Least time between two posts in one channel (Slack: about one a second); workspace-wide updates 1.2× that. */
     paceMs: number;
@@ -230,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       processEveryMs: e.ORCHESTRATE_PROCESS_EVERY_MS,
       lockLifetimeMs: e.ORCHESTRATE_LOCK_LIFETIME_MS,
     },
+    steering: { pauseHours: e.ORCHESTRATE_PAUSE_HOURS, clarify: e.ORCHESTRATE_CLARIFY === 'on' },
     slackPacing: { paceMs: e.ORCHESTRATE_SLACK_PACE_MS, coalesceMs: e.ORCHESTRATE_SLACK_COALESCE_MS },
     prices: e.ORCHESTRATE_PRICES,
     admin: e.ADMIN_USER && e.ADMIN_PASSWORD ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD } : null,
