@@ -3,125 +3,13 @@
  * becomes one ConfigError line naming the setting and how to fix it.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import { type ConfiguredPrice, DEFAULT_MODEL, EnvSchema } from './configSchema.js';
 import { createPricer } from './engine/money/pricing.js';
 import { ConfigError } from './errors.js';
-import { commaList, jsonSetting, positiveInt, positiveNumber } from './settingSchemas.js';
-import { ToolEnvSchema, type ToolSettings, toolSettingProblems, toolSettingsFrom } from './toolSettings.js';
+import { type ToolSettings, toolSettingsFrom } from './toolSettings.js';
 
+export type { ConfiguredPrice };
 export { ConfigError };
-
-/** Slack user ids (U… or W…), comma-separated; a name or an email would silently match nobody. */
-const userIds = commaList.refine((ids) => ids.every((id) => /^[UW][A-Z0-9]{2,}$/.test(id)), {
-  message:
-    "must be Slack user ids such as U012ABCDEF, comma-separated (a profile's ⋮ menu → Copy member ID), not names or emails",
-});
-
-const PriceSchema = z.object({
-  inputPerMTok: z.number().nonnegative(),
-  outputPerMTok: z.number().nonnegative(),
-  cacheReadPerMTok: z.number().nonnegative().optional(),
-  cacheWritePerMTok: z.number().nonnegative().optional(),
-});
-export type ConfiguredPrice = z.infer<typeof PriceSchema>;
-
-const EnvSchema = z
-  .object({
-    SLACK_SIGNING_SECRET: z.string({ error: 'is missing' }).min(1, 'is empty'),
-    SLACK_BOT_TOKEN: z.string({ error: 'is missing' }).regex(/^xoxb-/, 'must be a bot token starting with xoxb-'),
-    SLACK_APP_TOKEN: z
-      .string()
-      .regex(/^xapp-/, 'must be an app-level token starting with xapp-')
-      .optional(),
-    SLACK_API_URL: z.url('must be a URL such as https://slack.com/api/').default('https://slack.com/api/'),
-    PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(3000),
-    MONGODB_URI: z
-      .string()
-      .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
-      .optional(),
-    LLM_PROVIDER: z.enum(['openai', 'anthropic'], { error: 'must be "openai" or "anthropic"' }).default('openai'),
-    LLM_MODEL: z.string().min(1).optional(),
-    LLM_MAX_OUTPUT_TOKENS: positiveInt(2048),
-    LLM_PLAN_MAX_OUTPUT_TOKENS: positiveInt(8192),
-    LLM_TIMEOUT_MS: positiveInt(120_000),
-    OPENAI_API_KEY: z.string().min(1).optional(),
-    OPENAI_BASE_URL: z.url('must be a URL such as https://api.openai.com/v1').optional(),
-    ANTHROPIC_API_KEY: z.string().min(1).optional(),
-    ANTHROPIC_BASE_URL: z.url('must be a URL such as https://api.anthropic.com').optional(),
-    ORCHESTRATE_APPROVERS: userIds,
-    ORCHESTRATE_DEFAULT_BUDGET_USD: positiveNumber(2),
-    ORCHESTRATE_MAX_BUDGET_USD: positiveNumber(50),
-    ORCHESTRATE_MAX_PARALLEL: positiveInt(4),
-    ORCHESTRATE_STEP_ATTEMPTS: positiveInt(3),
-    ORCHESTRATE_RETRY_BASE_MS: positiveInt(2000),
-    ORCHESTRATE_PROCESS_EVERY_MS: positiveInt(5000),
-    ORCHESTRATE_LOCK_LIFETIME_MS: positiveInt(10 * 60_000),
-    ORCHESTRATE_PAUSE_HOURS: positiveNumber(24),
-    ORCHESTRATE_CLARIFY: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('on'),
-    ORCHESTRATE_SLACK_PACE_MS: z.coerce.number({ error: 'must be a number' }).int().min(0).default(1000),
-    ORCHESTRATE_SLACK_COALESCE_MS: z.coerce.number({ error: 'must be a number' }).int().min(0).default(1500),
-    ORCHESTRATE_PRICES_FILE: z.string().optional(),
-    ORCHESTRATE_PRICES: jsonSetting(
-      z.record(z.string(), PriceSchema),
-      '{"my-model":{"inputPerMTok":1,"outputPerMTok":2}}',
-      'each model needs numeric inputPerMTok and outputPerMTok (USD per million tokens)',
-    ),
-    ADMIN_USER: z
-      .string()
-      .regex(/^[^:]+$/, 'must not contain ":"')
-      .optional(),
-    ADMIN_PASSWORD: z
-      .string()
-      .min(12, 'must be at least 12 characters (it guards write access to the job queue)')
-      .optional(),
-    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  })
-  .extend(ToolEnvSchema.shape)
-  .superRefine((env, ctx) => {
-    for (const [setting, message] of toolSettingProblems(env))
-      ctx.addIssue({ code: 'custom', path: [setting], message });
-    // A job's lock is renewed every third of its lifetime while it runs; one call must still fit
-    // in a lifetime, so that a missed renewal (a database blip) never lets a second instance
-    // start the same plan or step while the first one's call is still out.
-    if (env.LLM_TIMEOUT_MS >= env.ORCHESTRATE_LOCK_LIFETIME_MS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['ORCHESTRATE_LOCK_LIFETIME_MS'],
-        message: `must be longer than LLM_TIMEOUT_MS (${env.LLM_TIMEOUT_MS} ms), so that one LLM call fits in a job's lock`,
-      });
-    }
-    if (env.LLM_PROVIDER === 'openai' && !env.OPENAI_API_KEY) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['OPENAI_API_KEY'],
-        message: 'is missing (LLM_PROVIDER is openai; any non-empty value works for a local OpenAI-compatible server)',
-      });
-    }
-    if (env.LLM_PROVIDER === 'anthropic' && !env.ANTHROPIC_API_KEY) {
-      ctx.addIssue({ code: 'custom', path: ['ANTHROPIC_API_KEY'], message: 'is missing (LLM_PROVIDER is anthropic)' });
-    }
-    if (env.ADMIN_USER && !env.ADMIN_PASSWORD) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['ADMIN_PASSWORD'],
-        message: 'is missing (ADMIN_USER is set: the dashboard needs both, or neither)',
-      });
-    }
-    if (env.ADMIN_PASSWORD && !env.ADMIN_USER) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['ADMIN_USER'],
-        message: 'is missing (ADMIN_PASSWORD is set: the dashboard needs both, or neither)',
-      });
-    }
-    if (env.ORCHESTRATE_DEFAULT_BUDGET_USD > env.ORCHESTRATE_MAX_BUDGET_USD) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['ORCHESTRATE_DEFAULT_BUDGET_USD'],
-        message: `must not exceed ORCHESTRATE_MAX_BUDGET_USD (${env.ORCHESTRATE_MAX_BUDGET_USD})`,
-      });
-    }
-  });
 
 const HINTS: Record<string, string> = {
   SLACK_SIGNING_SECRET: 'copy it from your Slack app: Basic Information → App Credentials → Signing Secret',
@@ -196,7 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = result.data;
   const openai = e.LLM_PROVIDER === 'openai';
-  const model = e.LLM_MODEL ?? (openai ? 'gpt-4o-mini' : 'claude-sonnet-4-5');
+  const model = e.LLM_MODEL ?? DEFAULT_MODEL[e.LLM_PROVIDER];
   const models = [...new Set([model, ...e.ORCHESTRATE_MODELS])];
   for (const m of models) {
     try {
