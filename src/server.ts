@@ -92,25 +92,38 @@ export async function startService(config: Config, options: StartOptions = {}): 
     logger.error(`unhandled error in a listener: ${error.message}`);
   });
 
-  await engine.startProcessing();
   let port: number | null = null;
   let httpServer: Server | null = null;
-  if (config.slack.appToken) {
-    await app.start().catch((error: unknown) => {
-      const refusal = slackRefusal(error);
-      if (!refusal) throw error;
-      throw new ConfigError(
-        `Configuration error: SLACK_APP_TOKEN was refused by Slack (${refusal}) — create an app-level token with connections:write under Basic Information, or unset it to use HTTP. See README.md → Configuration.`,
-      );
-    });
-  } else {
-    httpServer = (await app.start(config.port)) as Server;
-    port = (httpServer.address() as AddressInfo).port;
+  let adminServer: Awaited<ReturnType<typeof startAdminJobsServer>> | null = null;
+  try {
+    await engine.startProcessing();
+    if (config.slack.appToken) {
+      await app.start().catch((error: unknown) => {
+        const refusal = slackRefusal(error);
+        if (!refusal) throw error;
+        throw new ConfigError(
+          `Configuration error: SLACK_APP_TOKEN was refused by Slack (${refusal}) — create an app-level token with connections:write under Basic Information, or unset it to use HTTP. See README.md → Configuration.`,
+        );
+      });
+    } else {
+      httpServer = (await app.start(config.port)) as Server;
+      port = (httpServer.address() as AddressInfo).port;
+    }
+    // In Socket Mode Bolt serves no HTTP: the dashboard gets a server of its own on PORT.
+    if (config.admin && config.slack.appToken) {
+      adminServer = await startAdminJobsServer(engine.agenda, config.admin, config.port);
+      logger.info(`The operators' job dashboard is at http://localhost:${adminServer.port}/admin/jobs/`);
+    }
+  } catch (error) {
+    // The caller gets no handle on what already runs (the job engine, MCP servers, mongoose's global
+    // connection): left running after a refused SLACK_APP_TOKEN or a taken PORT, it would keep
+    // polling, and the next start in the same process could not connect to its database.
+    await app.stop().catch(() => undefined);
+    await engine.drain().catch(() => undefined);
+    await tools.close().catch(() => undefined);
+    await database.stop().catch(() => undefined);
+    throw error;
   }
-  // In Socket Mode Bolt serves no HTTP: the dashboard gets a server of its own on PORT.
-  const adminServer =
-    config.admin && config.slack.appToken ? await startAdminJobsServer(engine.agenda, config.admin, config.port) : null;
-  if (adminServer) logger.info(`The operators' job dashboard is at http://localhost:${adminServer.port}/admin/jobs/`);
   ready = true;
 
   let stopped = false;

@@ -179,6 +179,8 @@ export class FakeSlack extends LoopbackServer {
   private streamingRefusal: string | null = null;
   private canvasRefusal: string | null = null;
   private streamLifetime: number | null = null;
+  /** Slack's Socket Mode side (fakeSocketMode.ts); without it apps.connections.open is answered like any method. */
+  private socketMode: { open(args: Record<string, any>): Answer } | null = null;
 
   /** `botToken` is the token registered files are served to (xoxb-test unless said). */
   constructor(private readonly options: { botUserId?: string; teamId?: string; botToken?: string } = {}) {
@@ -270,6 +272,11 @@ export class FakeSlack extends LoopbackServer {
   /** Both canvas methods answer this error, as free workspaces do (`null` allows canvases again). */
   refuseCanvases(error: string | null = 'free_teams_cannot_create_non_tabbed_canvases'): void {
     this.canvasRefusal = error;
+  }
+
+  /** apps.connections.open is answered by `socketMode`, which hands out the WebSocket URL and serves it. */
+  useSocketMode(socketMode: { open(args: Record<string, any>): Answer } | null): void {
+    this.socketMode = socketMode;
   }
 
   /** The latest state of a stored message. */
@@ -485,6 +492,8 @@ export class FakeSlack extends LoopbackServer {
           user_id: this.botUserId,
           bot_id: BOT_ID,
         };
+      case 'apps.connections.open':
+        return this.socketMode?.open(args) ?? { ok: true };
       case 'chat.postMessage':
         return this.postMessage(args);
       case 'chat.update':
