@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import * as actions from './handlers/actions.js';
 import * as commands from './handlers/commands.js';
 import * as home from './handlers/home.js';
+import * as messages from './handlers/messages.js';
 import * as views from './handlers/views.js';
 import type { Logger } from './logger.js';
 import { slackReceiver } from './requestLimits.js';
@@ -37,7 +38,14 @@ export function buildApp({ config, logger, identity, isReady, extraRoutes = [] }
     clientOptions: { slackApiUrl: config.slack.apiUrl },
   };
   if (config.slack.appToken) {
-    return new App({ ...common, socketMode: true, appToken: config.slack.appToken });
+    return new App({
+      ...common,
+      socketMode: true,
+      appToken: config.slack.appToken,
+      // The Socket Mode client writes its own retry policy (100 retries) into the clientOptions it is
+      // given; without an object of its own, every listener's client would inherit it.
+      installerOptions: { clientOptions: { slackApiUrl: config.slack.apiUrl } },
+    });
   }
   return new App({
     ...common,
@@ -66,4 +74,5 @@ export function registerListeners(app: App, services: Services): void {
   actions.register(app, services);
   views.register(app, services);
   home.register(app, services);
+  messages.register(app, services);
 }

@@ -56,7 +56,12 @@ export function sampleProposal(overrides: Partial<Proposal> = {}): Proposal {
       },
     ],
     research: { enabled: false, prompt: '', role: null },
-    discussion: { enabled: true, prompt: 'How should we position against cloud-first recorders?' },
+    // Hands-off unless a test asks for the pause.
+    discussion: {
+      enabled: true,
+      prompt: 'How should we position against cloud-first recorders?',
+      pauseForPeople: false,
+    },
     synthesis: { role: 'writer', prompt: 'Produce the final one-page positioning doc.' },
     budget: { maxUsd: 1.5 },
     ...overrides,

@@ -14,6 +14,16 @@ export const ActionIds = {
   toggleResearch: 'proposal.toggle_research',
   askAgain: 'proposal.ask_again',
   editOutputs: 'proposal.edit_outputs',
+  reviewGates: 'proposal.review_gates',
+  togglePause: 'proposal.toggle_pause_for_people',
+  answerQuestions: 'plan.answer_questions',
+  skipQuestions: 'plan.skip_questions',
+  startWork: 'run.start_work',
+  pauseRun: 'run.pause',
+  resumeRun: 'run.resume',
+  acceptResult: 'run.accept_result',
+  reworkResult: 'run.rework_result',
+  editResult: 'run.edit_result',
   raiseCap: 'run.raise_cap',
   /** The thumbs under the deliverable (one feedback_buttons element). */
   rateDeliverable: 'run.rate_deliverable',
@@ -26,6 +36,10 @@ export const ViewIds = {
   setBudget: 'proposal.set_budget.modal',
   askAgain: 'proposal.ask_again.modal',
   editOutputs: 'proposal.edit_outputs.modal',
+  reviewGates: 'proposal.review_gates.modal',
+  answerQuestions: 'plan.answer_questions.modal',
+  reworkResult: 'run.rework_result.modal',
+  editResult: 'run.edit_result.modal',
   raiseCap: 'run.raise_cap.modal',
   runDetail: 'home.run_detail.modal',
 } as const;
@@ -40,6 +54,9 @@ export const InputIds = {
   roleModel: { block: 'role_model', action: 'role_model_select' },
   budget: { block: 'budget_max', action: 'budget_max_input' },
   note: { block: 'ask_again_note', action: 'ask_again_note_input' },
+  reviewGates: { block: 'review_gates', action: 'review_gates_select' },
+  feedback: { block: 'rework_feedback', action: 'rework_feedback_input' },
+  resultText: { block: 'result_text', action: 'result_text_input' },
 } as const;
 
 export type ActionId = (typeof ActionIds)[keyof typeof ActionIds];

@@ -8,6 +8,7 @@ import type { Estimate } from '../engine/money/estimate.js';
 import { roleKit } from '../engine/plan/choices.js';
 import { topologicalOrder } from '../engine/plan/dag.js';
 import type { OrchestrationId } from '../engine/plan/ids.js';
+import { pausesForPeople } from '../engine/plan/materializer.js';
 import type { Proposal, Role } from '../engine/plan/proposal.js';
 import type { OrchestrationStatus } from '../engine/plan/status.js';
 import { ActionIds, encodeControlValue } from './actionIds.js';
@@ -141,7 +142,7 @@ export function proposalMessage(view: ProposalView): SlackMessage {
       : 'starts first';
     const head =
       `${icon}*${index + 1}. ${safeMrkdwn(ticket.title, Math.min(200, perItem / 2))}*\n` +
-      `Role: ${safeMrkdwn(roleTitle.get(ticket.role) ?? ticket.role, 60)} · ${waits}${state ? ` · _${state}_` : ''}` +
+      `Role: ${safeMrkdwn(roleTitle.get(ticket.role) ?? ticket.role, 60)} · ${waits}${ticket.review ? ' · _people review it_' : ''}${state ? ` · _${state}_` : ''}` +
       producesLine(ticket, Math.min(500, perItem / 4));
     const room = Math.min(1500, perItem - head.length);
     const drop = editable && {
@@ -157,7 +158,7 @@ export function proposalMessage(view: ProposalView): SlackMessage {
     : 'off';
   blocks.push(
     section(
-      `*Research:* ${research}\n*Discussion:* ${p.discussion.enabled ? 'on: each role states a position first' : 'off'}\n` +
+      `*Research:* ${research}\n*Discussion:* ${discussionText(p)}\n` +
         `*Synthesis:* ${safeMrkdwn(roleTitle.get(p.synthesis.role) ?? p.synthesis.role, 120)}: ${safeMrkdwn(p.synthesis.prompt, 500)}\n` +
         `*Budget:* ${formatUsd(view.budget.maxUsd)} max, hard ceiling · spent so far ${formatUsd(view.budget.spentUsd)}` +
         (editable && view.estimate ? `\n${estimateText(view.estimate, view.budget.maxUsd)}` : '') +
@@ -179,6 +180,10 @@ export function proposalMessage(view: ProposalView): SlackMessage {
           value,
         ),
         button(ActionIds.toggleResearch, p.research.enabled ? 'Research: turn off' : 'Research: turn on', value),
+        ...(p.discussion.enabled
+          ? [button(ActionIds.togglePause, pausesForPeople(p) ? 'Weigh-in: turn off' : 'Weigh-in: turn on', value)]
+          : []),
+        button(ActionIds.reviewGates, 'Review gates', value),
         button(ActionIds.askAgain, 'Ask again', value),
         button(ActionIds.editOutputs, 'Edit outputs', value),
         button(ContextIds.open, 'Add context', value),
@@ -212,6 +217,13 @@ function kitLine(role: Role, defaultModel: string | undefined, max: number): str
   const fallback = defaultModel ? `default (${safeMrkdwn(defaultModel, Math.min(60, max))})` : 'default';
   const shown = tools.length ? safeMrkdwn(tools.join(', '), max) : 'none';
   return `\nTools: ${shown} · Model: ${model ? safeMrkdwn(model, Math.min(60, max)) : fallback}`;
+}
+
+function discussionText(p: Proposal): string {
+  if (!p.discussion.enabled) return 'off';
+  return pausesForPeople(p)
+    ? 'on: each role states a position, then people weigh in'
+    : 'on: each role states a position first';
 }
 
 function statusLine(view: ProposalView): string {

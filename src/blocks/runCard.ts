@@ -6,7 +6,9 @@
 import type { ActionsBlock, KnownBlock, PlanBlock, SectionBlock, TaskCardBlock, URLSourceElement } from '@slack/types';
 import type { OrchestrationId } from '../engine/plan/ids.js';
 import type { OrchestrationStatus } from '../engine/plan/status.js';
+import { encodeControlValue } from './actionIds.js';
 import { type SlackMessage, STATUS_LABELS } from './proposal.js';
+import { runControls } from './steering.js';
 import { fallbackText, formatDuration, formatUsd, neutralizeMentions, plain, safeMrkdwn } from './text.js';
 import { type TeamMember, teamFormedText } from './thread.js';
 
@@ -15,7 +17,7 @@ export type RunCardStepState = 'waiting' | 'running' | 'done' | 'failed' | 'skip
 export interface RunCardStep {
   key: string;
   title: string;
-  kind: 'research' | 'discuss' | 'ticket' | 'synthesis';
+  kind: 'research' | 'discuss' | 'people' | 'ticket' | 'synthesis';
   role: string;
   agent: string;
   state: RunCardStepState;
@@ -38,6 +40,10 @@ export interface RunCardView {
   elapsedMs: number | null;
   /** The team, shown at the head of the card. */
   team?: { name: string; members: TeamMember[] } | null;
+  /** The run waits for people after the discussion (Start the work). */
+  waitingForPeople?: boolean;
+  /** Someone paused the run (Resume). */
+  paused?: boolean;
 }
 
 /** `plan`: one plan block of task cards. `sections`: mrkdwn, for workspaces that refuse agent blocks. */
@@ -81,7 +87,6 @@ export function runCardMessage(view: RunCardView, style: RunCardStyle): SlackMes
   } else {
     blocks.push(...stepSections(view.steps, perStep, sources));
   }
-  // The run controls (Pause, Start the work) go here once they exist.
   const actions = runCardActions(view);
   if (actions) blocks.push(actions);
   const label = STATUS_LABELS[view.status].replace(/:[a-z_]+: /, '');
@@ -90,15 +95,24 @@ export function runCardMessage(view: RunCardView, style: RunCardStyle): SlackMes
   return { text, blocks };
 }
 
-/** The card's buttons; none yet. */
-function runCardActions(_view: RunCardView): ActionsBlock | null {
-  return null;
+/** Start the work while the run waits for people; Pause or Resume while it runs. */
+function runCardActions(view: RunCardView): ActionsBlock | null {
+  const running = view.status === 'approved' || view.status === 'executing' || view.status === 'synthesizing';
+  if (!running) return null;
+  const value = encodeControlValue({ orchestrationId: view.orchestrationId, revision: view.revision });
+  return runControls(value, {
+    waitingForPeople: view.waitingForPeople === true,
+    paused: view.paused === true,
+    running,
+  });
 }
 
 function statusLine(view: RunCardView): string {
   const done = view.steps.filter((s) => s.state === 'done').length;
   const parts = [
     `*${STATUS_LABELS[view.status]}*`,
+    ...(view.paused ? ['*:double_vertical_bar: paused*'] : []),
+    ...(view.waitingForPeople ? ['*:raised_hand: waiting for people: reply in the thread, then Start the work*'] : []),
     `${done}/${view.steps.length} steps done`,
     `spend ${formatUsd(view.spentUsd)} of ${formatUsd(view.maxUsd)}`,
   ];

@@ -18,11 +18,14 @@ import { addContextModalFor } from '../engine/usecases/addContext.js';
 import { approvePlan } from '../engine/usecases/approve.js';
 import { askAgainModalFor } from '../engine/usecases/askAgain.js';
 import { cancelOrchestration } from '../engine/usecases/cancel.js';
+import { answersModalFor, skipQuestions } from '../engine/usecases/clarify.js';
 import { editOutputsModalFor } from '../engine/usecases/editOutputs.js';
 import { editByClick, editModal, type ModalOutcome } from '../engine/usecases/editPlan.js';
 import type { Click, Reply } from '../engine/usecases/guard.js';
 import { raiseCapModalFor } from '../engine/usecases/raiseCap.js';
 import { rateDeliverable } from '../engine/usecases/rate.js';
+import { reviewGatesModalFor } from '../engine/usecases/reviewGates.js';
+import { acceptClick, controlRun, reviewModalFor } from '../engine/usecases/steer.js';
 import { describeError } from '../errors.js';
 import type { Services } from '../services.js';
 
@@ -102,6 +105,18 @@ export function register(app: App, services: Services): void {
   onModalClick(ActionIds.setBudget, (click) => editModal(services, click, 'setBudget'));
   onModalClick(ActionIds.askAgain, (click) => askAgainModalFor(services, click));
   onModalClick(ActionIds.editOutputs, (click) => editOutputsModalFor(services, click));
+  onModalClick(ActionIds.reviewGates, (click) => reviewGatesModalFor(services, click));
+  onClick(ActionIds.togglePause, (args) => editByClick(services, clickOf(args), 'togglePauseForPeople'));
+  // The CEO agent's questions before planning.
+  onModalClick(ActionIds.answerQuestions, (click) => answersModalFor(services, click));
+  onClick(ActionIds.skipQuestions, (args) => skipQuestions(services, clickOf(args)));
+  // People steering a run.
+  onClick(ActionIds.startWork, (args) => controlRun(services, clickOf(args), 'startWork'));
+  onClick(ActionIds.pauseRun, (args) => controlRun(services, clickOf(args), 'pause'));
+  onClick(ActionIds.resumeRun, (args) => controlRun(services, clickOf(args), 'resume'));
+  onClick(ActionIds.acceptResult, (args) => acceptClick(services, clickOf(args)));
+  onModalClick(ActionIds.reworkResult, (click) => reviewModalFor(services, click, 'rework'));
+  onModalClick(ActionIds.editResult, (click) => reviewModalFor(services, click, 'edit'));
   onModalClick(ActionIds.raiseCap, (click) => raiseCapModalFor(services, click));
   onModalClick(ContextIds.open, (click) => addContextModalFor(services, click));
 

@@ -5,16 +5,20 @@
  */
 import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { decodeControlValue, InputIds, ViewIds } from '../blocks/actionIds.js';
+import { answerInput } from '../blocks/clarify.js';
 import { ContextIds } from '../blocks/contextIds.js';
 import { NEW_HIRE_OPTION_VALUE } from '../blocks/modals.js';
 import { OutputInputIds, outputBlockId, ticketOfBlock } from '../blocks/outputModal.js';
 import { SUBMISSION_FAILED } from '../blocks/replies.js';
 import { submitContext } from '../engine/usecases/addContext.js';
 import { submitAskAgain } from '../engine/usecases/askAgain.js';
+import { submitAnswers } from '../engine/usecases/clarify.js';
 import { submitOutputs } from '../engine/usecases/editOutputs.js';
 import { submitBudget, submitSwapRole } from '../engine/usecases/editPlan.js';
 import type { Click, FormErrors } from '../engine/usecases/guard.js';
 import { submitRaiseCap } from '../engine/usecases/raiseCap.js';
+import { submitReviewGates } from '../engine/usecases/reviewGates.js';
+import { submitReview } from '../engine/usecases/steer.js';
 import { describeError } from '../errors.js';
 import type { Services } from '../services.js';
 
@@ -126,6 +130,42 @@ export function register(app: App, services: Services): void {
     });
     return submitOutputs(services, formOf(args), forms);
   });
+
+  // One answer a question, in order; the errors go to the first.
+  onSubmit(ViewIds.answerQuestions, answerInput(0).block, (args) => {
+    const values = args.view.state.values;
+    const count = Object.keys(values).filter((block) => block.startsWith('clarify_answer_')).length;
+    const answers = Array.from({ length: count }, (_, i) => textOf(values, answerInput(i)));
+    return submitAnswers(services, formOf(args), answers, answerInput(0).block);
+  });
+
+  onSubmit(ViewIds.reviewGates, InputIds.reviewGates.block, (args) => {
+    const chosen = input(args.view.state.values, InputIds.reviewGates)?.selected_options ?? [];
+    return submitReviewGates(
+      services,
+      formOf(args),
+      chosen.map((o) => o.value),
+      InputIds.reviewGates.block,
+    );
+  });
+
+  // Rework and Edit of a gated result: the text goes to the step, the errors next to the field.
+  const reviewForm = (callbackId: string, kind: 'rework' | 'edit', id: InputId) =>
+    onSubmit(callbackId, id.block, (args) =>
+      submitReview(
+        services,
+        {
+          privateMetadata: args.body.view.private_metadata,
+          userId: args.body.user.id,
+          botUserId: args.context.botUserId,
+        },
+        kind,
+        input(args.view.state.values, id)?.value ?? '',
+        id.block,
+      ),
+    );
+  reviewForm(ViewIds.reworkResult, 'rework', InputIds.feedback);
+  reviewForm(ViewIds.editResult, 'edit', InputIds.resultText);
 
   // Files are read before the ack: an unreadable file can only be named in it (the use case stops reading after 2 s).
   onSubmit(ContextIds.modal, ContextIds.files.block, (args) => {

@@ -74,6 +74,31 @@ export interface Feedback {
   at: Date;
 }
 
+/** Words from the requester or an approver, in the run's thread: a position at the pause, else guidance. */
+export interface HumanInput {
+  kind: 'position' | 'guidance';
+  userId: string;
+  text: string;
+  at: Date;
+  /** The reply's ts: Slack may deliver an event twice, and it is stored once. */
+  ts: string;
+}
+
+/** Someone paused the run: no new step starts until it is resumed. */
+export interface RunPause {
+  by: string;
+  at: Date;
+}
+
+/** The CEO agent's questions before planning an ambiguous goal, and what the requester did with them. */
+export interface Clarification {
+  state: 'asked' | 'answered' | 'skipped';
+  questions: string[];
+  answers: string[] | null;
+  by: string | null;
+  at: Date;
+}
+
 export interface OrchestrationDoc {
   _id: Types.ObjectId;
   slackTeamId: string | null;
@@ -100,6 +125,12 @@ export interface OrchestrationDoc {
   responseUrl: string | null;
   /** The last sequence number given to one of its posts: they are made in that order. */
   postSeq: number;
+  /** What people told the run from its thread; absent on older documents. */
+  humanInput?: HumanInput[];
+  /** Asked before planning (ORCHESTRATE_CLARIFY); absent or null until the CEO agent decided. */
+  clarification?: Clarification | null;
+  /** Paused by a person (Pause on the run card); null while running. */
+  paused?: RunPause | null;
   /** Failed because the budget would have been exceeded: "Raise cap and continue" may resume it. */
   budgetStop: boolean;
   startedAt: Date | null;
@@ -187,6 +218,9 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
     postSeq: { type: Number, default: 0 },
     responseUrl: { type: String, default: null },
     budgetStop: { type: Boolean, default: false },
+    humanInput: { type: Schema.Types.Mixed, default: () => [] },
+    paused: { type: Schema.Types.Mixed, default: null },
+    clarification: { type: Schema.Types.Mixed, default: null },
     startedAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },
   },

@@ -57,12 +57,42 @@ export interface StepDoc {
   /** The job running the step, and until when its claim holds unless renewed: no second job may run it meanwhile. */
   claimedBy: string | null;
   leaseUntil: Date | null;
+  /** People review the result before anything builds on it (a gated ticket). */
+  reviewGate: boolean;
+  /** A gated result: awaiting people, or accepted (as written, or as someone edited it). */
+  review: StepReview | null;
+  /** Rework asked for by people: given to the next attempt with the result it replaces. */
+  feedback: string | null;
+  /** Earlier results of this step (reworked, or replaced by an edit), oldest first. */
+  history: StepHistoryEntry[];
+  /** The pause for people holds until then, when nobody starts the work sooner. */
+  waitUntil: Date | null;
   /** Every tool call the step made: what it asked, how long it took, how much came back, and its error. */
   toolCalls: StepToolCall[];
   /** The URLs the step really retrieved (search results seen, pages read): what its citations are checked against. */
   retrieved: Array<{ url: string; kinds: Array<'search' | 'fetched'>; title: string | null }>;
   /** Each URL the result cites, and whether this run retrieved it. */
   citations: Array<{ url: string; retrieved: boolean }>;
+}
+
+export interface StepReview {
+  state: 'awaiting' | 'accepted';
+  by: string | null;
+  at: Date;
+  /** Who replaced the result with their own text, when someone did. */
+  editedBy?: string | null;
+  /** Which result this is (earlier ones are in the history): a click drawn for another is stale. */
+  round: number;
+}
+
+export interface StepHistoryEntry {
+  /** "rework": an attempt people sent back; "edit": the text an edit replaced. */
+  kind: 'rework' | 'edit';
+  output: string | null;
+  structured: unknown;
+  by: string;
+  at: Date;
+  feedback: string | null;
 }
 
 export interface StepToolCall {
@@ -105,6 +135,11 @@ const StepSchema = new Schema<StepDoc>(
     claimedBy: { type: String, default: null },
     leaseUntil: { type: Date, default: null },
     // Written whole, never queried by their fields: plain data, not subdocuments.
+    reviewGate: { type: Boolean, default: false },
+    review: { type: Schema.Types.Mixed, default: null },
+    feedback: { type: String, default: null },
+    history: { type: Schema.Types.Mixed, default: () => [] },
+    waitUntil: { type: Date, default: null },
     toolCalls: { type: Schema.Types.Mixed, default: () => [] },
     retrieved: { type: Schema.Types.Mixed, default: () => [] },
     citations: { type: Schema.Types.Mixed, default: () => [] },

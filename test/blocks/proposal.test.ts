@@ -66,6 +66,8 @@ describe('proposalMessage', () => {
       ActionIds.setBudget,
       ActionIds.toggleDiscussion,
       ActionIds.toggleResearch,
+      ActionIds.togglePause,
+      ActionIds.reviewGates,
       ActionIds.askAgain,
       ActionIds.editOutputs,
       ContextIds.open,

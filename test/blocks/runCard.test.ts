@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ActionIds, decodeControlValue } from '../../src/blocks/actionIds.js';
 import {
   type RunCardStep,
   type RunCardStepState,
@@ -203,7 +204,7 @@ describe('runCardMessage', () => {
     expect(sections).not.toContain('javascript:');
   });
 
-  it('says status, spend and elapsed time at the top and in the fallback text, and has no buttons yet', () => {
+  it('says status, spend and elapsed time at the top and in the fallback text', () => {
     for (const style of STYLES) {
       const m = runCardMessage(view([step(), step({ key: 'b', state: 'running' })]), style);
       const head = (m.blocks[0] as any).text.text;
@@ -213,10 +214,25 @@ describe('runCardMessage', () => {
       expect(head).toContain('elapsed 3m 10s');
       expect(m.text).toContain('spent $0.42 of $1.50');
       expect(m.text).not.toContain(':gear:');
-      expect(m.blocks.some((b) => b.type === 'actions')).toBe(false);
     }
     const notStarted = runCardMessage(view([], { status: 'approved', elapsedMs: null, spentUsd: 0 }), 'sections');
     expect((notStarted.blocks[0] as any).text.text).not.toContain('elapsed');
     expect(messageError(notStarted, new Set())).toBeNull();
+  });
+
+  it('offers Pause while running, Resume once paused, Start the work while waiting for people, and nothing once ended', () => {
+    const ids = (m: { blocks: any[] }) =>
+      m.blocks.filter((b) => b.type === 'actions').flatMap((b: any) => b.elements.map((e: any) => e.action_id));
+    expect(ids(runCardMessage(view([step()]), 'plan'))).toEqual([ActionIds.pauseRun]);
+    const paused = runCardMessage(view([step()], { paused: true }), 'plan');
+    expect(ids(paused)).toEqual([ActionIds.resumeRun]);
+    expect((paused.blocks[0] as any).text.text).toContain('paused');
+    const waiting = runCardMessage(view([step()], { waitingForPeople: true }), 'sections');
+    expect(ids(waiting)).toEqual([ActionIds.startWork, ActionIds.pauseRun]);
+    expect((waiting.blocks[0] as any).text.text).toContain('waiting for people');
+    for (const status of ['completed', 'failed', 'cancelled'] as const)
+      expect(ids(runCardMessage(view([step()], { status }), 'plan'))).toEqual([]);
+    const value = (runCardMessage(view([step()]), 'plan').blocks.at(-1) as any).elements[0].value;
+    expect(decodeControlValue(value)).toMatchObject({ revision: expect.any(Number) });
   });
 });

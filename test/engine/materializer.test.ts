@@ -52,52 +52,73 @@ const proposalArb = fc
     roleOf: fc.array(fc.nat(), { minLength: 16, maxLength: 16 }),
     shuffle: fc.array(fc.nat(), { minLength: 16, maxLength: 16 }),
     outputs: fc.array(fc.option(outputArb, { nil: undefined }), { minLength: 16, maxLength: 16 }),
+    pause: fc.constantFrom(true, false, undefined),
+    reviews: fc.array(fc.boolean(), { minLength: 16, maxLength: 16 }),
     uses: fc.array(fc.boolean(), { minLength: 16, maxLength: 16 }),
   })
-  .map(({ roleCount, ticketCount, research, discussion, edges, roleOf, shuffle, outputs, uses }): Proposal => {
-    const roles = Array.from({ length: roleCount }, (_, i) => ({
-      key: `r${i}`,
-      title: `Role ${i}`,
-      existingAgent: null,
-      hire: { name: `N${i}`, persona: 'x', skills: [] },
-      tools: [],
-      model: null,
-    }));
-    const deps = Array.from({ length: ticketCount }, () => new Set<string>());
-    for (const [a, b] of edges) {
-      const from = a % ticketCount;
-      const to = b % ticketCount;
-      if (from < to) deps[to]!.add(`t${from}`);
-    }
-    const tickets = Array.from({ length: ticketCount }, (_, i) => {
-      const used = uses[i]
-        ? [...deps[i]!].flatMap((d) => (outputs[Number(d.slice(1))]?.fields ?? []).map((f) => `${d}.${f.name}`))
-        : [];
+  .map(
+    ({
+      roleCount,
+      ticketCount,
+      research,
+      discussion,
+      edges,
+      roleOf,
+      shuffle,
+      outputs,
+      uses,
+      pause,
+      reviews,
+    }): Proposal => {
+      const roles = Array.from({ length: roleCount }, (_, i) => ({
+        key: `r${i}`,
+        title: `Role ${i}`,
+        existingAgent: null,
+        hire: { name: `N${i}`, persona: 'x', skills: [] },
+        tools: [],
+        model: null,
+      }));
+      const deps = Array.from({ length: ticketCount }, () => new Set<string>());
+      for (const [a, b] of edges) {
+        const from = a % ticketCount;
+        const to = b % ticketCount;
+        if (from < to) deps[to]!.add(`t${from}`);
+      }
+      const tickets = Array.from({ length: ticketCount }, (_, i) => {
+        const used = uses[i]
+          ? [...deps[i]!].flatMap((d) => (outputs[Number(d.slice(1))]?.fields ?? []).map((f) => `${d}.${f.name}`))
+          : [];
+        return {
+          key: `t${i}`,
+          title: `Ticket ${i}`,
+          role: `r${roleOf[i]! % roleCount}`,
+          description: 'd',
+          dependsOn: [...deps[i]!],
+          ...(outputs[i] ? { output: outputs[i] } : {}),
+          ...(used.length ? { uses: used } : {}),
+          ...(reviews[i] ? { review: true } : {}),
+        };
+      });
+      // Present the tickets out of dependency order: the materializer must not care.
+      const order = tickets
+        .map((t, i) => ({ t, k: shuffle[i]! }))
+        .sort((x, y) => x.k - y.k)
+        .map((x) => x.t);
       return {
-        key: `t${i}`,
-        title: `Ticket ${i}`,
-        role: `r${roleOf[i]! % roleCount}`,
-        description: 'd',
-        dependsOn: [...deps[i]!],
-        ...(outputs[i] ? { output: outputs[i] } : {}),
-        ...(used.length ? { uses: used } : {}),
+        goal: 'g',
+        roles,
+        tickets: order,
+        research: { enabled: research, prompt: research ? 'r' : '', role: research ? 'r0' : null },
+        discussion: {
+          enabled: discussion,
+          prompt: discussion ? 'd' : '',
+          ...(pause === undefined ? {} : { pauseForPeople: pause }),
+        },
+        synthesis: { role: `r${roleCount - 1}`, prompt: 's' },
+        budget: { maxUsd: 1 },
       };
-    });
-    // Present the tickets out of dependency order: the materializer must not care.
-    const order = tickets
-      .map((t, i) => ({ t, k: shuffle[i]! }))
-      .sort((x, y) => x.k - y.k)
-      .map((x) => x.t);
-    return {
-      goal: 'g',
-      roles,
-      tickets: order,
-      research: { enabled: research, prompt: research ? 'r' : '', role: research ? 'r0' : null },
-      discussion: { enabled: discussion, prompt: discussion ? 'd' : '' },
-      synthesis: { role: `r${roleCount - 1}`, prompt: 's' },
-      budget: { maxUsd: 1 },
-    };
-  });
+    },
+  );
 
 describe('materialize', () => {
   it('builds the example pipeline: discussion → tickets in dependency order → synthesis → done', () => {
@@ -152,7 +173,9 @@ describe('materialize', () => {
         expect(JSON.stringify(b)).toBe(JSON.stringify(a));
         // Each ticket step carries what its ticket declared, and only that.
         for (const t of p.tickets) {
-          expect(a.steps.find((s) => s.ticketKey === t.key)?.output).toEqual(t.output);
+          const step = a.steps.find((s) => s.ticketKey === t.key);
+          expect(step?.output).toEqual(t.output);
+          expect(step?.review).toBe(t.review ? true : undefined);
         }
       }),
       { numRuns: 300 },
@@ -178,11 +201,12 @@ describe('materialize', () => {
         expect(tickets).toHaveLength(p.tickets.length);
         expect(steps.at(-2)?.dependsOn.sort()).toEqual(tickets.map((t) => t.key).sort());
         expect(steps.at(-1)).toMatchObject({ key: 'done', dependsOn: ['synthesis'] });
-        const entry = p.discussion.enabled
-          ? p.roles.map((r) => `discuss_${r.key}`)
-          : p.research.enabled
-            ? ['research']
-            : [];
+        // With the pause for people on (the default), the work waits for it, and it for every position.
+        const positions = p.roles.map((r) => `discuss_${r.key}`);
+        const people = steps.find((s) => s.kind === 'people');
+        expect(people !== undefined).toBe(p.discussion.enabled && p.discussion.pauseForPeople !== false);
+        if (people) expect(people.dependsOn).toEqual(positions);
+        const entry = p.discussion.enabled ? (people ? ['people'] : positions) : p.research.enabled ? ['research'] : [];
         for (const t of tickets) {
           const own = p.tickets.find((x) => `ticket_${x.key}` === t.key)!;
           expect(t.dependsOn).toEqual(

@@ -83,6 +83,8 @@ export function testEnv(slack: FakeSlack, llm: FakeOpenAI, mongoUri: string): Re
     MONGODB_URI: mongoUri,
     OPENAI_API_KEY: 'sk-test-key-not-real',
     OPENAI_BASE_URL: llm.url,
+    // Questions before planning add a call to every plan; the tests that are about them turn them on.
+    ORCHESTRATE_CLARIFY: 'off',
   };
 }
 

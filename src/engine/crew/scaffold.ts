@@ -132,6 +132,7 @@ export async function scaffold(doc: OrchestrationDoc): Promise<Scaffolding> {
       ticketKey: step.ticketKey,
       dependsOn: step.dependsOn,
       declaredOutput: step.output ?? null,
+      reviewGate: step.review === true,
       order,
     });
   }

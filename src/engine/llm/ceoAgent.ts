@@ -3,13 +3,13 @@
  * tool arguments; an answer that breaks the contract goes back once with its violations, and
  * a second failure becomes a PlanningError the user can read.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { PlanningError } from '../../errors.js';
 import { type MeterContext, meteredStructured } from '../money/meter.js';
 import type { ToolChoice } from '../plan/choices.js';
 import { type Proposal, ProposalSchema } from '../plan/proposal.js';
 import { validateProposal } from '../plan/validate.js';
-import { plannerPrompt, type RosterEntry, repairPrompt, TOOL_NAMES } from './prompts.js';
+import { clarifyPrompt, plannerPrompt, type RosterEntry, repairPrompt, TOOL_NAMES } from './prompts.js';
 
 export interface PlanInput {
   goal: string;
@@ -60,4 +60,32 @@ export async function planProposal(ctx: MeterContext, input: PlanInput): Promise
     prompt = repairPrompt(base, candidate, violations);
   }
   throw new PlanningError('The CEO agent could not produce a valid plan, even after one repair attempt.', violations);
+}
+
+export const MAX_QUESTIONS = 3;
+const QuestionsSchema = z.object({
+  questions: z
+    .array(z.string().min(1).max(300))
+    .max(MAX_QUESTIONS)
+    .describe('At most three short questions; [] when the goal is clear'),
+});
+
+/**
+ * The questions the CEO agent wants answered before it plans an ambiguous goal; [] when the goal is
+ * clear. Metered like planning. An answer that breaks its schema counts as "no questions": a plan is
+ * still owed, and the requester can always ask again.
+ */
+export async function clarifyingQuestions(
+  ctx: MeterContext,
+  input: { goal: string; maxTokens: number; signal?: AbortSignal },
+): Promise<string[]> {
+  const answer = await meteredStructured(ctx, QuestionsSchema, TOOL_NAMES.clarify, {
+    ...clarifyPrompt(input.goal),
+    maxTokens: input.maxTokens,
+    signal: input.signal,
+  });
+  return (answer.value?.questions ?? [])
+    .map((q) => q.trim())
+    .filter(Boolean)
+    .slice(0, MAX_QUESTIONS);
 }

@@ -13,6 +13,7 @@ export const TOOL_NAMES = {
   position: 'state_position',
   synthesis: 'deliver_synthesis',
   result: 'deliver_result',
+  clarify: 'ask_clarifying_questions',
 } as const;
 
 const clip = (text: string, max = MAX_CONTEXT_CHARS) =>
@@ -50,6 +51,8 @@ export function plannerPrompt(input: {
     '- Enable research when facts must be gathered before work starts; enable discussion when roles should state positions first.',
     "- output: where the structure of a ticket's result matters (a comparison, figures, a list to act on), declare it: a one-line description and a few named fields, each a string, number, boolean, list (of strings) or table (with its columns). Leave output out where the result is prose.",
     '- uses: when a ticket builds on declared fields of a ticket it depends on, list them as "ticket.field"; only fields that ticket declares.',
+    '- review: true on a ticket whose result people should check before anything builds on it (a key decision, a claim that is costly if wrong); leave it out otherwise.',
+    '- discussion.pauseForPeople: leave it out (people weigh in after the positions) unless the goal asks for a hands-off run; then false.',
     '- The synthesis role turns every ticket result into the deliverable.',
     '- tools: the names of the available tools a role needs for its work (searching, reading pages, ...), from the list given, and no others; [] when it needs none. Each tool call costs time and money: give only what the role will use.',
     `- model: null for the default model${input.models.length > 1 ? ', or another of the listed models where a role needs it (a stronger one for hard reasoning, a cheaper one for simple work)' : ''}.`,
@@ -79,6 +82,25 @@ function toolList(tools: readonly ToolChoice[]): string {
 
 function modelList(models: readonly string[]): string {
   return models.map((m, i) => (i === 0 ? `- ${m} (the default: model null)` : `- ${m}`)).join('\n');
+}
+
+/** Before the first plan: whether the goal is clear enough, or the few questions whose answers would change it. */
+export function clarifyPrompt(goal: string): { system: string; user: string } {
+  return {
+    system: [
+      'You are the CEO agent of Orchestrate. Before you plan a goal, you decide whether it is clear enough to plan.',
+      `Answer only by calling ${TOOL_NAMES.clarify}. Ask only when the goal is ambiguous in a way that would change the plan (its audience, scope, format, or a choice only the requester can make); ask at most three short questions, each answerable in a sentence. When the goal is clear enough, call it with questions: [].`,
+    ].join('\n'),
+    user: `Goal: ${goal}`,
+  };
+}
+
+/** The requester's answers, as the planning prompt's note. */
+export function clarificationNote(questions: readonly string[], answers: readonly string[]): string {
+  return [
+    'Before planning you asked, and the requester answered:',
+    ...questions.map((q, i) => `- Q: ${q}\n  A: ${answers[i]?.trim() || '(no answer)'}`),
+  ].join('\n');
 }
 
 export function repairPrompt(base: { system: string; user: string }, previous: unknown, violations: string[]) {
@@ -164,10 +186,13 @@ export interface DependencyResult {
   failed: boolean;
   /** What the dependency declared it produces, in one line, when its result is structured. */
   declared?: string | null;
+  /** A person replaced the result with their own text. */
+  edited?: boolean;
 }
 
 /** A structured result is given field by field under its declaration, so that nobody guesses at its shape. */
-function resultText(output: string, declared: string | null | undefined): string {
+function resultText(output: string, declared: string | null | undefined, edited?: boolean): string {
+  if (edited) return `A person on the team edited this result; their text replaces the agent's:\n${clip(output)}`;
   return declared
     ? `Structured result, declared as: ${declared}. Each field is labelled with its name and type.\n${clip(output, MAX_STRUCTURED_CONTEXT_CHARS)}`
     : clip(output);
@@ -178,6 +203,7 @@ export function ticketPrompt(
   ticket: { title: string; description: string; output?: DeclaredOutput; uses?: string[] },
   prior: PriorWork,
   dependencies: DependencyResult[],
+  rework: { previous: string | null; feedback: string } | null = null,
 ): string {
   const deps = dependencies.length
     ? [
@@ -186,7 +212,7 @@ export function ticketPrompt(
         ...dependencies.map((d) =>
           d.failed || d.output === null
             ? `### ${d.title}\n(This ticket failed; its result is not available. Work around the gap and say so.)`
-            : `### ${d.title}\n${resultText(d.output, d.declared)}`,
+            : `### ${d.title}\n${resultText(d.output, d.declared, d.edited)}`,
         ),
         ...(ticket.uses?.length ? ['', `You build on these fields: ${ticket.uses.join(', ')}.`] : []),
       ]
@@ -200,6 +226,18 @@ export function ticketPrompt(
     `# Your ticket: ${ticket.title}\n${ticket.description}`,
     ...priorWorkSection(prior),
     ...deps,
+    ...(rework
+      ? [
+          '',
+          '## Your previous result, sent back for rework',
+          clip(rework.previous ?? '(none)'),
+          '',
+          '## What people asked you to change',
+          rework.feedback,
+          '',
+          'Deliver the whole result again, with their changes made.',
+        ]
+      : []),
     '',
     deliver,
   ].join('\n');
@@ -212,6 +250,8 @@ export interface TicketOutcome {
   error: string | null;
   /** What the ticket declared it produces, in one line, when its result is structured. */
   declared?: string | null;
+  /** A person replaced the result with their own text. */
+  edited?: boolean;
 }
 
 export function synthesisPrompt(proposal: Proposal, prior: PriorWork, outcomes: TicketOutcome[]): string {
@@ -224,7 +264,7 @@ export function synthesisPrompt(proposal: Proposal, prior: PriorWork, outcomes: 
     '## Ticket results',
     ...outcomes.map((o) =>
       o.output !== null
-        ? `### ${o.title} (${o.role})\n${resultText(o.output, o.declared)}`
+        ? `### ${o.title} (${o.role})\n${resultText(o.output, o.declared, o.edited)}`
         : `### ${o.title} (${o.role})\nFAILED: ${o.error ?? 'no result'}. Name this as a gap.`,
     ),
     '',

@@ -4,7 +4,7 @@
  * (25th to 75th percentile of finished steps). Without history they say so: no invented numbers.
  */
 import { roleKitOf } from '../plan/choices.js';
-import { criticalPathLength, materialize, type PipelineStep, type StepKind } from '../plan/materializer.js';
+import { criticalPathLength, isLlmStep, materialize, type PipelineStep, type StepKind } from '../plan/materializer.js';
 import { answerTokensUpperBound, renderedCharsUpperBound } from '../plan/outputs.js';
 import type { Proposal } from '../plan/proposal.js';
 import { MAX_CONTEXT_CHARS, MAX_STRUCTURED_CONTEXT_CHARS } from '../plan/results.js';
@@ -125,7 +125,7 @@ export function estimate(
     ]),
   );
   const pipeline = materialize({ proposal: p, revision: 0, roles, ids: { orchestrationId: 'estimate' } });
-  const llmSteps = pipeline.steps.filter((s) => s.kind !== 'done');
+  const llmSteps = pipeline.steps.filter((s) => isLlmStep(s.kind));
   const ticketByKey = new Map(p.tickets.map((t) => [t.key, t]));
 
   let worstCaseUsd = 0;

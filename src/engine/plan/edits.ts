@@ -98,3 +98,22 @@ export function setOutputs(p: Proposal, outputs: Readonly<Record<string, Declare
   }
   return next;
 }
+
+/** People weigh in after the discussion, or the work starts as soon as every position is posted. */
+export function togglePauseForPeople(p: Proposal): Proposal {
+  const next = clone(p);
+  next.discussion.pauseForPeople = next.discussion.pauseForPeople === false;
+  return next;
+}
+
+/** Exactly the tickets in `keys` have their results reviewed before anything builds on them. */
+export function setReviewGates(p: Proposal, keys: readonly string[]): Proposal {
+  const unknown = keys.filter((k) => !p.tickets.some((t) => t.key === k));
+  if (unknown.length) throw new EditError(`Not in this plan any more: ${unknown.join(', ')}.`);
+  const next = clone(p);
+  for (const ticket of next.tickets) {
+    if (keys.includes(ticket.key)) ticket.review = true;
+    else delete ticket.review;
+  }
+  return next;
+}

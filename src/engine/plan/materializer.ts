@@ -8,7 +8,10 @@ import { longestChain, topologicalOrder } from './dag.js';
 import type { DeclaredOutput } from './outputs.js';
 import type { Proposal } from './proposal.js';
 
-export type StepKind = 'research' | 'discuss' | 'ticket' | 'synthesis' | 'done';
+export type StepKind = 'research' | 'discuss' | 'people' | 'ticket' | 'synthesis' | 'done';
+
+/** The discussion is followed by a pause for people unless the plan turned it off. */
+export const pausesForPeople = (p: Proposal) => p.discussion.enabled && p.discussion.pauseForPeople !== false;
 
 export interface ResolvedRole {
   agentId: string;
@@ -27,6 +30,8 @@ export interface PipelineStep {
   dependsOn: string[];
   /** What a ticket declared it will produce; absent for prose. */
   output?: DeclaredOutput;
+  /** People review the ticket's result before anything builds on it. */
+  review?: true;
 }
 
 export interface Pipeline {
@@ -46,6 +51,7 @@ export const stepKeys = {
   research: 'research',
   discuss: (roleKey: string) => `discuss_${roleKey}`,
   ticket: (ticketKey: string) => `ticket_${ticketKey}`,
+  people: 'people',
   synthesis: 'synthesis',
   done: 'done',
 } as const;
@@ -90,7 +96,19 @@ export function materialize({ proposal, revision, roles, ids }: MaterializeInput
     }
   }
 
-  const entryDeps = discussKeys.length ? discussKeys : researchKeys;
+  // People weigh in once every position is posted; the work starts when they say so.
+  if (discussKeys.length && pausesForPeople(proposal)) {
+    steps.push({
+      key: stepKeys.people,
+      kind: 'people',
+      title: 'People weigh in',
+      roleKey: null,
+      agentId: null,
+      ticketKey: null,
+      dependsOn: [...discussKeys],
+    });
+  }
+  const entryDeps = discussKeys.length ? (pausesForPeople(proposal) ? [stepKeys.people] : discussKeys) : researchKeys;
   const ticketKeys = new Set(proposal.tickets.map((t) => t.key));
   const ticketStepKeys: string[] = [];
   for (const ticket of topologicalOrder(proposal.tickets)) {
@@ -105,6 +123,7 @@ export function materialize({ proposal, revision, roles, ids }: MaterializeInput
       ticketKey: ticket.key,
       dependsOn: deps.length ? deps : [...entryDeps],
       ...(ticket.output ? { output: structuredClone(ticket.output) } : {}),
+      ...(ticket.review ? { review: true as const } : {}),
     });
     ticketStepKeys.push(key);
   }
@@ -133,5 +152,8 @@ export function materialize({ proposal, revision, roles, ids }: MaterializeInput
 
 /** Longest chain of LLM steps through the pipeline: what bounds the wall time of a run. */
 export function criticalPathLength(pipeline: Pipeline): number {
-  return longestChain(pipeline.steps, (step) => (step.kind === 'done' ? 0 : 1));
+  return longestChain(pipeline.steps, (step) => (isLlmStep(step.kind) ? 1 : 0));
 }
+
+/** The steps that make an LLM call: not the pause for people, not the closing step. */
+export const isLlmStep = (kind: StepKind) => kind !== 'done' && kind !== 'people';

@@ -55,6 +55,10 @@ export const TicketSchema = z.object({
     .max(40)
     .optional()
     .describe('Fields of the tickets it depends on that it builds on, as "ticket.field"; leave out when none'),
+  review: z
+    .boolean()
+    .optional()
+    .describe('true: people review its result (accept, rework or edit it) before anything builds on it'),
 });
 
 export const ProposalSchema = z.object({
@@ -69,6 +73,11 @@ export const ProposalSchema = z.object({
   discussion: z.object({
     enabled: z.boolean(),
     prompt: z.string().max(4000),
+    // Absent means on: people may add their own position before the work starts.
+    pauseForPeople: z
+      .boolean()
+      .optional()
+      .describe('Pause after the positions so that people can weigh in; on unless false'),
   }),
   synthesis: z.object({
     role: slug,

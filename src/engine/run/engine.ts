@@ -20,8 +20,10 @@ import type { ToolCatalog } from '../tools/catalog.js';
 import type { EngineContext } from './context.js';
 import { Inflight } from './inflight.js';
 import { cancel, gaveUp, raiseCapAndContinue } from './lifecycle.js';
+import { pauseRun, resumeRun, startTheWork } from './peopleGate.js';
 import { runPlanJob, runReplanJob } from './planJob.js';
 import { JOBS, JobQueue, type PlanJobData, type ReplanJobData, type StartJobData, type StepJobData } from './queue.js';
+import { acceptResult, editResult, type ReviewTarget, reworkResult } from './review.js';
 import { recover } from './scheduler.js';
 import { runStartJob } from './startJob.js';
 import { runStepJob } from './stepJob.js';
@@ -157,5 +159,23 @@ export class Engine {
   /** A note only the person behind `responseUrl` sees; false when it could not be sent. */
   respond(responseUrl: string | null, text: string): Promise<boolean> {
     return this.ctx.announcer.respond(responseUrl, text);
+  }
+
+  /** People steering a run: the pause after the discussion, Pause / Resume, and gated results. Each is false when stale. */
+  get steering() {
+    const ctx = this.ctx;
+    return {
+      startTheWork: (id: OrchestrationId, by: string) => startTheWork(ctx, id, by),
+      pause: (id: OrchestrationId, by: string) => pauseRun(ctx, id, by),
+      resume: (id: OrchestrationId, by: string) => resumeRun(ctx, id, by),
+      accept: (target: ReviewTarget) => acceptResult(ctx, target),
+      rework: (target: ReviewTarget, feedback: string) => reworkResult(ctx, target, feedback),
+      edit: (target: ReviewTarget, text: string) => editResult(ctx, target, text),
+      /** Tells one person something in the run's channel or thread, only they see it. */
+      tellInThread: (channel: string, user: string, threadTs: string, text: string) =>
+        ctx.announcer.client.chat.postEphemeral({ channel, user, thread_ts: threadTs, text }).then(() => undefined),
+      acknowledge: (channel: string, ts: string) =>
+        ctx.announcer.client.reactions.add({ channel, timestamp: ts, name: 'eyes' }).then(() => undefined),
+    };
   }
 }

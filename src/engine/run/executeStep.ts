@@ -86,7 +86,9 @@ export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepCo
       const dependencies = deps
         .sort((a, b) => a.order - b.order)
         .map((d) => ({ ...resultOf(proposal, d), failed: d.status !== 'succeeded' }));
-      const prompt = request(ticketPrompt(proposal, ticket, prior, dependencies));
+      const previous = step.history?.at(-1);
+      const rework = step.feedback && previous ? { previous: previous.output, feedback: step.feedback } : null;
+      const prompt = request(ticketPrompt(proposal, ticket, prior, dependencies, rework));
       if (!ticket.output) {
         const r = await answerText(ctx, prompt);
         return { output: r.answer, structured: null, usage: r.usage, model: r.model, toolCalls: r.toolCalls };
@@ -151,8 +153,9 @@ export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepCo
 function resultOf(
   proposal: Proposal,
   step: StepDoc,
-): { title: string; output: string | null; declared: string | null } {
+): { title: string; output: string | null; declared: string | null; edited?: boolean } {
   if (step.status !== 'succeeded') return { title: step.title, output: null, declared: null };
+  if (step.review?.editedBy) return { title: step.title, output: step.output, declared: null, edited: true };
   const declared = proposal.tickets.find((t) => t.key === step.ticketKey)?.output;
   const value = declared ? storedOutputValue(declared, step.structured) : null;
   if (!declared || !value) return { title: step.title, output: step.output, declared: null };

@@ -3,12 +3,15 @@
  * review (plan), or drafts a new plan for "Ask again" that becomes the next revision (replan).
  */
 import type { Job } from 'agenda';
+import { encodeControlValue } from '../../blocks/actionIds.js';
+import { questionsMessage } from '../../blocks/clarify.js';
 import { planningFailureText, proposalRefusedText } from '../../blocks/replies.js';
 import { safeMrkdwn } from '../../blocks/text.js';
 import { describeError } from '../../errors.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { planningRoster, rosterAgents } from '../crew/roster.js';
-import { planProposal } from '../llm/ceoAgent.js';
+import { clarifyingQuestions, planProposal } from '../llm/ceoAgent.js';
+import { clarificationNote } from '../llm/prompts.js';
 import { releaseHolds } from '../money/budget.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import type { Proposal } from '../plan/proposal.js';
@@ -50,8 +53,12 @@ export async function runPlanJob(ctx: EngineContext, job: Job<PlanJobData>): Pro
 
   if (doc.status === 'planning') {
     await releaseHolds(id, PLAN_HOLDER, ctx.llm.model); // a planning call cut off by a crash
+    if (await waitsForAnswers(ctx, doc)) return;
+    const clarified = (await loadOrchestration(id))?.clarification;
+    const note =
+      clarified?.state === 'answered' ? clarificationNote(clarified.questions, clarified.answers ?? []) : null;
     try {
-      const result = await ctx.inflight.track(id, (signal) => draft(ctx, doc, null, signal, PLAN_HOLDER));
+      const result = await ctx.inflight.track(id, (signal) => draft(ctx, doc, note, signal, PLAN_HOLDER));
       const spent = (await Orchestration.findById(id, { budget: 1 }).lean())?.budget.spentUsd ?? 0;
       const now = new Date();
       await transition(id, 'planning', 'proposed', {
@@ -83,6 +90,47 @@ export async function runPlanJob(ctx: EngineContext, job: Job<PlanJobData>): Pro
   const reason = proposalRefusedText(refusal.code, refusal.channel);
   await transition(id, 'proposed', 'failed', { reason });
   await ctx.announcer.respond(responseUrl, `:warning: ${reason}`);
+}
+
+/**
+ * Before the first plan, the CEO agent may ask the requester up to three questions (unless
+ * ORCHESTRATE_CLARIFY is off). True while the questions wait for an answer or a skip: planning
+ * goes on when the requester answers (the answers reach the planning prompt) or skips.
+ */
+async function waitsForAnswers(ctx: EngineContext, doc: OrchestrationDoc): Promise<boolean> {
+  if (doc.clarification) return doc.clarification.state === 'asked';
+  if (!ctx.config.steering.clarify) return false;
+  const id = orchestrationIdOf(doc);
+  let questions: string[] = [];
+  try {
+    questions = await ctx.inflight.track(id, (signal) =>
+      clarifyingQuestions(meterFor(ctx, id, { name: PLAN_HOLDER }), {
+        goal: doc.goal,
+        maxTokens: Math.min(1024, ctx.config.llm.planMaxOutputTokens),
+        signal,
+      }),
+    );
+  } catch (error) {
+    if (ctx.queue.handingBack) throw error;
+    // Questions are a courtesy: when asking fails, planning goes on without them (and says why if it fails too).
+    ctx.logger.warn(`asking before planning ${id} failed: ${describeError(error)}`);
+  }
+  const clarification = {
+    state: questions.length ? 'asked' : 'skipped',
+    questions,
+    answers: null,
+    by: null,
+    at: new Date(),
+  };
+  const stored = await Orchestration.updateOne({ _id: doc._id, clarification: null }, { $set: { clarification } });
+  if (!questions.length) return false;
+  if (stored.modifiedCount === 1) {
+    const value = encodeControlValue({ orchestrationId: id, revision: 0 });
+    await ctx.announcer.post(doc, [
+      { key: `${id}:clarify`, message: questionsMessage(doc.requesterId, doc.goal, questions, value) },
+    ]);
+  }
+  return true;
 }
 
 export async function runReplanJob(ctx: EngineContext, job: Job<ReplanJobData>): Promise<void> {

@@ -23,16 +23,17 @@ export async function advance(
   after?: Promise<unknown>,
 ): Promise<void> {
   const [doc, steps] = await Promise.all([
-    Orchestration.findById(orchestrationId, { status: 1 }).lean(),
-    Step.find({ runId }, { key: 1, status: 1, dependsOn: 1 }).lean(),
+    Orchestration.findById(orchestrationId, { status: 1, paused: 1 }).lean(),
+    Step.find({ runId }, { key: 1, status: 1, dependsOn: 1, review: 1 }).lean(),
     after,
   ]);
-  if (!doc || !RUNNING_STATUSES.includes(doc.status)) return;
-  const status = new Map(steps.map((s) => [s.key, s.status]));
-  const ready = steps.filter(
-    (s) =>
-      s.status === 'pending' && s.dependsOn.every((d) => SETTLED_STEP_STATUSES.includes(status.get(d) ?? 'pending')),
+  // A paused run starts nothing new; Resume advances it again.
+  if (!doc || !RUNNING_STATUSES.includes(doc.status) || doc.paused) return;
+  // A result awaiting people's review is not there yet for what builds on it.
+  const settled = new Set(
+    steps.filter((s) => SETTLED_STEP_STATUSES.includes(s.status) && s.review?.state !== 'awaiting').map((s) => s.key),
   );
+  const ready = steps.filter((s) => s.status === 'pending' && s.dependsOn.every((d) => settled.has(d)));
   await Promise.all(
     ready.map(async (s) => {
       await ctx.queue.ensureStep(orchestrationId, String(s._id));

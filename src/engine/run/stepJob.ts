@@ -8,7 +8,7 @@ import { formatUsd } from '../../blocks/text.js';
 import { describeError, hasCode } from '../../errors.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
-import { contextSection } from '../llm/stepContext.js';
+import { stepAddenda } from '../llm/stepContext.js';
 import { releaseHolds } from '../money/budget.js';
 import type { TokenUsage } from '../money/pricing.js';
 import { roleKitOf } from '../plan/choices.js';
@@ -21,7 +21,9 @@ import { checkSources, citedUrls, type RetrievedSource, RunSourceLedger } from '
 import { type EngineContext, meterFor } from './context.js';
 import { executeStep, type StepOutcome } from './executeStep.js';
 import { fail, finish } from './lifecycle.js';
+import { holdForPeople } from './peopleGate.js';
 import type { StepJobData } from './queue.js';
+import { awaitingReview } from './review.js';
 import { advance } from './scheduler.js';
 import { claim } from './stepLease.js';
 import { draftFor, showProgress } from './stepProgress.js';
@@ -77,6 +79,12 @@ async function runStep(
     );
     return;
   }
+  // Paused: a step not yet started goes back to waiting; Resume enqueues it again.
+  if (doc.paused && step.status !== 'running') {
+    await Step.updateOne({ _id: step._id, status: 'queued' }, { $set: { status: 'pending' } });
+    return;
+  }
+  if (step.kind === 'people') return holdForPeople(ctx, doc, step);
   const claimed = await claim(ctx, step, claimant);
   if (!claimed) {
     // Held by another job. Should that job be dead but never taken over (its document replaced,
@@ -174,7 +182,7 @@ async function executeWatched(
       maxTokens: ctx.config.llm.maxOutputTokens,
       attempts: ctx.config.engine.stepAttempts,
       retryBaseMs: ctx.config.engine.retryBaseMs,
-      addedContext: contextSection(doc.context, settings.contextMaxChars),
+      addedContext: stepAddenda(doc, step.startedAt, settings.contextMaxChars),
       tools: ctx.tools.forStep({ orchestrationId: id, ledger, signal: controller.signal }, kit.tools),
       toolLimits: {
         maxToolCalls: settings.maxToolCalls,
@@ -214,7 +222,7 @@ async function succeed(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc,
   };
   const stored = await Step.updateOne(
     { _id: step._id, status: 'running' },
-    { $set: { status: 'succeeded', ...result } },
+    { $set: { status: 'succeeded', ...result, review: awaitingReview(step, finishedAt) } },
   );
   if (stored.modifiedCount !== 1) return; // cancelled or failed meanwhile: the result is not announced
   if (step.kind === 'synthesis') {

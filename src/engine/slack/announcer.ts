@@ -187,7 +187,9 @@ export class Announcer {
   /** A settled step's thread messages, stored for posting (once: a repeat finds them stored). */
   async announceStep(doc: ThreadTarget, step: StepDoc): Promise<void> {
     const messages = await stepMessages(step);
-    const key = `${String(doc._id)}:step:${String(step._id)}`;
+    // A result people sent back is posted again: each round has keys of its own.
+    const round = step.history?.length ? `:r${step.history.length}` : '';
+    const key = `${String(doc._id)}:step:${String(step._id)}${round}`;
     // The deliverable is also shown in the channel, so people see it without opening the thread.
     const broadcast = step.kind === 'synthesis';
     await this.post(

@@ -32,6 +32,15 @@ function unverifiedNote(step: StepDoc): string | null {
   return n ? `${n} cited source${n === 1 ? '' : 's'} not retrieved in this run` : null;
 }
 
+function noteOf(s: StepDoc): string | null {
+  if (s.status === 'failed') return s.error;
+  if (s.status === 'skipped') return s.skipReason;
+  if (s.kind === 'people' && s.status === 'running') return 'waiting for people: Start the work';
+  if (s.review?.state === 'awaiting') return 'waiting for review: Accept, Rework or Edit in the thread';
+  if (s.review?.editedBy) return 'edited by a person';
+  return unverifiedNote(s);
+}
+
 export async function runCardViewOf(doc: OrchestrationDoc, now = Date.now()): Promise<RunCardView | null> {
   if (!doc.runId || !doc.proposal) return null;
   const steps = await Step.find({ runId: doc.runId, kind: { $ne: 'done' } })
@@ -54,7 +63,7 @@ export async function runCardViewOf(doc: OrchestrationDoc, now = Date.now()): Pr
     state: SHOWN_STEP_STATE[s.status],
     durationMs: s.status === 'running' && s.startedAt ? now - new Date(s.startedAt).getTime() : durationOf(s),
     costUsd: s.costUsd,
-    note: s.status === 'failed' ? s.error : s.status === 'skipped' ? s.skipReason : unverifiedNote(s),
+    note: noteOf(s),
     sources: retrievedSources(s),
   }));
   const members = (team?.members ?? []).map((m) => {
@@ -77,5 +86,7 @@ export async function runCardViewOf(doc: OrchestrationDoc, now = Date.now()): Pr
     maxUsd: doc.budget.maxUsd,
     elapsedMs: started === null ? null : Math.max(0, end - started),
     team: team ? { name: team.name, members } : null,
+    waitingForPeople: steps.some((s) => s.kind === 'people' && s.status === 'running'),
+    paused: Boolean(doc.paused),
   };
 }

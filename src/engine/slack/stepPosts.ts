@@ -3,14 +3,17 @@
  * records alone, so that a job re-run after a crash announces exactly what was stored.
  */
 
+import { encodeControlValue } from '../../blocks/actionIds.js';
 import { declaredResultMessages } from '../../blocks/declaredResult.js';
 import type { SlackMessage } from '../../blocks/proposal.js';
 import { rollupMessage } from '../../blocks/rollup.js';
+import { reviewActions } from '../../blocks/steering.js';
 import { deliverableMessages, positionMessages, stepFailedMessage, stepResultMessages } from '../../blocks/thread.js';
 import { Agent } from '../../models/agent.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
 import { rollup } from '../money/rollup.js';
+import { orchestrationIdOf } from '../plan/ids.js';
 import { storedOutputValue } from '../plan/outputs.js';
 import { storedGaps, storedPosition } from '../plan/results.js';
 
@@ -20,6 +23,19 @@ export function durationOf(record: { startedAt: Date | null; finishedAt: Date | 
 }
 
 export async function stepMessages(step: StepDoc): Promise<SlackMessage[]> {
+  const messages = await resultMessages(step);
+  // A gated result carries its review controls, drawn for this result (a click on an older one is stale).
+  if (step.review?.state !== 'awaiting' || !messages.length) return messages;
+  const value = encodeControlValue({
+    orchestrationId: orchestrationIdOf({ _id: step.orchestrationId }),
+    revision: step.review.round,
+    target: String(step._id),
+  });
+  const last = messages.at(-1)!;
+  return [...messages.slice(0, -1), { ...last, blocks: [...last.blocks, ...reviewActions(value)] }];
+}
+
+async function resultMessages(step: StepDoc): Promise<SlackMessage[]> {
   const agent = step.agentId ? await Agent.findById(step.agentId, { name: 1 }).lean() : null;
   const agentName = agent?.name ?? '';
   const figures = {

@@ -11,7 +11,15 @@ import { EditError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { rosterAgents, rosterChoices } from '../crew/roster.js';
 import { type PlanChoices, type RoleKit, roleKit } from '../plan/choices.js';
-import { dropTicket, setBudget, setRoleKit, swapRole, toggleDiscussion, toggleResearch } from '../plan/edits.js';
+import {
+  dropTicket,
+  setBudget,
+  setRoleKit,
+  swapRole,
+  toggleDiscussion,
+  togglePauseForPeople,
+  toggleResearch,
+} from '../plan/edits.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import type { Hire, Proposal, Role } from '../plan/proposal.js';
 import { kitViolations } from '../plan/validate.js';
@@ -46,12 +54,13 @@ function withKitChecked(services: Services, edit: (p: Proposal) => Proposal) {
   };
 }
 
-export type ClickEdit = 'dropTicket' | 'toggleDiscussion' | 'toggleResearch';
+export type ClickEdit = 'dropTicket' | 'toggleDiscussion' | 'toggleResearch' | 'togglePauseForPeople';
 
 const CLICK_EDITS: Record<ClickEdit, (target: string) => { change: string; edit: (p: Proposal) => Proposal }> = {
   dropTicket: (target) => ({ change: `dropped ticket ${target}`, edit: (p) => dropTicket(p, target) }),
   toggleDiscussion: () => ({ change: 'toggled discussion', edit: toggleDiscussion }),
   toggleResearch: () => ({ change: 'toggled research', edit: toggleResearch }),
+  togglePauseForPeople: () => ({ change: 'toggled the pause for people', edit: togglePauseForPeople }),
 };
 
 /** An edit that needs no form: check, revise, redraw, or say why not. */
