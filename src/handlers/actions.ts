@@ -12,6 +12,7 @@ import type {
   SlackActionMiddlewareArgs,
 } from '@slack/bolt';
 import { ActionIds, decodeControlValue } from '../blocks/actionIds.js';
+import { AgentIds } from '../blocks/agentIds.js';
 import { ContextIds } from '../blocks/contextIds.js';
 import { CLICK_FAILED, MODAL_NOT_OPENED, UNKNOWN_BUTTON } from '../blocks/replies.js';
 import { addContextModalFor } from '../engine/usecases/addContext.js';
@@ -134,7 +135,7 @@ export function register(app: App, services: Services): void {
   });
 
   // A button no listener knows (an older version's, say) is answered rather than left to time out.
-  const known = new Set<string>([...Object.values(ActionIds), ContextIds.open]);
+  const known = new Set<string>([...Object.values(ActionIds), ContextIds.open, ...Object.values(AgentIds)]);
   app.action({ action_id: new RegExp(`^(?!(${[...known].map(escapeRegExp).join('|')})$)`) }, async (args) => {
     await args.ack();
     await answerClicker(args as unknown as AnyClick, { text: UNKNOWN_BUTTON }).catch(() => undefined);
