@@ -3,7 +3,7 @@
  * built, as `npm start` runs it) against the fake Slack and OpenAI servers and an embedded database
  * started here. Its RSS (/proc/<pid>/status) is sampled every 100 ms: idle for 3 s after start,
  * then while 20 runs are proposed, approved and carried out at once, until all have completed.
- * `npx tsx bench/memory.ts` runs this section alone.
+ * `npx tsx bench/memory.ts` runs this section alone; `--built-only` skips the tsx process (for repeated runs).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -186,7 +186,10 @@ async function measure(mode: 'tsx' | 'built', fakes: Fakes, report: Report): Pro
 }
 
 /** The section: idle and in-flight RSS, under tsx and built (`tsc -p tsconfig.build.json` first, into the git-ignored dist/). */
-export async function memory(report: Report, { built = true }: { built?: boolean } = {}): Promise<void> {
+export async function memory(
+  report: Report,
+  { built = true, tsx = true }: { built?: boolean; tsx?: boolean } = {},
+): Promise<void> {
   const proposals = new Map<string, Proposal>();
   for (let i = 1; i <= RUNS; i++) {
     proposals.set(
@@ -209,7 +212,7 @@ export async function memory(report: Report, { built = true }: { built?: boolean
   const mongo = await startEmbeddedMongo();
   try {
     const fakes = { slack, llm, mongoUri: mongo.uri };
-    await measure('tsx', fakes, report);
+    if (tsx) await measure('tsx', fakes, report);
     if (built) {
       try {
         execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
@@ -233,10 +236,12 @@ export async function memory(report: Report, { built = true }: { built?: boolean
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const pct = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.floor((p / 100) * values.length)];
-  await memory((name, unit, values, note = '') =>
-    console.log(
-      `${name}: n ${values.length}, p50 ${pct(values, 50)?.toFixed(1)} ${unit}, p95 ${pct(values, 95)?.toFixed(1)} ${unit}, ${note}`,
-    ),
+  await memory(
+    (name, unit, values, note = '') =>
+      console.log(
+        `${name}: n ${values.length}, p50 ${pct(values, 50)?.toFixed(1)} ${unit}, p95 ${pct(values, 95)?.toFixed(1)} ${unit}, ${note}`,
+      ),
+    { tsx: !process.argv.includes('--built-only') },
   );
   process.exit(0);
 }

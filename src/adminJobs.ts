@@ -1,12 +1,12 @@
 /**
- * The operators' job dashboard (Agendash) at /admin/jobs, behind HTTP basic auth.
+ * The operators' job dashboard (Agendash) at /admin/jobs, behind HTTP basic auth. Agendash is
+ * imported only when a dashboard is made (ADMIN_USER set), never at start otherwise.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CustomRoute } from '@slack/bolt';
 import type { Agenda } from 'agenda';
-import { createExpressMiddleware } from 'agendash';
 import express, { type NextFunction, type Request, type Response } from 'express';
 
 export const ADMIN_JOBS_PATH = '/admin/jobs';
@@ -65,7 +65,12 @@ function dashboardApp(agenda: Agenda, credentials: AdminCredentials): express.Ex
     res.set('Cache-Control', 'no-store');
     next();
   });
-  app.use(ADMIN_JOBS_PATH, createExpressMiddleware(agenda));
+  // Loading starts now, while the app starts; a request that comes first waits for it.
+  const agendash = import('agendash').then(({ createExpressMiddleware }) => createExpressMiddleware(agenda));
+  agendash.catch(() => undefined); // a failed import is answered per request below, never left unhandled
+  app.use(ADMIN_JOBS_PATH, (req: Request, res: Response, next: NextFunction) => {
+    agendash.then((middleware) => middleware(req, res, next)).catch(next);
+  });
   app.use((_req: Request, res: Response) => {
     res.status(404).type('text/plain').send('Not found');
   });

@@ -1,12 +1,11 @@
 /**
  * The LLM boundary: one small interface over langchain's OpenAI and Anthropic chat models.
  * langchain's own retries are off (maxRetries 0) because every attempt must be reserved
- * against the budget first; the step runner retries with backoff instead.
+ * against the budget first; the step runner retries with backoff instead. Only the configured
+ * provider's package is loaded, at the first call: each, with its SDK, is a few MB of idle memory.
  */
-import { ChatAnthropic } from '@langchain/anthropic';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { type AIMessage, type AIMessageChunk, HumanMessage, SystemMessage } from '@langchain/core/messages';
-import { ChatOpenAI } from '@langchain/openai';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { hasCode, LlmCallError } from '../../errors.js';
@@ -114,12 +113,14 @@ export function contentText(message: AIMessage): string {
     .join('');
 }
 
-export type ModelFactory = (maxTokens: number) => BaseChatModel;
+/** A chat model for one call; a promise where the provider's package is still to be loaded. */
+export type ModelFactory = (maxTokens: number) => BaseChatModel | Promise<BaseChatModel>;
 
 export function modelFactoryFromConfig(llm: Config['llm']): ModelFactory {
   if (llm.provider === 'anthropic') {
-    return (maxTokens) =>
-      new ChatAnthropic({
+    return async (maxTokens) => {
+      const { ChatAnthropic } = await import('@langchain/anthropic');
+      return new ChatAnthropic({
         model: llm.model,
         apiKey: llm.apiKey,
         ...(llm.baseUrl ? { anthropicApiUrl: llm.baseUrl } : {}),
@@ -127,9 +128,11 @@ export function modelFactoryFromConfig(llm: Config['llm']): ModelFactory {
         maxRetries: 0,
         clientOptions: { timeout: llm.timeoutMs },
       });
+    };
   }
-  return (maxTokens) =>
-    new ChatOpenAI({
+  return async (maxTokens) => {
+    const { ChatOpenAI } = await import('@langchain/openai');
+    return new ChatOpenAI({
       model: llm.model,
       apiKey: llm.apiKey,
       configuration: llm.baseUrl ? { baseURL: llm.baseUrl } : {},
@@ -137,6 +140,7 @@ export function modelFactoryFromConfig(llm: Config['llm']): ModelFactory {
       maxRetries: 0,
       timeout: llm.timeoutMs,
     });
+  };
 }
 
 export class LangchainLlm implements ChatLlm {
@@ -149,10 +153,10 @@ export class LangchainLlm implements ChatLlm {
 
   async text(request: LlmRequest): Promise<LlmTextResult> {
     try {
-      const answer = (await this.factory(request.maxTokens).invoke(
-        [new SystemMessage(request.system), new HumanMessage(request.user)],
-        { signal: request.signal },
-      )) as AIMessage;
+      const model = await this.factory(request.maxTokens);
+      const answer = (await model.invoke([new SystemMessage(request.system), new HumanMessage(request.user)], {
+        signal: request.signal,
+      })) as AIMessage;
       const text = contentText(answer).trim();
       // Kept, since it was paid for, but never passed off as complete.
       const note = cutOff(answer)
@@ -212,7 +216,7 @@ export class LangchainLlm implements ChatLlm {
 
   async turn(request: LlmTurnRequest): Promise<LlmTurnResult> {
     try {
-      const model = this.factory(request.maxTokens);
+      const model = await this.factory(request.maxTokens);
       const choice = request.toolChoice === 'none' ? 'none' : request.toolChoice?.tool;
       if (request.tools.length && !model.bindTools) throw new LlmCallError('this model cannot call tools', false);
       const runnable = request.tools.length
@@ -228,7 +232,7 @@ export class LangchainLlm implements ChatLlm {
   }
 
   private async invokeToolCall<T>(schema: z.ZodType<T>, name: string, request: LlmRequest) {
-    const runnable = this.factory(request.maxTokens).withStructuredOutput(
+    const runnable = (await this.factory(request.maxTokens)).withStructuredOutput(
       schema as z.ZodType<Record<string, unknown>>,
       { name, method: 'functionCalling', includeRaw: true },
     );
@@ -248,7 +252,7 @@ export class LangchainLlm implements ChatLlm {
       type: 'function' as const,
       function: { name, description: name, parameters: z.toJSONSchema(schema) },
     };
-    const model = this.factory(request.maxTokens);
+    const model = await this.factory(request.maxTokens);
     if (!model.bindTools) throw new LlmCallError('this model cannot call tools', false);
     const bound = model.bindTools([tool], { tool_choice: name } as never);
     let whole: AIMessageChunk | undefined;

@@ -1,10 +1,10 @@
 /**
  * What web_fetch hands the model from a page's text: the main content of HTML as Markdown (Readability
  * over a linkedom DOM, then turndown, the whole body when Readability finds nothing), other text as is.
+ * The three libraries are loaded at the first HTML page, not at start (linkedom alone is about 10 MB).
  */
-import { Readability } from '@mozilla/readability';
-import { parseHTML } from 'linkedom';
-import TurndownService from 'turndown';
+import type { Readability } from '@mozilla/readability';
+import type TurndownService from 'turndown';
 
 export interface PageText {
   title: string | null;
@@ -22,8 +22,22 @@ export function isTextType(contentType: string): boolean {
 
 const HTML_TYPES = new Set(['text/html', 'application/xhtml+xml']);
 
-function turndown(): TurndownService {
-  const service = new TurndownService({ headingStyle: 'atx', codeBlockStyle: 'fenced', bulletListMarker: '-' });
+const importHtmlLibraries = () => Promise.all([import('@mozilla/readability'), import('linkedom'), import('turndown')]);
+let htmlLibraries: ReturnType<typeof importHtmlLibraries> | undefined;
+
+/** Readability, linkedom and turndown, imported once, on first use (a failed import is tried again next time). */
+function loadHtmlLibraries(): ReturnType<typeof importHtmlLibraries> {
+  if (!htmlLibraries) {
+    htmlLibraries = importHtmlLibraries().catch((error: unknown) => {
+      htmlLibraries = undefined;
+      throw error;
+    });
+  }
+  return htmlLibraries;
+}
+
+function turndown(Service: typeof TurndownService): TurndownService {
+  const service = new Service({ headingStyle: 'atx', codeBlockStyle: 'fenced', bulletListMarker: '-' });
   service.remove(['script', 'style', 'noscript', 'iframe', 'object', 'embed', 'template']);
   return service;
 }
@@ -34,7 +48,8 @@ function clean(text: string | null | undefined): string | null {
 }
 
 /** Main content of an HTML page as Markdown, with its title. */
-export function htmlToMarkdown(html: string, url: string): PageText {
+export async function htmlToMarkdown(html: string, url: string): Promise<PageText> {
+  const [{ Readability }, { parseHTML }, { default: Turndown }] = await loadHtmlLibraries();
   const { document } = parseHTML(html);
   const pageTitle = clean(document.title);
   let article: ReturnType<Readability['parse']> = null;
@@ -47,7 +62,7 @@ export function htmlToMarkdown(html: string, url: string): PageText {
     article = null;
   }
   const title = clean(article?.title) ?? pageTitle;
-  const service = turndown();
+  const service = turndown(Turndown);
   const main = article?.content && clean(article.textContent) ? service.turndown(article.content) : '';
   if (main.trim()) return { title, markdown: main.trim() };
   // Readability found nothing: the whole body, freshly parsed since Readability changed the first DOM.
@@ -61,7 +76,7 @@ function markdownTitle(text: string): string | null {
 }
 
 /** A page's text as Markdown, by its content type (already known to be text). */
-export function pageToMarkdown(text: string, contentType: string, url: string): PageText {
+export async function pageToMarkdown(text: string, contentType: string, url: string): Promise<PageText> {
   if (HTML_TYPES.has(contentType)) return htmlToMarkdown(text, url);
   if (contentType === 'text/markdown' || contentType === 'text/x-markdown') {
     return { title: markdownTitle(text), markdown: text };

@@ -224,7 +224,7 @@ async function fetchWithin(url: string, policy: FetchPolicy, signal: AbortSignal
     const contentType = declared || sniff(data);
     if (!contentType) return { reason: 'refused: the page sent no content type and looks binary' };
     const finalUrl = target.toString();
-    const page = pageToMarkdown(decodeText(data, charsetOf(header, data)), contentType, finalUrl);
+    const page = await pageToMarkdown(decodeText(data, charsetOf(header, data)), contentType, finalUrl);
     const cut = cutMarkdown(page.markdown, policy.maxMarkdownChars, truncated ? policy.maxBytes : null);
     return {
       finalUrl,

@@ -2,10 +2,10 @@
  * The web_search tool: one query to the configured provider (Tavily through @langchain/tavily, or a
  * self-hosted SearXNG over its JSON API), answered to the model as a short numbered list, every result
  * URL recorded in the run's source ledger. Provider failures come back as a sentence, never a throw.
+ * @langchain/tavily is loaded at the first Tavily search, not at start.
  */
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import { tool } from '@langchain/core/tools';
-import { TavilySearch } from '@langchain/tavily';
 import { z } from 'zod';
 import type { ToolSettings } from '../../toolSettings.js';
 import type { SourceLedger } from './sources.js';
@@ -75,6 +75,7 @@ async function searchTavily(
   maxResults: number,
   signal: AbortSignal,
 ): Promise<SearchHit[]> {
+  const { TavilySearch } = await import('@langchain/tavily');
   // The package's request takes no AbortSignal: the race below ends our wait, not its socket.
   const tavily = new TavilySearch({
     tavilyApiKey: settings.apiKey,
