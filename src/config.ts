@@ -35,7 +35,7 @@ export interface Config {
   };
   tools: ToolSettings;
   approvers: string[];
-  budget: { defaultUsd: number; maxUsd: number };
+  budget: { defaultUsd: number; maxUsd: number; questionUsd: number };
   engine: {
     maxParallel: number;
     stepAttempts: number;
@@ -118,7 +118,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     tools: toolSettingsFrom(e),
     approvers: e.ORCHESTRATE_APPROVERS,
-    budget: { defaultUsd: e.ORCHESTRATE_DEFAULT_BUDGET_USD, maxUsd: e.ORCHESTRATE_MAX_BUDGET_USD },
+    budget: {
+      defaultUsd: e.ORCHESTRATE_DEFAULT_BUDGET_USD,
+      maxUsd: e.ORCHESTRATE_MAX_BUDGET_USD,
+      questionUsd: e.ORCHESTRATE_QUESTION_BUDGET_USD,
+    },
     engine: {
       maxParallel: e.ORCHESTRATE_MAX_PARALLEL,
       stepAttempts: e.ORCHESTRATE_STEP_ATTEMPTS,

@@ -104,6 +104,9 @@ export const EnvSchema = z
       "Budget for planning, and the CEO agent's guide for the proposal's cap.",
     ),
     ORCHESTRATE_MAX_BUDGET_USD: positiveNumber(50).describe("No proposal's cap may exceed this."),
+    ORCHESTRATE_QUESTION_BUDGET_USD: positiveNumber(0.25).describe(
+      "The most one question asked of a finished run's deliverable may cost; it counts toward the run's spend, under its cap.",
+    ),
     ORCHESTRATE_MAX_PARALLEL: positiveInt(4).describe('Steps run at once per process.'),
     ORCHESTRATE_STEP_ATTEMPTS: positiveInt(3).describe(
       'Attempts for a step whose LLM call fails transiently (429, 5xx, timeout).',

@@ -24,6 +24,10 @@ export const ActionIds = {
   acceptResult: 'run.accept_result',
   reworkResult: 'run.rework_result',
   editResult: 'run.edit_result',
+  rerunStep: 'run.rerun_step',
+  rerunDependents: 'run.rerun_dependents',
+  keepDependents: 'run.keep_dependents',
+  followUp: 'run.follow_up',
   raiseCap: 'run.raise_cap',
   /** The thumbs under the deliverable (one feedback_buttons element). */
   rateDeliverable: 'run.rate_deliverable',
@@ -39,6 +43,8 @@ export const ViewIds = {
   reviewGates: 'proposal.review_gates.modal',
   answerQuestions: 'plan.answer_questions.modal',
   reworkResult: 'run.rework_result.modal',
+  rerunStep: 'run.rerun_step.modal',
+  followUp: 'run.follow_up.modal',
   editResult: 'run.edit_result.modal',
   raiseCap: 'run.raise_cap.modal',
   runDetail: 'home.run_detail.modal',
@@ -56,6 +62,7 @@ export const InputIds = {
   note: { block: 'ask_again_note', action: 'ask_again_note_input' },
   reviewGates: { block: 'review_gates', action: 'review_gates_select' },
   feedback: { block: 'rework_feedback', action: 'rework_feedback_input' },
+  gaps: { block: 'follow_up_gaps', action: 'follow_up_gaps_input' },
   resultText: { block: 'result_text', action: 'result_text_input' },
 } as const;
 

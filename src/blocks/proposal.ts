@@ -12,6 +12,7 @@ import { pausesForPeople } from '../engine/plan/materializer.js';
 import type { Proposal, Role } from '../engine/plan/proposal.js';
 import type { OrchestrationStatus } from '../engine/plan/status.js';
 import { ActionIds, encodeControlValue } from './actionIds.js';
+import { parentLine } from './afterRun.js';
 import { ContextIds } from './contextIds.js';
 import { type ContextSummary, contextLine } from './contextModal.js';
 import { estimateText } from './estimate.js';
@@ -43,6 +44,8 @@ export interface ProposalView {
   ticketStates?: Record<string, string>;
   /** LLM_MODEL, named where a role runs on the default model. */
   defaultModel?: string;
+  /** The run whose gaps this one follows up on. */
+  parent?: { channelId: string; goal: string } | null;
 }
 
 export interface SlackMessage {
@@ -107,6 +110,7 @@ export function proposalMessage(view: ProposalView): SlackMessage {
   });
   blocks.push(section(`*Goal*\n${safeMrkdwn(p.goal, 700)}`));
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: statusLine(view) }] });
+  if (view.parent) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: parentLine(view.parent) }] });
   if (view.statusReason && (view.status === 'failed' || view.status === 'cancelled')) {
     blocks.push(section(`*Why:* ${safeMrkdwn(view.statusReason, 600)}${byline(view.cancelledBy)}`));
   }

@@ -16,6 +16,7 @@ import { AgentIds } from '../blocks/agentIds.js';
 import { ContextIds } from '../blocks/contextIds.js';
 import { CLICK_FAILED, MODAL_NOT_OPENED, UNKNOWN_BUTTON } from '../blocks/replies.js';
 import { addContextModalFor } from '../engine/usecases/addContext.js';
+import { followUpModalFor, rerunModalFor, settleOutdatedClick } from '../engine/usecases/afterRun.js';
 import { approvePlan } from '../engine/usecases/approve.js';
 import { askAgainModalFor } from '../engine/usecases/askAgain.js';
 import { cancelOrchestration } from '../engine/usecases/cancel.js';
@@ -108,6 +109,11 @@ export function register(app: App, services: Services): void {
   onModalClick(ActionIds.editOutputs, (click) => editOutputsModalFor(services, click));
   onModalClick(ActionIds.reviewGates, (click) => reviewGatesModalFor(services, click));
   onClick(ActionIds.togglePause, (args) => editByClick(services, clickOf(args), 'togglePauseForPeople'));
+  // A finished run: re-run a ticket, settle what that left out of date, follow up on the gaps.
+  onModalClick(ActionIds.rerunStep, (click) => rerunModalFor(services, click));
+  onClick(ActionIds.rerunDependents, (args) => settleOutdatedClick(services, clickOf(args), 'rerun'));
+  onClick(ActionIds.keepDependents, (args) => settleOutdatedClick(services, clickOf(args), 'keep'));
+  onModalClick(ActionIds.followUp, (click) => followUpModalFor(services, click));
   // The CEO agent's questions before planning.
   onModalClick(ActionIds.answerQuestions, (click) => answersModalFor(services, click));
   onClick(ActionIds.skipQuestions, (args) => skipQuestions(services, clickOf(args)));

@@ -11,6 +11,7 @@ import { NEW_HIRE_OPTION_VALUE } from '../blocks/modals.js';
 import { OutputInputIds, outputBlockId, ticketOfBlock } from '../blocks/outputModal.js';
 import { SUBMISSION_FAILED } from '../blocks/replies.js';
 import { submitContext } from '../engine/usecases/addContext.js';
+import { submitFollowUp, submitRerun } from '../engine/usecases/afterRun.js';
 import { submitAskAgain } from '../engine/usecases/askAgain.js';
 import { submitAnswers } from '../engine/usecases/clarify.js';
 import { submitOutputs } from '../engine/usecases/editOutputs.js';
@@ -137,6 +138,18 @@ export function register(app: App, services: Services): void {
     const count = Object.keys(values).filter((block) => block.startsWith('clarify_answer_')).length;
     const answers = Array.from({ length: count }, (_, i) => textOf(values, answerInput(i)));
     return submitAnswers(services, formOf(args), answers, answerInput(0).block);
+  });
+
+  onSubmit(ViewIds.rerunStep, InputIds.feedback.block, (args) =>
+    submitRerun(services, formOf(args), textOf(args.view.state.values, InputIds.feedback), InputIds.feedback.block),
+  );
+  onSubmit(ViewIds.followUp, InputIds.gaps.block, (args) => {
+    const values = args.view.state.values;
+    return submitFollowUp(services, formOf(args), {
+      gaps: input(values, InputIds.gaps)?.value ?? '',
+      budgetUsd: parseUsd(textOf(values, InputIds.budget)),
+      blocks: { gaps: InputIds.gaps.block, budget: InputIds.budget.block },
+    });
   });
 
   onSubmit(ViewIds.reviewGates, InputIds.reviewGates.block, (args) => {

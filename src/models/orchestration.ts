@@ -84,6 +84,22 @@ export interface HumanInput {
   ts: string;
 }
 
+/** A re-run of one step of a finished run, stored before it is applied so that a crash cannot lose half of it. */
+export interface RerunRequest {
+  token: string;
+  stepId: string;
+  by: string;
+  feedback: string | null;
+  at: Date;
+}
+
+/** The run this one follows up on (its gaps), or one that follows up on this. */
+export interface RunLink {
+  orchestrationId: Types.ObjectId;
+  channelId: string;
+  goal: string;
+}
+
 /** Someone paused the run: no new step starts until it is resumed. */
 export interface RunPause {
   by: string;
@@ -127,6 +143,13 @@ export interface OrchestrationDoc {
   postSeq: number;
   /** What people told the run from its thread; absent on older documents. */
   humanInput?: HumanInput[];
+  /** Questions asked of the finished run's deliverable, each handled once (by its mention's ts). */
+  questions?: Array<{ ts: string; by: string; at: Date; question: string }>;
+  /** A re-run being applied; null otherwise. */
+  rerun?: RerunRequest | null;
+  /** The run whose gaps this one follows up on, and the runs that follow up on this one. */
+  parent?: RunLink | null;
+  followUps?: RunLink[];
   /** Asked before planning (ORCHESTRATE_CLARIFY); absent or null until the CEO agent decided. */
   clarification?: Clarification | null;
   /** Paused by a person (Pause on the run card); null while running. */
@@ -221,6 +244,10 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
     humanInput: { type: Schema.Types.Mixed, default: () => [] },
     paused: { type: Schema.Types.Mixed, default: null },
     clarification: { type: Schema.Types.Mixed, default: null },
+    rerun: { type: Schema.Types.Mixed, default: null },
+    questions: { type: Schema.Types.Mixed, default: () => [] },
+    parent: { type: Schema.Types.Mixed, default: null },
+    followUps: { type: Schema.Types.Mixed, default: () => [] },
     startedAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },
   },

@@ -65,6 +65,10 @@ export interface StepDoc {
   feedback: string | null;
   /** Earlier results of this step (reworked, or replaced by an edit), oldest first. */
   history: StepHistoryEntry[];
+  /** A step that builds on a re-run one: its result is kept, but nothing builds on it until people choose. */
+  outdated: boolean;
+  /** The re-run request that last put the step back to run: applying a request twice resets it once. */
+  rerunToken: string | null;
   /** The pause for people holds until then, when nobody starts the work sooner. */
   waitUntil: Date | null;
   /** Every tool call the step made: what it asked, how long it took, how much came back, and its error. */
@@ -86,8 +90,8 @@ export interface StepReview {
 }
 
 export interface StepHistoryEntry {
-  /** "rework": an attempt people sent back; "edit": the text an edit replaced. */
-  kind: 'rework' | 'edit';
+  /** "rework": an attempt people sent back; "edit": the text an edit replaced; "rerun": a finished run's result run again. */
+  kind: 'rework' | 'edit' | 'rerun';
   output: string | null;
   structured: unknown;
   by: string;
@@ -140,6 +144,8 @@ const StepSchema = new Schema<StepDoc>(
     feedback: { type: String, default: null },
     history: { type: Schema.Types.Mixed, default: () => [] },
     waitUntil: { type: Date, default: null },
+    outdated: { type: Boolean, default: false },
+    rerunToken: { type: String, default: null },
     toolCalls: { type: Schema.Types.Mixed, default: () => [] },
     retrieved: { type: Schema.Types.Mixed, default: () => [] },
     citations: { type: Schema.Types.Mixed, default: () => [] },

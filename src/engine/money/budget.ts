@@ -8,7 +8,7 @@ import { Types } from 'mongoose';
 import { type BudgetHold, Orchestration } from '../../models/orchestration.js';
 import { Step } from '../../models/run.js';
 import type { OrchestrationId } from '../plan/ids.js';
-import { ACTIVE_STATUSES } from '../plan/status.js';
+import { ACTIVE_STATUSES, type OrchestrationStatus } from '../plan/status.js';
 
 /**
  * `budget` with `waitable`: the call would fit but for other calls' reservations, which may yet
@@ -27,14 +27,19 @@ const OPEN_STATUSES = [...ACTIVE_STATUSES];
  * One conditional update decides it on the server, so parallel steps cannot together pass the
  * cap; the hold is recorded in the same update, so a crash can never leave it unaccounted for.
  */
-export async function reserve(orchestrationId: OrchestrationId, usd: number, holder = 'call'): Promise<ReserveOutcome> {
+export async function reserve(
+  orchestrationId: OrchestrationId,
+  usd: number,
+  holder = 'call',
+  statuses: readonly OrchestrationStatus[] = OPEN_STATUSES,
+): Promise<ReserveOutcome> {
   const amount = roundUsd(usd);
   const holdId = new Types.ObjectId().toHexString();
   const fits = {
     $lte: [{ $add: ['$budget.spentUsd', '$budget.reservedUsd', amount] }, { $add: ['$budget.maxUsd', 1e-9] }],
   };
   const reserved = await Orchestration.updateOne(
-    { _id: orchestrationId, status: { $in: OPEN_STATUSES }, $expr: fits },
+    { _id: orchestrationId, status: { $in: [...statuses] }, $expr: fits },
     {
       $inc: { 'budget.reservedUsd': amount },
       $push: { 'budget.holds': { id: holdId, holder, usd: amount, at: new Date() } },
@@ -42,7 +47,7 @@ export async function reserve(orchestrationId: OrchestrationId, usd: number, hol
   );
   if (reserved.modifiedCount === 1) return { ok: true, holdId };
   const doc = await Orchestration.findById(orchestrationId, { status: 1, budget: 1 }).lean();
-  if (!doc || !OPEN_STATUSES.includes(doc.status)) return { ok: false, reason: 'closed' };
+  if (!doc || !statuses.includes(doc.status)) return { ok: false, reason: 'closed' };
   return { ok: false, reason: 'budget', waitable: doc.budget.spentUsd + amount <= doc.budget.maxUsd + 1e-9 };
 }
 

@@ -7,6 +7,10 @@ import { z } from 'zod';
 import { BudgetExceededError, LlmCallError, OrchestrationClosedError } from '../../errors.js';
 import type { ChatLlm, LlmRequest, LlmTurnRequest } from '../llm/client.js';
 import type { OrchestrationId } from '../plan/ids.js';
+
+/** A finished run whose deliverable can still be asked about. */
+const ANSWERABLE = ['completed', 'failed'] as const;
+
 import { releaseStaleHolds, reserve, settle } from './budget.js';
 import { inputTokensUpperBound, type Pricer, type TokenUsage } from './pricing.js';
 import { turnInputTokensUpperBound } from './transcriptBounds.js';
@@ -23,6 +27,8 @@ export interface MeterContext {
   room?: { maxWaitMs: number; staleAfterMs: number };
   /** Where a discrepancy is reported (usage beyond what was possible). */
   warn?: (line: string) => void;
+  /** A question asked of a finished run: its call may be reserved although the run has ended. */
+  afterEnd?: boolean;
 }
 
 export interface Metered {
@@ -73,7 +79,12 @@ async function reserveWhenRoom(ctx: MeterContext, worstCase: number, signal?: Ab
   const room = ctx.room ?? { maxWaitMs: 10 * 60_000, staleAfterMs: 5 * 60_000 };
   const deadline = Date.now() + room.maxWaitMs;
   for (;;) {
-    const reservation = await reserve(ctx.orchestrationId, worstCase, ctx.holder);
+    const reservation = await reserve(
+      ctx.orchestrationId,
+      worstCase,
+      ctx.holder,
+      ctx.afterEnd ? ANSWERABLE : undefined,
+    );
     if (reservation.ok) return reservation.holdId;
     if (reservation.reason === 'closed') throw new OrchestrationClosedError('the orchestration is no longer running');
     if (!reservation.waitable || Date.now() > deadline) throw new BudgetExceededError(worstCase);

@@ -31,8 +31,9 @@ export const ALLOWED_TRANSITIONS: Record<OrchestrationStatus, readonly Orchestra
   approved: ['executing', 'failed', 'cancelled'],
   executing: ['synthesizing', 'failed', 'cancelled'],
   synthesizing: ['completed', 'failed', 'cancelled'],
-  completed: [],
-  // Only a run stopped by its budget comes back, when its cap is raised (guarded by budgetStop).
+  // A finished run comes back when people re-run one of its steps (guarded by the stored re-run
+  // request), or, stopped by its budget, when its cap is raised (guarded by budgetStop).
+  completed: ['executing'],
   failed: ['executing'],
   cancelled: [],
 };

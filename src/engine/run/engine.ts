@@ -6,6 +6,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Agenda } from 'agenda';
 import type { Db } from 'mongodb';
+import type { SlackMessage } from '../../blocks/proposal.js';
 import type { Config } from '../../config.js';
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -22,12 +23,15 @@ import { Inflight } from './inflight.js';
 import { cancel, gaveUp, raiseCapAndContinue } from './lifecycle.js';
 import { pauseRun, resumeRun, startTheWork } from './peopleGate.js';
 import { runPlanJob, runReplanJob } from './planJob.js';
+import { answerQuestion, type Question } from './question.js';
 import { JOBS, JobQueue, type PlanJobData, type ReplanJobData, type StartJobData, type StepJobData } from './queue.js';
+import { requestRerun, settleOutdated } from './rerun.js';
 import { acceptResult, editResult, type ReviewTarget, reworkResult } from './review.js';
 import { recover } from './scheduler.js';
 import { runStartJob } from './startJob.js';
 import { runStepJob } from './stepJob.js';
 import { renewStepLease } from './stepLease.js';
+import { loadOrchestration } from './transition.js';
 
 export interface EngineDeps {
   config: Config;
@@ -176,6 +180,22 @@ export class Engine {
         ctx.announcer.client.chat.postEphemeral({ channel, user, thread_ts: threadTs, text }).then(() => undefined),
       acknowledge: (channel: string, ts: string) =>
         ctx.announcer.client.reactions.add({ channel, timestamp: ts, name: 'eyes' }).then(() => undefined),
+    };
+  }
+
+  /** What people do with a finished run: re-run a step, settle what a re-run left out of date, post in its thread. */
+  get afterRun() {
+    const ctx = this.ctx;
+    return {
+      rerun: (id: OrchestrationId, stepId: string, by: string, feedback: string | null) =>
+        requestRerun(ctx, id, stepId, by, feedback),
+      settleOutdated: (id: OrchestrationId, by: string, choice: 'rerun' | 'keep') =>
+        settleOutdated(ctx, id, by, choice),
+      announce: async (id: OrchestrationId, key: string, message: SlackMessage) => {
+        const doc = await loadOrchestration(id);
+        if (doc?.messageTs) await ctx.announcer.post(doc, [{ key: `${id}:${key}`, message }]);
+      },
+      answer: (question: Question) => answerQuestion(ctx, question),
     };
   }
 }

@@ -87,7 +87,11 @@ export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepCo
         .sort((a, b) => a.order - b.order)
         .map((d) => ({ ...resultOf(proposal, d), failed: d.status !== 'succeeded' }));
       const previous = step.history?.at(-1);
-      const rework = step.feedback && previous ? { previous: previous.output, feedback: step.feedback } : null;
+      // Reworked or re-run: the previous result goes with it, and whatever people said about it.
+      const again = previous && (step.feedback || previous.kind === 'rerun');
+      const rework = again
+        ? { previous: previous.output, feedback: step.feedback ?? '(nothing said: do it again, better)' }
+        : null;
       const prompt = request(ticketPrompt(proposal, ticket, prior, dependencies, rework));
       if (!ticket.output) {
         const r = await answerText(ctx, prompt);

@@ -55,8 +55,14 @@ export async function runPlanJob(ctx: EngineContext, job: Job<PlanJobData>): Pro
     await releaseHolds(id, PLAN_HOLDER, ctx.llm.model); // a planning call cut off by a crash
     if (await waitsForAnswers(ctx, doc)) return;
     const clarified = (await loadOrchestration(id))?.clarification;
-    const note =
+    const answered =
       clarified?.state === 'answered' ? clarificationNote(clarified.questions, clarified.answers ?? []) : null;
+    // A follow-up plans from the gaps (its goal) and the deliverable they were found in.
+    const parent =
+      doc.parent && doc.context
+        ? `This follows up on an earlier run. Its deliverable:\n${doc.context.text.slice(0, 6000)}`
+        : null;
+    const note = [answered, parent].filter(Boolean).join('\n\n') || null;
     try {
       const result = await ctx.inflight.track(id, (signal) => draft(ctx, doc, note, signal, PLAN_HOLDER));
       const spent = (await Orchestration.findById(id, { budget: 1 }).lean())?.budget.spentUsd ?? 0;

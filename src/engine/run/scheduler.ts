@@ -4,12 +4,13 @@
  * job may have been lost between two writes gets a new one.
  */
 import type { Types } from 'mongoose';
-import { Orchestration } from '../../models/orchestration.js';
+import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step } from '../../models/run.js';
 import type { OrchestrationId } from '../plan/ids.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
 import type { EngineContext } from './context.js';
+import { applyRerun } from './rerun.js';
 
 /**
  * Enqueues every pending step whose dependencies have all settled, all at once, so that they
@@ -24,14 +25,16 @@ export async function advance(
 ): Promise<void> {
   const [doc, steps] = await Promise.all([
     Orchestration.findById(orchestrationId, { status: 1, paused: 1 }).lean(),
-    Step.find({ runId }, { key: 1, status: 1, dependsOn: 1, review: 1 }).lean(),
+    Step.find({ runId }, { key: 1, status: 1, dependsOn: 1, review: 1, outdated: 1 }).lean(),
     after,
   ]);
   // A paused run starts nothing new; Resume advances it again.
   if (!doc || !RUNNING_STATUSES.includes(doc.status) || doc.paused) return;
-  // A result awaiting people's review is not there yet for what builds on it.
+  // A result awaiting people's review, or out of date after a re-run, is not there yet for what builds on it.
   const settled = new Set(
-    steps.filter((s) => SETTLED_STEP_STATUSES.includes(s.status) && s.review?.state !== 'awaiting').map((s) => s.key),
+    steps
+      .filter((s) => SETTLED_STEP_STATUSES.includes(s.status) && s.review?.state !== 'awaiting' && !s.outdated)
+      .map((s) => s.key),
   );
   const ready = steps.filter((s) => s.status === 'pending' && s.dependsOn.every((d) => settled.has(d)));
   await Promise.all(
@@ -44,6 +47,9 @@ export async function advance(
 
 /** At start and on a slow beat: re-enqueue the work whose job may have been lost between two writes. */
 export async function recover(ctx: EngineContext): Promise<void> {
+  // A re-run a crash left half-applied is finished first (applying it again is harmless).
+  const rerunning = await Orchestration.find({ rerun: { $ne: null } }).lean<OrchestrationDoc[]>();
+  for (const o of rerunning) if (o.rerun) await applyRerun(ctx, o, o.rerun);
   const open = await Orchestration.find(
     { status: { $in: ['planning', 'approved', 'executing', 'synthesizing'] } },
     { status: 1, runId: 1, responseUrl: 1 },

@@ -31,5 +31,6 @@ export async function proposalViewOf(doc: OrchestrationDoc, estimator?: Estimato
     durationMs: end && doc.startedAt ? new Date(end).getTime() - new Date(doc.startedAt).getTime() : null,
     ticketStates,
     context: doc.context ?? null,
+    parent: doc.parent ? { channelId: doc.parent.channelId, goal: doc.parent.goal } : null,
   };
 }

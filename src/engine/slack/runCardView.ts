@@ -38,6 +38,7 @@ function noteOf(s: StepDoc): string | null {
   if (s.kind === 'people' && s.status === 'running') return 'waiting for people: Start the work';
   if (s.review?.state === 'awaiting') return 'waiting for review: Accept, Rework or Edit in the thread';
   if (s.review?.editedBy) return 'edited by a person';
+  if (s.outdated) return 'out of date after a re-run: re-run it, or synthesize with it as it is';
   return unverifiedNote(s);
 }
 

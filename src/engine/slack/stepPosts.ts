@@ -3,7 +3,9 @@
  * records alone, so that a job re-run after a crash announces exactly what was stored.
  */
 
+import type { KnownBlock } from '@slack/types';
 import { encodeControlValue } from '../../blocks/actionIds.js';
+import { followUpControls, rerunControls } from '../../blocks/afterRun.js';
 import { declaredResultMessages } from '../../blocks/declaredResult.js';
 import type { SlackMessage } from '../../blocks/proposal.js';
 import { rollupMessage } from '../../blocks/rollup.js';
@@ -24,15 +26,25 @@ export function durationOf(record: { startedAt: Date | null; finishedAt: Date | 
 
 export async function stepMessages(step: StepDoc): Promise<SlackMessage[]> {
   const messages = await resultMessages(step);
-  // A gated result carries its review controls, drawn for this result (a click on an older one is stale).
-  if (step.review?.state !== 'awaiting' || !messages.length) return messages;
-  const value = encodeControlValue({
-    orchestrationId: orchestrationIdOf({ _id: step.orchestrationId }),
-    revision: step.review.round,
-    target: String(step._id),
-  });
+  if (!messages.length) return messages;
+  const id = orchestrationIdOf({ _id: step.orchestrationId });
   const last = messages.at(-1)!;
-  return [...messages.slice(0, -1), { ...last, blocks: [...last.blocks, ...reviewActions(value)] }];
+  const withControls = (blocks: KnownBlock[]) => [
+    ...messages.slice(0, -1),
+    { ...last, blocks: [...last.blocks, ...blocks] },
+  ];
+  // A gated result carries its review controls, drawn for this result (a click on an older one is stale).
+  if (step.review?.state === 'awaiting') {
+    return withControls(
+      reviewActions(encodeControlValue({ orchestrationId: id, revision: step.review.round, target: String(step._id) })),
+    );
+  }
+  // A ticket's result can be run again once the run has ended; gaps in the deliverable can be followed up.
+  if (step.kind === 'ticket') return withControls([rerunControls(id, String(step._id))]);
+  if (step.kind === 'synthesis' && step.status === 'succeeded' && storedGaps(step.structured).length) {
+    return withControls([followUpControls(id)]);
+  }
+  return messages;
 }
 
 async function resultMessages(step: StepDoc): Promise<SlackMessage[]> {
