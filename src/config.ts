@@ -43,6 +43,8 @@ export interface Config {
     processEveryMs: number;
     lockLifetimeMs: number;
   };
+  /** Finished orchestrations older than this many days are deleted; null keeps everything. */
+  retentionDays: number | null;
   steering: {
     /** A run paused for people after its discussion goes on by itself after this long. */
     pauseHours: number;
@@ -130,6 +132,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       processEveryMs: e.ORCHESTRATE_PROCESS_EVERY_MS,
       lockLifetimeMs: e.ORCHESTRATE_LOCK_LIFETIME_MS,
     },
+    retentionDays: e.ORCHESTRATE_RETENTION_DAYS ?? null,
     steering: { pauseHours: e.ORCHESTRATE_PAUSE_HOURS, clarify: e.ORCHESTRATE_CLARIFY === 'on' },
     slackPacing: { paceMs: e.ORCHESTRATE_SLACK_PACE_MS, coalesceMs: e.ORCHESTRATE_SLACK_COALESCE_MS },
     prices: e.ORCHESTRATE_PRICES,

@@ -120,6 +120,15 @@ export const EnvSchema = z
     ORCHESTRATE_LOCK_LIFETIME_MS: positiveInt(10 * 60_000).describe(
       "A dead worker's step is taken over after this long. A running job renews its lock every third of it. Must be longer than `LLM_TIMEOUT_MS`.",
     ),
+    ORCHESTRATE_RETENTION_DAYS: z.coerce
+      .number({ error: 'must be a number of days' })
+      .positive('must be greater than 0')
+      .optional()
+      .meta({
+        description:
+          'Finished orchestrations older than this many days are deleted, with their runs, steps, posts and jobs, by a daily job. Unset: keep everything.',
+        shownDefault: 'unset',
+      }),
     ORCHESTRATE_PAUSE_HOURS: positiveNumber(24).describe(
       'A run paused for people after its discussion starts the work by itself after this many hours without an answer.',
     ),

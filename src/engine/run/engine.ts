@@ -24,8 +24,17 @@ import { cancel, gaveUp, raiseCapAndContinue } from './lifecycle.js';
 import { pauseRun, resumeRun, startTheWork } from './peopleGate.js';
 import { runPlanJob, runReplanJob } from './planJob.js';
 import { answerQuestion, type Question } from './question.js';
-import { JOBS, JobQueue, type PlanJobData, type ReplanJobData, type StartJobData, type StepJobData } from './queue.js';
+import {
+  JOBS,
+  JOBS_COLLECTION,
+  JobQueue,
+  type PlanJobData,
+  type ReplanJobData,
+  type StartJobData,
+  type StepJobData,
+} from './queue.js';
 import { requestRerun, settleOutdated } from './rerun.js';
+import { purgeFinished } from './retention.js';
 import { acceptResult, editResult, type ReviewTarget, reworkResult } from './review.js';
 import { recover } from './scheduler.js';
 import { runStartJob } from './startJob.js';
@@ -100,6 +109,20 @@ export class Engine {
       (job) => renewStepLease(ctx, job),
     );
     queue.onGaveUp((job, error) => gaveUp(ctx, job, error));
+    const days = deps.config.retentionDays;
+    if (days !== null) {
+      queue.define(
+        JOBS.retention,
+        async () => {
+          const purged = await purgeFinished(deps.db, JOBS_COLLECTION, days);
+          if (purged.orchestrations)
+            deps.logger.info(
+              `retention: deleted ${purged.orchestrations} finished orchestration(s) older than ${days} days`,
+            );
+        },
+        1,
+      );
+    }
   }
 
   /** The job queue itself, for operators' tools (the dashboard) and tests. */
@@ -109,6 +132,7 @@ export class Engine {
 
   async startProcessing(): Promise<void> {
     await this.ctx.queue.start();
+    if (this.ctx.config.retentionDays !== null) await this.ctx.queue.every(JOBS.retention, '1 day');
     await recover(this.ctx);
     await this.ctx.announcer.resume();
     // Posts and redraws stored by other instances, or left by a dead one, are picked up on this beat.

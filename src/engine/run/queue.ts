@@ -18,6 +18,7 @@ export const JOBS = {
   replan: 'orchestrate.replan',
   start: 'orchestrate.start',
   step: 'orchestrate.step',
+  retention: 'orchestrate.retention',
 } as const;
 export type JobName = (typeof JOBS)[keyof typeof JOBS];
 
@@ -42,7 +43,7 @@ export interface StepJobData {
 }
 export type AnyJobData = Partial<PlanJobData & ReplanJobData & StepJobData>;
 
-const JOBS_COLLECTION = 'agendaJobs';
+export const JOBS_COLLECTION = 'agendaJobs';
 
 export class JobQueue {
   readonly agenda: Agenda;
@@ -139,6 +140,11 @@ export class JobQueue {
     await this.agenda.stop().catch(() => undefined);
     if (await this.running.idle(timeoutMs)) return;
     await this.running.handBack(abort);
+  }
+
+  /** A job that runs every `interval` ("1 day"): one for the whole deployment, whatever the instances. */
+  async every(name: JobName, interval: string): Promise<void> {
+    await this.agenda.every(interval, name, {});
   }
 
   async now<T extends object>(name: JobName, data: T): Promise<void> {
