@@ -5,6 +5,7 @@
 import { App, type CustomRoute, LogLevel } from '@slack/bolt';
 import type { Config } from './config.js';
 import * as actions from './handlers/actions.js';
+import * as agents from './handlers/agents.js';
 import * as commands from './handlers/commands.js';
 import * as home from './handlers/home.js';
 import * as messages from './handlers/messages.js';
@@ -74,5 +75,6 @@ export function registerListeners(app: App, services: Services): void {
   actions.register(app, services);
   views.register(app, services);
   home.register(app, services);
+  agents.register(app, services);
   messages.register(app, services);
 }

@@ -1,11 +1,13 @@
 /**
- * The App Home tab (a person's recent orchestrations) and a run's detail modal (each step's role,
- * agent, status, timing, tokens and cost, the total and the rating), drawn from plain data.
+ * The App Home tab (a person's recent orchestrations, then the roster) and a run's detail modal
+ * (each step's role, agent, status, timing, tokens and cost, the total and the rating), drawn from
+ * plain data.
  */
 import type { HomeView, KnownBlock, ModalView, SectionBlock } from '@slack/types';
 import type { OrchestrationId } from '../engine/plan/ids.js';
 import type { OrchestrationStatus } from '../engine/plan/status.js';
 import { ActionIds, encodeControlValue, ViewIds } from './actionIds.js';
+import { type RosterPageView, rosterBlocks } from './agents.js';
 import { STATUS_LABELS } from './proposal.js';
 import { formatDuration, formatUsd, plain, safeMrkdwn } from './text.js';
 
@@ -36,6 +38,8 @@ export interface HomeViewData {
   /** How many orchestrations the person has in all. */
   total: number;
   now: Date;
+  /** One page of the roster, drawn below the runs; left out when absent. */
+  roster?: RosterPageView;
 }
 
 export interface RunDetailStep {
@@ -101,19 +105,23 @@ function placeText(place: RunPlace): string {
 }
 
 export function homeView(view: HomeViewData): HomeView {
-  const blocks: KnownBlock[] = [{ type: 'header', text: plainText('Your orchestrations') }];
+  const blocks: KnownBlock[] = [{ type: 'header', text: plainText('Your orchestrations') }, ...runBlocks(view)];
+  if (view.roster) blocks.push({ type: 'divider' }, ...rosterBlocks(view.roster));
+  return { type: 'home', blocks };
+}
+
+function runBlocks(view: HomeViewData): KnownBlock[] {
   if (view.runs.length === 0) {
-    blocks.push(
+    return [
       section(
         'You have no orchestrations yet.\nStart one in any channel the app is in: `/orchestrate &lt;goal&gt;`, ' +
           'for example `/orchestrate Compare the three cheapest CRM tools for a 10-person team`. ' +
           'A plan comes back for you to review, then the team runs it and posts the deliverable in the thread.',
       ),
-    );
-    return { type: 'home', blocks };
+    ];
   }
   const shown = view.runs.slice(0, HOME_RUN_LIMIT);
-  blocks.push(context(`Your ${shown.length} most recent, newest first.`), { type: 'divider' });
+  const blocks: KnownBlock[] = [context(`Your ${shown.length} most recent, newest first.`), { type: 'divider' }];
   for (const run of shown) {
     const text =
       `*${STATUS_LABELS[run.status]}*\n${safeMrkdwn(plain(run.goal, 2000), 600)}\n` +
@@ -122,7 +130,7 @@ export function homeView(view: HomeViewData): HomeView {
   }
   const more = Math.max(0, view.total - shown.length);
   if (more > 0) blocks.push(context(`…and ${more} older orchestration${more === 1 ? '' : 's'} not shown.`));
-  return { type: 'home', blocks };
+  return blocks;
 }
 
 function feedbackText(feedback: RunDetailData['feedback']): string {

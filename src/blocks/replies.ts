@@ -8,10 +8,75 @@ import { hasCode } from '../errors.js';
 import { STATUS_LABELS } from './proposal.js';
 import { safeMrkdwn } from './text.js';
 
-export const USAGE =
-  'Usage: `/orchestrate <goal>`, e.g. `/orchestrate Research the competitive landscape for an offline-first meeting ' +
-  'recorder and write a one-page positioning doc`. ' +
-  'The CEO agent proposes roles, tickets and a budget; nothing runs until you approve.';
+export const USAGE = [
+  'Usage: `/orchestrate <goal>`, e.g. `/orchestrate Research the competitive landscape for an offline-first ' +
+    'meeting recorder and write a one-page positioning doc`. The CEO agent proposes roles, tickets and a budget; ' +
+    'nothing runs until you approve.',
+  '• `/orchestrate status`: your open orchestrations, with links to their proposals and their ids.',
+  "• `/orchestrate cancel <link or id>`: cancels one of yours (approvers: anyone's), by a link to its proposal " +
+    'message or by its id.',
+  "• `/orchestrate agents`: the roster: each agent's persona, skills, models, tools, runs and spend.",
+  '• `/orchestrate help`: this.',
+  'A command is its word alone, or `cancel` with one link or id; anything longer is a goal, so ' +
+    '`/orchestrate status of the EU launch: write a brief` plans that goal.',
+].join('\n');
+
+/** A single word that names no command: it is not planned either, since one word is no goal. */
+export function unknownCommand(word: string): string {
+  return `\`${safeMrkdwn(word, 40).replace(/`/g, "'")}\` is not a command Orchestrate knows.\n${USAGE}`;
+}
+
+export const CANCEL_NEEDS_REFERENCE =
+  'Say which one: `/orchestrate cancel <link or id>`, with a link to its proposal message or its id. ' +
+  '`/orchestrate status` lists your open orchestrations with both.';
+
+export function notAReference(token: string): string {
+  return (
+    `\`${safeMrkdwn(token, 80).replace(/`/g, "'")}\` is neither a link to a proposal message nor an orchestration id ` +
+    '(24 characters, 0-9 and a-f). `/orchestrate status` lists yours with both. Nothing was changed.'
+  );
+}
+
+export const NO_SUCH_ORCHESTRATION =
+  'No orchestration matches that link or id: check it is the proposal message (or a reply in its thread). ' +
+  '`/orchestrate status` lists yours. Nothing was changed.';
+
+export function cancelledByCommand(goal: string): string {
+  return `:no_entry_sign: Cancelled: _${safeMrkdwn(goal, 200)}_. Its proposal message and thread say so.`;
+}
+
+export const LOOKUP_FAILED =
+  ':warning: Orchestrate could not look that up (its database did not answer). Nothing was changed; try again ' +
+  'in a moment.';
+
+export const NOT_AN_APPROVER =
+  ':no_entry: Only approvers (ORCHESTRATE_APPROVERS) can edit or retire agents. Nothing was changed.';
+
+export const AGENT_GONE = 'That agent is no longer in the roster. Nothing was changed.';
+
+export function agentRetiredMeanwhile(name: string, by: string | null): string {
+  const who = by ? ` by <@${by}>` : '';
+  return `:information_source: *${safeMrkdwn(name, 120)}* was already retired${who}. Nothing was changed.`;
+}
+
+export function agentEditedMeanwhile(name: string, by: string | null): string {
+  const who = by ? ` by <@${by}>` : '';
+  return (
+    `:information_source: *${safeMrkdwn(name, 120)}* was changed meanwhile${who}, so nothing was changed. ` +
+    'Here is the roster as it is now; try again from it.'
+  );
+}
+
+export function agentSaved(name: string): string {
+  return `:white_check_mark: Saved *${safeMrkdwn(name, 120)}*: plans made from now on see the new title, persona and skills.`;
+}
+
+export function agentRetired(name: string): string {
+  return (
+    `:wastebasket: Retired *${safeMrkdwn(name, 120)}*: it will not be proposed again. ` +
+    'Runs that used it keep showing its name.'
+  );
+}
 
 export const PLANNING_STARTED =
   ':hourglass_flowing_sand: Planning… The CEO agent is drafting a proposal; it will appear in this channel for ' +

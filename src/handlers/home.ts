@@ -1,7 +1,7 @@
 /**
- * The App Home tab: drawn when a person opens it, and its Details buttons, which open a run's
- * detail modal. A click on the Home tab carries no response_url, so a refusal is shown in a small
- * modal instead of an ephemeral message.
+ * The App Home tab: drawn when a person opens it (an approver's with the roster's Edit and Retire),
+ * and its Details buttons, which open a run's detail modal. A click on the Home tab carries no
+ * response_url, so a refusal is shown in a small modal instead of an ephemeral message.
  */
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { ModalView } from '@slack/types';
@@ -18,7 +18,7 @@ export function register(app: App, services: Services): void {
   app.event('app_home_opened', async ({ event, client }) => {
     if (event.tab !== 'home') return;
     try {
-      await publishHome(client, event.user);
+      await publishHome(client, event.user, { approvers: services.config.approvers });
     } catch (error) {
       services.logger.warn(`could not publish the Home tab of ${event.user}: ${describeError(error)}`);
     }

@@ -153,4 +153,7 @@ const StepSchema = new Schema<StepDoc>(
   { timestamps: true, minimize: false },
 );
 
+// The roster's figures (runs done, spend) are summed per agent.
+StepSchema.index({ agentId: 1 });
+
 export const Step = mongoose.model<StepDoc>('Step', StepSchema);

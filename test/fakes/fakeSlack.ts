@@ -500,6 +500,12 @@ export class FakeSlack extends LoopbackServer {
         return this.updateMessage(args);
       case 'chat.postEphemeral':
         return { ok: true, message_ts: this.nextTs() };
+      case 'chat.getPermalink':
+        return {
+          ok: true,
+          channel: args.channel,
+          permalink: `https://fake.slack.com/archives/${args.channel}/p${String(args.message_ts).replace('.', '')}`,
+        };
       case 'chat.startStream':
         return this.startStream(args);
       case 'chat.appendStream':

@@ -27,7 +27,8 @@ export async function resolveRoles(
   orchestrationId: Types.ObjectId,
   proposal: Proposal,
 ): Promise<{ roles: Record<string, ResolvedRole>; hired: Set<string> }> {
-  const roster = await rosterAgents();
+  // A plan approved before one of its agents was retired still runs with that agent.
+  const roster = await rosterAgents({ includeRetired: true });
   const byName = new Map(roster.map((a) => [a.name.toLowerCase(), a]));
   const roles: Record<string, ResolvedRole> = {};
   const hired = new Set<string>();

@@ -94,6 +94,7 @@ export class Engine {
         retryBaseMs: deps.config.engine.retryBaseMs,
         pacing: deps.config.slackPacing,
         lockLifetimeMs: deps.config.engine.lockLifetimeMs,
+        approvers: deps.config.approvers,
       }),
       inflight: new Inflight(),
       watchIntervalMs: deps.watchIntervalMs ?? 1000,

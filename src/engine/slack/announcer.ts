@@ -50,6 +50,8 @@ export interface AnnouncerDeps {
   pacing: Config['slackPacing'];
   /** A dead process's lease lapses within this (the job lock lifetime), so no post waits longer for it. */
   lockLifetimeMs: number;
+  /** Who may edit the roster: a republished Home tab keeps their Edit and Retire buttons. */
+  approvers?: readonly string[];
 }
 
 const CHANNEL_REFUSALS = new Set(['channel_not_found', 'not_in_channel', 'is_archived']);
@@ -96,7 +98,7 @@ export class Announcer {
     this.status = new ThreadStatus(deps.postClient, gate, deps.logger);
     this.notes = new Notes(deps.slack, deps.logger);
     this.home = new HomeRefresher(
-      (userId) => publishHome(deps.slack, userId),
+      (userId) => publishHome(deps.slack, userId, { approvers: deps.approvers ?? [] }),
       Math.max(2000, deps.pacing.coalesceMs),
       (userId, error) => deps.logger.debug(`could not refresh the Home tab of ${userId}: ${describeError(error)}`),
     );

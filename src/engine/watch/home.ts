@@ -1,10 +1,12 @@
 /**
- * A person's App Home: their most recent orchestrations, drawn and published. The engine
- * republishes it (through HomeRefresher, coalesced) whenever one of their runs changes state.
+ * A person's App Home: their most recent orchestrations and a page of the roster, drawn and
+ * published. The engine republishes it (through HomeRefresher, coalesced) whenever one of their
+ * runs changes state; the roster's buttons republish it at the page they were on.
  */
 import type { WebClient } from '@slack/web-api';
 import { HOME_RUN_LIMIT, type HomeRun, homeView } from '../../blocks/home.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
+import { loadRosterPage } from '../crew/rosterPage.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 
 /** The person's most recent orchestrations, newest first, and how many they have in all. */
@@ -33,8 +35,24 @@ export async function homeRunsOf(userId: string): Promise<{ runs: HomeRun[]; tot
   return { runs, total };
 }
 
+export interface HomeOptions {
+  /**
+   * ORCHESTRATE_APPROVERS: an approver's Home gets Edit and Retire on each agent. Unknown (a
+   * refresh from the engine, which is not told them) draws the roster without them.
+   */
+  approvers?: readonly string[];
+  /** The roster page to draw (the first unless a paging button asked for another). */
+  rosterPage?: number;
+  /** What a roster button just did, shown above the roster. */
+  rosterNotice?: string | null;
+}
+
 /** Draws the person's Home tab and publishes it. */
-export async function publishHome(client: WebClient, userId: string): Promise<void> {
-  const { runs, total } = await homeRunsOf(userId);
-  await client.views.publish({ user_id: userId, view: homeView({ runs, total, now: new Date() }) });
+export async function publishHome(client: WebClient, userId: string, options: HomeOptions = {}): Promise<void> {
+  const canManage = options.approvers?.includes(userId) ?? false;
+  const [{ runs, total }, roster] = await Promise.all([
+    homeRunsOf(userId),
+    loadRosterPage(options.rosterPage ?? 0, canManage, options.rosterNotice ?? null),
+  ]);
+  await client.views.publish({ user_id: userId, view: homeView({ runs, total, now: new Date(), roster }) });
 }
