@@ -28,6 +28,7 @@ export const ActionIds = {
   rerunDependents: 'run.rerun_dependents',
   keepDependents: 'run.keep_dependents',
   followUp: 'run.follow_up',
+  saveTemplate: 'run.save_template',
   raiseCap: 'run.raise_cap',
   /** The thumbs under the deliverable (one feedback_buttons element). */
   rateDeliverable: 'run.rate_deliverable',
@@ -45,6 +46,7 @@ export const ViewIds = {
   reworkResult: 'run.rework_result.modal',
   rerunStep: 'run.rerun_step.modal',
   followUp: 'run.follow_up.modal',
+  saveTemplate: 'run.save_template.modal',
   editResult: 'run.edit_result.modal',
   raiseCap: 'run.raise_cap.modal',
   runDetail: 'home.run_detail.modal',
@@ -63,6 +65,9 @@ export const InputIds = {
   reviewGates: { block: 'review_gates', action: 'review_gates_select' },
   feedback: { block: 'rework_feedback', action: 'rework_feedback_input' },
   gaps: { block: 'follow_up_gaps', action: 'follow_up_gaps_input' },
+  templateName: { block: 'template_name', action: 'template_name_input' },
+  templateDescription: { block: 'template_description', action: 'template_description_input' },
+  templateParams: { block: 'template_params', action: 'template_params_input' },
   resultText: { block: 'result_text', action: 'result_text_input' },
 } as const;
 

@@ -9,6 +9,7 @@ import type { OrchestrationStatus } from '../engine/plan/status.js';
 import { ActionIds, encodeControlValue, ViewIds } from './actionIds.js';
 import { type RosterPageView, rosterBlocks } from './agents.js';
 import { STATUS_LABELS } from './proposal.js';
+import { type TemplateLine, templateBlock } from './templates.js';
 import { formatDuration, formatUsd, plain, safeMrkdwn } from './text.js';
 
 /** The Home tab lists at most this many runs (Slack allows 100 blocks; each run takes two). */
@@ -40,6 +41,8 @@ export interface HomeViewData {
   now: Date;
   /** One page of the roster, drawn below the runs; left out when absent. */
   roster?: RosterPageView;
+  /** The saved plans of the person's workspaces, drawn between the runs and the roster. */
+  templates?: TemplateLine[];
 }
 
 export interface RunDetailStep {
@@ -106,6 +109,12 @@ function placeText(place: RunPlace): string {
 
 export function homeView(view: HomeViewData): HomeView {
   const blocks: KnownBlock[] = [{ type: 'header', text: plainText('Your orchestrations') }, ...runBlocks(view)];
+  if (view.templates?.length) {
+    const shown = view.templates.slice(0, 10);
+    blocks.push({ type: 'divider' }, { type: 'header', text: plainText('Saved plans') }, ...shown.map(templateBlock));
+    if (view.templates.length > shown.length)
+      blocks.push(context(`…and ${view.templates.length - shown.length} more.`));
+  }
   if (view.roster) blocks.push({ type: 'divider' }, ...rosterBlocks(view.roster));
   return { type: 'home', blocks };
 }

@@ -207,7 +207,14 @@ export function proposalMessage(view: ProposalView): SlackMessage {
           'Cancel this run?',
           'Queued steps are removed and calls in flight are stopped. Spend so far stays spent.',
         ),
+        button(ActionIds.saveTemplate, 'Save as template', value),
       ],
+    });
+  } else if (view.status === 'completed') {
+    blocks.push({
+      type: 'actions',
+      block_id: `completed:${view.revision}`,
+      elements: [button(ActionIds.saveTemplate, 'Save as template', control())],
     });
   }
 

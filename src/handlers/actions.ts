@@ -28,6 +28,7 @@ import { raiseCapModalFor } from '../engine/usecases/raiseCap.js';
 import { rateDeliverable } from '../engine/usecases/rate.js';
 import { reviewGatesModalFor } from '../engine/usecases/reviewGates.js';
 import { acceptClick, controlRun, reviewModalFor } from '../engine/usecases/steer.js';
+import { saveTemplateModalFor } from '../engine/usecases/templates.js';
 import { describeError } from '../errors.js';
 import type { Services } from '../services.js';
 
@@ -114,6 +115,7 @@ export function register(app: App, services: Services): void {
   onClick(ActionIds.rerunDependents, (args) => settleOutdatedClick(services, clickOf(args), 'rerun'));
   onClick(ActionIds.keepDependents, (args) => settleOutdatedClick(services, clickOf(args), 'keep'));
   onModalClick(ActionIds.followUp, (click) => followUpModalFor(services, click));
+  onModalClick(ActionIds.saveTemplate, (click) => saveTemplateModalFor(services, click));
   // The CEO agent's questions before planning.
   onModalClick(ActionIds.answerQuestions, (click) => answersModalFor(services, click));
   onClick(ActionIds.skipQuestions, (args) => skipQuestions(services, clickOf(args)));

@@ -9,6 +9,7 @@ import { rosterReply } from '../engine/usecases/agents.js';
 import type { Reply } from '../engine/usecases/guard.js';
 import { cancelByRef, openRunsReply } from '../engine/usecases/openRuns.js';
 import { type ParsedRequest, parseRequest, startRequest } from '../engine/usecases/request.js';
+import { useTemplate } from '../engine/usecases/templates.js';
 import { describeError } from '../errors.js';
 import type { Services } from '../services.js';
 
@@ -29,6 +30,15 @@ function subCommandReply(services: Services, args: CommandArgs, parsed: SubComma
       return openRunsReply(services, client, command.user_id);
     case 'cancel':
       return cancelByRef(services, { ref: parsed.ref, ...viewer });
+    case 'use':
+      return useTemplate(services, {
+        name: parsed.name,
+        args: parsed.args,
+        userId: command.user_id,
+        channelId: command.channel_id,
+        teamId: command.team_id ?? null,
+        responseUrl: command.response_url,
+      });
   }
 }
 

@@ -20,6 +20,7 @@ import type { Click, FormErrors } from '../engine/usecases/guard.js';
 import { submitRaiseCap } from '../engine/usecases/raiseCap.js';
 import { submitReviewGates } from '../engine/usecases/reviewGates.js';
 import { submitReview } from '../engine/usecases/steer.js';
+import { submitSaveTemplate } from '../engine/usecases/templates.js';
 import { describeError } from '../errors.js';
 import type { Services } from '../services.js';
 
@@ -149,6 +150,16 @@ export function register(app: App, services: Services): void {
       gaps: input(values, InputIds.gaps)?.value ?? '',
       budgetUsd: parseUsd(textOf(values, InputIds.budget)),
       blocks: { gaps: InputIds.gaps.block, budget: InputIds.budget.block },
+    });
+  });
+
+  onSubmit(ViewIds.saveTemplate, InputIds.templateName.block, (args) => {
+    const values = args.view.state.values;
+    return submitSaveTemplate(services, formOf(args), {
+      name: textOf(values, InputIds.templateName),
+      description: textOf(values, InputIds.templateDescription),
+      params: input(values, InputIds.templateParams)?.value ?? '',
+      blocks: { name: InputIds.templateName.block, params: InputIds.templateParams.block },
     });
   });
 

@@ -154,6 +154,9 @@ export interface OrchestrationDoc {
   clarification?: Clarification | null;
   /** Paused by a person (Pause on the run card); null while running. */
   paused?: RunPause | null;
+  /** The saved plan it was made from, and the recurring goal that started it; null otherwise. */
+  templateId?: Types.ObjectId | null;
+  scheduleId?: Types.ObjectId | null;
   /** Failed because the budget would have been exceeded: "Raise cap and continue" may resume it. */
   budgetStop: boolean;
   startedAt: Date | null;
@@ -248,6 +251,8 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
     questions: { type: Schema.Types.Mixed, default: () => [] },
     parent: { type: Schema.Types.Mixed, default: null },
     followUps: { type: Schema.Types.Mixed, default: () => [] },
+    templateId: { type: Schema.Types.ObjectId, default: null },
+    scheduleId: { type: Schema.Types.ObjectId, default: null },
     startedAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },
   },

@@ -98,12 +98,16 @@ describe('proposalMessage', () => {
     expect(drops[2].confirm.text.text).toMatch(/Nothing depends on it/);
   });
 
-  it('offers only Cancel while running, and no buttons once finished', () => {
+  it('offers Cancel and Save as template while running, only Save as template once completed, and nothing once failed or cancelled', () => {
     expect(buttons(proposalMessage(view({ status: 'executing' }))).map((b: any) => b.action_id)).toEqual([
       ActionIds.cancel,
+      ActionIds.saveTemplate,
     ]);
     expect(accessories(proposalMessage(view({ status: 'executing' })))).toEqual([]);
-    for (const status of ['completed', 'failed', 'cancelled'] as const) {
+    expect(buttons(proposalMessage(view({ status: 'completed' }))).map((b: any) => b.action_id)).toEqual([
+      ActionIds.saveTemplate,
+    ]);
+    for (const status of ['failed', 'cancelled'] as const) {
       expect(buttons(proposalMessage(view({ status })))).toEqual([]);
       expect(accessories(proposalMessage(view({ status })))).toEqual([]);
     }

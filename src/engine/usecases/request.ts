@@ -27,7 +27,8 @@ export type ParsedRequest =
   | { kind: 'goal'; goal: string; ack: string }
   | { kind: 'agents' }
   | { kind: 'status' }
-  | { kind: 'cancel'; ref: OrchestrationRef };
+  | { kind: 'cancel'; ref: OrchestrationRef }
+  | { kind: 'use'; name: string; args: string };
 
 /**
  * A sub-command: its word, and what must follow it. Text whose first word is a sub-command's but
@@ -57,7 +58,14 @@ const SUB_COMMANDS: readonly SubCommand[] = [
   { word: 'status', takes: NOTHING, read: () => ({ kind: 'status' }) },
   { word: 'cancel', takes: AT_MOST_ONE_TOKEN, read: readCancel },
   { word: 'agents', takes: NOTHING, read: () => ({ kind: 'agents' }) },
+  // "use" and a saved plan's name (a slug): the rest are its parameters.
+  { word: 'use', takes: /^[a-z0-9][a-z0-9_-]{0,39}(\s[\s\S]*)?$/i, read: readUse },
 ];
+
+function readUse(rest: string): ParsedRequest {
+  const [, name = '', args = ''] = /^(\S+)\s*([\s\S]*)$/.exec(rest) ?? [];
+  return { kind: 'use', name: name.toLowerCase(), args };
+}
 
 /** A single short word that names no sub-command is a mistyped one: one word is no goal, and planning costs money. */
 const LONE_WORD = /^\S{1,30}$/;

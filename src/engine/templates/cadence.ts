@@ -1,0 +1,84 @@
+/**
+ * When a recurring goal runs (pure): the cadence people choose (daily, weekly or a cron
+ * expression), its cron expression for the queue, the time zone it is read in, and the names of
+ * an occurrence and of a month on that zone's wall clock.
+ */
+import { z } from 'zod';
+import { minuteKey, monthKey, parseCron, previousOccurrence, wallClock } from './cron.js';
+
+const TIME = z.string().regex(/^([01]?\d|2[0-3]):[0-5]\d$/, 'must be a 24-hour time such as 09:00');
+
+/** The cadences people may choose, as zod checks them. */
+export const CadenceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('daily'), time: TIME }),
+  z.object({
+    kind: z.literal('weekly'),
+    day: z.number().int().min(0).max(6).describe('0 is Sunday, as in cron'),
+    time: TIME,
+  }),
+  z.object({ kind: z.literal('cron'), expression: z.string().max(200) }),
+]);
+/** When a recurring goal runs: daily or weekly at a wall-clock time, or a cron expression. */
+export type Cadence = z.infer<typeof CadenceSchema>;
+
+const hourMinute = (time: string) => time.split(':').map(Number) as [number, number];
+
+/**
+ * A cadence's cron expression, checked. A recurring goal runs at most once an hour: every run is
+ * an orchestration with its own budget, and a minute field of "*" would start sixty.
+ */
+export function checkCadence(
+  input: unknown,
+): { ok: true; cadence: Cadence; cron: string } | { ok: false; error: string } {
+  const parsed = CadenceSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { ok: false, error: `The schedule's ${issue.path.join('.') || 'cadence'} ${issue.message}.` };
+  }
+  const cadence = parsed.data;
+  if (cadence.kind !== 'cron') {
+    const [h, m] = hourMinute(cadence.time);
+    return { ok: true, cadence, cron: `${m} ${h} * * ${cadence.kind === 'weekly' ? cadence.day : '*'}` };
+  }
+  const read = parseCron(cadence.expression);
+  if (!read.ok) return read;
+  if (read.cron.minute.values.size !== 1)
+    return {
+      ok: false,
+      error: 'A recurring goal runs at most once an hour: give the minute as one number, such as 0.',
+    };
+  return { ok: true, cadence, cron: cadence.expression.trim().split(/\s+/).join(' ') };
+}
+
+/** The cron expression the queue repeats on: daily 09:00 is "0 9 * * *", weekly is "m h * * d". Throws on a cadence `checkCadence` refuses. */
+export function cronOf(cadence: Cadence): string {
+  const checked = checkCadence(cadence);
+  if (!checked.ok) throw new Error(checked.error);
+  return checked.cron;
+}
+
+/** The IANA name as Intl spells it, or null when Intl does not know the zone. */
+export function canonicalTimeZone(timeZone: string): string | null {
+  if (!timeZone.trim() || timeZone.length > 64) return null;
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+  } catch {
+    return null;
+  }
+}
+
+/** "2026-12": the month `at` falls in on the wall clock of `timeZone`. */
+export const monthIn = (at: Date, timeZone: string) => monthKey(wallClock(at, timeZone));
+
+/**
+ * The occurrence a firing at `firedAt` belongs to: the latest wall-clock minute the cadence names at
+ * or before it, in the schedule's zone ("2026-12-01T09:00"). A firing late by seconds or minutes, a
+ * second instance firing the same job, or a job retried after a crash all name the same occurrence;
+ * later occurrences have greater names, which is what `claimOccurrence` relies on.
+ */
+export function occurrenceKeyAt(schedule: { cadence: Cadence; timezone: string }, firedAt: Date): string {
+  const read = parseCron(cronOf(schedule.cadence));
+  const clock = wallClock(firedAt, schedule.timezone);
+  // Null is not reached for a checked cadence (each names a day that exists); the minute fired is the next best name.
+  return minuteKey((read.ok ? previousOccurrence(read.cron, clock) : null) ?? clock);
+}
