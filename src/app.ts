@@ -9,6 +9,7 @@ import * as agents from './handlers/agents.js';
 import * as commands from './handlers/commands.js';
 import * as home from './handlers/home.js';
 import * as messages from './handlers/messages.js';
+import * as schedules from './handlers/schedules.js';
 import * as views from './handlers/views.js';
 import type { Logger } from './logger.js';
 import { slackReceiver } from './requestLimits.js';
@@ -77,4 +78,5 @@ export function registerListeners(app: App, services: Services): void {
   home.register(app, services);
   agents.register(app, services);
   messages.register(app, services);
+  schedules.register(app, services);
 }

@@ -29,6 +29,10 @@ export const ActionIds = {
   keepDependents: 'run.keep_dependents',
   followUp: 'run.follow_up',
   saveTemplate: 'run.save_template',
+  scheduleTemplate: 'home.schedule_template',
+  pauseSchedule: 'home.pause_schedule',
+  resumeSchedule: 'home.resume_schedule',
+  deleteSchedule: 'home.delete_schedule',
   raiseCap: 'run.raise_cap',
   /** The thumbs under the deliverable (one feedback_buttons element). */
   rateDeliverable: 'run.rate_deliverable',
@@ -47,6 +51,7 @@ export const ViewIds = {
   rerunStep: 'run.rerun_step.modal',
   followUp: 'run.follow_up.modal',
   saveTemplate: 'run.save_template.modal',
+  schedule: 'home.schedule.modal',
   editResult: 'run.edit_result.modal',
   raiseCap: 'run.raise_cap.modal',
   runDetail: 'home.run_detail.modal',

@@ -9,6 +9,7 @@ import type { OrchestrationStatus } from '../engine/plan/status.js';
 import { ActionIds, encodeControlValue, ViewIds } from './actionIds.js';
 import { type RosterPageView, rosterBlocks } from './agents.js';
 import { STATUS_LABELS } from './proposal.js';
+import { type ScheduleLine, scheduleBlocks } from './schedules.js';
 import { type TemplateLine, templateBlock } from './templates.js';
 import { formatDuration, formatUsd, plain, safeMrkdwn } from './text.js';
 
@@ -43,6 +44,8 @@ export interface HomeViewData {
   roster?: RosterPageView;
   /** The saved plans of the person's workspaces, drawn between the runs and the roster. */
   templates?: TemplateLine[];
+  /** Their recurring goals, below the saved plans. */
+  schedules?: ScheduleLine[];
 }
 
 export interface RunDetailStep {
@@ -110,10 +113,14 @@ function placeText(place: RunPlace): string {
 export function homeView(view: HomeViewData): HomeView {
   const blocks: KnownBlock[] = [{ type: 'header', text: plainText('Your orchestrations') }, ...runBlocks(view)];
   if (view.templates?.length) {
-    const shown = view.templates.slice(0, 10);
+    const shown = view.templates.slice(0, 5);
     blocks.push({ type: 'divider' }, { type: 'header', text: plainText('Saved plans') }, ...shown.map(templateBlock));
     if (view.templates.length > shown.length)
       blocks.push(context(`…and ${view.templates.length - shown.length} more.`));
+  }
+  if (view.schedules?.length) {
+    const shown = view.schedules.slice(0, 5);
+    blocks.push({ type: 'header', text: plainText('Recurring goals') }, ...shown.flatMap(scheduleBlocks));
   }
   if (view.roster) blocks.push({ type: 'divider' }, ...rosterBlocks(view.roster));
   return { type: 'home', blocks };

@@ -3,7 +3,7 @@
  * goal are parameters), and the lines that list saved plans with how they were used.
  */
 import type { KnownBlock, ModalView } from '@slack/types';
-import { type ControlValue, encodeControlValue, InputIds, ViewIds } from './actionIds.js';
+import { ActionIds, type ControlValue, encodeControlValue, InputIds, ViewIds } from './actionIds.js';
 import { formatUsd, safeMrkdwn } from './text.js';
 
 const plainText = (t: string) => ({ type: 'plain_text' as const, text: t });
@@ -74,6 +74,7 @@ export function parseMarks(text: string): { ok: true; marks: Record<string, stri
 }
 
 export interface TemplateLine {
+  id: string;
   name: string;
   description: string;
   usage: string;
@@ -86,6 +87,12 @@ export function templateBlock(t: TemplateLine): KnownBlock {
   const cost = t.typicalUsd === null ? 'typical cost: not enough runs yet' : `typically ${formatUsd(t.typicalUsd)}`;
   return {
     type: 'section',
+    accessory: {
+      type: 'button',
+      action_id: ActionIds.scheduleTemplate,
+      text: { type: 'plain_text', text: 'Schedule' },
+      value: t.id,
+    },
     text: {
       type: 'mrkdwn',
       text:

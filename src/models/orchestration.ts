@@ -145,6 +145,8 @@ export interface OrchestrationDoc {
   humanInput?: HumanInput[];
   /** Questions asked of the finished run's deliverable, each handled once (by its mention's ts). */
   questions?: Array<{ ts: string; by: string; at: Date; question: string }>;
+  /** A recurring goal's run that starts without review: approved, as its schedule's creator, once posted. */
+  autoApprove?: { by: string } | null;
   /** A re-run being applied; null otherwise. */
   rerun?: RerunRequest | null;
   /** The run whose gaps this one follows up on, and the runs that follow up on this one. */
@@ -248,6 +250,7 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
     paused: { type: Schema.Types.Mixed, default: null },
     clarification: { type: Schema.Types.Mixed, default: null },
     rerun: { type: Schema.Types.Mixed, default: null },
+    autoApprove: { type: Schema.Types.Mixed, default: null },
     questions: { type: Schema.Types.Mixed, default: () => [] },
     parent: { type: Schema.Types.Mixed, default: null },
     followUps: { type: Schema.Types.Mixed, default: () => [] },

@@ -37,11 +37,10 @@ async function ask(text: string, userId = REQUESTER): Promise<{ text: string; bl
   const res = await h.command(text, userId);
   expect(res.status).toBe(200);
   if (res.json?.text) return { text: res.json.text, blocks: res.json.blocks ?? [], call: null };
+  // This command's own answer: another command's may land meanwhile.
+  const id = h.lastCommandResponseId();
   const call = await h.slack.waitFor(
-    (c) =>
-      c.method === 'response_url' &&
-      String(c.args._responseId).startsWith('cmd-') &&
-      h.slack.calls.indexOf(c) >= before,
+    (c) => c.method === 'response_url' && String(c.args._responseId) === id && h.slack.calls.indexOf(c) >= before,
   );
   expect(call.args.response_type).toBe('ephemeral');
   return { text: String(call.args.text), blocks: call.args.blocks ?? [], call };

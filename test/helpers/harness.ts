@@ -33,6 +33,8 @@ export interface Harness {
   mongo: EmbeddedServer;
   logs: string[];
   command(text: string, userId?: string): Promise<SlackHttpResponse>;
+  /** The response_url id of the latest command (`cmd-N`): where its late answers land. */
+  lastCommandResponseId(): string;
   click(actionId: string, value: string, userId?: string, messageTs?: string): Promise<SlackHttpResponse>;
   submit(
     callbackId: string,
@@ -151,6 +153,7 @@ export async function startHarness(
         channel_id: CHANNEL,
         response_url: slack.responseUrl(`cmd-${++commandCount}`),
       }),
+    lastCommandResponseId: () => `cmd-${commandCount}`,
     click: (actionId, value, userId = REQUESTER, messageTs = '1.0') =>
       sendInteraction(
         url,
@@ -191,11 +194,15 @@ export async function startHarness(
       const before = slack.callsTo('chat.postMessage').length;
       const res = await harness.command(goal);
       if (res.status !== 200) throw new Error(`command answered ${res.status}`);
+      // This goal's proposal: another request's may be posted meanwhile.
+      const head = goal.slice(0, 40).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
       const posted = await slack.waitFor(
         (c) =>
           c.method === 'chat.postMessage' &&
           !c.args.thread_ts &&
-          slack.callsTo('chat.postMessage').indexOf(c) >= before,
+          slack.callsTo('chat.postMessage').indexOf(c) >= before &&
+          findButton(c, 'orchestrate.approve') !== undefined &&
+          blocksText(c).includes(head),
       );
       const value = findButton(posted, 'orchestrate.approve')?.value;
       if (!value) throw new Error(`the proposal has no Approve button: ${blocksText(posted).slice(0, 500)}`);

@@ -17,6 +17,7 @@ import type { ModelRegistry } from '../money/models.js';
 import type { Pricer } from '../money/pricing.js';
 import type { OrchestrationId } from '../plan/ids.js';
 import { Announcer } from '../slack/announcer.js';
+import { allSchedules, registerSchedule, type ScheduleJobData } from '../templates/schedules.js';
 import type { ToolCatalog } from '../tools/catalog.js';
 import type { EngineContext } from './context.js';
 import { Inflight } from './inflight.js';
@@ -36,6 +37,7 @@ import {
 import { requestRerun, settleOutdated } from './rerun.js';
 import { purgeFinished } from './retention.js';
 import { acceptResult, editResult, type ReviewTarget, reworkResult } from './review.js';
+import { runScheduleJob } from './scheduleJob.js';
 import { recover } from './scheduler.js';
 import { runStartJob } from './startJob.js';
 import { runStepJob } from './stepJob.js';
@@ -110,6 +112,7 @@ export class Engine {
       (job) => renewStepLease(ctx, job),
     );
     queue.onGaveUp((job, error) => gaveUp(ctx, job, error));
+    queue.define<ScheduleJobData>(JOBS.schedule, (job) => runScheduleJob(ctx, job), 2);
     const days = deps.config.retentionDays;
     if (days !== null) {
       queue.define(
@@ -134,6 +137,8 @@ export class Engine {
   async startProcessing(): Promise<void> {
     await this.ctx.queue.start();
     if (this.ctx.config.retentionDays !== null) await this.ctx.queue.every(JOBS.retention, '1 day');
+    // Every recurring goal has its job (a no-op for those already there).
+    for (const schedule of await allSchedules()) await registerSchedule(this.agenda, schedule);
     await recover(this.ctx);
     await this.ctx.announcer.resume();
     // Posts and redraws stored by other instances, or left by a dead one, are picked up on this beat.

@@ -90,12 +90,28 @@ export async function runPlanJob(ctx: EngineContext, job: Job<PlanJobData>): Pro
 
   // Post the proposal (once: the ts is stored, and a retried job finds it).
   const fresh = await loadOrchestration(id);
-  if (!fresh || fresh.messageTs || fresh.status !== 'proposed' || !fresh.proposal) return;
-  const refusal = await ctx.announcer.postProposal(fresh);
-  if (!refusal) return;
-  const reason = proposalRefusedText(refusal.code, refusal.channel);
-  await transition(id, 'proposed', 'failed', { reason });
-  await ctx.announcer.respond(responseUrl, `:warning: ${reason}`);
+  if (!fresh || fresh.status !== 'proposed' || !fresh.proposal) return;
+  if (!fresh.messageTs) {
+    const refusal = await ctx.announcer.postProposal(fresh);
+    if (refusal) {
+      const reason = proposalRefusedText(refusal.code, refusal.channel);
+      await transition(id, 'proposed', 'failed', { reason });
+      await ctx.announcer.respond(responseUrl, `:warning: ${reason}`);
+      return;
+    }
+  }
+  // A recurring goal set to run without review is approved once its plan is posted (and again
+  // tried by a retried job, should the process die in between).
+  if (fresh.autoApprove) {
+    const approved = await transition(id, 'proposed', 'approved', {
+      by: fresh.autoApprove.by,
+      reason: 'a recurring goal that runs without review',
+      where: { revision: fresh.revision },
+      set: { approvedBy: fresh.autoApprove.by, approvedRevision: fresh.revision, approvedAt: new Date() },
+    });
+    if (approved) await ctx.queue.ensureStart(id);
+    await ctx.announcer.refresh(id, { wait: false });
+  }
 }
 
 /**

@@ -19,6 +19,7 @@ export const JOBS = {
   start: 'orchestrate.start',
   step: 'orchestrate.step',
   retention: 'orchestrate.retention',
+  schedule: 'orchestrate.schedule',
 } as const;
 export type JobName = (typeof JOBS)[keyof typeof JOBS];
 

@@ -14,7 +14,7 @@ import { canonicalTimeZone, checkCadence, monthIn } from './cadence.js';
 import { instantiate } from './pattern.js';
 
 export { cronOf, occurrenceKeyAt } from './cadence.js';
-export { registerSchedule, scheduleJobName, unregisterSchedule } from './scheduleJobs.js';
+export { registerSchedule, type ScheduleJobData, scheduleJobName, unregisterSchedule } from './scheduleJobs.js';
 
 /** The proposal contract's ceiling on a budget. */
 const MAX_CAP_USD = 10_000;
@@ -122,6 +122,11 @@ export async function createSchedule(input: CreateScheduleInput): Promise<Schedu
 }
 
 /** The schedule, or null (deleted, or not an id). */
+/** Every schedule, paused or not: each keeps its job (a paused one's occurrences do nothing). */
+export async function allSchedules(): Promise<ScheduleDoc[]> {
+  return Schedule.find({}).lean<ScheduleDoc[]>();
+}
+
 export async function loadSchedule(scheduleId: string | Types.ObjectId): Promise<ScheduleDoc | null> {
   const _id = objectIdOf(scheduleId);
   return _id ? Schedule.findById(_id).lean<ScheduleDoc>() : null;

@@ -4,11 +4,15 @@
  * runs changes state; the roster's buttons republish it at the page they were on.
  */
 import type { WebClient } from '@slack/web-api';
+import mongoose from 'mongoose';
 import { HOME_RUN_LIMIT, type HomeRun, homeView } from '../../blocks/home.js';
+import type { ScheduleLine } from '../../blocks/schedules.js';
 import type { TemplateLine } from '../../blocks/templates.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { loadRosterPage } from '../crew/rosterPage.js';
 import { orchestrationIdOf } from '../plan/ids.js';
+import { JOBS, JOBS_COLLECTION } from '../run/queue.js';
+import { listSchedules } from '../templates/schedules.js';
 import { listTemplates, usageOf } from '../templates/templates.js';
 
 /** The person's most recent orchestrations, newest first, and how many they have in all. */
@@ -52,19 +56,50 @@ export interface HomeOptions {
 /** Draws the person's Home tab and publishes it. */
 export async function publishHome(client: WebClient, userId: string, options: HomeOptions = {}): Promise<void> {
   const canManage = options.approvers?.includes(userId) ?? false;
-  const [{ runs, total }, roster, templates] = await Promise.all([
+  const teams = (await Orchestration.distinct('slackTeamId', { requesterId: userId })) as (string | null)[];
+  const [{ runs, total }, roster, templates, schedules] = await Promise.all([
     homeRunsOf(userId),
     loadRosterPage(options.rosterPage ?? 0, canManage, options.rosterNotice ?? null),
-    templatesOf(userId),
+    templatesOf(teams),
+    schedulesOf(teams),
   ]);
-  await client.views.publish({ user_id: userId, view: homeView({ runs, total, now: new Date(), roster, templates }) });
+  const view = homeView({ runs, total, now: new Date(), roster, templates, schedules });
+  await client.views.publish({ user_id: userId, view });
+}
+
+/** The recurring goals of those workspaces, with when each runs next (its job's next run). */
+async function schedulesOf(teams: (string | null)[]): Promise<ScheduleLine[]> {
+  const lists = (await Promise.all(teams.map((team) => listSchedules(team)))).flat();
+  if (!lists.length) return [];
+  const jobs = await mongoose.connection
+    .db!.collection(JOBS_COLLECTION)
+    .find({ name: JOBS.schedule, 'data.scheduleId': { $in: lists.map((s) => String(s._id)) } })
+    .toArray();
+  const next = new Map(jobs.map((j) => [String(j.data?.scheduleId), j.nextRunAt ? new Date(j.nextRunAt) : null]));
+  return lists.map((s) => ({
+    id: String(s._id),
+    templateName: s.templateName ?? '(deleted)',
+    cadence:
+      s.cadence.kind === 'cron'
+        ? s.cadence.expression
+        : s.cadence.kind === 'daily'
+          ? `daily at ${s.cadence.time}`
+          : `weekly, day ${s.cadence.day} at ${s.cadence.time}`,
+    timezone: s.timezone,
+    channelId: s.channelId,
+    nextRunAt: next.get(String(s._id)) ?? null,
+    monthToDateUsd: s.monthToDateUsd,
+    monthlyCapUsd: s.monthlyCapUsd,
+    runWithoutReview: s.runWithoutReview,
+    paused: s.paused,
+  }));
 }
 
 /** The saved plans of the workspaces the person has asked in. */
-async function templatesOf(userId: string): Promise<TemplateLine[]> {
-  const teams = (await Orchestration.distinct('slackTeamId', { requesterId: userId })) as (string | null)[];
+async function templatesOf(teams: (string | null)[]): Promise<TemplateLine[]> {
   const lists = await Promise.all(teams.map((team) => listTemplates(team)));
   return lists.flat().map((t) => ({
+    id: String(t._id),
     name: t.name,
     description: t.description,
     usage: usageOf(t),
