@@ -118,8 +118,20 @@ describe('recurring goals', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(await Orchestration.countDocuments({ scheduleId: schedule._id })).toBe(1);
 
+    // An unattended run stops at its own cap: with a cap no call fits under, it ends failed on its budget.
+    await Schedule.updateOne({ _id: schedule._id }, { $set: { capUsd: 0.0001, lastOccurrence: null } });
+    await fire();
+    const starved = await eventually(
+      async () => Orchestration.findOne({ scheduleId: schedule._id, _id: { $ne: run._id } }).lean<OrchestrationDoc>(),
+      10_000,
+      'the second scheduled run',
+    );
+    const stopped = await waitForStatus(String(starved._id), 'failed', 30_000);
+    expect(stopped.budgetStop).toBe(true);
+    expect(stopped.budget.spentUsd).toBeLessThanOrEqual(0.0001);
+
     // The month can afford no other run: the next occurrences skip, and say so once.
-    await Schedule.updateOne({ _id: schedule._id }, { $set: { monthlyCapUsd: 0.9, lastOccurrence: null } });
+    await Schedule.updateOne({ _id: schedule._id }, { $set: { capUsd: 1, monthlyCapUsd: 0.9, lastOccurrence: null } });
     await fire();
     await eventually(
       () => h!.slack.callsTo('chat.postMessage').some((c) => String(c.args.text).includes('skips its runs')),
@@ -132,7 +144,7 @@ describe('recurring goals', () => {
     expect(
       h.slack.callsTo('chat.postMessage').filter((c) => String(c.args.text).includes('skips its runs')),
     ).toHaveLength(1);
-    expect(await Orchestration.countDocuments({ scheduleId: schedule._id })).toBe(1);
+    expect(await Orchestration.countDocuments({ scheduleId: schedule._id })).toBe(2);
 
     // Pause from the Home tab: not by someone else; by an approver.
     await h.click('home.pause_schedule', String(schedule._id), 'U_STRANGER');
