@@ -146,6 +146,14 @@ describe('recurring goals', () => {
     ).toHaveLength(1);
     expect(await Orchestration.countDocuments({ scheduleId: schedule._id })).toBe(2);
 
+    // The Home tab lists it with its next run (from its repeating job, not from the firings above).
+    await openHome(h, APPROVER);
+    await eventually(
+      () => JSON.stringify(h!.slack.homeView(APPROVER)?.blocks ?? []).includes('next <!date^'),
+      5000,
+      'the next run on the Home tab',
+    );
+
     // Pause from the Home tab: not by someone else; by an approver.
     await h.click('home.pause_schedule', String(schedule._id), 'U_STRANGER');
     await h.click('home.pause_schedule', String(schedule._id), APPROVER);
@@ -153,9 +161,17 @@ describe('recurring goals', () => {
     expect(
       h.slack.callsTo('views.open').some((c) => JSON.stringify(c.args.view).includes('can change this schedule')),
     ).toBe(true);
-    const home = JSON.stringify(h.slack.homeView(APPROVER)?.blocks ?? []);
+    // The clicker's Home tab is republished showing it paused, with its next run still known.
+    const home = await eventually(
+      () => {
+        const blocks = JSON.stringify(h!.slack.homeView(APPROVER)?.blocks ?? []);
+        return blocks.includes('home.resume_schedule') ? blocks : null;
+      },
+      5000,
+      'the Home tab shows Resume',
+    );
     expect(home).toContain('weekly-scan');
-    expect(home).toContain('home.resume_schedule');
+    expect(home).toContain('*weekly-scan* · daily at 09:00 (UTC)');
 
     // Delete: the schedule and its job are gone.
     await h.click('home.delete_schedule', String(schedule._id), APPROVER);

@@ -75,7 +75,9 @@ async function schedulesOf(teams: (string | null)[]): Promise<ScheduleLine[]> {
     .db!.collection(JOBS_COLLECTION)
     .find({ name: JOBS.schedule, 'data.scheduleId': { $in: lists.map((s) => String(s._id)) } })
     .toArray();
-  const next = new Map(jobs.map((j) => [String(j.data?.scheduleId), j.nextRunAt ? new Date(j.nextRunAt) : null]));
+  // The schedule's repeating job says when it runs next; a one-off firing of it (done) says nothing.
+  const next = new Map<string, Date>();
+  for (const j of jobs) if (j.nextRunAt) next.set(String(j.data?.scheduleId), new Date(j.nextRunAt));
   return lists.map((s) => ({
     id: String(s._id),
     templateName: s.templateName ?? '(deleted)',
