@@ -22,7 +22,7 @@ import {
   scriptedResponder,
   startHarness,
 } from '../helpers/harness.js';
-import { postSlack } from '../helpers/signedRequests.js';
+import { sendEvent } from '../helpers/signedRequests.js';
 
 let h: Harness | null = null;
 afterEach(async () => {
@@ -188,26 +188,14 @@ describe('follow up on the gaps', () => {
 describe('ask the deliverable', () => {
   let mentions = 0;
   const mention = (harness: Harness, threadTs: string, text: string) =>
-    postSlack(
-      harness.url,
-      SIGNING_SECRET,
-      JSON.stringify({
-        type: 'event_callback',
-        team_id: 'T1',
-        api_app_id: 'A1',
-        event: {
-          type: 'app_mention',
-          user: REQUESTER,
-          text,
-          channel: CHANNEL,
-          ts: `1700.${++mentions}`,
-          thread_ts: threadTs,
-        },
-        event_id: `EvQ${mentions}`,
-        event_time: Math.floor(Date.now() / 1000),
-      }),
-      'application/json',
-    );
+    sendEvent(harness.url, SIGNING_SECRET, {
+      type: 'app_mention',
+      user: REQUESTER,
+      text,
+      channel: CHANNEL,
+      ts: `1700.${++mentions}`,
+      thread_ts: threadTs,
+    });
 
   it('answers a question in the thread from the run’s results, metered on the run; a question over its cap is refused with the numbers', async () => {
     h = await startHarness();

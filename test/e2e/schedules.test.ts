@@ -20,7 +20,7 @@ import {
   startHarness,
   waitForStatus,
 } from '../helpers/harness.js';
-import { postSlack } from '../helpers/signedRequests.js';
+import { sendEvent } from '../helpers/signedRequests.js';
 
 let h: Harness | null = null;
 afterEach(async () => {
@@ -46,21 +46,14 @@ const form = (over: Record<string, unknown> = {}) => {
   };
 };
 
-async function openHome(harness: Harness, user: string) {
-  await postSlack(
-    harness.url,
-    SIGNING_SECRET,
-    JSON.stringify({
-      type: 'event_callback',
-      team_id: 'T1',
-      api_app_id: 'A1',
-      event: { type: 'app_home_opened', user, channel: 'D1', tab: 'home', event_ts: `${Date.now() / 1000}` },
-      event_id: `EvH${Date.now()}`,
-      event_time: Math.floor(Date.now() / 1000),
-    }),
-    'application/json',
-  );
-}
+const openHome = (harness: Harness, user: string) =>
+  sendEvent(harness.url, SIGNING_SECRET, {
+    type: 'app_home_opened',
+    user,
+    channel: 'D1',
+    tab: 'home',
+    event_ts: `${Date.now() / 1000}`,
+  });
 
 describe('recurring goals', () => {
   it('schedules a saved plan, starts one unattended run per occurrence under its cap, skips past the monthly cap once, and pauses', async () => {

@@ -21,7 +21,7 @@ import {
   scriptedResponder,
   startHarness,
 } from '../helpers/harness.js';
-import { postSlack } from '../helpers/signedRequests.js';
+import { sendEvent } from '../helpers/signedRequests.js';
 
 let h: Harness | null = null;
 afterEach(async () => {
@@ -35,19 +35,15 @@ let events = 0;
 /** A reply in the run's thread, as Slack delivers it to the app (message.channels). */
 async function reply(harness: Harness, threadTs: string, user: string, text: string, again?: string): Promise<string> {
   const ts = again ?? `${Math.floor(Date.now() / 1000)}.${String(++events).padStart(6, '0')}`;
-  const res = await postSlack(
-    harness.url,
-    SIGNING_SECRET,
-    JSON.stringify({
-      type: 'event_callback',
-      team_id: 'T1',
-      api_app_id: 'A1',
-      event: { type: 'message', channel: CHANNEL, channel_type: 'channel', user, text, ts, thread_ts: threadTs },
-      event_id: `EvS${events}`,
-      event_time: Math.floor(Date.now() / 1000),
-    }),
-    'application/json',
-  );
+  const res = await sendEvent(harness.url, SIGNING_SECRET, {
+    type: 'message',
+    channel: CHANNEL,
+    channel_type: 'channel',
+    user,
+    text,
+    ts,
+    thread_ts: threadTs,
+  });
   expect(res.status).toBe(200);
   return ts;
 }

@@ -8,7 +8,7 @@ import { InputIds, ViewIds } from '../../src/blocks/actionIds.js';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Template } from '../../src/models/template.js';
 import { eventually, findButton, type Harness, REQUESTER, SIGNING_SECRET, startHarness } from '../helpers/harness.js';
-import { postSlack } from '../helpers/signedRequests.js';
+import { sendEvent } from '../helpers/signedRequests.js';
 
 let h: Harness | null = null;
 afterEach(async () => {
@@ -73,25 +73,13 @@ describe('saved plans', () => {
     expect(told).toContain('There is no saved plan named nosuch-plan. Saved plans: competitor-scan.');
 
     // The App Home lists it, with how to use it and its runs.
-    await postSlack(
-      h.url,
-      SIGNING_SECRET,
-      JSON.stringify({
-        type: 'event_callback',
-        team_id: 'T1',
-        api_app_id: 'A1',
-        event: {
-          type: 'app_home_opened',
-          user: REQUESTER,
-          channel: 'D1',
-          tab: 'home',
-          event_ts: `${Date.now() / 1000}`,
-        },
-        event_id: 'EvT1',
-        event_time: Math.floor(Date.now() / 1000),
-      }),
-      'application/json',
-    );
+    await sendEvent(h.url, SIGNING_SECRET, {
+      type: 'app_home_opened',
+      user: REQUESTER,
+      channel: 'D1',
+      tab: 'home',
+      event_ts: `${Date.now() / 1000}`,
+    });
     await eventually(
       () => JSON.stringify(h!.slack.homeView(REQUESTER)?.blocks ?? []).includes('competitor-scan'),
       5000,

@@ -149,3 +149,26 @@ export function viewSubmissionPayload(args: {
     },
   };
 }
+
+let events = 0;
+
+/** An Events API callback (a message, a mention, the Home tab opened), signed, as Slack delivers it. */
+export function sendEvent(
+  url: string,
+  signingSecret: string,
+  event: Record<string, unknown>,
+): Promise<SlackHttpResponse> {
+  return postSlack(
+    url,
+    signingSecret,
+    JSON.stringify({
+      type: 'event_callback',
+      team_id: 'T1',
+      api_app_id: 'A1',
+      event,
+      event_id: `Ev${Date.now()}${++events}`,
+      event_time: Math.floor(Date.now() / 1000),
+    }),
+    'application/json',
+  );
+}

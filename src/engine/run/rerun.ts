@@ -11,6 +11,7 @@ import { Orchestration, type OrchestrationDoc, type RerunRequest } from '../../m
 import { Step, type StepDoc } from '../../models/run.js';
 import { type OrchestrationId, orchestrationIdOf } from '../plan/ids.js';
 import type { EngineContext } from './context.js';
+import { toRunAgain } from './review.js';
 import { advance } from './scheduler.js';
 import { transition } from './transition.js';
 
@@ -35,20 +36,9 @@ export function dependentsOf(steps: readonly Pick<StepDoc, 'key' | 'kind' | 'dep
 }
 
 const fresh = (token: string, feedback: string | null) => ({
-  status: 'pending',
+  ...toRunAgain(feedback),
   rerunToken: token,
-  feedback,
   outdated: false,
-  review: null,
-  error: null,
-  skipReason: null,
-  startedAt: null,
-  finishedAt: null,
-  claimedBy: null,
-  leaseUntil: null,
-  toolCalls: [],
-  retrieved: [],
-  citations: [],
 });
 
 /** Puts `step` back to run once for request `token`, keeping what it had in its history. */
@@ -56,7 +46,7 @@ async function resetForRerun(step: StepDoc, token: string, by: string, feedback:
   const earlier = { kind: 'rerun', output: step.output, structured: step.structured, by, at: new Date(), feedback };
   await Step.updateOne(
     { _id: step._id, rerunToken: { $ne: token } },
-    { $push: { history: earlier }, $set: { ...fresh(token, feedback), output: null, structured: null } },
+    { $push: { history: earlier }, $set: fresh(token, feedback) },
   );
 }
 

@@ -20,6 +20,24 @@ export function awaitingReview(step: Pick<StepDoc, 'reviewGate' | 'history'>, at
   return step.reviewGate ? { state: 'awaiting', by: null, at, round: step.history?.length ?? 0 } : null;
 }
 
+/** A step's fields put back so that it runs again (its result and history kept elsewhere): a rework, a re-run. */
+export const toRunAgain = (feedback: string | null) => ({
+  status: 'pending' as const,
+  review: null,
+  feedback,
+  output: null,
+  structured: null,
+  error: null,
+  skipReason: null,
+  startedAt: null,
+  finishedAt: null,
+  claimedBy: null,
+  leaseUntil: null,
+  toolCalls: [],
+  retrieved: [],
+  citations: [],
+});
+
 export interface ReviewTarget {
   orchestrationId: OrchestrationId;
   stepId: string;
@@ -80,21 +98,7 @@ export async function reworkResult(ctx: EngineContext, t: ReviewTarget, feedback
     awaiting(t),
     {
       $push: { history: earlier },
-      $set: {
-        status: 'pending',
-        review: null,
-        feedback,
-        output: null,
-        structured: null,
-        error: null,
-        startedAt: null,
-        finishedAt: null,
-        claimedBy: null,
-        leaseUntil: null,
-        toolCalls: [],
-        retrieved: [],
-        citations: [],
-      },
+      $set: toRunAgain(feedback),
     },
     { returnDocument: 'after' },
   ).lean<StepDoc>();
