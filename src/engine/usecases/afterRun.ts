@@ -174,7 +174,7 @@ export interface Mention {
 
 /**
  * A mention of the bot in a run's thread: a question for a finished run's deliverable. In an open
- * run's thread it is answered with where steering goes instead; elsewhere it is left alone.
+ * run's thread it is a reply like any other (guidance); elsewhere it is left alone.
  */
 export async function askDeliverable(services: Services, mention: Mention): Promise<void> {
   const doc = await Orchestration.findOne({
@@ -184,12 +184,14 @@ export async function askDeliverable(services: Services, mention: Mention): Prom
   if (!doc) return;
   const question = mention.text.replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, '').trim();
   const steering = services.engine.steering;
-  if (!FINISHED.includes(doc.status) || !doc.deliverable) {
+  // While the run is open, a mention is a reply like any other: the thread-reply listener takes it as guidance.
+  if (!FINISHED.includes(doc.status)) return;
+  if (!doc.deliverable) {
     await steering.tellInThread(
       mention.channel,
       mention.userId,
       mention.threadTs,
-      'Questions are answered once the run has a deliverable. While it runs, the requester and approvers guide it by replying here.',
+      'This run ended without a deliverable, so there is nothing to ask it about.',
     );
     return;
   }
