@@ -185,6 +185,36 @@ describe('follow up on the gaps', () => {
   });
 });
 
+describe('a follow-up that cannot be planned', () => {
+  it('says so in the parent’s thread, where it was asked for', async () => {
+    h = await startHarness();
+    const { orchestrationId: o, ts } = await completedRun(h, chain(), (req) => {
+      if (req.toolName === 'deliver_synthesis')
+        return { tool: 'deliver_synthesis', args: { deliverable: '# Doc', gaps: ['No EU pricing'] } };
+      if (req.toolName === 'propose_plan' && req.user.includes('Close the gaps'))
+        return { tool: 'propose_plan', args: { goal: 'x', roles: [] } };
+      return undefined;
+    });
+    const post = threadCalls(h, ts).find((c) => findButton(c, 'run.follow_up'))!;
+    await h.click('run.follow_up', findButton(post, 'run.follow_up')!.value, REQUESTER, ts);
+    const modal = await h.slack.waitFor(
+      (c) => c.method === 'views.open' && c.args.view.callback_id === ViewIds.followUp,
+    );
+    const values = {
+      [InputIds.gaps.block]: { [InputIds.gaps.action]: { type: 'plain_text_input', value: 'No EU pricing' } },
+      [InputIds.budget.block]: { [InputIds.budget.action]: { type: 'plain_text_input', value: '1.00' } },
+    };
+    expect((await h.submit(ViewIds.followUp, modal.args.view.private_metadata, values)).text).toBe('');
+    await eventually(
+      () => threadCalls(h!, ts).some((c) => String(c.args.text).includes('could not be planned')),
+      10_000,
+      'the failure in the parent thread',
+    );
+    const child = (await Orchestration.findOne({ 'parent.orchestrationId': new Types.ObjectId(o) }).lean())!;
+    expect(child.status).toBe('failed');
+  });
+});
+
 describe('ask the deliverable', () => {
   let mentions = 0;
   const mention = (harness: Harness, threadTs: string, text: string) =>

@@ -84,6 +84,19 @@ export async function runPlanJob(ctx: EngineContext, job: Job<PlanJobData>): Pro
       ctx.logger.warn(`planning ${id} failed: ${describeError(error)}`);
       await transition(id, 'planning', 'failed', { reason: message });
       await ctx.announcer.respond(responseUrl, `:warning: ${message}`);
+      // A follow-up was asked for from its parent's thread, where no response_url reaches: say it there.
+      const parent = doc.parent
+        ? await loadOrchestration(orchestrationIdOf({ _id: doc.parent.orchestrationId }))
+        : null;
+      if (parent?.messageTs) {
+        const text = `:warning: The follow-up on the gaps could not be planned: ${message}`;
+        await ctx.announcer.post(parent, [
+          {
+            key: `${id}:planning-failed`,
+            message: { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] },
+          },
+        ]);
+      }
       return;
     }
   }
