@@ -3,52 +3,15 @@
  * process). The first is killed with SIGKILL mid-run; the second takes the steps over once
  * their locks expire and finishes. No result is stored twice and no thread post appears twice.
  */
-import mongoose from 'mongoose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmbeddedServer, startEmbeddedMongo } from '../../src/db.js';
+import { describe, expect, it } from 'vitest';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Step } from '../../src/models/run.js';
 import { SlackPost } from '../../src/models/slackPost.js';
-import { FakeOpenAI } from '../fakes/fakeOpenAI.js';
-import { FakeSlack } from '../fakes/fakeSlack.js';
-import { type AppProcess, startAppProcess } from '../helpers/appProcess.js';
-import {
-  blocksText,
-  eventually,
-  findButton,
-  REQUESTER,
-  SIGNING_SECRET,
-  scriptedResponder,
-  testEnv,
-} from '../helpers/harness.js';
+import { startAppProcess, useProcessTestBed } from '../helpers/appProcess.js';
+import { blocksText, eventually, findButton, REQUESTER, SIGNING_SECRET } from '../helpers/harness.js';
 import { blockActionPayload, sendInteraction, sendSlashCommand } from '../helpers/signedRequests.js';
 
-let mongo: EmbeddedServer;
-let slack: FakeSlack;
-let llm: FakeOpenAI;
-const apps: AppProcess[] = [];
-
-beforeAll(async () => {
-  mongo = await startEmbeddedMongo();
-  slack = new FakeSlack();
-  llm = new FakeOpenAI(scriptedResponder());
-  await Promise.all([slack.start(), llm.start()]);
-  await mongoose.connect(mongo.uri);
-});
-afterAll(async () => {
-  for (const app of apps) app.child.kill('SIGKILL');
-  await mongoose.disconnect();
-  await Promise.all([slack.stop(), llm.stop()]);
-  await mongo.stop();
-});
-
-const env = () => ({
-  ...testEnv(slack, llm, mongo.uri),
-  ORCHESTRATE_PROCESS_EVERY_MS: '250',
-  ORCHESTRATE_LOCK_LIFETIME_MS: '2500',
-  LLM_TIMEOUT_MS: '2000',
-  ORCHESTRATE_RETRY_BASE_MS: '20',
-});
+const bed = useProcessTestBed();
 
 /** Proposes `goal` through the app at `port`, then approves it once `beforeApprove` has run. */
 async function proposeAndApprove(
@@ -61,9 +24,12 @@ async function proposeAndApprove(
     text: goal,
     user_id: REQUESTER,
     channel_id: 'C1',
-    response_url: slack.responseUrl(goal),
+    response_url: bed.slack.responseUrl(goal),
   });
-  const proposal = await slack.waitFor((c) => c.method === 'chat.postMessage' && blocksText(c).includes(goal), 20_000);
+  const proposal = await bed.slack.waitFor(
+    (c) => c.method === 'chat.postMessage' && blocksText(c).includes(goal),
+    20_000,
+  );
   const value = findButton(proposal, 'orchestrate.approve')!.value;
   const id = JSON.parse(value).orchestrationId as string;
   const ts = await eventually(async () => (await Orchestration.findById(id).lean())?.messageTs, 5000, 'ts');
@@ -77,7 +43,7 @@ async function proposeAndApprove(
       messageTs: ts,
       actionId: 'orchestrate.approve',
       value,
-      responseUrl: slack.responseUrl(`${goal} approve`),
+      responseUrl: bed.slack.responseUrl(`${goal} approve`),
     }),
   );
   return { id, ts };
@@ -85,12 +51,12 @@ async function proposeAndApprove(
 
 describe('kill -9 mid-run', () => {
   it('a second process resumes the run; every step completes once and posts once', async () => {
-    const first = await startAppProcess(env());
-    apps.push(first);
+    const first = await startAppProcess(bed.env());
+    bed.apps.push(first);
     // Tickets take a while, so the kill lands while their calls are in flight.
-    const { id, ts } = await proposeAndApprove(first.port, 'Crash-test goal', () => (llm.delayMs = 1200));
+    const { id, ts } = await proposeAndApprove(first.port, 'Crash-test goal', () => (bed.llm.delayMs = 1200));
     await eventually(
-      () => llm.requests.some((r) => r.user.includes('# Your ticket:') && r.endedAt === null),
+      () => bed.llm.requests.some((r) => r.user.includes('# Your ticket:') && r.endedAt === null),
       20_000,
       'a ticket in flight',
     );
@@ -99,9 +65,9 @@ describe('kill -9 mid-run', () => {
     const inFlightAtKill = await Step.find({ orchestrationId: id, status: 'running' }).lean();
     expect(inFlightAtKill.length).toBeGreaterThan(0);
 
-    llm.delayMs = 50;
-    const second = await startAppProcess(env());
-    apps.push(second);
+    bed.llm.delayMs = 50;
+    const second = await startAppProcess(bed.env());
+    bed.apps.push(second);
     await eventually(
       async () => (await Orchestration.findById(id).lean())?.status === 'completed',
       45_000,
@@ -109,7 +75,7 @@ describe('kill -9 mid-run', () => {
     );
     await eventually(
       () =>
-        slack
+        bed.slack
           .callsTo('chat.postMessage')
           .some((c) => c.args.thread_ts === ts && blocksText(c).includes(':tada: *Completed*')),
       // These processes post at Slack's own pace, a message a second in the channel.
@@ -129,7 +95,7 @@ describe('kill -9 mid-run', () => {
       ).toBeGreaterThanOrEqual(2);
     }
     // Each ticket's result appears exactly once in the thread.
-    const thread = slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === ts);
+    const thread = bed.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === ts);
     for (const title of ['Map the competitors', 'Compare pricing', 'Draft the positioning']) {
       expect(thread.filter((c) => blocksText(c).includes(`Result of ${title}`))).toHaveLength(1);
     }
@@ -144,17 +110,17 @@ describe('kill -9 mid-run', () => {
 
   it('SIGTERM drains: the steps running finish and are stored before the process exits', async () => {
     // Only this process may run the steps.
-    for (const old of apps.splice(0)) {
+    for (const old of bed.apps.splice(0)) {
       old.child.kill('SIGKILL');
       await old.exited;
     }
-    llm.delayMs = 0;
-    const app = await startAppProcess(env());
-    apps.push(app);
-    const { id } = await proposeAndApprove(app.port, 'Drain-test goal', () => (llm.delayMs = 1500));
+    bed.llm.delayMs = 0;
+    const app = await startAppProcess(bed.env());
+    bed.apps.push(app);
+    const { id } = await proposeAndApprove(app.port, 'Drain-test goal', () => (bed.llm.delayMs = 1500));
     await eventually(
       () =>
-        llm.requests.some(
+        bed.llm.requests.some(
           (r) => r.user.includes('Drain-test goal') && r.user.includes('# Your ticket:') && r.endedAt === null,
         ),
       20_000,
@@ -166,40 +132,40 @@ describe('kill -9 mid-run', () => {
     expect(await app.exited).toBe(0);
     const after = await Step.find({ _id: { $in: running.map((s) => s._id) } }).lean();
     expect(after.map((s) => s.status)).toEqual(running.map(() => 'succeeded'));
-    expect(llm.requests.filter((r) => r.user.includes('Drain-test goal')).every((r) => !r.aborted)).toBe(true);
+    expect(bed.llm.requests.filter((r) => r.user.includes('Drain-test goal')).every((r) => !r.aborted)).toBe(true);
   });
 
   it('posts queued when the process died are made by the next process, each once', async () => {
-    for (const old of apps.splice(0)) {
+    for (const old of bed.apps.splice(0)) {
       old.child.kill('SIGKILL');
       await old.exited;
     }
-    llm.delayMs = 0;
-    const first = await startAppProcess(env());
-    apps.push(first);
+    bed.llm.delayMs = 0;
+    const first = await startAppProcess(bed.env());
+    bed.apps.push(first);
     const goal = 'Queued-posts goal';
     const { id, ts } = await proposeAndApprove(first.port, goal, () => {
       // Slack keeps saying "later" to the thread's posts: they pile up in the outbox.
-      slack.failMatching('chat.postMessage', (args) => args.thread_ts === ts, { rateLimitedSeconds: 1 }, 10_000);
+      bed.slack.failMatching('chat.postMessage', (args) => args.thread_ts === ts, { rateLimitedSeconds: 1 }, 10_000);
     });
     await eventually(async () => (await Orchestration.findById(id).lean())?.status === 'completed', 30_000, 'the run');
     const queued = await SlackPost.countDocuments({ orchestrationId: id, status: 'pending' });
     expect(queued).toBeGreaterThan(5);
     first.child.kill('SIGKILL');
     await first.exited;
-    slack.reset();
+    bed.slack.reset();
 
-    const second = await startAppProcess(env());
-    apps.push(second);
+    const second = await startAppProcess(bed.env());
+    bed.apps.push(second);
     // Its closing posts too: the done step's job, cut off by the kill, is taken over and stores them.
     await eventually(
       async () =>
         (await SlackPost.countDocuments({ orchestrationId: id, status: 'pending' })) === 0 &&
-        slack.threadReplies('C1', ts).some((m) => m.text.startsWith('Cost rollup')),
+        bed.slack.threadReplies('C1', ts).some((m) => m.text.startsWith('Cost rollup')),
       40_000,
       `the queued posts; second app said:\n${second.output()}`,
     );
-    const texts = slack.threadReplies('C1', ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`);
+    const texts = bed.slack.threadReplies('C1', ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`);
     for (const needle of [
       'formed',
       'Result of Map the competitors',

@@ -21,7 +21,7 @@ import {
   scriptedResponder,
   startHarness,
 } from '../helpers/harness.js';
-import { postSlack, sendInteraction } from '../helpers/signedRequests.js';
+import { openHomeTab, sendInteraction } from '../helpers/signedRequests.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -231,21 +231,7 @@ describe('Retire', () => {
 });
 
 describe('the Home tab', () => {
-  let events = 0;
-  const openHome = (user: string) =>
-    postSlack(
-      h.url,
-      SIGNING_SECRET,
-      JSON.stringify({
-        type: 'event_callback',
-        team_id: 'T1',
-        api_app_id: 'A1',
-        event: { type: 'app_home_opened', user, channel: 'D1', tab: 'home', event_ts: `${Date.now() / 1000}` },
-        event_id: `EvRoster${++events}`,
-        event_time: Math.floor(Date.now() / 1000),
-      }),
-      'application/json',
-    );
+  const openHome = (user: string) => openHomeTab(h.url, SIGNING_SECRET, user);
   /** A click on the Home tab: no channel, no response_url, as Slack sends it. */
   const homeClick = (userId: string, actionId: string, value: string) =>
     sendInteraction(h.url, SIGNING_SECRET, {

@@ -20,7 +20,7 @@ import {
   startHarness,
   waitForStatus,
 } from '../helpers/harness.js';
-import { sendEvent } from '../helpers/signedRequests.js';
+import { openHomeTab } from '../helpers/signedRequests.js';
 
 let h: Harness | null = null;
 afterEach(async () => {
@@ -46,14 +46,7 @@ const form = (over: Record<string, unknown> = {}) => {
   };
 };
 
-const openHome = (harness: Harness, user: string) =>
-  sendEvent(harness.url, SIGNING_SECRET, {
-    type: 'app_home_opened',
-    user,
-    channel: 'D1',
-    tab: 'home',
-    event_ts: `${Date.now() / 1000}`,
-  });
+const openHome = (harness: Harness, user: string) => openHomeTab(harness.url, SIGNING_SECRET, user);
 
 describe('recurring goals', () => {
   it('schedules a saved plan, starts one unattended run per occurrence under its cap, skips past the monthly cap once, and pauses', async () => {

@@ -8,7 +8,7 @@ import { InputIds, ViewIds } from '../../src/blocks/actionIds.js';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Template } from '../../src/models/template.js';
 import { eventually, findButton, type Harness, REQUESTER, SIGNING_SECRET, startHarness } from '../helpers/harness.js';
-import { sendEvent } from '../helpers/signedRequests.js';
+import { openHomeTab } from '../helpers/signedRequests.js';
 
 let h: Harness | null = null;
 afterEach(async () => {
@@ -73,13 +73,7 @@ describe('saved plans', () => {
     expect(told).toContain('There is no saved plan named nosuch-plan. Saved plans: competitor-scan.');
 
     // The App Home lists it, with how to use it and its runs.
-    await sendEvent(h.url, SIGNING_SECRET, {
-      type: 'app_home_opened',
-      user: REQUESTER,
-      channel: 'D1',
-      tab: 'home',
-      event_ts: `${Date.now() / 1000}`,
-    });
+    await openHomeTab(h.url, SIGNING_SECRET, REQUESTER);
     await eventually(
       () => JSON.stringify(h!.slack.homeView(REQUESTER)?.blocks ?? []).includes('competitor-scan'),
       5000,

@@ -19,7 +19,7 @@ import {
   scriptedResponder,
   startHarness,
 } from '../helpers/harness.js';
-import { blockActionPayload, postSlack, sendInteraction } from '../helpers/signedRequests.js';
+import { blockActionPayload, openHomeTab, sendInteraction } from '../helpers/signedRequests.js';
 
 const ADMIN_USER = 'ops';
 const ADMIN_PASSWORD = 'correct-horse-battery-staple';
@@ -366,21 +366,7 @@ describe('the timeline', () => {
 
 describe('the App Home', () => {
   const HOME_USER = 'U_HOMEUSER';
-  let events = 0;
-  const openHome = (user: string) =>
-    postSlack(
-      h.url,
-      SIGNING_SECRET,
-      JSON.stringify({
-        type: 'event_callback',
-        team_id: 'T1',
-        api_app_id: 'A1',
-        event: { type: 'app_home_opened', user, channel: 'D1', tab: 'home', event_ts: `${Date.now() / 1000}` },
-        event_id: `Ev${++events}`,
-        event_time: Math.floor(Date.now() / 1000),
-      }),
-      'application/json',
-    );
+  const openHome = (user: string) => openHomeTab(h.url, SIGNING_SECRET, user);
   const publishesTo = (user: string) => h.slack.callsTo('views.publish').filter((c) => c.args.user_id === user);
 
   it('lists the person’s orchestrations when opened, and is republished when their run changes state', async () => {

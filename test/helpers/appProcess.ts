@@ -7,6 +7,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import mongoose from 'mongoose';
+import { afterAll, beforeAll } from 'vitest';
+import { type EmbeddedServer, startEmbeddedMongo } from '../../src/db.js';
+import { FakeOpenAI } from '../fakes/fakeOpenAI.js';
+import { FakeSlack } from '../fakes/fakeSlack.js';
+import { scriptedResponder, testEnv } from './harness.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -42,4 +48,56 @@ export async function startAppProcess(env: Record<string, string>, timeoutMs = 3
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the app process did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * What a test of app processes shares: one database server (in the test's process), the fake Slack
+ * and LLM, the processes it started (killed at the end), and the settings that make a dead
+ * process's work be taken over within seconds.
+ */
+export interface ProcessTestBed {
+  readonly mongo: EmbeddedServer;
+  readonly slack: FakeSlack;
+  readonly llm: FakeOpenAI;
+  readonly apps: AppProcess[];
+  env(): Record<string, string>;
+}
+
+export function useProcessTestBed(): ProcessTestBed {
+  let mongo: EmbeddedServer;
+  let slack: FakeSlack;
+  let llm: FakeOpenAI;
+  const apps: AppProcess[] = [];
+  beforeAll(async () => {
+    mongo = await startEmbeddedMongo();
+    slack = new FakeSlack();
+    llm = new FakeOpenAI(scriptedResponder());
+    await Promise.all([slack.start(), llm.start()]);
+    await mongoose.connect(mongo.uri);
+  });
+  afterAll(async () => {
+    for (const app of apps) app.child.kill('SIGKILL');
+    await mongoose.disconnect();
+    await Promise.all([slack.stop(), llm.stop()]);
+    await mongo.stop();
+  });
+  return {
+    get mongo() {
+      return mongo;
+    },
+    get slack() {
+      return slack;
+    },
+    get llm() {
+      return llm;
+    },
+    apps,
+    env: () => ({
+      ...testEnv(slack, llm, mongo.uri),
+      ORCHESTRATE_PROCESS_EVERY_MS: '250',
+      ORCHESTRATE_LOCK_LIFETIME_MS: '2500',
+      LLM_TIMEOUT_MS: '2000',
+      ORCHESTRATE_RETRY_BASE_MS: '20',
+    }),
+  };
 }

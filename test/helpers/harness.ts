@@ -112,6 +112,20 @@ export function meteredEnv({
   };
 }
 
+/** What an in-process harness runs with: the fakes, an approver, quick retries and polls, and Slack unpaced. */
+export function harnessEnv(slack: FakeSlack, llm: FakeOpenAI, mongoUri: string): Record<string, string> {
+  return {
+    ...testEnv(slack, llm, mongoUri),
+    ORCHESTRATE_APPROVERS: APPROVER,
+    ORCHESTRATE_RETRY_BASE_MS: '20',
+    ORCHESTRATE_PROCESS_EVERY_MS: '500',
+    // Slack's own pace (a post a second per channel) would make every test wait; tests of pacing set it.
+    ORCHESTRATE_SLACK_PACE_MS: '0',
+    ORCHESTRATE_SLACK_COALESCE_MS: '0',
+    LOG_LEVEL: 'warn',
+  };
+}
+
 export async function startHarness(
   env: Record<string, string> = {},
   options: { watchIntervalMs?: number } = {},
@@ -121,17 +135,7 @@ export async function startHarness(
   const llm = new FakeOpenAI(scriptedResponder());
   await Promise.all([slack.start(), llm.start()]);
   const mongo = await startEmbeddedMongo();
-  const config = loadConfig({
-    ...testEnv(slack, llm, mongo.uri),
-    ORCHESTRATE_APPROVERS: APPROVER,
-    ORCHESTRATE_RETRY_BASE_MS: '20',
-    ORCHESTRATE_PROCESS_EVERY_MS: '500',
-    // Slack's own pace (a post a second per channel) would make every test wait; tests of pacing set it.
-    ORCHESTRATE_SLACK_PACE_MS: '0',
-    ORCHESTRATE_SLACK_COALESCE_MS: '0',
-    LOG_LEVEL: 'warn',
-    ...env,
-  });
+  const config = loadConfig({ ...harnessEnv(slack, llm, mongo.uri), ...env });
   const logs: string[] = [];
   const logger = captureLogger(logs);
   const service = await startService(config, { logger, watchIntervalMs: options.watchIntervalMs ?? 100 });

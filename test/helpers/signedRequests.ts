@@ -172,3 +172,13 @@ export function sendEvent(
     'application/json',
   );
 }
+
+/** The person opened the app's Home tab. */
+export const openHomeTab = (url: string, signingSecret: string, user: string) =>
+  sendEvent(url, signingSecret, {
+    type: 'app_home_opened',
+    user,
+    channel: 'D1',
+    tab: 'home',
+    event_ts: `${Date.now() / 1000}`,
+  });

@@ -13,15 +13,14 @@ import { FakeOpenAI } from '../fakes/fakeOpenAI.js';
 import { FakeSlack } from '../fakes/fakeSlack.js';
 import { FakeSocketMode, type SocketAck } from '../fakes/fakeSocketMode.js';
 import {
-  APPROVER,
   blocksText,
   CHANNEL,
   captureLogger,
   eventually,
   findButton,
+  harnessEnv,
   REQUESTER,
   scriptedResponder,
-  testEnv,
 } from './harness.js';
 import { blockActionPayload, viewSubmissionPayload } from './signedRequests.js';
 
@@ -58,17 +57,7 @@ export async function startSocketHarness(env: Record<string, string> = {}): Prom
   const llm = new FakeOpenAI(scriptedResponder());
   await Promise.all([slack.start(), socket.start(), llm.start()]);
   const mongo = await startEmbeddedMongo();
-  const config = loadConfig({
-    ...testEnv(slack, llm, mongo.uri),
-    SLACK_APP_TOKEN: APP_TOKEN,
-    ORCHESTRATE_APPROVERS: APPROVER,
-    ORCHESTRATE_RETRY_BASE_MS: '20',
-    ORCHESTRATE_PROCESS_EVERY_MS: '500',
-    ORCHESTRATE_SLACK_PACE_MS: '0',
-    ORCHESTRATE_SLACK_COALESCE_MS: '0',
-    LOG_LEVEL: 'warn',
-    ...env,
-  });
+  const config = loadConfig({ ...harnessEnv(slack, llm, mongo.uri), SLACK_APP_TOKEN: APP_TOKEN, ...env });
   const logs: string[] = [];
   const service = await startService(config, { logger: captureLogger(logs), watchIntervalMs: 100 });
   let commandCount = 0;

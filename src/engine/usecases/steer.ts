@@ -3,7 +3,6 @@
  * accept, rework or edit a gated result, and speak in its thread. Only the requester and the
  * approvers may; a stale or double click is answered and changes nothing.
  */
-import type { ModalView } from '@slack/types';
 import { decodeControlValue } from '../../blocks/actionIds.js';
 import { EDIT_MAX_CHARS, editResultModal, notEntitledToSteer, reworkModal } from '../../blocks/steering.js';
 import { describeError } from '../../errors.js';
@@ -76,7 +75,7 @@ export async function reviewModalFor(services: Services, click: Click, kind: 're
       ),
     };
   }
-  return { ok: true, view: editResultModal(meta, found.step.title, current) as ModalView };
+  return { ok: true, view: editResultModal(meta, found.step.title, current) };
 }
 
 /** Rework or Edit, submitted: the errors to show in the form, or null once done. */

@@ -1,12 +1,11 @@
 /** Shared setup for the saved plan and recurring goal tests: the embedded database and stored orchestrations. */
-import mongoose, { type Types } from 'mongoose';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { type EmbeddedServer, startEmbeddedMongo } from '../../../src/db.js';
+import type { Types } from 'mongoose';
 import type { Proposal } from '../../../src/engine/plan/proposal.js';
 import type { OrchestrationStatus } from '../../../src/engine/plan/status.js';
 import { Orchestration } from '../../../src/models/orchestration.js';
 import { Schedule } from '../../../src/models/schedule.js';
 import { Template } from '../../../src/models/template.js';
+import { useEmbeddedDatabase } from '../../helpers/database.js';
 import { GOAL, richProposal } from './fixtures.js';
 
 export const TEAM = 'T0TEAM';
@@ -15,18 +14,9 @@ export const REQUESTER = 'UREQUESTER';
 
 /** Starts the embedded database for the file, and empties the collections these tests touch before each test. */
 export function useDatabase(): void {
-  let mongo: EmbeddedServer | undefined;
-  beforeAll(async () => {
-    mongo = await startEmbeddedMongo();
-    await mongoose.connect(mongo.uri);
-  });
-  afterAll(async () => {
-    await mongoose.disconnect();
-    await mongo?.stop();
-  });
-  beforeEach(async () => {
-    await Promise.all([Orchestration.deleteMany({}), Template.deleteMany({}), Schedule.deleteMany({})]);
-  });
+  useEmbeddedDatabase(() =>
+    Promise.all([Orchestration.deleteMany({}), Template.deleteMany({}), Schedule.deleteMany({})]),
+  );
 }
 
 export interface StoredRun {

@@ -1,9 +1,7 @@
 /** Shared setup for the use case tests: the embedded database, a real config, a recording stub engine. */
-import mongoose from 'mongoose';
-import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
+import { vi } from 'vitest';
 import { decodeControlValue, encodeControlValue } from '../../../src/blocks/actionIds.js';
 import { loadConfig } from '../../../src/config.js';
-import { type EmbeddedServer, startEmbeddedMongo } from '../../../src/db.js';
 import { type OrchestrationId, orchestrationIdOf } from '../../../src/engine/plan/ids.js';
 import type { Proposal } from '../../../src/engine/plan/proposal.js';
 import { ACTIVE_STATUSES, type OrchestrationStatus } from '../../../src/engine/plan/status.js';
@@ -16,6 +14,7 @@ import { Orchestration, type OrchestrationDoc } from '../../../src/models/orches
 import type { Services } from '../../../src/services.js';
 import { sampleProposal } from '../../fixtures.js';
 import { captureLogger } from '../../helpers/captureLogger.js';
+import { useEmbeddedDatabase } from '../../helpers/database.js';
 
 export const REQUESTER = 'UREQUESTER';
 export const APPROVER = 'UAPPROVER1';
@@ -26,18 +25,7 @@ export const DEFAULT_USD = 2;
 
 /** Starts the embedded database for the file, and empties the collections the use cases touch before each test. */
 export function useDatabase(): void {
-  let mongo: EmbeddedServer | undefined;
-  beforeAll(async () => {
-    mongo = await startEmbeddedMongo();
-    await mongoose.connect(mongo.uri);
-  });
-  afterAll(async () => {
-    await mongoose.disconnect();
-    await mongo?.stop();
-  });
-  beforeEach(async () => {
-    await Promise.all([Orchestration.deleteMany({}), Agent.deleteMany({})]);
-  });
+  useEmbeddedDatabase(() => Promise.all([Orchestration.deleteMany({}), Agent.deleteMany({})]));
 }
 
 /**
