@@ -29,6 +29,8 @@ export interface MeterContext {
   warn?: (line: string) => void;
   /** A question asked of a finished run: its call may be reserved although the run has ended. */
   afterEnd?: boolean;
+  /** Told as each request leaves, its reservation made: the hand-off that led to it is over. */
+  onRequest?: () => void;
 }
 
 export interface Metered {
@@ -115,6 +117,7 @@ async function metered<R extends { usage: TokenUsage }>(
   const holdId = await reserveWhenRoom(ctx, worstCase, bounds.signal);
   let result: R;
   try {
+    ctx.onRequest?.();
     result = await call();
   } catch (error) {
     // The provider may bill a failed or aborted call: keep its worst case as spent.

@@ -35,7 +35,12 @@ export interface EngineContext {
 export function meterFor(
   ctx: EngineContext,
   orchestrationId: OrchestrationId,
-  holder: { name: string; onCost?: MeterContext['onCost']; model?: string | null },
+  holder: {
+    name: string;
+    onCost?: MeterContext['onCost'];
+    onRequest?: MeterContext['onRequest'];
+    model?: string | null;
+  },
 ): MeterContext {
   const { llm, engine } = ctx.config;
   return {
@@ -48,5 +53,6 @@ export function meterFor(
     holder: holder.name,
     warn: (line) => ctx.logger.warn(line),
     ...(holder.onCost ? { onCost: holder.onCost } : {}),
+    ...(holder.onRequest ? { onRequest: holder.onRequest } : {}),
   };
 }

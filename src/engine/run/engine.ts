@@ -173,6 +173,8 @@ export class Engine {
 
   /** Starts (or resumes) a run: scaffolding, the team post, then every step that is ready. */
   enqueueStart(id: OrchestrationId): Promise<void> {
+    // From here until its first steps' requests leave, the run's start is its critical path.
+    this.ctx.announcer.foreground.hold(`run:${id}`);
     return this.ctx.queue.ensureStart(id);
   }
 

@@ -39,6 +39,8 @@ export async function advance(
   const ready = steps.filter((s) => s.status === 'pending' && s.dependsOn.every((d) => settled.has(d)));
   await Promise.all(
     ready.map(async (s) => {
+      // Until its request leaves, the step's start is the run's critical path.
+      ctx.announcer.foreground.hold(`start:${String(s._id)}`);
       await ctx.queue.ensureStep(orchestrationId, String(s._id));
       await Step.updateOne({ _id: s._id, status: 'pending' }, { $set: { status: 'queued' } });
     }),

@@ -7,6 +7,7 @@ import type { Job } from 'agenda';
 import { hasCode } from '../../errors.js';
 import { Orchestration } from '../../models/orchestration.js';
 import { type Scaffolding, scaffold } from '../crew/scaffold.js';
+import type { OrchestrationId } from '../plan/ids.js';
 import type { EngineContext } from './context.js';
 import { fail } from './lifecycle.js';
 import type { StartJobData } from './queue.js';
@@ -15,6 +16,16 @@ import { loadOrchestration, transition } from './transition.js';
 
 export async function runStartJob(ctx: EngineContext, job: Job<StartJobData>): Promise<void> {
   const { orchestrationId: id } = job.attrs.data;
+  // The start is the run's critical path until advance() hands it to the first steps.
+  ctx.announcer.foreground.hold(`run:${id}`);
+  try {
+    await start(ctx, id);
+  } finally {
+    ctx.announcer.foreground.release(`run:${id}`);
+  }
+}
+
+async function start(ctx: EngineContext, id: OrchestrationId): Promise<void> {
   const doc = await loadOrchestration(id);
   if (!doc || !(doc.status === 'approved' || doc.status === 'executing')) return;
   let scaffolding: Scaffolding;

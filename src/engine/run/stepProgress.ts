@@ -23,6 +23,7 @@ export function draftFor(ctx: EngineContext, doc: OrchestrationDoc): DraftStream
 
 /** A step started: the run card shows it running, and the thread who is working on what. */
 export async function showProgress(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc): Promise<void> {
+  await ctx.announcer.foreground.quiet();
   await ctx.announcer.refresh(orchestrationIdOf(doc), { urgent: false });
   const running = await Step.find({ runId: step.runId, status: 'running' }, { title: 1, agentId: 1 }).lean();
   const agents = await Agent.find({ _id: { $in: running.map((s) => s.agentId) } }, { name: 1 }).lean();

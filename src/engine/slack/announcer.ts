@@ -21,6 +21,7 @@ import { isFinal } from '../plan/status.js';
 import { publishHome } from '../watch/home.js';
 import { HomeRefresher } from '../watch/homeRefresher.js';
 import { DraftStream, type DraftTarget, STREAM_SCOPE } from './draftStream.js';
+import { Foreground } from './foreground.js';
 import { LiveMessages } from './liveMessages.js';
 import { Notes } from './notes.js';
 import { type NewPost, Outbox } from './outbox.js';
@@ -63,6 +64,8 @@ const LEASE_MS = 30_000;
 
 export class Announcer {
   readonly estimator: Estimator;
+  /** The engine's hand-offs hold it; redraws, thread posts and the working status wait for it to be quiet. */
+  readonly foreground = new Foreground();
   private readonly outbox: Outbox;
   private readonly live: LiveMessages;
   private readonly status: ThreadStatus;
@@ -88,14 +91,16 @@ export class Announcer {
       leaseMs: Math.min(LEASE_MS, deps.lockLifetimeMs),
       onSent: (post) => this.onSent(post),
       repair: (post, reason) => this.repairPost(post, reason),
+      quiet: () => this.foreground.quiet(),
     });
     this.live = new LiveMessages(deps.postClient, gate, deps.logger, (kind, id) => this.render(kind, id), {
       intervalMs: coalesceMs,
       retryBaseMs: deps.retryBaseMs,
       leaseMs: Math.min(LEASE_MS, deps.lockLifetimeMs),
       onRefused: (doc, reason) => this.fallBack(String(doc.orchestrationId) as OrchestrationId, doc.kind, reason),
+      quiet: () => this.foreground.quiet(),
     });
-    this.status = new ThreadStatus(deps.postClient, gate, deps.logger);
+    this.status = new ThreadStatus(deps.postClient, gate, deps.logger, () => this.foreground.quiet());
     this.notes = new Notes(deps.slack, deps.logger);
     this.home = new HomeRefresher(
       (userId) => publishHome(deps.slack, userId, { approvers: deps.approvers ?? [] }),
@@ -154,13 +159,14 @@ export class Announcer {
   /** The run card: the first reply in the thread, kept up to date from then on. */
   async startRunCard(doc: OrchestrationDoc): Promise<void> {
     const id = orchestrationIdOf(doc);
-    const message = await this.render('runCard', id);
+    const message = await this.render('runCard', id, doc);
     if (message) await this.post(doc, [{ key: `${id}:runcard`, message }]);
   }
 
   /** A live draft of the deliverable in the thread, paced like every other call. */
   draft(target: DraftTarget): DraftStream {
-    return new DraftStream(this.slack, this.logger, target, this.gate);
+    const landed = () => this.outbox.drained(target.channelId, target.threadTs);
+    return new DraftStream(this.slack, this.logger, target, this.gate, undefined, landed);
   }
 
   /** While steps run, the thread says who is working on what. Best effort: it is only a hint. */
@@ -263,12 +269,13 @@ export class Announcer {
     return this.slack;
   }
 
-  private async render(kind: LiveKind, id: OrchestrationId): Promise<SlackMessage | null> {
-    const doc = await Orchestration.findById(id).lean<OrchestrationDoc>();
+  /** Draws from `stored` when the caller has just read or written it, otherwise from a fresh read. */
+  private async render(kind: LiveKind, id: OrchestrationId, stored?: OrchestrationDoc): Promise<SlackMessage | null> {
+    const doc = stored ?? (await Orchestration.findById(id).lean<OrchestrationDoc>());
     if (!doc?.proposal) return null;
     if (kind === 'proposal') return proposalMessage(await proposalViewOf(doc, this.estimator));
-    const view = await runCardViewOf(doc);
-    return view ? runCardMessage(view, await runCardStyle(doc.slackTeamId)) : null;
+    const [view, style] = await Promise.all([runCardViewOf(doc), runCardStyle(doc.slackTeamId)]);
+    return view ? runCardMessage(view, style) : null;
   }
 
   private async fallBack(id: OrchestrationId, kind: LiveKind, reason: string): Promise<boolean> {

@@ -47,6 +47,8 @@ export class DraftStream {
     private readonly target: DraftTarget,
     private readonly gate: RateGate,
     private readonly streamLifetimeMs = STREAM_LIFETIME_MS,
+    /** Resolves once the thread's earlier posts have landed: the draft never overtakes them. */
+    private readonly afterEarlierPosts: () => Promise<void> = async () => {},
   ) {}
 
   /** The tool call's arguments so far; the deliverable's text is read out of them. */
@@ -118,6 +120,7 @@ export class DraftStream {
 
   private async append(delta: string): Promise<void> {
     // The stream's first call posts a message in the channel: it waits its turn like any post.
+    if (!this.streamer) await this.afterEarlierPosts();
     await this.gate.turn(this.streamer ? STREAM_SCOPE : postScope(this.target.channelId));
     if (!this.streamer) {
       this.streamer = this.slack.chatStream({

@@ -25,6 +25,8 @@ export interface LiveOptions {
   retryBaseMs: number;
   leaseMs: number;
   onRefused?: RefusalHandler;
+  /** Resolves when the engine's critical path leaves room: no update is drawn during a step hand-off. */
+  quiet?: () => Promise<void>;
 }
 
 export const UPDATE_SCOPE = 'update';
@@ -121,6 +123,7 @@ export class LiveMessages {
   }
 
   private async flush(key: string): Promise<void> {
+    await this.options.quiet?.();
     if (this.stopped) return;
     const now = new Date();
     const claimed = await LiveMessage.findOneAndUpdate(

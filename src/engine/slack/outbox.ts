@@ -33,6 +33,8 @@ export interface OutboxOptions {
   onSent?: (post: SlackPostDoc) => Promise<void>;
   /** Asked for another message when Slack refuses one for good (a fallback style); null gives it up. */
   repair?: (post: SlackPostDoc, reason: string) => Promise<PostPayload | null>;
+  /** Resolves when the engine's critical path leaves room: no post goes out during a step hand-off. */
+  quiet?: () => Promise<void>;
 }
 
 export type SendOutcome = { ok: true; ts: string } | { ok: false; refused: string } | { ok: false; later: string };
@@ -104,6 +106,14 @@ export class Outbox {
     return this.send(doc);
   }
 
+  /** Resolves once no post of the thread waits to be sent (at most `maxWaitMs`): what must come after them can go. */
+  async drained(channelId: string, threadTs: string, maxWaitMs = 3000): Promise<void> {
+    const deadline = Date.now() + maxWaitMs;
+    while (Date.now() < deadline && (await SlackPost.exists({ channelId, threadTs, status: 'pending' }))) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** Looks at every channel with posts due: after a restart, and now and then for posts stored by other instances. */
   async sweep(): Promise<void> {
     const channels: string[] = await SlackPost.distinct('channelId', { status: 'pending', driver: 'outbox' });
@@ -134,6 +144,7 @@ export class Outbox {
 
   private async pump(channelId: string): Promise<void> {
     for (;;) {
+      await this.options.quiet?.();
       if (this.stopped) return;
       const next = await this.nextDue(channelId);
       if (!next.post) {

@@ -21,6 +21,8 @@ export class ThreadStatus {
     private readonly slack: WebClient,
     private readonly gate: RateGate,
     private readonly logger: Logger,
+    /** Resolves when the engine's critical path leaves room. */
+    private readonly quiet: () => Promise<void> = async () => {},
   ) {}
 
   show(channelId: string, threadTs: string, working: { agent: string; title: string }[]): void {
@@ -40,6 +42,7 @@ export class ThreadStatus {
   private async send(channelId: string, threadTs: string, working: { agent: string; title: string }[]): Promise<void> {
     const lines = working.map((w) => plain(`${w.agent} is working on ${w.title}…`, 120));
     try {
+      await this.quiet();
       await this.gate.turn('status');
       await this.slack.assistant.threads.setStatus({
         channel_id: channelId,

@@ -1,0 +1,50 @@
+/**
+ * The engine's critical path comes first. A step hand-off (a result stored, what it unblocks
+ * enqueued, the next request on its way to the LLM) holds the foreground; the work nobody waits
+ * for (redrawing the live messages, sending the thread posts, the thread's working status, a
+ * step's progress) waits until no hand-off is in flight in this process before it starts, so that
+ * on a busy event loop it never delays the next LLM request. Nothing is lost by waiting: each of
+ * those is stored before it waits and is drawn or sent from stored state (the live draft of the
+ * deliverable, which is not stored, waits for the thread's earlier posts instead). Every hold lapses on its
+ * own and no wait lasts longer than `maxWaitMs`, so a hold that is never released (another
+ * instance ran the step, a path that forgot) or a stream of hand-offs only delays, never starves.
+ */
+export class Foreground {
+  private readonly holds = new Map<string, NodeJS.Timeout>();
+  private waiters: Array<() => void> = [];
+
+  constructor(private readonly maxWaitMs = 250) {}
+
+  /** A hand-off is in flight under `key` for at most `forMs` (`maxWaitMs` at most), or until released; held again, it lapses then. */
+  hold(key: string, forMs = this.maxWaitMs): void {
+    clearTimeout(this.holds.get(key));
+    const lapse = setTimeout(() => this.release(key), Math.min(forMs, this.maxWaitMs));
+    lapse.unref();
+    this.holds.set(key, lapse);
+  }
+
+  /** The hand-off under `key` is over (a no-op when it was not held). */
+  release(key: string): void {
+    const lapse = this.holds.get(key);
+    if (!lapse) return;
+    clearTimeout(lapse);
+    this.holds.delete(key);
+    if (this.holds.size) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const go of waiters) go();
+  }
+
+  /** Resolves once no hand-off is in flight here, or after `maxWaitMs`, whichever comes first. */
+  quiet(): Promise<void> {
+    if (!this.holds.size) return Promise.resolve();
+    return new Promise((resolve) => {
+      const late = setTimeout(resolve, this.maxWaitMs);
+      late.unref();
+      this.waiters.push(() => {
+        clearTimeout(late);
+        resolve();
+      });
+    });
+  }
+}
