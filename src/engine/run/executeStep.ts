@@ -39,9 +39,13 @@ export type StepContext = StepCallContext & {
 };
 
 export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepContext): Promise<StepOutcome> {
-  const [agent, prior] = await Promise.all([
+  // Read together: the prompt is on the run's critical path.
+  const [agent, prior, deps] = await Promise.all([
     step.agentId ? Agent.findById(step.agentId).lean() : null,
     priorWork(step),
+    step.kind === 'ticket'
+      ? Step.find({ runId: step.runId, key: { $in: step.dependsOn }, kind: 'ticket' }).lean<StepDoc[]>()
+      : [],
   ]);
   const system = agentSystemPrompt({
     name: agent?.name ?? 'an agent',
@@ -80,9 +84,6 @@ export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepCo
     case 'ticket': {
       const ticket = proposal.tickets.find((t) => t.key === step.ticketKey);
       if (!ticket) throw new StepFailure(`ticket "${step.ticketKey}" is not in the approved proposal`);
-      const deps = await Step.find({ runId: step.runId, key: { $in: step.dependsOn }, kind: 'ticket' }).lean<
-        StepDoc[]
-      >();
       const dependencies = deps
         .sort((a, b) => a.order - b.order)
         .map((d) => ({ ...resultOf(proposal, d), failed: d.status !== 'succeeded' }));

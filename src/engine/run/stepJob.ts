@@ -4,8 +4,7 @@
  * it unblocks. A job re-run after a crash resumes from the stored step and never repeats a call.
  */
 import type { Job } from 'agenda';
-import { formatUsd } from '../../blocks/text.js';
-import { describeError, hasCode } from '../../errors.js';
+import { describeError } from '../../errors.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
 import { stepAddenda } from '../llm/stepContext.js';
@@ -13,31 +12,34 @@ import { releaseHolds } from '../money/budget.js';
 import type { TokenUsage } from '../money/pricing.js';
 import { roleKitOf } from '../plan/choices.js';
 import { type OrchestrationId, orchestrationIdOf } from '../plan/ids.js';
-import { storedGaps } from '../plan/results.js';
 import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
-import { keepDeliverable } from '../slack/deliverable.js';
 import type { DraftStream } from '../slack/draftStream.js';
-import { checkSources, citedUrls, type RetrievedSource, RunSourceLedger } from '../tools/sources.js';
+import { RunSourceLedger } from '../tools/sources.js';
 import { type EngineContext, meterFor } from './context.js';
-import { executeStep, type StepOutcome } from './executeStep.js';
+import { executeStep } from './executeStep.js';
 import { fail, finish } from './lifecycle.js';
 import { holdForPeople } from './peopleGate.js';
 import type { StepJobData } from './queue.js';
-import { awaitingReview } from './review.js';
-import { advance } from './scheduler.js';
 import { claim } from './stepLease.js';
+import { type Executed, followUp, stepFailed, succeed } from './stepOutcome.js';
 import { draftFor, showProgress } from './stepProgress.js';
 import { transition } from './transition.js';
 
+/** How long a request takes to leave once the call starts (the client built, the body written), on a busy loop. */
+const REQUEST_LEAVES_MS = 20;
+
 export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Promise<void> {
+  const { stepId } = job.attrs.data;
   try {
     const retryAt = await runStep(ctx, job.attrs.data, String(job.attrs._id));
     if (retryAt) job.schedule(retryAt);
   } catch (error) {
     // Agenda retries the job with backoff; it resumes from the stored step and never redoes a call.
-    if (!ctx.queue.handingBack)
-      ctx.logger.warn(`step job ${job.attrs.data.stepId} will be retried: ${describeError(error)}`);
+    if (!ctx.queue.handingBack) ctx.logger.warn(`step job ${stepId} will be retried: ${describeError(error)}`);
     throw error;
+  } finally {
+    ctx.announcer.foreground.release(`start:${stepId}`);
+    ctx.announcer.foreground.release(`handoff:${stepId}`);
   }
 }
 
@@ -118,6 +120,8 @@ async function runStep(
   } catch (error) {
     failure = error;
   }
+  // From here until what it unblocks is enqueued, this is the run's critical path.
+  ctx.announcer.foreground.hold(`handoff:${String(claimed._id)}`);
   await draft?.finish(outcome !== null);
   // What follows (posts, redraw, enqueueing) may throw on infrastructure trouble; the job is
   // then retried and resumes from the stored step.
@@ -134,8 +138,8 @@ async function startSynthesis(ctx: EngineContext, id: OrchestrationId, step: Ste
     return false;
   }
   await transition(id, 'executing', 'synthesizing', { reason: 'all tickets settled' });
-  // Drawn ahead of routine updates, but the synthesis does not wait for Slack to draw it.
-  await ctx.announcer.refresh(id, { wait: false });
+  // Drawn ahead of routine updates, but the synthesis waits neither for Slack nor for the change to be stored.
+  void ctx.announcer.refresh(id, { wait: false });
   return true;
 }
 
@@ -177,7 +181,13 @@ async function executeWatched(
   try {
     const { tools: settings } = ctx.config;
     const outcome = await executeStep(doc.proposal!, step, {
-      meter: meterFor(ctx, id, { name: `step:${String(step._id)}`, onCost, model: kit.model }),
+      meter: meterFor(ctx, id, {
+        name: `step:${String(step._id)}`,
+        onCost,
+        model: kit.model,
+        // The request is on its way (written within a few ms): the hand-off that led here is over.
+        onRequest: () => ctx.announcer.foreground.hold(`start:${String(step._id)}`, REQUEST_LEAVES_MS),
+      }),
       signal: controller.signal,
       maxTokens: ctx.config.llm.maxOutputTokens,
       attempts: ctx.config.engine.stepAttempts,
@@ -195,104 +205,4 @@ async function executeWatched(
   } finally {
     clearInterval(watch);
   }
-}
-
-type Executed = StepOutcome & { retrieved: RetrievedSource[] };
-
-/** Each URL the result cites, checked against what any step of this run retrieved. */
-async function citationsOf(step: StepDoc, outcome: Executed): Promise<Array<{ url: string; retrieved: boolean }>> {
-  const cited = citedUrls(outcome.output);
-  if (!cited.length) return [];
-  const earlier = await Step.find({ runId: step.runId, _id: { $ne: step._id } }, { retrieved: 1 }).lean<StepDoc[]>();
-  const retrieved = [...outcome.retrieved, ...earlier.flatMap((s) => s.retrieved ?? [])];
-  return checkSources(cited, retrieved).map((c) => ({ url: c.url, retrieved: c.retrieved }));
-}
-
-async function succeed(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc, outcome: Executed): Promise<void> {
-  const finishedAt = new Date();
-  const result = {
-    output: outcome.output,
-    structured: outcome.structured,
-    model: outcome.model,
-    finishedAt,
-    error: null,
-    toolCalls: outcome.toolCalls,
-    retrieved: outcome.retrieved,
-    citations: await citationsOf(step, outcome),
-  };
-  const stored = await Step.updateOne(
-    { _id: step._id, status: 'running' },
-    { $set: { status: 'succeeded', ...result, review: awaitingReview(step, finishedAt) } },
-  );
-  if (stored.modifiedCount !== 1) return; // cancelled or failed meanwhile: the result is not announced
-  if (step.kind === 'synthesis') {
-    const deliverable = {
-      markdown: outcome.output,
-      gaps: storedGaps(outcome.structured),
-      stepId: step._id,
-      at: finishedAt,
-    };
-    await Orchestration.updateOne({ _id: doc._id }, { $set: { deliverable } });
-  }
-  await followUp(ctx, doc, step);
-}
-
-/**
- * What follows a settled step: its thread posts, the redraw, and enqueueing what it unblocks.
- * Built from the stored step alone, so a job re-run after a crash between storing the result
- * and announcing it completes the announcement (updating, never duplicating, posts).
- */
-async function followUp(ctx: EngineContext, doc: OrchestrationDoc, settled: Pick<StepDoc, '_id'>): Promise<void> {
-  const step = await Step.findById(settled._id).lean<StepDoc>();
-  if (!step) return;
-  // Stored for posting before anything it unblocks is enqueued: the thread keeps the run's order.
-  // The reads that decide what is unblocked go on meanwhile: a hand-off is the critical path.
-  const announced = ctx.announcer.announceStep(doc, step);
-  const id = orchestrationIdOf(doc);
-  if (step.kind === 'synthesis' && step.status === 'succeeded') {
-    await announced;
-    await keepDeliverable(ctx.announcer, ctx.logger, doc);
-  }
-  await advance(ctx, step.runId, id, announced);
-  await ctx.announcer.warnNearCap(doc);
-  await ctx.announcer.refresh(id, { urgent: false });
-}
-
-async function stepFailed(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc, error: unknown): Promise<void> {
-  const id = orchestrationIdOf(doc);
-  const settle = (status: 'skipped' | 'failed', fields: Record<string, unknown>) =>
-    Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status, finishedAt: new Date(), ...fields } });
-  if (hasCode(error, 'budget_exceeded')) {
-    await settle('skipped', { skipReason: 'budget' });
-    const fresh = await Orchestration.findById(doc._id, { budget: 1 }).lean();
-    const b = fresh?.budget ?? doc.budget;
-    const reason =
-      `Budget exceeded: ${formatUsd(b.spentUsd)} spent of the ${formatUsd(b.maxUsd)} cap, and the next call could cost up to ` +
-      `${formatUsd(error.neededUsd)}. The steps that could not run were skipped; raise the cap to continue.`;
-    await fail(ctx, id, reason, 'budget');
-    return;
-  }
-  // The process is shutting down and cut the call: the step stays claimed by this job, whose retry
-  // (on the next instance, at once: its lock is released) takes it up again.
-  if (ctx.queue.handingBack) throw error;
-  if (hasCode(error, 'orchestration_closed') || (hasCode(error, 'llm_call') && error.aborted)) {
-    const now = await Orchestration.findById(doc._id, { status: 1, budgetStop: 1 }).lean();
-    await settle('skipped', { skipReason: now?.budgetStop ? 'budget' : 'stopped' });
-    // Only a closed orchestration aborts calls; should one still be running, never leave it hanging.
-    if (now && RUNNING_STATUSES.includes(now.status)) await advance(ctx, step.runId, id);
-    return;
-  }
-  // Anything but the LLM's own failure (the database not answering while the prompt was put
-  // together, say) is worth another go of the whole job: this job still holds the step.
-  if (!(hasCode(error, 'step_failure') || hasCode(error, 'llm_call'))) throw error;
-  const reason = error.message;
-  ctx.logger.warn(`step ${step.key} of ${id} failed: ${reason}`);
-  const stored = await settle('failed', { error: reason });
-  if (stored.modifiedCount !== 1) return;
-  if (step.kind !== 'ticket') {
-    const what = step.kind === 'discuss' ? 'discussion round' : step.kind;
-    await fail(ctx, id, `The ${what} step "${step.title}" failed: ${reason}`);
-    return;
-  }
-  await followUp(ctx, doc, step);
 }

@@ -36,7 +36,9 @@ export async function transition(
     }
   }
   // Compare-and-swap from the exact current status, so the stored transition names its real source.
-  let current = await Orchestration.findById(id, { status: 1 }).lean<StatusOnly>();
+  // From one status only, that status is tried at once (a move on the run's critical path saves a read).
+  let current =
+    sources.length === 1 ? { status: sources[0]! } : await Orchestration.findById(id, { status: 1 }).lean<StatusOnly>();
   while (current && sources.includes(current.status)) {
     const now = new Date();
     const reason = options.reason ?? null;

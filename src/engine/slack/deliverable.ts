@@ -23,6 +23,11 @@ const NO_CANVAS = new Set([
   'channel_canvas_already_exists',
 ]);
 
+/** Whether a deliverable is longer than one message: only then is it kept whole elsewhere. */
+export function needsKeeping(markdown: string, gaps: string[]): boolean {
+  return neutralizeMentions(deliverableMarkdown(markdown, gaps)).length > MARKDOWN_CHUNK;
+}
+
 export async function keepDeliverable(
   announcer: Announcer,
   logger: Logger,
@@ -30,8 +35,8 @@ export async function keepDeliverable(
 ): Promise<void> {
   const doc = await Orchestration.findById(target._id).lean<OrchestrationDoc>();
   if (!doc?.deliverable || doc.deliverable.keptAs) return;
+  if (!needsKeeping(doc.deliverable.markdown, doc.deliverable.gaps)) return;
   const markdown = deliverableMarkdown(doc.deliverable.markdown, doc.deliverable.gaps);
-  if (neutralizeMentions(markdown).length <= MARKDOWN_CHUNK) return;
   const id = String(doc._id);
   const canvas = await createCanvas(announcer, logger, doc, markdown);
   if (canvas) {

@@ -44,10 +44,12 @@ function noteOf(s: StepDoc): string | null {
 
 export async function runCardViewOf(doc: OrchestrationDoc, now = Date.now()): Promise<RunCardView | null> {
   if (!doc.runId || !doc.proposal) return null;
-  const steps = await Step.find({ runId: doc.runId, kind: { $ne: 'done' } })
-    .sort({ order: 1 })
-    .lean<StepDoc[]>();
-  const team = await Team.findOne({ orchestrationId: doc._id }).lean();
+  const [steps, team] = await Promise.all([
+    Step.find({ runId: doc.runId, kind: { $ne: 'done' } })
+      .sort({ order: 1 })
+      .lean<StepDoc[]>(),
+    Team.findOne({ orchestrationId: doc._id }).lean(),
+  ]);
   const agentIds = [
     ...new Set([...steps.map((s) => String(s.agentId)), ...(team?.members ?? []).map((m) => String(m.agentId))]),
   ];

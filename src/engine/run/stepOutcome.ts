@@ -1,0 +1,142 @@
+/**
+ * What follows a step's call: its result stored (with its citations checked) before anything is
+ * announced, then its thread posts, what it unblocks enqueued, and the redraw; or its failure,
+ * sorted into what stops the run, what skips the step, and what the job should try again.
+ */
+import { formatUsd } from '../../blocks/text.js';
+import { hasCode } from '../../errors.js';
+import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
+import { Step, type StepDoc } from '../../models/run.js';
+import { orchestrationIdOf } from '../plan/ids.js';
+import { storedGaps } from '../plan/results.js';
+import { RUNNING_STATUSES } from '../plan/status.js';
+import { keepDeliverable, needsKeeping } from '../slack/deliverable.js';
+import { checkSources, citedUrls, type RetrievedSource } from '../tools/sources.js';
+import type { EngineContext } from './context.js';
+import type { StepOutcome } from './executeStep.js';
+import { fail } from './lifecycle.js';
+import { awaitingReview } from './review.js';
+import { advance } from './scheduler.js';
+
+export type Executed = StepOutcome & { retrieved: RetrievedSource[] };
+
+/** Each URL the result cites, checked against what any step of this run retrieved. */
+async function citationsOf(step: StepDoc, outcome: Executed): Promise<Array<{ url: string; retrieved: boolean }>> {
+  const cited = citedUrls(outcome.output);
+  if (!cited.length) return [];
+  const earlier = await Step.find({ runId: step.runId, _id: { $ne: step._id } }, { retrieved: 1 }).lean<StepDoc[]>();
+  const retrieved = [...outcome.retrieved, ...earlier.flatMap((s) => s.retrieved ?? [])];
+  return checkSources(cited, retrieved).map((c) => ({ url: c.url, retrieved: c.retrieved }));
+}
+
+export async function succeed(
+  ctx: EngineContext,
+  doc: OrchestrationDoc,
+  step: StepDoc,
+  outcome: Executed,
+): Promise<void> {
+  const finishedAt = new Date();
+  const result = {
+    output: outcome.output,
+    structured: outcome.structured,
+    model: outcome.model,
+    finishedAt,
+    error: null,
+    toolCalls: outcome.toolCalls,
+    retrieved: outcome.retrieved,
+    citations: await citationsOf(step, outcome),
+  };
+  const stored = await Step.findOneAndUpdate(
+    { _id: step._id, status: 'running' },
+    { $set: { status: 'succeeded', ...result, review: awaitingReview(step, finishedAt) } },
+    { returnDocument: 'after' },
+  ).lean<StepDoc>();
+  if (!stored) return; // cancelled or failed meanwhile: the result is not announced
+  if (step.kind === 'synthesis') {
+    const deliverable = {
+      markdown: outcome.output,
+      gaps: storedGaps(outcome.structured),
+      stepId: step._id,
+      at: finishedAt,
+    };
+    await Orchestration.updateOne({ _id: doc._id }, { $set: { deliverable } });
+  }
+  await followUp(ctx, doc, stored, stored);
+}
+
+/**
+ * What follows a settled step: its thread posts, the redraw, and enqueueing what it unblocks.
+ * Built from the stored step alone (`fresh`, as the write that settled it returned it, or read
+ * again), so a job re-run after a crash between storing the result and announcing it completes
+ * the announcement (updating, never duplicating, posts).
+ */
+export async function followUp(
+  ctx: EngineContext,
+  doc: OrchestrationDoc,
+  settled: Pick<StepDoc, '_id'>,
+  fresh?: StepDoc,
+): Promise<void> {
+  const step = fresh ?? (await Step.findById(settled._id).lean<StepDoc>());
+  if (!step) return;
+  // Stored for posting before anything it unblocks is enqueued: the thread keeps the run's order.
+  // The reads that decide what is unblocked go on meanwhile: a hand-off is the critical path.
+  const announced = ctx.announcer.announceStep(doc, step);
+  const id = orchestrationIdOf(doc);
+  // A long deliverable is kept whole (a canvas or a file) before the run can complete.
+  if (
+    step.kind === 'synthesis' &&
+    step.status === 'succeeded' &&
+    needsKeeping(step.output ?? '', storedGaps(step.structured))
+  ) {
+    await announced;
+    await keepDeliverable(ctx.announcer, ctx.logger, doc);
+  }
+  await advance(ctx, step.runId, id, announced);
+  ctx.announcer.foreground.release(`handoff:${String(step._id)}`);
+  await ctx.announcer.warnNearCap(doc);
+  await ctx.announcer.refresh(id, { urgent: false });
+}
+
+export async function stepFailed(
+  ctx: EngineContext,
+  doc: OrchestrationDoc,
+  step: StepDoc,
+  error: unknown,
+): Promise<void> {
+  const id = orchestrationIdOf(doc);
+  const settle = (status: 'skipped' | 'failed', fields: Record<string, unknown>) =>
+    Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status, finishedAt: new Date(), ...fields } });
+  if (hasCode(error, 'budget_exceeded')) {
+    await settle('skipped', { skipReason: 'budget' });
+    const fresh = await Orchestration.findById(doc._id, { budget: 1 }).lean();
+    const b = fresh?.budget ?? doc.budget;
+    const reason =
+      `Budget exceeded: ${formatUsd(b.spentUsd)} spent of the ${formatUsd(b.maxUsd)} cap, and the next call could cost up to ` +
+      `${formatUsd(error.neededUsd)}. The steps that could not run were skipped; raise the cap to continue.`;
+    await fail(ctx, id, reason, 'budget');
+    return;
+  }
+  // The process is shutting down and cut the call: the step stays claimed by this job, whose retry
+  // (on the next instance, at once: its lock is released) takes it up again.
+  if (ctx.queue.handingBack) throw error;
+  if (hasCode(error, 'orchestration_closed') || (hasCode(error, 'llm_call') && error.aborted)) {
+    const now = await Orchestration.findById(doc._id, { status: 1, budgetStop: 1 }).lean();
+    await settle('skipped', { skipReason: now?.budgetStop ? 'budget' : 'stopped' });
+    // Only a closed orchestration aborts calls; should one still be running, never leave it hanging.
+    if (now && RUNNING_STATUSES.includes(now.status)) await advance(ctx, step.runId, id);
+    return;
+  }
+  // Anything but the LLM's own failure (the database not answering while the prompt was put
+  // together, say) is worth another go of the whole job: this job still holds the step.
+  if (!(hasCode(error, 'step_failure') || hasCode(error, 'llm_call'))) throw error;
+  const reason = error.message;
+  ctx.logger.warn(`step ${step.key} of ${id} failed: ${reason}`);
+  const stored = await settle('failed', { error: reason });
+  if (stored.modifiedCount !== 1) return;
+  if (step.kind !== 'ticket') {
+    const what = step.kind === 'discuss' ? 'discussion round' : step.kind;
+    await fail(ctx, id, `The ${what} step "${step.title}" failed: ${reason}`);
+    return;
+  }
+  await followUp(ctx, doc, step);
+}
