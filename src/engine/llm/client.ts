@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { hasCode, LlmCallError } from '../../errors.js';
 import type { TokenUsage } from '../money/pricing.js';
+import { keptModels } from './keptModels.js';
 import { type LlmTurnRequest, type LlmTurnResult, toolDefinitions } from './toolTurn.js';
 
 export type { AnswerTool, LlmTurnRequest, LlmTurnResult, TurnTool, TurnToolChoice } from './toolTurn.js';
@@ -292,5 +293,5 @@ function toolArguments(raw: unknown): unknown {
 }
 
 export function createLlm(llm: Config['llm']): ChatLlm {
-  return new LangchainLlm(llm.model, modelFactoryFromConfig(llm), llm.provider === 'openai');
+  return new LangchainLlm(llm.model, keptModels(modelFactoryFromConfig(llm)), llm.provider === 'openai');
 }
