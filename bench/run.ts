@@ -12,7 +12,7 @@ import { type OrchestrationId, orchestrationIdOf } from '../src/engine/plan/ids.
 import { materialize } from '../src/engine/plan/materializer.js';
 import { Orchestration } from '../src/models/orchestration.js';
 import { Step } from '../src/models/run.js';
-import { largestProposal, sampleProposal } from '../test/fixtures.js';
+import { largestProposal, sampleProposal, TEAM_ID } from '../test/fixtures.js';
 import { eventually, REQUESTER, scriptedResponder, startHarness } from '../test/helpers/harness.js';
 import { makespan } from './makespan.js';
 import { memory } from './memory.js';
@@ -151,6 +151,7 @@ async function overSlack() {
 
     // 3. Budget reservations racing on one orchestration.
     const o = await Orchestration.create({
+      slackTeamId: TEAM_ID,
       requesterId: 'U',
       channelId: 'C',
       goal: 'bench',

@@ -15,6 +15,7 @@ import type { Logger } from './logger.js';
 import { slackReceiver } from './requestLimits.js';
 import type { Services } from './services.js';
 import type { BotIdentity } from './slackIdentity.js';
+import { tenantFromSlack, withTenant } from './tenant.js';
 
 export interface AppOptions {
   config: Config;
@@ -72,6 +73,8 @@ export function buildApp({ config, logger, identity, isReady, extraRoutes = [] }
 }
 
 export function registerListeners(app: App, services: Services): void {
+  // Before every listener: all that a request leads to, however deep, works as its workspace.
+  app.use(({ context, next }) => withTenant(tenantFromSlack(context), next));
   commands.register(app, services);
   actions.register(app, services);
   views.register(app, services);

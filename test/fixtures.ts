@@ -3,6 +3,9 @@ import type { Config } from '../src/config.js';
 import type { DeclaredOutput } from '../src/engine/plan/outputs.js';
 import type { Proposal } from '../src/engine/plan/proposal.js';
 
+/** The workspace the tests' signed requests come from (their team_id), and that fixtures are stored in. */
+export const TEAM_ID = 'T1';
+
 export function sampleProposal(overrides: Partial<Proposal> = {}): Proposal {
   return {
     goal: 'Research the competitive landscape for an offline-first meeting recorder and write a one-page positioning doc',

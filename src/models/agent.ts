@@ -2,8 +2,9 @@
  * The roster: agents a proposal may reuse, and the hires recorded when a proposal is approved.
  */
 import mongoose, { Schema, type Types } from 'mongoose';
+import { type TenantFields, tenantScoped } from './tenantScoped.js';
 
-export interface AgentDoc {
+export interface AgentDoc extends TenantFields {
   _id: Types.ObjectId;
   name: string;
   title: string;
@@ -48,6 +49,7 @@ const AgentSchema = new Schema<AgentDoc>(
 AgentSchema.index({ name: 1 });
 AgentSchema.index({ 'hiredFor.orchestrationId': 1, 'hiredFor.roleKey': 1 });
 // The roster reads the agents still serving, newest hires first.
-AgentSchema.index({ origin: 1, retiredAt: 1, createdAt: -1 });
+AgentSchema.index({ slackTeamId: 1, origin: 1, retiredAt: 1, createdAt: -1 });
 
+AgentSchema.plugin(tenantScoped);
 export const Agent = mongoose.model<AgentDoc>('Agent', AgentSchema);

@@ -6,6 +6,7 @@
 import mongoose, { Schema, type Types } from 'mongoose';
 import type { Proposal } from '../engine/plan/proposal.js';
 import { ORCHESTRATION_STATUSES, type OrchestrationStatus } from '../engine/plan/status.js';
+import { type TenantFields, tenantScoped } from './tenantScoped.js';
 
 export interface Transition {
   from: OrchestrationStatus;
@@ -115,9 +116,8 @@ export interface Clarification {
   at: Date;
 }
 
-export interface OrchestrationDoc {
+export interface OrchestrationDoc extends TenantFields {
   _id: Types.ObjectId;
-  slackTeamId: string | null;
   requesterId: string;
   channelId: string;
   messageTs: string | null;
@@ -206,7 +206,6 @@ const RevisionSchema = new Schema<Revision>(
 
 const OrchestrationSchema = new Schema<OrchestrationDoc>(
   {
-    slackTeamId: { type: String, default: null },
     requesterId: { type: String, required: true },
     channelId: { type: String, required: true },
     messageTs: { type: String, default: null },
@@ -265,4 +264,5 @@ OrchestrationSchema.index({ status: 1 });
 // The App Home lists a person's newest requests.
 OrchestrationSchema.index({ requesterId: 1, createdAt: -1 });
 
+OrchestrationSchema.plugin(tenantScoped);
 export const Orchestration = mongoose.model<OrchestrationDoc>('Orchestration', OrchestrationSchema);

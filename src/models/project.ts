@@ -1,7 +1,8 @@
 /** The project that files an approved orchestration's sub-tickets. */
 import mongoose, { Schema, type Types } from 'mongoose';
+import { type TenantFields, tenantScoped } from './tenantScoped.js';
 
-export interface ProjectDoc {
+export interface ProjectDoc extends TenantFields {
   _id: Types.ObjectId;
   orchestrationId: Types.ObjectId;
   teamId: Types.ObjectId;
@@ -19,4 +20,5 @@ const ProjectSchema = new Schema<ProjectDoc>(
   { timestamps: true },
 );
 
+ProjectSchema.plugin(tenantScoped);
 export const Project = mongoose.model<ProjectDoc>('Project', ProjectSchema);

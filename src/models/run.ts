@@ -6,8 +6,9 @@ import mongoose, { Schema, type Types } from 'mongoose';
 import type { Pipeline, StepKind } from '../engine/plan/materializer.js';
 import type { DeclaredOutput } from '../engine/plan/outputs.js';
 import { STEP_STATUSES, type StepStatus } from '../engine/plan/status.js';
+import { type TenantFields, tenantScoped } from './tenantScoped.js';
 
-export interface RunDoc {
+export interface RunDoc extends TenantFields {
   _id: Types.ObjectId;
   orchestrationId: Types.ObjectId;
   teamId: Types.ObjectId;
@@ -27,9 +28,10 @@ const RunSchema = new Schema<RunDoc>(
   { timestamps: true, minimize: false },
 );
 
+RunSchema.plugin(tenantScoped);
 export const Run = mongoose.model<RunDoc>('Run', RunSchema);
 
-export interface StepDoc {
+export interface StepDoc extends TenantFields {
   _id: Types.ObjectId;
   runId: Types.ObjectId;
   orchestrationId: Types.ObjectId;
@@ -156,4 +158,5 @@ const StepSchema = new Schema<StepDoc>(
 // The roster's figures (runs done, spend) are summed per agent.
 StepSchema.index({ agentId: 1 });
 
+StepSchema.plugin(tenantScoped);
 export const Step = mongoose.model<StepDoc>('Step', StepSchema);

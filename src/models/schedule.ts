@@ -5,6 +5,7 @@
  * conditional updates, so that instances firing together start and speak once.
  */
 import mongoose, { Schema, type Types } from 'mongoose';
+import { type TenantFields, tenantScoped } from './tenantScoped.js';
 
 /** When it runs; `day` 0 is Sunday. Checked by engine/templates/cadence.ts before it is stored. */
 export type ScheduleCadence =
@@ -13,9 +14,8 @@ export type ScheduleCadence =
   | { kind: 'cron'; expression: string };
 
 /** A stored recurring goal. */
-export interface ScheduleDoc {
+export interface ScheduleDoc extends TenantFields {
   _id: Types.ObjectId;
-  teamId: string | null;
   templateId: Types.ObjectId;
   /** The value of each of the template's parameters. */
   values: Record<string, string>;
@@ -41,7 +41,6 @@ export interface ScheduleDoc {
 
 const ScheduleSchema = new Schema<ScheduleDoc>(
   {
-    teamId: { type: String, default: null },
     templateId: { type: Schema.Types.ObjectId, required: true },
     values: { type: Schema.Types.Mixed, default: () => ({}) },
     cadence: { type: Schema.Types.Mixed, required: true },
@@ -57,8 +56,9 @@ const ScheduleSchema = new Schema<ScheduleDoc>(
   },
   { timestamps: true, minimize: false },
 );
-ScheduleSchema.index({ teamId: 1, createdAt: 1 });
+ScheduleSchema.index({ slackTeamId: 1, createdAt: 1 });
 ScheduleSchema.index({ templateId: 1 });
 
 /** The recurring goals collection. */
+ScheduleSchema.plugin(tenantScoped);
 export const Schedule = mongoose.model<ScheduleDoc>('Schedule', ScheduleSchema);

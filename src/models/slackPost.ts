@@ -3,6 +3,7 @@
  * lands, so that a new process finishes what a dead one started, and a post is made exactly once.
  */
 import mongoose, { Schema, type Types } from 'mongoose';
+import { type TenantFields, tenantScoped } from './tenantScoped.js';
 
 export interface PostPayload {
   text: string;
@@ -20,7 +21,7 @@ export interface FilePayload {
   comment?: string;
 }
 
-export interface SlackPostDoc {
+export interface SlackPostDoc extends TenantFields {
   _id: Types.ObjectId;
   /** Unique per post: what the message's metadata carries, and how a landed post is found again. */
   key: string;
@@ -68,6 +69,7 @@ SlackPostSchema.index({ key: 1 }, { unique: true });
 SlackPostSchema.index({ status: 1, channelId: 1, seq: 1 });
 SlackPostSchema.index({ orchestrationId: 1 });
 
+SlackPostSchema.plugin(tenantScoped);
 export const SlackPost = mongoose.model<SlackPostDoc>('SlackPost', SlackPostSchema);
 
 export type LiveKind = 'proposal' | 'runCard';
@@ -77,7 +79,7 @@ export type LiveKind = 'proposal' | 'runCard';
  * `version`; one flusher at a time draws it from the state stored at that moment and records the
  * version it drew, so an older drawing can never land after a newer one.
  */
-export interface LiveMessageDoc {
+export interface LiveMessageDoc extends TenantFields {
   _id: Types.ObjectId;
   key: string;
   kind: LiveKind;
@@ -110,4 +112,5 @@ const LiveMessageSchema = new Schema<LiveMessageDoc>(
 );
 LiveMessageSchema.index({ key: 1 }, { unique: true });
 
+LiveMessageSchema.plugin(tenantScoped);
 export const LiveMessage = mongoose.model<LiveMessageDoc>('LiveMessage', LiveMessageSchema);

@@ -1,7 +1,8 @@
 /** The team formed for an approved orchestration: its agents, led by the synthesis role. */
 import mongoose, { Schema, type Types } from 'mongoose';
+import { type TenantFields, tenantScoped } from './tenantScoped.js';
 
-export interface TeamDoc {
+export interface TeamDoc extends TenantFields {
   _id: Types.ObjectId;
   orchestrationId: Types.ObjectId;
   name: string;
@@ -21,4 +22,5 @@ const TeamSchema = new Schema<TeamDoc>(
   { timestamps: true },
 );
 
+TeamSchema.plugin(tenantScoped);
 export const Team = mongoose.model<TeamDoc>('Team', TeamSchema);

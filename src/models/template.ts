@@ -1,10 +1,11 @@
 /**
  * A saved plan: an approved proposal kept under a name, with the parts of its goal that change from
- * run to run marked as parameters. Names are unique per team; the embedded database ignores unique
+ * run to run marked as parameters. Names are unique per workspace; the embedded database ignores unique
  * indexes, so engine/templates/templates.ts claims a name with one conditional upsert.
  */
 import mongoose, { Schema, type Types } from 'mongoose';
 import type { Proposal } from '../engine/plan/proposal.js';
+import { type TenantFields, tenantScoped } from './tenantScoped.js';
 
 /** A parameter and the value it had in the plan the template was saved from. */
 export interface TemplateParamDoc {
@@ -13,10 +14,8 @@ export interface TemplateParamDoc {
 }
 
 /** A stored saved plan. */
-export interface TemplateDoc {
+export interface TemplateDoc extends TenantFields {
   _id: Types.ObjectId;
-  /** The Slack workspace; null where the app serves one workspace without knowing its id. */
-  teamId: string | null;
   /** A lowercase slug, what people type after `/orchestrate use`. */
   name: string;
   description: string;
@@ -33,7 +32,6 @@ export interface TemplateDoc {
 
 const TemplateSchema = new Schema<TemplateDoc>(
   {
-    teamId: { type: String, default: null },
     name: { type: String, required: true },
     description: { type: String, default: '' },
     goalPattern: { type: String, required: true },
@@ -48,7 +46,8 @@ const TemplateSchema = new Schema<TemplateDoc>(
   { timestamps: true, minimize: false },
 );
 // Enforced where the database enforces it; the conditional upsert decides everywhere else.
-TemplateSchema.index({ teamId: 1, name: 1 }, { unique: true });
+TemplateSchema.index({ slackTeamId: 1, name: 1 }, { unique: true });
 
 /** The saved plans collection. */
+TemplateSchema.plugin(tenantScoped);
 export const Template = mongoose.model<TemplateDoc>('Template', TemplateSchema);

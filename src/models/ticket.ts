@@ -1,7 +1,8 @@
 /** A sub-ticket filed under a project: the durable record of one unit of approved work. */
 import mongoose, { Schema, type Types } from 'mongoose';
+import { type TenantFields, tenantScoped } from './tenantScoped.js';
 
-export interface TicketDoc {
+export interface TicketDoc extends TenantFields {
   _id: Types.ObjectId;
   orchestrationId: Types.ObjectId;
   projectId: Types.ObjectId;
@@ -27,4 +28,5 @@ const TicketSchema = new Schema<TicketDoc>(
   { timestamps: true },
 );
 
+TicketSchema.plugin(tenantScoped);
 export const TicketModel = mongoose.model<TicketDoc>('Ticket', TicketSchema);

@@ -1,17 +1,17 @@
 /** What Orchestrate has learnt about a workspace: whether Slack takes its newer blocks there. */
 import mongoose, { Schema, type Types } from 'mongoose';
+import { type TenantFields, tenantScoped } from './tenantScoped.js';
 
-export interface WorkspaceDoc {
+export interface WorkspaceDoc extends TenantFields {
   _id: Types.ObjectId;
-  teamId: string;
   /** 'sections' once Slack refused the plan and task_card blocks here: the run card then uses sections. */
   runCardStyle: 'plan' | 'sections';
 }
 
 const WorkspaceSchema = new Schema<WorkspaceDoc>({
-  teamId: { type: String, required: true },
   runCardStyle: { type: String, enum: ['plan', 'sections'], default: 'plan' },
 });
-WorkspaceSchema.index({ teamId: 1 }, { unique: true });
+WorkspaceSchema.index({ slackTeamId: 1 }, { unique: true });
 
+WorkspaceSchema.plugin(tenantScoped);
 export const Workspace = mongoose.model<WorkspaceDoc>('Workspace', WorkspaceSchema);

@@ -11,7 +11,7 @@ import { type OrchestrationId, orchestrationIdOf } from '../../src/engine/plan/i
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Step } from '../../src/models/run.js';
 import type { FakeReply, RecordedRequest } from '../fakes/fakeOpenAI.js';
-import { sampleProposal } from '../fixtures.js';
+import { sampleProposal, TEAM_ID } from '../fixtures.js';
 import {
   blocksText,
   eventually,
@@ -171,6 +171,7 @@ describe('a server that reports no usage', () => {
 describe('reservations', () => {
   it('parallel reservations racing for the last dollars never exceed the cap', async () => {
     const o = await Orchestration.create({
+      slackTeamId: TEAM_ID,
       requesterId: 'U1',
       channelId: 'C1',
       goal: 'race',
@@ -202,6 +203,7 @@ describe('reservations', () => {
 
   it('refuses a run after cancel: a closed orchestration reserves nothing', async () => {
     const o = await Orchestration.create({
+      slackTeamId: TEAM_ID,
       requesterId: 'U1',
       channelId: 'C1',
       goal: 'closed',

@@ -2,12 +2,14 @@
  * Reviewing a proposal in Slack over signed HTTP: swap, drop, budget, toggles, ask again,
  * stale revisions, rights, and races between approval and edits.
  */
+
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeControlValue, InputIds, ViewIds } from '../../src/blocks/actionIds.js';
 import type { OrchestrationId } from '../../src/engine/plan/ids.js';
 import { Agent } from '../../src/models/agent.js';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Run, Step } from '../../src/models/run.js';
+import { TEAM_ID } from '../fixtures.js';
 import {
   blocksText,
   eventually,
@@ -21,6 +23,7 @@ let h: Harness;
 beforeAll(async () => {
   h = await startHarness({ ORCHESTRATE_MAX_BUDGET_USD: '5' });
   await Agent.create({
+    slackTeamId: TEAM_ID,
     name: 'Grace',
     title: 'Principal analyst',
     persona: 'Grace has mapped markets for twenty years.',

@@ -3,6 +3,7 @@
  * and Retire by an approver and the refusal for anyone else, clicks that come too late, paging,
  * the Home tab's roster, and a retired agent left out of the next plan.
  */
+
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeControlValue } from '../../src/blocks/actionIds.js';
@@ -11,6 +12,7 @@ import { decodeAgentControl } from '../../src/blocks/agents.js';
 import type { OrchestrationId } from '../../src/engine/plan/ids.js';
 import { Agent } from '../../src/models/agent.js';
 import type { SlackCall } from '../fakes/fakeSlack.js';
+import { TEAM_ID } from '../fixtures.js';
 import { blockKitViolations } from '../helpers/blockLimits.js';
 import {
   APPROVER,
@@ -36,7 +38,14 @@ beforeEach(async () => {
 });
 
 const seedAgent = (name: string, title: string, skills: string[] = ['research']) =>
-  Agent.create({ name, title, persona: `${name} has done this for years.`, skills, origin: 'roster' });
+  Agent.create({
+    slackTeamId: TEAM_ID,
+    name,
+    title,
+    persona: `${name} has done this for years.`,
+    skills,
+    origin: 'roster',
+  });
 
 const since = (mark: number) => (c: SlackCall) => h.slack.calls.indexOf(c) >= mark;
 const shown = (call: SlackCall) => `${call.args.text}\n${JSON.stringify(call.args.blocks ?? [])}`;

@@ -9,6 +9,8 @@ import type { Db } from 'mongodb';
 import type { Config } from '../../config.js';
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { Orchestration } from '../../models/orchestration.js';
+import { currentTenant, type Tenant, tenantOf, withTenant } from '../../tenant.js';
 import type { OrchestrationId } from '../plan/ids.js';
 import { notificationChannelFor } from './notifications.js';
 import { type Renew, RunningJobs } from './runningJobs.js';
@@ -42,7 +44,35 @@ export interface StepJobData {
   orchestrationId: OrchestrationId;
   stepId: string;
 }
-export type AnyJobData = Partial<PlanJobData & ReplanJobData & StepJobData>;
+export type AnyJobData = Partial<PlanJobData & ReplanJobData & StepJobData> & TenantJobData;
+
+/** Every job is stored with the workspace it was enqueued for, and runs as it (src/tenant.ts). */
+export interface TenantJobData {
+  tenant?: Tenant | null;
+}
+
+/**
+ * The workspace a job works for: the one it was stored with, else (a job stored before tenancy,
+ * or by a sweep across workspaces) its orchestration's; null for the jobs that serve every workspace.
+ */
+export async function tenantOfJob(data: AnyJobData | undefined): Promise<Tenant | null> {
+  if (data?.tenant) return data.tenant;
+  if (!data?.orchestrationId) return null;
+  const doc = await withTenant(null, () =>
+    Orchestration.findById(data.orchestrationId, { slackTeamId: 1, slackEnterpriseId: 1 }).lean(),
+  );
+  return doc ? tenantOf(doc) : null;
+}
+
+/** Runs `work` as the job's workspace. */
+export async function asJobTenant<T>(data: AnyJobData | undefined, work: () => Promise<T>): Promise<T> {
+  return withTenant(await tenantOfJob(data), work);
+}
+
+/** Job data stamped with the workspace in scope, unless it names one already. */
+function stamped<T extends object>(data: T): T & TenantJobData {
+  return 'tenant' in data ? (data as T & TenantJobData) : { ...data, tenant: currentTenant() };
+}
 
 export const JOBS_COLLECTION = 'agendaJobs';
 
@@ -90,7 +120,10 @@ export class JobQueue {
   ): void {
     const backoff = exponential({ delay: this.engine.retryBaseMs, maxDelay: 60_000, maxRetries: 8, jitter: 0.2 });
     this.slots += concurrency;
-    const run = (job: Job<T>) => this.running.run(job as Job<AnyJobData>, () => handler(job), renew);
+    const run = (job: Job<T>) =>
+      asJobTenant(job.attrs.data as AnyJobData, () =>
+        this.running.run(job as Job<AnyJobData>, () => handler(job), renew),
+      );
     this.agenda.define<T>(name, run, {
       concurrency,
       lockLimit: concurrency,
@@ -102,7 +135,7 @@ export class JobQueue {
   /** Called when a job failed on every retry. */
   onGaveUp(handler: (job: Job, error: Error) => Promise<void>): void {
     this.agenda.on('retry exhausted', (error: Error, job: Job) => {
-      handler(job, error).catch((e: unknown) =>
+      asJobTenant(job.attrs.data as AnyJobData, () => handler(job, error)).catch((e: unknown) =>
         this.logger.error(`could not close ${job.attrs.name} after its retries: ${describeError(e)}`),
       );
     });
@@ -149,7 +182,7 @@ export class JobQueue {
   }
 
   async now<T extends object>(name: JobName, data: T): Promise<void> {
-    await this.agenda.now<T>(name, data);
+    await this.agenda.now<T>(name, stamped(data));
   }
 
   ensurePlan(orchestrationId: OrchestrationId, responseUrl: string | null): Promise<void> {
@@ -178,7 +211,7 @@ export class JobQueue {
     const unique = Object.fromEntries(Object.entries(match).map(([k, v]) => [`data.${k}`, v]));
     const save = async () => {
       try {
-        return await this.agenda.create<T>(name, data).unique(unique, { insertOnly: true }).save();
+        return await this.agenda.create<T>(name, stamped(data)).unique(unique, { insertOnly: true }).save();
       } catch (error) {
         // Another instance stored it first (the unique index said so): that job will do the work.
         if ((error as { code?: number }).code !== 11000) throw error;

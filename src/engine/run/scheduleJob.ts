@@ -8,6 +8,8 @@ import type { Job } from 'agenda';
 import { formatUsd } from '../../blocks/text.js';
 import { describeError } from '../../errors.js';
 import { Orchestration } from '../../models/orchestration.js';
+import type { ScheduleDoc } from '../../models/schedule.js';
+import { tenantOf, withTenant } from '../../tenant.js';
 import { rosterAgents } from '../crew/roster.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import {
@@ -22,7 +24,11 @@ import type { EngineContext } from './context.js';
 
 export async function runScheduleJob(ctx: EngineContext, job: Job<ScheduleJobData>): Promise<void> {
   const schedule = await loadSchedule(job.attrs.data.scheduleId);
-  if (!schedule) return;
+  // The repeating job serves one schedule, whose workspace it runs as.
+  if (schedule) await withTenant(tenantOf(schedule), () => runOccurrence(ctx, job, schedule));
+}
+
+async function runOccurrence(ctx: EngineContext, job: Job<ScheduleJobData>, schedule: ScheduleDoc): Promise<void> {
   const key = occurrenceKeyAt(schedule, job.attrs.lastRunAt ?? new Date());
   if (!(await claimOccurrence(schedule._id, key))) return;
   const say = (text: string) =>
@@ -48,7 +54,7 @@ export async function runScheduleJob(ctx: EngineContext, job: Job<ScheduleJobDat
   const at = new Date();
   const why = `scheduled (${key})`;
   const doc = await Orchestration.create({
-    slackTeamId: schedule.teamId,
+    slackTeamId: schedule.slackTeamId,
     requesterId: schedule.createdBy,
     channelId: schedule.channelId,
     goal: run.goal,

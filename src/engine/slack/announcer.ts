@@ -133,7 +133,7 @@ export class Announcer {
     if (!outcome.ok && 'later' in outcome) throw new SlackUnavailableError(`Slack is unavailable: ${outcome.later}`);
     if (!outcome.ok) return { code: outcome.refused, channel: CHANNEL_REFUSALS.has(outcome.refused) };
     await Orchestration.updateOne({ _id: doc._id }, { $set: { messageTs: outcome.ts } });
-    await this.live.register('proposal', id, doc.channelId, outcome.ts);
+    await this.live.register('proposal', id, doc.channelId, outcome.ts, doc);
     return null;
   }
 
@@ -294,6 +294,6 @@ export class Announcer {
 
   private async onSent(post: SlackPostDoc): Promise<void> {
     if (!post.key.endsWith(':runcard') || !post.ts) return;
-    await this.live.register('runCard', String(post.orchestrationId) as OrchestrationId, post.channelId, post.ts);
+    await this.live.register('runCard', String(post.orchestrationId) as OrchestrationId, post.channelId, post.ts, post);
   }
 }

@@ -9,6 +9,7 @@ import type { SlackMessage } from '../../blocks/proposal.js';
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { type LiveKind, LiveMessage, type LiveMessageDoc } from '../../models/slackPost.js';
+import type { TenantFields } from '../../models/tenantScoped.js';
 import type { OrchestrationId } from '../plan/ids.js';
 import type { RateGate } from './rateGate.js';
 import { classifyFailure } from './slackCalls.js';
@@ -49,11 +50,21 @@ export class LiveMessages {
   ) {}
 
   /** Starts keeping a posted message up to date. */
-  async register(kind: LiveKind, id: OrchestrationId, channelId: string, ts: string): Promise<void> {
+  async register(
+    kind: LiveKind,
+    id: OrchestrationId,
+    channelId: string,
+    ts: string,
+    owner: TenantFields,
+  ): Promise<void> {
     const key = keyOf(kind, id);
+    const tenant = { slackTeamId: owner.slackTeamId, slackEnterpriseId: owner.slackEnterpriseId ?? null };
     await LiveMessage.updateOne(
       { key },
-      { $setOnInsert: { key, kind, orchestrationId: id, channelId, ts, drawnVersion: 0 }, $inc: { version: 1 } },
+      {
+        $setOnInsert: { ...tenant, key, kind, orchestrationId: id, channelId, ts, drawnVersion: 0 },
+        $inc: { version: 1 },
+      },
       { upsert: true },
     );
     this.schedule(key, 0);

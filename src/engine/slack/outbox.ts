@@ -70,14 +70,17 @@ export class Outbox {
     const counter = await Orchestration.findOneAndUpdate(
       { _id: orchestrationId },
       { $inc: { postSeq: posts.length } },
-      { returnDocument: 'after', projection: { postSeq: 1 } },
+      { returnDocument: 'after', projection: { postSeq: 1, slackTeamId: 1, slackEnterpriseId: 1 } },
     ).lean();
+    // A post belongs to its orchestration's workspace, whoever stores it (a job, or a sweep across workspaces).
+    const tenant = { slackTeamId: counter?.slackTeamId, slackEnterpriseId: counter?.slackEnterpriseId ?? null };
     const first = (counter?.postSeq ?? posts.length) - posts.length + 1;
     for (const [i, post] of posts.entries()) {
       await SlackPost.updateOne(
         { key: post.key },
         {
           $setOnInsert: {
+            ...tenant,
             key: post.key,
             orchestrationId,
             channelId: post.channelId,

@@ -8,7 +8,7 @@ import { Workspace } from '../../models/workspace.js';
 import type { OrchestrationId } from '../plan/ids.js';
 
 export async function runCardStyle(teamId: string | null): Promise<'plan' | 'sections'> {
-  const workspace = await Workspace.findOne({ teamId: teamId ?? '' }, { runCardStyle: 1 }).lean();
+  const workspace = await Workspace.findOne({ slackTeamId: teamId ?? '' }, { runCardStyle: 1 }).lean();
   return workspace?.runCardStyle ?? 'plan';
 }
 
@@ -17,7 +17,7 @@ export async function fallBackToSections(id: OrchestrationId, logger: Logger): P
   const doc = await Orchestration.findById(id, { slackTeamId: 1 }).lean();
   const teamId = doc?.slackTeamId ?? '';
   const res = await Workspace.updateOne(
-    { teamId, runCardStyle: { $ne: 'sections' } },
+    { slackTeamId: teamId, runCardStyle: { $ne: 'sections' } },
     { $set: { runCardStyle: 'sections' } },
     { upsert: true },
   ).catch(() => null);

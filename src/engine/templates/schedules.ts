@@ -92,7 +92,7 @@ export async function createSchedule(input: CreateScheduleInput): Promise<Schedu
     return { ok: false, error: 'Only an approver can let a recurring goal run without review.' };
   const templateId = objectIdOf(input.templateId);
   const template = templateId
-    ? await Template.findOne({ _id: templateId, teamId: input.teamId }).lean<TemplateDoc>()
+    ? await Template.findOne({ _id: templateId, slackTeamId: input.teamId }).lean<TemplateDoc>()
     : null;
   if (!template) return { ok: false, error: 'That saved plan was not found.' };
   const cadence = checkCadence(input.cadence);
@@ -106,7 +106,7 @@ export async function createSchedule(input: CreateScheduleInput): Promise<Schedu
   const made = instantiate(template, input.values);
   if (!made.ok) return { ok: false, error: `Those values do not make a valid plan: ${made.violations.join(' ')}` };
   const doc = await Schedule.create({
-    teamId: input.teamId,
+    slackTeamId: input.teamId ?? undefined,
     templateId: template._id,
     values: { ...input.values },
     cadence: cadence.cadence,
@@ -136,7 +136,7 @@ async function setPaused(teamId: string | null, scheduleId: string, paused: bool
   const _id = objectIdOf(scheduleId);
   if (!_id) return null;
   return Schedule.findOneAndUpdate(
-    { _id, teamId },
+    { _id, slackTeamId: teamId },
     { $set: { paused } },
     { returnDocument: 'after' },
   ).lean<ScheduleDoc>();
@@ -152,7 +152,7 @@ export const resumeSchedule = (teamId: string | null, scheduleId: string) => set
 export async function deleteSchedule(teamId: string | null, scheduleId: string): Promise<boolean> {
   const _id = objectIdOf(scheduleId);
   if (!_id) return false;
-  return (await Schedule.deleteOne({ _id, teamId })).deletedCount === 1;
+  return (await Schedule.deleteOne({ _id, slackTeamId: teamId })).deletedCount === 1;
 }
 
 type SpendRow = Pick<OrchestrationDoc, 'scheduleId' | 'budget' | 'createdAt'>;
@@ -184,7 +184,7 @@ export async function monthToDateUsd(schedule: ScheduleDoc, now: Date = new Date
 
 /** The team's recurring goals, oldest first, each with its saved plan's name and this month's spend. */
 export async function listSchedules(teamId: string | null, now: Date = new Date()): Promise<ScheduleSummary[]> {
-  const schedules = await Schedule.find({ teamId }).sort({ createdAt: 1 }).lean<ScheduleDoc[]>();
+  const schedules = await Schedule.find({ slackTeamId: teamId }).sort({ createdAt: 1 }).lean<ScheduleDoc[]>();
   const templates = await Template.find({ _id: { $in: schedules.map((s) => s.templateId) } }, { name: 1 }).lean<
     Pick<TemplateDoc, '_id' | 'name'>[]
   >();

@@ -96,11 +96,11 @@ export async function saveTemplate(input: SaveTemplateInput): Promise<SaveTempla
   const taken = { ok: false as const, error: `There is already a saved plan named ${name}; choose another name.` };
   try {
     const stored = await Template.findOneAndUpdate(
-      { teamId: input.teamId, name },
+      { slackTeamId: input.teamId, name },
       {
         $setOnInsert: {
           _id,
-          teamId: input.teamId,
+          slackTeamId: input.teamId,
           name,
           description,
           goalPattern: marked.goalPattern,
@@ -121,7 +121,7 @@ export async function saveTemplate(input: SaveTemplateInput): Promise<SaveTempla
 
 /** The team's saved plan of that name (any case), or null. */
 export async function findTemplate(teamId: string | null, name: string): Promise<TemplateDoc | null> {
-  return Template.findOne({ teamId, name: normalizeTemplateName(name) }).lean<TemplateDoc>();
+  return Template.findOne({ slackTeamId: teamId, name: normalizeTemplateName(name) }).lean<TemplateDoc>();
 }
 
 /** The middle value (the mean of the two middle ones for an even count); null for none. */
@@ -136,7 +136,7 @@ type RunRow = Pick<OrchestrationDoc, 'templateId' | 'status' | 'budget' | 'creat
 
 /** The team's saved plans by name, each with how often it ran and what a completed run typically cost. */
 export async function listTemplates(teamId: string | null): Promise<TemplateSummary[]> {
-  const templates = await Template.find({ teamId }).sort({ name: 1 }).lean<TemplateDoc[]>();
+  const templates = await Template.find({ slackTeamId: teamId }).sort({ name: 1 }).lean<TemplateDoc[]>();
   if (!templates.length) return [];
   const rows = await Orchestration.find(
     { templateId: { $in: templates.map((t) => t._id) } },
@@ -169,7 +169,10 @@ export async function proposalFromTemplate(
 ): Promise<FromTemplate> {
   const template = await findTemplate(teamId, name);
   if (!template) {
-    const saved = await Template.find({ teamId }, { name: 1 }).sort({ name: 1 }).limit(20).lean<{ name: string }[]>();
+    const saved = await Template.find({ slackTeamId: teamId }, { name: 1 })
+      .sort({ name: 1 })
+      .limit(20)
+      .lean<{ name: string }[]>();
     const known = saved.length ? ` Saved plans: ${saved.map((t) => t.name).join(', ')}.` : ' No plan is saved yet.';
     return { ok: false, error: `There is no saved plan named ${normalizeTemplateName(name) || '(none)'}.${known}` };
   }

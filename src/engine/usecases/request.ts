@@ -98,7 +98,7 @@ export async function startRequest(
   let id: OrchestrationId;
   try {
     const doc = await Orchestration.create({
-      slackTeamId: input.teamId,
+      slackTeamId: input.teamId ?? undefined,
       requesterId: input.userId,
       channelId: input.channelId,
       goal: input.goal,

@@ -81,7 +81,7 @@ export async function submitSchedule(
         : { kind: 'daily', time: form.time };
   if (form.kind === 'weekly' && form.day === null) return { [ScheduleInputs.day]: 'Choose the day of the week.' };
   const made = await createSchedule({
-    teamId: template.teamId,
+    teamId: template.slackTeamId,
     templateId: String(template._id),
     values: form.values,
     cadence,
@@ -113,13 +113,13 @@ export async function controlSchedule(
   if (schedule.createdBy !== userId && !services.config.approvers.includes(userId))
     return `Only <@${schedule.createdBy}> (who made it) or an approver can change this schedule.`;
   if (control === 'delete') {
-    await deleteSchedule(schedule.teamId, scheduleId);
+    await deleteSchedule(schedule.slackTeamId, scheduleId);
     await unregisterSchedule(services.engine.agenda, scheduleId);
     return null;
   }
   const changed =
     control === 'pause'
-      ? await pauseSchedule(schedule.teamId, scheduleId)
-      : await resumeSchedule(schedule.teamId, scheduleId);
+      ? await pauseSchedule(schedule.slackTeamId, scheduleId)
+      : await resumeSchedule(schedule.slackTeamId, scheduleId);
   return changed ? null : 'That schedule no longer exists.';
 }

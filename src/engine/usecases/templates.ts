@@ -76,7 +76,7 @@ export async function useTemplate(services: Services, input: UseTemplate): Promi
   if (!made.ok) return text(made.error);
   const at = new Date();
   const doc = await Orchestration.create({
-    slackTeamId: input.teamId,
+    slackTeamId: input.teamId ?? undefined,
     requesterId: input.userId,
     channelId: input.channelId,
     goal: made.goal,

@@ -11,7 +11,7 @@ import { planningRoster, rosterAgents, rosterChoices } from '../../../src/engine
 import { loadRosterPage } from '../../../src/engine/crew/rosterPage.js';
 import { Agent } from '../../../src/models/agent.js';
 import { Step } from '../../../src/models/run.js';
-import { sampleProposal } from '../../fixtures.js';
+import { sampleProposal, TEAM_ID } from '../../fixtures.js';
 import { APPROVER, seed, useDatabase } from '../usecases/support.js';
 
 useDatabase();
@@ -21,6 +21,7 @@ beforeEach(async () => {
 
 const make = (name: string, origin: 'roster' | 'hire' = 'roster', extra: Record<string, unknown> = {}) =>
   Agent.create({
+    slackTeamId: TEAM_ID,
     name,
     title: `${name}'s title`,
     persona: `${name} works hard.`,
@@ -36,6 +37,7 @@ async function stepOf(
   fields: { roleKey?: string; model?: string | null; costUsd?: number; status?: 'succeeded' | 'failed' } = {},
 ) {
   await Step.create({
+    slackTeamId: TEAM_ID,
     runId: run.runId,
     orchestrationId: run.orchestrationId,
     key: `step-${++order}`,

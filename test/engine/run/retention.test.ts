@@ -1,4 +1,5 @@
 /** Retention (run/retention.ts): what is finished and old goes, with everything stored for it; nothing else. */
+
 import mongoose, { Types } from 'mongoose';
 import { describe, expect, it } from 'vitest';
 import { JOBS_COLLECTION } from '../../../src/engine/run/queue.js';
@@ -6,6 +7,7 @@ import { purgeFinished } from '../../../src/engine/run/retention.js';
 import { Orchestration } from '../../../src/models/orchestration.js';
 import { Run, Step } from '../../../src/models/run.js';
 import { SlackPost } from '../../../src/models/slackPost.js';
+import { TEAM_ID } from '../../fixtures.js';
 import { seed, useDatabase } from '../usecases/support.js';
 
 useDatabase();
@@ -20,14 +22,30 @@ async function withRecords(status: 'completed' | 'cancelled' | 'executing', days
   const finishedAt = daysAgo === null ? null : new Date(NOW.getTime() - daysAgo * DAY);
   await Orchestration.collection.updateOne({ _id }, { $set: { finishedAt, updatedAt: finishedAt ?? NOW } });
   const run = await Run.create({
+    slackTeamId: TEAM_ID,
     orchestrationId: _id,
     teamId: new Types.ObjectId(),
     projectId: new Types.ObjectId(),
     pipeline: {},
     startedAt: NOW,
   });
-  await Step.create({ runId: run._id, orchestrationId: _id, key: 'ticket_a', kind: 'ticket', title: 'A', order: 0 });
-  await SlackPost.create({ key: `${id}:end`, orchestrationId: _id, channelId: 'C', threadTs: '1.0', seq: 1 });
+  await Step.create({
+    slackTeamId: TEAM_ID,
+    runId: run._id,
+    orchestrationId: _id,
+    key: 'ticket_a',
+    kind: 'ticket',
+    title: 'A',
+    order: 0,
+  });
+  await SlackPost.create({
+    slackTeamId: TEAM_ID,
+    key: `${id}:end`,
+    orchestrationId: _id,
+    channelId: 'C',
+    threadTs: '1.0',
+    seq: 1,
+  });
   await mongoose.connection
     .db!.collection(JOBS_COLLECTION)
     .insertOne({ name: 'orchestrate.step', data: { orchestrationId: id } });

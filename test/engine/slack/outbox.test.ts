@@ -3,6 +3,7 @@
  * posts land once and in order whatever Slack does, a post that landed before its process died is
  * not made again, and a live message always ends showing the last stored state.
  */
+
 import { WebClient } from '@slack/web-api';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { POST_EVENT_TYPE } from '../../../src/engine/slack/slackCalls.js';
 import { Orchestration } from '../../../src/models/orchestration.js';
 import { LiveMessage, SlackPost } from '../../../src/models/slackPost.js';
 import { FakeSlack } from '../../fakes/fakeSlack.js';
+import { TEAM_ID } from '../../fixtures.js';
 import { captureLogger } from '../../helpers/captureLogger.js';
 import { eventually } from '../../helpers/harness.js';
 
@@ -53,6 +55,7 @@ const newOutbox = (paceMs = 0) =>
 
 async function orchestrationWithThread(): Promise<{ id: OrchestrationId; threadTs: string }> {
   const doc = await Orchestration.create({
+    slackTeamId: TEAM_ID,
     requesterId: 'U1',
     channelId: CHANNEL,
     goal: 'outbox',
@@ -100,7 +103,14 @@ describe('the outbox', () => {
     const { id, threadTs } = await orchestrationWithThread();
     const [post] = posts(id, threadTs, 1, 'landed');
     // The dead process had stored the post, started sending it (uncertain), and Slack took it.
-    await SlackPost.create({ ...post!, orchestrationId: id, seq: 1, uncertain: true, attempts: 1 });
+    await SlackPost.create({
+      slackTeamId: TEAM_ID,
+      ...post!,
+      orchestrationId: id,
+      seq: 1,
+      uncertain: true,
+      attempts: 1,
+    });
     await client.chat.postMessage({
       channel: CHANNEL,
       thread_ts: threadTs,
@@ -118,7 +128,7 @@ describe('the outbox', () => {
   it('finishes what a dead process left queued, once, without looking up posts it never sent', async () => {
     const { id, threadTs } = await orchestrationWithThread();
     for (const [i, post] of posts(id, threadTs, 3, 'queued').entries()) {
-      await SlackPost.create({ ...post, orchestrationId: id, seq: i + 1 });
+      await SlackPost.create({ slackTeamId: TEAM_ID, ...post, orchestrationId: id, seq: i + 1 });
     }
     const outbox = newOutbox();
     await outbox.sweep();
@@ -168,7 +178,7 @@ describe('live messages', () => {
         leaseMs: 5000,
       },
     );
-    await live.register('runCard', id, CHANNEL, posted.ts!);
+    await live.register('runCard', id, CHANNEL, posted.ts!, { slackTeamId: TEAM_ID, slackEnterpriseId: null });
     const updatesOf = () => slack.callsTo('chat.update').filter((c) => c.args.ts === posted.ts);
     const setState = (n: number) => {
       state = n;

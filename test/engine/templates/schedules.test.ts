@@ -69,7 +69,7 @@ describe('createSchedule', () => {
   it('stores a checked schedule, not paused, with nothing started yet', async () => {
     const schedule = await created();
     expect(schedule).toMatchObject({
-      teamId: TEAM,
+      slackTeamId: TEAM,
       values: { company: 'Globex', quarter: 'Q4' },
       cadence: { kind: 'weekly', day: 1, time: '09:00' },
       timezone: 'Europe/Paris',

@@ -25,7 +25,7 @@ export interface StoredRun {
   /** The proposal of each revision, the last one current. */
   revisions?: Proposal[];
   approvedRevision?: number | null;
-  teamId?: string | null;
+  teamId?: string;
   spentUsd?: number;
   templateId?: Types.ObjectId | null;
   scheduleId?: Types.ObjectId | null;
@@ -38,7 +38,7 @@ export async function storeRun(options: StoredRun = {}): Promise<string> {
   const revisions = options.revisions ?? [richProposal(goal)];
   const status = options.status ?? 'approved';
   const doc = await Orchestration.create({
-    slackTeamId: options.teamId === undefined ? TEAM : options.teamId,
+    slackTeamId: options.teamId ?? TEAM,
     requesterId: REQUESTER,
     channelId: 'CGENERAL',
     goal,

@@ -42,7 +42,7 @@ describe('saveTemplate', () => {
     expect(saved.ok).toBe(true);
     if (!saved.ok) return;
     expect(saved.template).toMatchObject({
-      teamId: TEAM,
+      slackTeamId: TEAM,
       name: 'weekly-brief',
       description: 'Weekly',
       goalPattern: 'Weekly competitor brief on {{company}} for {{quarter}}, for the analyst team',
@@ -86,7 +86,7 @@ describe('saveTemplate', () => {
     const runs = await Promise.all(Array.from({ length: 6 }, () => storeRun()));
     const results = await Promise.all(runs.map((orchestrationId) => save({ orchestrationId })));
     expect(results.filter((r) => r.ok)).toHaveLength(1);
-    expect(await Template.countDocuments({ teamId: TEAM, name: 'weekly-brief' })).toBe(1);
+    expect(await Template.countDocuments({ slackTeamId: TEAM, name: 'weekly-brief' })).toBe(1);
   });
 
   it('says what is wrong with a name, a description, marks or the orchestration', async () => {

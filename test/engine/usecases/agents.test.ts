@@ -2,6 +2,7 @@
  * The roster use cases on their own (usecases/agents.ts): who may edit and retire, the Edit form's
  * checks, and clicks or forms drawn before someone else's change, which change nothing and say so.
  */
+
 import { describe, expect, it } from 'vitest';
 import { AgentControlIds } from '../../../src/blocks/agentIds.js';
 import { decodeAgentControl, encodeAgentControl } from '../../../src/blocks/agents.js';
@@ -15,12 +16,14 @@ import {
   submitAgentEdit,
 } from '../../../src/engine/usecases/agents.js';
 import { Agent } from '../../../src/models/agent.js';
+import { TEAM_ID } from '../../fixtures.js';
 import { APPROVER, BOT, makeServices, REQUESTER, useDatabase } from './support.js';
 
 useDatabase();
 
 async function grace() {
   const agent = await Agent.create({
+    slackTeamId: TEAM_ID,
     name: 'Grace',
     title: 'Principal analyst',
     persona: 'Grace maps markets.',

@@ -1,4 +1,5 @@
 /** The App Home use cases (usecases/home.ts) against the embedded database, and the refresh coalescer. */
+
 import type { WebClient } from '@slack/web-api';
 import { Types } from 'mongoose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -10,6 +11,7 @@ import { HomeRefresher } from '../../../src/engine/watch/homeRefresher.js';
 import { Agent } from '../../../src/models/agent.js';
 import { Orchestration } from '../../../src/models/orchestration.js';
 import { Step } from '../../../src/models/run.js';
+import { TEAM_ID } from '../../fixtures.js';
 import { APPROVER, clickOn, makeServices, REQUESTER, STRANGER, seed, useDatabase } from './support.js';
 
 useDatabase();
@@ -80,9 +82,21 @@ describe('publishHome', () => {
 describe('runDetailFor', () => {
   async function withSteps(): Promise<OrchestrationId> {
     const id = await seed({ status: 'completed', spentUsd: 0.3, maxUsd: 2 });
-    const agent = await Agent.create({ name: 'Ada', title: 'Analyst', persona: 'p', origin: 'hire' });
+    const agent = await Agent.create({
+      slackTeamId: TEAM_ID,
+      name: 'Ada',
+      title: 'Analyst',
+      persona: 'p',
+      origin: 'hire',
+    });
     const runId = new Types.ObjectId();
-    const base = { runId, orchestrationId: new Types.ObjectId(id), status: 'succeeded' as const, dependsOn: [] };
+    const base = {
+      slackTeamId: TEAM_ID,
+      runId,
+      orchestrationId: new Types.ObjectId(id),
+      status: 'succeeded' as const,
+      dependsOn: [],
+    };
     await Step.create([
       {
         ...base,

@@ -12,7 +12,7 @@ import type { Click } from '../../../src/engine/usecases/guard.js';
 import { Agent } from '../../../src/models/agent.js';
 import { Orchestration, type OrchestrationDoc } from '../../../src/models/orchestration.js';
 import type { Services } from '../../../src/services.js';
-import { sampleProposal } from '../../fixtures.js';
+import { sampleProposal, TEAM_ID } from '../../fixtures.js';
 import { captureLogger } from '../../helpers/captureLogger.js';
 import { useEmbeddedDatabase } from '../../helpers/database.js';
 
@@ -94,6 +94,7 @@ export async function seed(options: SeedOptions = {}): Promise<OrchestrationId> 
     at: new Date(),
   }));
   const doc = await Orchestration.create({
+    slackTeamId: TEAM_ID,
     requesterId: REQUESTER,
     channelId: 'CGENERAL',
     messageTs: '1.0',
@@ -144,6 +145,7 @@ export function clickOn(id: OrchestrationId, revision: number, options: ClickOpt
 /** A roster agent a swap can name. */
 export async function rosterAgent(name: string, title = 'Senior researcher'): Promise<void> {
   await Agent.create({
+    slackTeamId: TEAM_ID,
     name,
     title,
     persona: `${name} digs up facts and cites them.`,
