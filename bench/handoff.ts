@@ -1,38 +1,39 @@
 /**
- * The step hand-off section of `npm run bench` alone: 60 `/orchestrate` acks first (so the database
- * holds what it holds in the full bench), then five 8-ticket chains with an instant LLM. The gap is a
- * dependency's answer → its dependent's request. `npx tsx bench/handoff.ts`.
+ * The step hand-off: five 8-ticket chains with an instant LLM; the gap is a dependency's answer →
+ * its dependent's request. `npm run bench` runs it in its table (after 60 `/orchestrate` acks);
+ * `npx tsx bench/handoff.ts` runs it alone, after the same 60 requests, so that the database holds
+ * what it holds in the full bench.
  */
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { Orchestration } from '../src/models/orchestration.js';
 import { sampleProposal } from '../test/fixtures.js';
-import { eventually, REQUESTER, scriptedResponder, startHarness } from '../test/helpers/harness.js';
+import { eventually, type Harness, REQUESTER, scriptedResponder, startHarness } from '../test/helpers/harness.js';
 
-const pct = (v: number[], p: number) =>
-  [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor((p / 100) * v.length))]!;
-const keys = 'abcdefgh'.split('');
-const h = await startHarness({
-  ORCHESTRATE_MAX_PARALLEL: '4',
-  ORCHESTRATE_PROCESS_EVERY_MS: '5000',
-  LOG_LEVEL: 'error',
-});
-try {
-  for (let i = 0; i < 60; i++) await h.command(`Benchmark goal ${i}`);
-  await new Promise((r) => setTimeout(r, 1500)); // let the plans settle
+const KEYS = 'abcdefgh'.split('');
+
+export interface HandoffFigures {
+  /** ms from a dependency's answer to its dependent's request. */
+  gaps: number[];
+  /** ms from Approve to completed, per chain. */
+  runs: number[];
+}
+
+export async function chainHandoffs(h: Harness, chains = 5): Promise<HandoffFigures> {
   const chain = sampleProposal({
-    tickets: keys.map((k, i) => ({
+    tickets: KEYS.map((k, i) => ({
       key: k,
       title: `Chain ${k}`,
       role: 'analyst',
       description: k,
-      dependsOn: i ? [keys[i - 1]!] : [],
+      dependsOn: i ? [KEYS[i - 1]!] : [],
     })),
     discussion: { enabled: false, prompt: '' },
   });
   h.llm.responder = scriptedResponder(chain);
   const gaps: number[] = [];
   const runs: number[] = [];
-  for (let run = 0; run < 5; run++) {
+  for (let run = 0; run < chains; run++) {
     const { value, orchestrationId, ts } = await h.propose(`Chain run ${run}`);
     h.llm.reset();
     const t = performance.now();
@@ -43,15 +44,32 @@ try {
       'chain',
     );
     runs.push(performance.now() - t);
-    const tickets = keys.map((k) => h.llm.requests.find((r) => r.user.includes(`# Your ticket: Chain ${k}`)));
+    const tickets = KEYS.map((k) => h.llm.requests.find((r) => r.user.includes(`# Your ticket: Chain ${k}`)));
     for (let i = 1; i < tickets.length; i++) {
       const [before, after] = [tickets[i - 1], tickets[i]];
       if (before?.endedAt && after) gaps.push(after.startedAt - before.endedAt);
+      else console.error(`bench: chain run ${run}: no request seen for ticket ${KEYS[before ? i : i - 1]}`);
     }
   }
-  console.log(`step hand-off p50 ${pct(gaps, 50)} ms, p95 ${pct(gaps, 95)} ms (n ${gaps.length})`);
-  console.log(`whole 8-ticket chain p50 ${pct(runs, 50).toFixed(0)} ms, p95 ${pct(runs, 95).toFixed(0)} ms`);
-} finally {
-  await h.stop();
+  return { gaps, runs };
 }
-process.exit(0);
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const pct = (v: number[], p: number) =>
+    [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor((p / 100) * v.length))]!;
+  const h = await startHarness({
+    ORCHESTRATE_MAX_PARALLEL: '4',
+    ORCHESTRATE_PROCESS_EVERY_MS: '5000',
+    LOG_LEVEL: 'error',
+  });
+  try {
+    for (let i = 0; i < 60; i++) await h.command(`Benchmark goal ${i}`);
+    await new Promise((r) => setTimeout(r, 1500)); // let the plans settle
+    const { gaps, runs } = await chainHandoffs(h);
+    console.log(`step hand-off p50 ${pct(gaps, 50)} ms, p95 ${pct(gaps, 95)} ms (n ${gaps.length})`);
+    console.log(`whole 8-ticket chain p50 ${pct(runs, 50).toFixed(0)} ms, p95 ${pct(runs, 95).toFixed(0)} ms`);
+  } finally {
+    await h.stop();
+  }
+  process.exit(0);
+}

@@ -14,6 +14,7 @@ import { Orchestration } from '../src/models/orchestration.js';
 import { Step } from '../src/models/run.js';
 import { largestProposal, sampleProposal, TEAM_ID } from '../test/fixtures.js';
 import { eventually, REQUESTER, scriptedResponder, startHarness } from '../test/helpers/harness.js';
+import { chainHandoffs } from './handoff.js';
 import { makespan } from './makespan.js';
 import { memory } from './memory.js';
 import { peer } from './peer.js';
@@ -108,39 +109,7 @@ async function overSlack() {
     await new Promise((r) => setTimeout(r, 1500)); // let the plans settle
 
     // 2. Step hand-off: a chain of 8 tickets, LLM answering at once. Gap = dependency's answer → dependent's request.
-    const chain = sampleProposal({
-      tickets: 'abcdefgh'.split('').map((k, i) => ({
-        key: k,
-        title: `Chain ${k}`,
-        role: 'analyst',
-        description: k,
-        dependsOn: i ? ['abcdefgh'[i - 1]!] : [],
-      })),
-      discussion: { enabled: false, prompt: '' },
-    });
-    h.llm.responder = scriptedResponder(chain);
-    const gaps: number[] = [];
-    const runs: number[] = [];
-    for (let run = 0; run < 5; run++) {
-      const { value, orchestrationId, ts } = await h.propose(`Chain run ${run}`);
-      h.llm.reset();
-      const t = performance.now();
-      await h.click('orchestrate.approve', value, REQUESTER, ts);
-      await eventually(
-        async () => (await Orchestration.findById(orchestrationId, { status: 1 }).lean())?.status === 'completed',
-        60_000,
-        'chain',
-      );
-      runs.push(performance.now() - t);
-      const tickets = 'abcdefgh'
-        .split('')
-        .map((k) => h.llm.requests.find((r) => r.user.includes(`# Your ticket: Chain ${k}`)));
-      for (let i = 1; i < tickets.length; i++) {
-        const [before, after] = [tickets[i - 1], tickets[i]];
-        if (before?.endedAt && after) gaps.push(after.startedAt - before.endedAt);
-        else console.error(`bench: chain run ${run}: no request seen for ticket ${'abcdefgh'[before ? i : i - 1]}`);
-      }
-    }
+    const { gaps, runs } = await chainHandoffs(h);
     report(
       'step hand-off (dependency done → next LLM request)',
       'ms',
