@@ -17,7 +17,6 @@ export const ErrorCodes = {
   Materialize: 'materialize',
   IllegalTransition: 'illegal_transition',
   SlackUnavailable: 'slack_unavailable',
-  NotInstalled: 'not_installed',
   TenantScope: 'tenant_scope',
 } as const;
 
@@ -122,22 +121,6 @@ export class SlackUnavailableError extends OrchestrateError {
   readonly code = ErrorCodes.SlackUnavailable;
 }
 
-/**
- * The workspace has no installation (never installed, uninstalled, or its tokens revoked): nothing
- * can be said there, and retrying will not change that.
- */
-export class NotInstalledError extends OrchestrateError {
-  override name = 'NotInstalledError';
-  readonly code = ErrorCodes.NotInstalled;
-  /** Slack's own word for it, so the code that sorts Slack refusals sorts this one too. */
-  readonly data = { error: 'not_installed' };
-  constructor(readonly teamId: string | null) {
-    super(
-      teamId ? `Orchestrate is not installed in workspace ${teamId}` : 'no workspace is in scope for this Slack call',
-    );
-  }
-}
-
 /** A document of one workspace was about to be written or read under another's scope. */
 export class TenantScopeError extends OrchestrateError {
   override name = 'TenantScopeError';
@@ -157,7 +140,6 @@ export type AppError =
   | MaterializeError
   | IllegalTransitionError
   | SlackUnavailableError
-  | NotInstalledError
   | TenantScopeError;
 
 /** The short form of any error for a log line or a user note: Slack's error code, else the message. */

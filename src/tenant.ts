@@ -1,8 +1,8 @@
 /**
  * The workspace a piece of work belongs to, carried implicitly through every await of a Slack
  * request or a job (AsyncLocalStorage). The models' tenant plugin adds it to every query and every
- * new document, and the Slack client picks the workspace's token by it, so code between the two
- * entry points (Bolt's middleware, the job runner) cannot forget it.
+ * new document, so code between the two entry points (Bolt's middleware, the job runner) cannot
+ * forget it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
@@ -15,9 +15,9 @@ export interface Tenant {
 const scope = new AsyncLocalStorage<Tenant | null>();
 
 /**
- * Runs `work` as `tenant`: its queries see only that workspace's documents, its Slack calls use that
- * workspace's token. Null runs it across workspaces, for the sweeps that serve them all (recovery,
- * retention, the outbox after a restart), which enter each document's tenant before acting on it.
+ * Runs `work` as `tenant`: its queries see only that workspace's documents, and what it stores is
+ * that workspace's. Null runs it across workspaces, for the sweeps that serve them all (recovery,
+ * retention, the outbox after a restart). A mongoose query runs when it is awaited: await it inside.
  */
 export function withTenant<T>(tenant: Tenant | null, work: () => T): T {
   return scope.run(tenant, work);
