@@ -62,10 +62,17 @@ export function tenantScoped(schema: Schema): void {
 
   schema.pre(QUERIES, function narrowToTenant(this: Query<unknown, unknown>) {
     const tenant = currentTenant();
-    // `where` replaces any slackTeamId the caller gave: a scope is never widened, only narrowed.
-    if (tenant) this.where({ slackTeamId: tenant.teamId });
-    // An upsert skips validation: outside a scope, what it may insert must say whose it is.
-    else if (this.getOptions().upsert && !namesTenant(this)) {
+    // Added beside whatever the caller asked (an $and), so a filter naming another workspace matches nothing.
+    if (tenant) {
+      this.and([{ slackTeamId: tenant.teamId }]);
+      // An upsert skips validation: what it may insert is stamped here instead.
+      if (this.getOptions().upsert && !namesTenant(this)) {
+        const update = (this.getUpdate() ?? {}) as Record<string, Record<string, unknown> | undefined>;
+        const stampOnInsert = { slackTeamId: tenant.teamId, slackEnterpriseId: tenant.enterpriseId };
+        this.setUpdate({ ...update, $setOnInsert: { ...update.$setOnInsert, ...stampOnInsert } });
+      }
+    } else if (this.getOptions().upsert && !namesTenant(this)) {
+      // Outside a scope, what an upsert may insert must say whose it is.
       throw new TenantScopeError(
         `an upsert of a ${this.model.modelName} outside a workspace must name its slackTeamId`,
       );

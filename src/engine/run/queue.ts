@@ -58,8 +58,10 @@ export interface TenantJobData {
 export async function tenantOfJob(data: AnyJobData | undefined): Promise<Tenant | null> {
   if (data?.tenant) return data.tenant;
   if (!data?.orchestrationId) return null;
-  const doc = await withTenant(null, () =>
-    Orchestration.findById(data.orchestrationId, { slackTeamId: 1, slackEnterpriseId: 1 }).lean(),
+  // A query runs when awaited, so the await belongs inside the scope.
+  const doc = await withTenant(
+    null,
+    async () => await Orchestration.findById(data.orchestrationId, { slackTeamId: 1, slackEnterpriseId: 1 }).lean(),
   );
   return doc ? tenantOf(doc) : null;
 }
