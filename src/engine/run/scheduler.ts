@@ -6,6 +6,7 @@
 import type { Types } from 'mongoose';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step } from '../../models/run.js';
+import { tenantOf, withTenant } from '../../tenant.js';
 import type { OrchestrationId } from '../plan/ids.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
@@ -51,21 +52,27 @@ export async function advance(
 export async function recover(ctx: EngineContext): Promise<void> {
   // A re-run a crash left half-applied is finished first (applying it again is harmless).
   const rerunning = await Orchestration.find({ rerun: { $ne: null } }).lean<OrchestrationDoc[]>();
-  for (const o of rerunning) if (o.rerun) await applyRerun(ctx, o, o.rerun);
+  for (const o of rerunning) if (o.rerun) await withTenant(tenantOf(o), () => applyRerun(ctx, o, o.rerun!));
   const open = await Orchestration.find(
     { status: { $in: ['planning', 'approved', 'executing', 'synthesizing'] } },
-    { status: 1, runId: 1, responseUrl: 1 },
+    { status: 1, runId: 1, responseUrl: 1, slackTeamId: 1, slackEnterpriseId: 1 },
   ).lean();
-  for (const o of open) {
-    const id = orchestrationIdOf(o);
-    if (o.status === 'approved') await ctx.queue.ensureStart(id);
-    else if (o.runId) {
-      // Steps whose job was lost between two writes, or gave up, get a new one; then what is ready runs.
-      const started = await Step.find({ runId: o.runId, status: { $in: ['queued', 'running'] } }, { _id: 1 }).lean();
-      for (const s of started) await ctx.queue.ensureStep(id, String(s._id));
-      await advance(ctx, o.runId, id);
-    } else if (o.status === 'planning') {
-      await ctx.queue.ensurePlan(id, o.responseUrl ?? null); // a no-op while its job is alive
-    }
+  // The sweep serves every workspace; each orchestration is recovered as its own.
+  for (const o of open) await withTenant(tenantOf(o), () => recoverOne(ctx, o));
+}
+
+async function recoverOne(
+  ctx: EngineContext,
+  o: Pick<OrchestrationDoc, '_id' | 'status' | 'runId' | 'responseUrl'>,
+): Promise<void> {
+  const id = orchestrationIdOf(o);
+  if (o.status === 'approved') await ctx.queue.ensureStart(id);
+  else if (o.runId) {
+    // Steps whose job was lost between two writes, or gave up, get a new one; then what is ready runs.
+    const started = await Step.find({ runId: o.runId, status: { $in: ['queued', 'running'] } }, { _id: 1 }).lean();
+    for (const s of started) await ctx.queue.ensureStep(id, String(s._id));
+    await advance(ctx, o.runId, id);
+  } else if (o.status === 'planning') {
+    await ctx.queue.ensurePlan(id, o.responseUrl ?? null); // a no-op while its job is alive
   }
 }

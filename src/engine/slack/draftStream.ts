@@ -10,7 +10,7 @@ import { draftDoneText, draftMessage } from '../../blocks/thread.js';
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { partialStringField } from '../llm/partialJson.js';
-import { UPDATE_SCOPE } from './liveMessages.js';
+import { updateScope } from './liveMessages.js';
 import { postScope } from './outbox.js';
 import type { RateGate } from './rateGate.js';
 
@@ -70,12 +70,12 @@ export class DraftStream {
     if (!this.ts) return;
     const note = draftDoneText(written);
     try {
-      await this.gate.turn(UPDATE_SCOPE);
+      await this.gate.turn(updateScope());
       if (this.streamer) await this.streamer.stop();
     } catch (error) {
       this.logger.debug(`could not stop the draft stream: ${describeError(error)}`);
     }
-    await this.gate.turn(UPDATE_SCOPE);
+    await this.gate.turn(updateScope());
     await this.slack.chat
       .update({ channel: this.target.channelId, ts: this.ts, text: note.text, blocks: note.blocks })
       .catch((error: unknown) => this.logger.debug(`could not close the draft: ${describeError(error)}`));
@@ -93,7 +93,7 @@ export class DraftStream {
       if (this.ts && !this.streamer) {
         // Past the stream's lifetime: the same message, updated.
         const draft = draftMessage(text);
-        await this.gate.turn(UPDATE_SCOPE);
+        await this.gate.turn(updateScope());
         await this.slack.chat.update({
           channel: this.target.channelId,
           ts: this.ts,
@@ -101,7 +101,7 @@ export class DraftStream {
           blocks: draft.blocks,
         });
       } else if (this.ts && Date.now() - this.startedAt >= this.streamLifetimeMs) {
-        await this.gate.turn(UPDATE_SCOPE);
+        await this.gate.turn(updateScope());
         await this.streamer!.stop({ markdown_text: text.slice(this.sent.length) });
         this.streamer = null;
       } else {

@@ -10,6 +10,7 @@ import { describeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { type LiveKind, LiveMessage, type LiveMessageDoc } from '../../models/slackPost.js';
 import type { TenantFields } from '../../models/tenantScoped.js';
+import { currentTenant, tenantOf, withTenant } from '../../tenant.js';
 import type { OrchestrationId } from '../plan/ids.js';
 import type { RateGate } from './rateGate.js';
 import { classifyFailure } from './slackCalls.js';
@@ -30,7 +31,8 @@ export interface LiveOptions {
   quiet?: () => Promise<void>;
 }
 
-export const UPDATE_SCOPE = 'update';
+/** Slack limits updates per workspace: one workspace's redraws never wait for another's. */
+export const updateScope = () => `update:${currentTenant()?.teamId ?? ''}`;
 const MAX_ATTEMPTS = 9;
 const keyOf = (kind: LiveKind, id: OrchestrationId) => `${id}:${kind}`;
 
@@ -145,7 +147,8 @@ export class LiveMessages {
     if (!claimed) return this.schedule(key, this.options.intervalMs); // another process is drawing it
     let retryAt: number | null = null;
     try {
-      retryAt = await this.draw(claimed, now.getTime());
+      // As the message's workspace, whoever asked for the redraw (a sweep serves them all).
+      retryAt = await withTenant(tenantOf(claimed), () => this.draw(claimed, now.getTime()));
     } finally {
       await LiveMessage.updateOne({ _id: claimed._id }, { $set: { leaseUntil: null } });
     }
@@ -176,7 +179,7 @@ export class LiveMessages {
       return null;
     }
     const key = doc.key;
-    await this.gate.turn(UPDATE_SCOPE, { urgent: this.urgent.delete(key) });
+    await this.gate.turn(updateScope(), { urgent: this.urgent.delete(key) });
     try {
       await this.slack.chat.update({
         channel: doc.channelId,
@@ -194,7 +197,7 @@ export class LiveMessages {
   private async failed(doc: LiveMessageDoc, version: number, error: unknown): Promise<number | null> {
     const failure = classifyFailure(error);
     if (failure.kind === 'rate_limited') {
-      this.gate.pause(UPDATE_SCOPE, failure.retryAfterMs);
+      this.gate.pause(updateScope(), failure.retryAfterMs);
       return this.retryAt(doc, Date.now() + failure.retryAfterMs, false);
     }
     if (failure.kind === 'refused') {

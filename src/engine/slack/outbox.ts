@@ -9,6 +9,7 @@ import { describeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { Orchestration } from '../../models/orchestration.js';
 import { type FilePayload, type PostPayload, SlackPost, type SlackPostDoc } from '../../models/slackPost.js';
+import { tenantOf, withTenant } from '../../tenant.js';
 import type { OrchestrationId } from '../plan/ids.js';
 import type { RateGate } from './rateGate.js';
 import { classifyFailure, findPosted, postMessage, uploadFile } from './slackCalls.js';
@@ -131,7 +132,8 @@ export class Outbox {
       return;
     }
     this.pumping.add(channelId);
-    void this.pump(channelId)
+    // Across workspaces: a channel shared between two (Slack Connect) holds posts of both; each is sent as its own.
+    void withTenant(null, () => this.pump(channelId))
       .catch((error: unknown) => this.logger.warn(`posting in ${channelId} stopped: ${describeError(error)}`))
       .finally(() => {
         this.pumping.delete(channelId);
@@ -192,8 +194,13 @@ export class Outbox {
     );
   }
 
+  /** One attempt at one post, as its workspace: a pump may have been started by a sweep serving them all. */
+  private send(post: SlackPostDoc): Promise<SendOutcome> {
+    return withTenant(tenantOf(post), () => this.sendAs(post));
+  }
+
   /** One attempt at one post, under a lease, so that no two processes send it at once. */
-  private async send(post: SlackPostDoc): Promise<SendOutcome> {
+  private async sendAs(post: SlackPostDoc): Promise<SendOutcome> {
     const now = new Date();
     const claimed = await SlackPost.findOneAndUpdate(
       { _id: post._id, status: 'pending', $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }] },
