@@ -1,4 +1,4 @@
-/** What Orchestrate has learnt about a workspace: whether Slack takes its newer blocks there. */
+/** What Orchestrate keeps per workspace: who approves there, and whether Slack takes its newer blocks there. */
 import mongoose, { Schema, type Types } from 'mongoose';
 import { type TenantFields, tenantScoped } from './tenantScoped.js';
 
@@ -6,10 +6,13 @@ export interface WorkspaceDoc extends TenantFields {
   _id: Types.ObjectId;
   /** 'sections' once Slack refused the plan and task_card blocks here: the run card then uses sections. */
   runCardStyle: 'plan' | 'sections';
+  /** Who may approve here besides ORCHESTRATE_APPROVERS: with OAuth, the installer and whom approvers named. */
+  approvers: string[];
 }
 
 const WorkspaceSchema = new Schema<WorkspaceDoc>({
   runCardStyle: { type: String, enum: ['plan', 'sections'], default: 'plan' },
+  approvers: { type: [String], default: [] },
 });
 WorkspaceSchema.index({ slackTeamId: 1 }, { unique: true });
 

@@ -3,6 +3,7 @@
  * file is fetched from Slack and read; if any cannot be, the form names it and nothing is stored.
  * Otherwise the text is kept with the plan as its next revision, and the proposal is redrawn.
  */
+
 import type { WebClient } from '@slack/web-api';
 import { type ContextLimits, contextModal } from '../../blocks/contextModal.js';
 import { notEditable } from '../../blocks/replies.js';
@@ -10,6 +11,7 @@ import { Orchestration, type OrchestrationDoc, type PlanContext } from '../../mo
 import type { Services } from '../../services.js';
 import { extractText, FILE_MAX_BYTES, shownName } from '../context/fileText.js';
 import { fetchSlackFile } from '../context/slackFiles.js';
+import { approversHere } from '../install/approvers.js';
 import { type ContextItem, composeContext } from '../llm/stepContext.js';
 import { type OrchestrationId, orchestrationIdOf } from '../plan/ids.js';
 import { mayAct } from '../plan/rights.js';
@@ -187,7 +189,7 @@ export async function submitContext(
   if (!control) return fail('This form is not one Orchestrate understands. Close it and click the button again.');
   let doc = await loadOrchestration(control.orchestrationId);
   if (!doc?.proposal) return fail('That orchestration no longer exists.');
-  const rights = mayAct(click.userId, doc.requesterId, services.config.approvers, click.botUserId);
+  const rights = mayAct(click.userId, doc.requesterId, await approversHere(services.config.approvers), click.botUserId);
   if (!rights.allowed) return fail(rights.reason.replace(/<@(\w+)>/g, 'the requester'));
   if (doc.status !== 'proposed')
     return fail('Context can only be added while the plan is proposed: it was approved or closed.');

@@ -3,12 +3,14 @@
  * steps out of date), and follow up on the deliverable's gaps with a new, linked orchestration.
  * Only the requester and the approvers may; a click that no longer applies says why.
  */
+
 import type { ModalView } from '@slack/types';
 import { followUpModal, followUpStartedMessage, rerunModal } from '../../blocks/afterRun.js';
 import { describeError } from '../../errors.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step } from '../../models/run.js';
 import type { Services } from '../../services.js';
+import { approversHere } from '../install/approvers.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import { MAX_GOAL_CHARS } from '../plan/proposal.js';
 import { mayAct } from '../plan/rights.js';
@@ -28,7 +30,7 @@ async function entitled(
     return { ok: false, reply: text('That button is not one Orchestrate understands. Nothing was changed.') };
   const doc = await Orchestration.findById(click.control.orchestrationId).lean<OrchestrationDoc>();
   if (!doc) return { ok: false, reply: text('That orchestration no longer exists. Nothing was changed.') };
-  const rights = mayAct(click.userId, doc.requesterId, services.config.approvers, click.botUserId);
+  const rights = mayAct(click.userId, doc.requesterId, await approversHere(services.config.approvers), click.botUserId);
   if (!rights.allowed) return { ok: false, reply: text(`:no_entry: ${rights.reason}`) };
   return { ok: true, doc };
 }

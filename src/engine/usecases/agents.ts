@@ -3,6 +3,7 @@
  * it (Edit, Retire). Anyone may look; only approvers may change, and a click or form drawn before
  * someone else's change changes nothing and says so.
  */
+
 import type { ModalView } from '@slack/types';
 import { AgentControlIds } from '../../blocks/agentIds.js';
 import {
@@ -24,6 +25,7 @@ import {
 import type { Services } from '../../services.js';
 import { type AgentChange, type AgentFields, agentAt, editAgent, retireAgent } from '../crew/agentChanges.js';
 import { loadRosterPage } from '../crew/rosterPage.js';
+import { approversHere } from '../install/approvers.js';
 import type { FormErrors, Reply } from './guard.js';
 
 /** Who is looking: approvers (never the bot itself) may change the roster. */
@@ -50,8 +52,8 @@ export type AgentFormOutcome =
   | { kind: 'errors'; errors: FormErrors }
   | { kind: 'redraw'; page: number; notice: string; onHome: boolean; responseUrl?: string };
 
-export function mayManageRoster(services: Services, viewer: RosterViewer): boolean {
-  return viewer.userId !== viewer.botUserId && services.config.approvers.includes(viewer.userId);
+export async function mayManageRoster(services: Services, viewer: RosterViewer): Promise<boolean> {
+  return viewer.userId !== viewer.botUserId && (await approversHere(services.config.approvers)).includes(viewer.userId);
 }
 
 /** The roster page as an ephemeral message. */
@@ -61,7 +63,7 @@ export async function rosterReply(
   page = 0,
   notice: string | null = null,
 ): Promise<Reply> {
-  return rosterMessage(await loadRosterPage(page, mayManageRoster(services, viewer), notice));
+  return rosterMessage(await loadRosterPage(page, await mayManageRoster(services, viewer), notice));
 }
 
 /** Why a change found the agent otherwise than the click saw it: said, and the roster drawn as it is. */
@@ -76,15 +78,15 @@ function unchanged(change: Exclude<AgentChange, { ok: true }>, page: number): Ag
 }
 
 /** The checks every roster click passes: a control the roster drew, and an approver clicking it. */
-function checkAgentClick(services: Services, click: AgentClick): AgentControl | AgentOutcome {
+async function checkAgentClick(services: Services, click: AgentClick): Promise<AgentControl | AgentOutcome> {
   if (!click.control) return { kind: 'refused', text: UNKNOWN_BUTTON };
-  if (!mayManageRoster(services, click)) return { kind: 'refused', text: NOT_AN_APPROVER };
+  if (!(await mayManageRoster(services, click))) return { kind: 'refused', text: NOT_AN_APPROVER };
   return click.control;
 }
 
 /** The Edit modal for the agent as the click saw it, or why it does not open. */
 export async function editAgentModalFor(services: Services, click: AgentClick): Promise<AgentModalOutcome> {
-  const control = checkAgentClick(services, click);
+  const control = await checkAgentClick(services, click);
   if ('kind' in control) return control;
   const found = await agentAt(control.agentId, control.version);
   if (!found.ok) return unchanged(found, control.page);
@@ -97,7 +99,7 @@ export async function editAgentModalFor(services: Services, click: AgentClick): 
 }
 
 export async function retireAgentByClick(services: Services, click: AgentClick): Promise<AgentOutcome> {
-  const control = checkAgentClick(services, click);
+  const control = await checkAgentClick(services, click);
   if ('kind' in control) return control;
   const retired = await retireAgent(control.agentId, control.version, click.userId);
   if (!retired.ok) return unchanged(retired, control.page);
@@ -145,7 +147,7 @@ export async function submitAgentEdit(services: Services, form: AgentForm): Prom
   });
   const { meta } = form;
   if (!meta) return fail('This form is not one Orchestrate understands. Close it and click Edit again.');
-  if (!mayManageRoster(services, form)) return fail(NOT_AN_APPROVER.replace(':no_entry: ', ''));
+  if (!(await mayManageRoster(services, form))) return fail(NOT_AN_APPROVER.replace(':no_entry: ', ''));
   const fields: AgentFields = {
     title: form.title.trim(),
     persona: form.persona.trim(),

@@ -3,12 +3,14 @@
  * drew, an orchestration that exists and is open, a person with the right, and (for edits) the
  * revision the control was drawn for. Each refusal is a reply for the person, never silence.
  */
+
 import type { KnownBlock } from '@slack/types';
 import type { ControlValue } from '../../blocks/actionIds.js';
 import { notOpen, UNKNOWN_BUTTON } from '../../blocks/replies.js';
 import { stalePlanMessage, staleText } from '../../blocks/stalePlan.js';
 import type { OrchestrationDoc } from '../../models/orchestration.js';
 import type { Services } from '../../services.js';
+import { approversHere } from '../install/approvers.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import { mayAct } from '../plan/rights.js';
 import { isFinal } from '../plan/status.js';
@@ -50,7 +52,7 @@ export async function checkClick(services: Services, click: Click, options: Guar
       ok: false,
       reply: text(options.missingText ?? 'That orchestration no longer exists. Nothing was changed.'),
     };
-  const rights = mayAct(click.userId, doc.requesterId, services.config.approvers, click.botUserId);
+  const rights = mayAct(click.userId, doc.requesterId, await approversHere(services.config.approvers), click.botUserId);
   if (!rights.allowed) return { ok: false, reply: text(`:no_entry: ${rights.reason}`) };
   if (isFinal(doc.status)) return { ok: false, reply: text(options.closedText?.(doc) ?? notOpen(doc.status)) };
   if (options.requireCurrentRevision && doc.revision !== control.revision) {
@@ -93,7 +95,7 @@ export async function checkForm(
   if (!control) return fail('This form is not one Orchestrate understands. Close it and click the button again.');
   const doc = await loadOrchestration(control.orchestrationId);
   if (!doc?.proposal) return fail('That orchestration no longer exists.');
-  const rights = mayAct(click.userId, doc.requesterId, services.config.approvers, click.botUserId);
+  const rights = mayAct(click.userId, doc.requesterId, await approversHere(services.config.approvers), click.botUserId);
   if (!rights.allowed) return fail(rights.reason.replace(/<@(\w+)>/g, 'the requester'));
   if (doc.status !== 'proposed') return fail('The plan can no longer be edited: it was approved or closed.');
   if (doc.revision !== control.revision) {

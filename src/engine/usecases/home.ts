@@ -3,12 +3,14 @@
  * run's detail (each step's role, agent, timing, tokens and cost), which only the requester and
  * approvers may open.
  */
+
 import { type RunDetailStep, runDetailModal } from '../../blocks/home.js';
 import { UNKNOWN_BUTTON } from '../../blocks/replies.js';
 import { Agent } from '../../models/agent.js';
 import type { OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
 import type { Services } from '../../services.js';
+import { approversHere } from '../install/approvers.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import { mayAct } from '../plan/rights.js';
 import { loadOrchestration } from '../run/transition.js';
@@ -47,7 +49,7 @@ export async function runDetailFor(services: Services, click: Click): Promise<Mo
   if (!control) return { ok: false, reply: text(UNKNOWN_BUTTON) };
   const doc = await loadOrchestration(control.orchestrationId);
   if (!doc) return { ok: false, reply: text('That orchestration no longer exists, so there is no detail to show.') };
-  const rights = mayAct(click.userId, doc.requesterId, services.config.approvers, click.botUserId);
+  const rights = mayAct(click.userId, doc.requesterId, await approversHere(services.config.approvers), click.botUserId);
   if (!rights.allowed) {
     return {
       ok: false,

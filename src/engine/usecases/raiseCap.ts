@@ -2,10 +2,12 @@
  * Raise cap and continue: a run stopped by its budget resumes with a higher cap, keeping every
  * finished step. Only the requester and approvers may raise it, and only while the run waits.
  */
+
 import { raiseCapModal } from '../../blocks/modals.js';
 import { STATUS_LABELS } from '../../blocks/proposal.js';
 import type { OrchestrationDoc } from '../../models/orchestration.js';
 import type { Services } from '../../services.js';
+import { approversHere } from '../install/approvers.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import { mayAct } from '../plan/rights.js';
 import { loadOrchestration } from '../run/transition.js';
@@ -19,7 +21,7 @@ export async function raiseCapModalFor(services: Services, click: Click): Promis
   const { control } = click;
   const doc = control ? await loadOrchestration(control.orchestrationId) : null;
   if (!control || !doc) return { ok: false, reply: text('That run no longer exists. Nothing was changed.') };
-  const rights = mayAct(click.userId, doc.requesterId, services.config.approvers, click.botUserId);
+  const rights = mayAct(click.userId, doc.requesterId, await approversHere(services.config.approvers), click.botUserId);
   if (!rights.allowed) return { ok: false, reply: text(`:no_entry: ${rights.reason}`) };
   if (!waitingForCap(doc)) {
     return {
@@ -41,7 +43,7 @@ export async function submitRaiseCap(
   const { control } = click;
   const doc = control ? await loadOrchestration(control.orchestrationId) : null;
   if (!control || !doc) return fail('That run no longer exists.');
-  const rights = mayAct(click.userId, doc.requesterId, services.config.approvers, click.botUserId);
+  const rights = mayAct(click.userId, doc.requesterId, await approversHere(services.config.approvers), click.botUserId);
   if (!rights.allowed) return fail(rights.reason.replace(/<@(\w+)>/g, 'the requester'));
   if (!waitingForCap(doc)) return fail('This run is no longer waiting for a higher cap.');
   const ceiling = services.config.budget.maxUsd;

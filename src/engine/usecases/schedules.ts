@@ -3,10 +3,12 @@
  * (registered with the queue at once), and Pause, Resume and Delete by its creator or an approver.
  * Only an approver may let a schedule's runs start without review.
  */
+
 import type { ModalView } from '@slack/types';
 import { ScheduleInputs, scheduleModal } from '../../blocks/schedules.js';
 import { Template, type TemplateDoc } from '../../models/template.js';
 import type { Services } from '../../services.js';
+import { approversHere } from '../install/approvers.js';
 import {
   createSchedule,
   deleteSchedule,
@@ -91,7 +93,7 @@ export async function submitSchedule(
     capUsd: form.cap,
     monthlyCapUsd: form.monthlyCap,
     by: userId,
-    isApprover: services.config.approvers.includes(userId),
+    isApprover: (await approversHere(services.config.approvers)).includes(userId),
     ceilingUsd: services.config.budget.maxUsd,
   });
   if (!made.ok) return { [blockFor(made.error)]: made.error.slice(0, 500) };
@@ -110,7 +112,7 @@ export async function controlSchedule(
 ): Promise<string | null> {
   const schedule = objectId.test(scheduleId) ? await loadSchedule(scheduleId) : null;
   if (!schedule) return 'That schedule no longer exists.';
-  if (schedule.createdBy !== userId && !services.config.approvers.includes(userId))
+  if (schedule.createdBy !== userId && !(await approversHere(services.config.approvers)).includes(userId))
     return `Only <@${schedule.createdBy}> (who made it) or an approver can change this schedule.`;
   if (control === 'delete') {
     await deleteSchedule(schedule.slackTeamId, scheduleId);

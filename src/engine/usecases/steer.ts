@@ -3,12 +3,14 @@
  * accept, rework or edit a gated result, and speak in its thread. Only the requester and the
  * approvers may; a stale or double click is answered and changes nothing.
  */
+
 import { decodeControlValue } from '../../blocks/actionIds.js';
 import { EDIT_MAX_CHARS, editResultModal, notEntitledToSteer, reworkModal } from '../../blocks/steering.js';
 import { describeError } from '../../errors.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step } from '../../models/run.js';
 import type { Services } from '../../services.js';
+import { approversHere } from '../install/approvers.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import { mayAct } from '../plan/rights.js';
 import { RUNNING_STATUSES } from '../plan/status.js';
@@ -120,7 +122,7 @@ export async function takeThreadReply(services: Services, reply: ThreadReply, bo
   }).lean<OrchestrationDoc>();
   if (!doc || !doc.runId || !RUNNING_STATUSES.includes(doc.status) || reply.userId === botUserId) return;
   const steering = services.engine.steering;
-  if (!mayAct(reply.userId, doc.requesterId, services.config.approvers, botUserId).allowed) {
+  if (!mayAct(reply.userId, doc.requesterId, await approversHere(services.config.approvers), botUserId).allowed) {
     await steering.tellInThread(reply.channel, reply.userId, reply.threadTs, notEntitledToSteer(doc.requesterId));
     return;
   }

@@ -3,11 +3,13 @@
  * `/orchestrate use <name> …`, which posts the saved plan, its parameters filled in, as a new
  * proposal for review at once, with no planning call.
  */
+
 import { parseMarks, saveTemplateModal } from '../../blocks/templates.js';
 import { describeError } from '../../errors.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import type { Services } from '../../services.js';
 import { rosterAgents } from '../crew/roster.js';
+import { approversHere } from '../install/approvers.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import { mayAct } from '../plan/rights.js';
 import { proposalFromTemplate, SAVABLE_STATUSES, saveTemplate } from '../templates/templates.js';
@@ -18,7 +20,7 @@ async function savable(services: Services, click: Click) {
   if (!click.control) return { ok: false as const, reply: text('That button is not one Orchestrate understands.') };
   const doc = await Orchestration.findById(click.control.orchestrationId).lean<OrchestrationDoc>();
   if (!doc?.proposal) return { ok: false as const, reply: text('That orchestration no longer exists.') };
-  const rights = mayAct(click.userId, doc.requesterId, services.config.approvers, click.botUserId);
+  const rights = mayAct(click.userId, doc.requesterId, await approversHere(services.config.approvers), click.botUserId);
   if (!rights.allowed) return { ok: false as const, reply: text(`:no_entry: ${rights.reason}`) };
   if (!SAVABLE_STATUSES.includes(doc.status))
     return { ok: false as const, reply: text('Only an approved plan can be saved as a template.') };

@@ -3,6 +3,7 @@
  * published. The engine republishes it (through HomeRefresher, coalesced) whenever one of their
  * runs changes state; the roster's buttons republish it at the page they were on.
  */
+
 import type { WebClient } from '@slack/web-api';
 import mongoose from 'mongoose';
 import { HOME_RUN_LIMIT, type HomeRun, homeView } from '../../blocks/home.js';
@@ -10,6 +11,7 @@ import type { ScheduleLine } from '../../blocks/schedules.js';
 import type { TemplateLine } from '../../blocks/templates.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { loadRosterPage } from '../crew/rosterPage.js';
+import { approversHere } from '../install/approvers.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import { JOBS, JOBS_COLLECTION } from '../run/queue.js';
 import { listSchedules } from '../templates/schedules.js';
@@ -43,8 +45,8 @@ export async function homeRunsOf(userId: string): Promise<{ runs: HomeRun[]; tot
 
 export interface HomeOptions {
   /**
-   * ORCHESTRATE_APPROVERS: an approver's Home gets Edit and Retire on each agent. Unknown (a
-   * refresh from the engine, which is not told them) draws the roster without them.
+   * ORCHESTRATE_APPROVERS: an approver's Home (these, or the workspace's own) gets Edit and Retire on
+   * each agent.
    */
   approvers?: readonly string[];
   /** The roster page to draw (the first unless a paging button asked for another). */
@@ -55,7 +57,7 @@ export interface HomeOptions {
 
 /** Draws the person's Home tab and publishes it. */
 export async function publishHome(client: WebClient, userId: string, options: HomeOptions = {}): Promise<void> {
-  const canManage = options.approvers?.includes(userId) ?? false;
+  const canManage = (await approversHere(options.approvers ?? [])).includes(userId);
   const teams = (await Orchestration.distinct('slackTeamId', { requesterId: userId })) as (string | null)[];
   const [{ runs, total }, roster, templates, schedules] = await Promise.all([
     homeRunsOf(userId),
