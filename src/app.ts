@@ -1,17 +1,20 @@
 /**
  * Builds the Bolt App and registers its listeners; nothing else. Socket Mode when an app-level
- * token is configured, HTTP (POST /slack/events, GET /healthz) otherwise.
+ * token is configured, HTTP (POST /slack/events, GET /healthz, and with OAuth GET /slack/install and
+ * /slack/oauth_redirect) otherwise.
  */
-import { App, type CustomRoute, LogLevel } from '@slack/bolt';
+import { App, type CustomRoute, type InstallationStore, LogLevel } from '@slack/bolt';
 import type { Config } from './config.js';
 import * as actions from './handlers/actions.js';
 import * as agents from './handlers/agents.js';
 import * as commands from './handlers/commands.js';
 import * as home from './handlers/home.js';
+import * as installs from './handlers/installs.js';
 import * as messages from './handlers/messages.js';
 import * as schedules from './handlers/schedules.js';
 import * as views from './handlers/views.js';
 import type { Logger } from './logger.js';
+import { oauthReceiverOptions } from './oauth.js';
 import { slackReceiver } from './requestLimits.js';
 import type { Services } from './services.js';
 import type { BotIdentity } from './slackIdentity.js';
@@ -26,15 +29,18 @@ export interface AppOptions {
   isReady: () => boolean;
   /** More HTTP routes (the operators' dashboard), served beside Slack's in HTTP mode. */
   extraRoutes?: CustomRoute[];
+  /** With OAuth: where installations are kept; every request is authorized from them. */
+  installationStore?: InstallationStore;
 }
 
-export function buildApp({ config, logger, identity, isReady, extraRoutes = [] }: AppOptions): App {
+export function buildApp(options: AppOptions): App {
+  const { config, logger, identity, isReady, extraRoutes = [], installationStore } = options;
+  const { botToken, oauth } = config.slack;
   const common = {
-    token: config.slack.botToken,
-    // Known identity means Bolt makes no auth.test of its own. Unknown (Slack unreachable at
-    // start) stays empty rather than undefined, for the same reason.
-    botId: identity?.botId ?? '',
-    botUserId: identity?.botUserId ?? '',
+    // One workspace: its token, and its identity. Known identity means Bolt makes no auth.test of
+    // its own; unknown (Slack unreachable at start) stays empty rather than undefined, for the same
+    // reason. With OAuth, Bolt authorizes each request from its workspace's installation.
+    ...(botToken ? { token: botToken, botId: identity?.botId ?? '', botUserId: identity?.botUserId ?? '' } : {}),
     signingSecret: config.slack.signingSecret,
     logger,
     logLevel: LogLevel[config.logLevel.toUpperCase() as 'INFO'],
@@ -56,6 +62,9 @@ export function buildApp({ config, logger, identity, isReady, extraRoutes = [] }
       signingSecret: config.slack.signingSecret,
       logger,
       logLevel: common.logLevel,
+      ...(oauth && installationStore
+        ? { oauth: oauthReceiverOptions(oauth, config.slack.apiUrl, installationStore) }
+        : {}),
       customRoutes: [
         {
           path: '/healthz',
@@ -82,4 +91,5 @@ export function registerListeners(app: App, services: Services): void {
   agents.register(app, services);
   messages.register(app, services);
   schedules.register(app, services);
+  installs.register(app, services);
 }

@@ -14,11 +14,21 @@ export { ConfigError };
 const HINTS: Record<string, string> = {
   SLACK_SIGNING_SECRET: 'copy it from your Slack app: Basic Information → App Credentials → Signing Secret',
   SLACK_BOT_TOKEN: 'copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions after installing the app',
+  SLACK_CLIENT_SECRET: 'copy it from Basic Information → App Credentials → Client Secret',
+  SLACK_STATE_SECRET: 'any random string of 16 characters or more, e.g. the output of openssl rand -hex 24',
   SLACK_APP_TOKEN: 'create an app-level token with connections:write under Basic Information, or unset it to use HTTP',
 };
 
 export interface Config {
-  slack: { signingSecret: string; botToken: string; appToken: string | null; apiUrl: string };
+  slack: {
+    signingSecret: string;
+    /** One workspace's token; null with OAuth, where each workspace's comes from its installation. */
+    botToken: string | null;
+    appToken: string | null;
+    apiUrl: string;
+    /** Distribution through OAuth (many workspaces); null for one workspace on SLACK_BOT_TOKEN. */
+    oauth: { clientId: string; clientSecret: string; stateSecret: string } | null;
+  };
   port: number;
   mongodbUri: string | null;
   llm: {
@@ -101,9 +111,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     slack: {
       signingSecret: e.SLACK_SIGNING_SECRET,
-      botToken: e.SLACK_BOT_TOKEN,
+      botToken: e.SLACK_BOT_TOKEN ?? null,
       appToken: e.SLACK_APP_TOKEN ?? null,
       apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
+      oauth:
+        e.SLACK_CLIENT_ID && e.SLACK_CLIENT_SECRET && e.SLACK_STATE_SECRET
+          ? { clientId: e.SLACK_CLIENT_ID, clientSecret: e.SLACK_CLIENT_SECRET, stateSecret: e.SLACK_STATE_SECRET }
+          : null,
     },
     port: e.PORT,
     mongodbUri: e.MONGODB_URI ?? null,
@@ -151,6 +165,8 @@ export function secretsOf(config: Config): string[] {
     slack.signingSecret,
     slack.botToken,
     slack.appToken,
+    slack.oauth?.clientSecret,
+    slack.oauth?.stateSecret,
     llm.apiKey,
     admin?.password,
     searchKey,

@@ -36,9 +36,32 @@ export const EnvSchema = z
       .min(1, 'is empty')
       .describe('Verifies that requests come from Slack.'),
     SLACK_BOT_TOKEN: z
-      .string({ error: 'is missing' })
+      .string()
       .regex(/^xoxb-/, 'must be a bot token starting with xoxb-')
-      .describe('Bot token, `xoxb-…`.'),
+      .optional()
+      .meta({
+        description:
+          'Bot token, `xoxb-…`: one workspace. Leave it unset to serve many workspaces through OAuth (`SLACK_CLIENT_ID`).',
+        shownDefault: 'required without OAuth',
+      }),
+    SLACK_CLIENT_ID: z
+      .string()
+      .regex(
+        /^\d+\.\d+$/,
+        'must be the Client ID from Basic Information → App Credentials, such as 1234567890.1234567890',
+      )
+      .optional()
+      .meta({
+        description:
+          "All three set: distribution through OAuth. Each workspace installs at `GET /slack/install`; Slack comes back to `/slack/oauth_redirect`; installations are kept in MongoDB and jobs take their workspace's token from them. HTTP mode only, and `SLACK_BOT_TOKEN` unset. The state secret signs the install link's state cookie: any long random string.",
+        shownDefault: 'unset',
+      }),
+    SLACK_CLIENT_SECRET: z.string().min(1).optional().meta({ documentedWith: 'SLACK_CLIENT_ID' }),
+    SLACK_STATE_SECRET: z
+      .string()
+      .min(16, "must be at least 16 characters (it signs the install link's state)")
+      .optional()
+      .meta({ documentedWith: 'SLACK_CLIENT_ID' }),
     SLACK_APP_TOKEN: z
       .string()
       .regex(/^xapp-/, 'must be an app-level token starting with xapp-')
@@ -182,6 +205,7 @@ export const EnvSchema = z
   })
   .extend(ToolEnvSchema.shape)
   .superRefine((env, ctx) => {
+    for (const [setting, message] of slackAuthProblems(env)) ctx.addIssue({ code: 'custom', path: [setting], message });
     for (const [setting, message] of toolSettingProblems(env))
       ctx.addIssue({ code: 'custom', path: [setting], message });
     // A job's lock is renewed every third of its lifetime while it runs; one call must still fit
@@ -226,3 +250,46 @@ export const EnvSchema = z
       });
     }
   });
+
+type SlackAuthSettings = Partial<
+  Record<
+    'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_CLIENT_ID' | 'SLACK_CLIENT_SECRET' | 'SLACK_STATE_SECRET',
+    string
+  >
+>;
+
+/**
+ * One workspace (a bot token) or many (OAuth), never half of OAuth or both: a token beside OAuth
+ * would answer every workspace with the first one's token.
+ */
+function slackAuthProblems(env: SlackAuthSettings): [string, string][] {
+  const oauth = ['SLACK_CLIENT_ID', 'SLACK_CLIENT_SECRET', 'SLACK_STATE_SECRET'] as const;
+  const set = oauth.filter((name) => env[name]);
+  if (set.length === 0) {
+    return env.SLACK_BOT_TOKEN
+      ? []
+      : [
+          [
+            'SLACK_BOT_TOKEN',
+            'is missing (or set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET for OAuth)',
+          ],
+        ];
+  }
+  const missing = oauth.find((name) => !env[name]);
+  if (missing)
+    return [[missing, `is missing (${set.join(' and ')} ${set.length > 1 ? 'are' : 'is'} set: OAuth needs all three)`]];
+  if (env.SLACK_BOT_TOKEN) {
+    return [
+      [
+        'SLACK_BOT_TOKEN',
+        "must be unset with OAuth (SLACK_CLIENT_ID is set): each workspace's token comes from its installation",
+      ],
+    ];
+  }
+  if (env.SLACK_APP_TOKEN) {
+    return [
+      ['SLACK_APP_TOKEN', 'must be unset with OAuth: installs are served over HTTP (Socket Mode is for one workspace)'],
+    ];
+  }
+  return [];
+}

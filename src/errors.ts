@@ -18,6 +18,7 @@ export const ErrorCodes = {
   IllegalTransition: 'illegal_transition',
   SlackUnavailable: 'slack_unavailable',
   TenantScope: 'tenant_scope',
+  NotInstalled: 'not_installed',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -127,6 +128,15 @@ export class TenantScopeError extends OrchestrateError {
   readonly code = ErrorCodes.TenantScope;
 }
 
+/** The app has no installation (uninstalled, or its token revoked) in the workspace a call is for. */
+export class NotInstalledError extends OrchestrateError {
+  override name = 'NotInstalledError';
+  readonly code = ErrorCodes.NotInstalled;
+  constructor(where: string) {
+    super(`Orchestrate is not installed in ${where}: install it again at /slack/install`);
+  }
+}
+
 export type AppError =
   | ConfigError
   | UnknownPriceError
@@ -140,7 +150,8 @@ export type AppError =
   | MaterializeError
   | IllegalTransitionError
   | SlackUnavailableError
-  | TenantScopeError;
+  | TenantScopeError
+  | NotInstalledError;
 
 /** The short form of any error for a log line or a user note: Slack's error code, else the message. */
 export function describeError(error: unknown): string {

@@ -6,7 +6,14 @@
  * A payload missing a field Bolt reads before any listener (`user`, `view`) would be a 500.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type CustomRoute, HTTPModuleFunctions, HTTPReceiver, isValidSlackRequest, type LogLevel } from '@slack/bolt';
+import {
+  type CustomRoute,
+  HTTPModuleFunctions,
+  HTTPReceiver,
+  type HTTPReceiverOptions,
+  isValidSlackRequest,
+  type LogLevel,
+} from '@slack/bolt';
 import type { Logger } from './logger.js';
 
 /** The largest request body taken, in bytes: 1 MiB. */
@@ -19,10 +26,13 @@ export interface ReceiverOptions {
   logger: Logger;
   logLevel: LogLevel;
   customRoutes: CustomRoute[];
+  /** With OAuth distribution: the install routes and the installation store (src/oauth.ts). */
+  oauth?: Partial<HTTPReceiverOptions>;
 }
 
-export function slackReceiver({ signingSecret, logger, logLevel, customRoutes }: ReceiverOptions): HTTPReceiver {
+export function slackReceiver({ signingSecret, logger, logLevel, customRoutes, oauth }: ReceiverOptions): HTTPReceiver {
   const receiver = new HTTPReceiver({
+    ...oauth,
     signingSecret,
     endpoints: SLACK_PATH,
     logger,

@@ -6,18 +6,20 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App } from '@slack/bolt';
-import { WebClient } from '@slack/web-api';
 import { adminJobsRoutes, startAdminJobsServer } from './adminJobs.js';
 import { buildApp, registerListeners } from './app.js';
 import { type Config, secretsOf } from './config.js';
 import { connectDatabase, type Database } from './db.js';
+import { attachUntaggedDocuments, warnOfUntaggedDocuments } from './engine/install/backfill.js';
+import { Installations } from './engine/install/installations.js';
+import { engineClient } from './engine/install/tenantClient.js';
 import type { ChatLlm } from './engine/llm/client.js';
 import { createModelRegistry } from './engine/money/models.js';
 import { Engine } from './engine/run/engine.js';
 import { ToolCatalog } from './engine/tools/catalog.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
-import { slackRefusal, verifyBotToken } from './slackIdentity.js';
+import { type BotIdentity, slackRefusal, verifyBotToken } from './slackIdentity.js';
 
 export interface RunningService {
   app: App;
@@ -41,15 +43,24 @@ export async function startService(config: Config, options: StartOptions = {}): 
   // Refuse to start blind: a model without a price cannot have its budget enforced.
   const models = createModelRegistry(config.llm, config.prices, options.llm ? { defaultLlm: options.llm } : {});
   const pricer = models.pricerFor(null);
-  const identity = await verifyBotToken(config, logger);
+  const { botToken } = config.slack;
+  // One workspace: its token is checked once, here. With OAuth each workspace's comes from its installation.
+  const identity: BotIdentity | null = botToken ? await verifyBotToken(botToken, config, logger) : null;
+  const installations = config.slack.oauth ? new Installations() : null;
   const database = await connectDatabase(config.mongodbUri, logger);
   const db = database.connection.db;
   if (!db) throw new Error('the database connection has no db handle');
+  if (identity?.teamId) await attachUntaggedDocuments(identity, logger);
+  else await warnOfUntaggedDocuments(logger);
 
+  const tokenFor = (tenant: Parameters<Installations['botTokenFor']>[0]) => {
+    if (!installations) throw new Error('no installation store: SLACK_BOT_TOKEN is the only token');
+    return installations.botTokenFor(tenant);
+  };
   // Bounded well inside the job lock (Bolt's default retries for about 30 minutes), so a slow
   // Slack never outlasts a job's lock and makes it look dead.
   const slackWindowMs = Math.min(120_000, Math.floor(config.engine.lockLifetimeMs / 2));
-  const jobSlack = new WebClient(config.slack.botToken, {
+  const jobSlack = engineClient(botToken, tokenFor, {
     slackApiUrl: config.slack.apiUrl,
     logger,
     timeout: Math.min(30_000, slackWindowMs),
@@ -62,7 +73,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     },
   });
   // The outbox paces and retries posts itself, and must see a 429 rather than have the client wait it out.
-  const postClient = new WebClient(config.slack.botToken, {
+  const postClient = engineClient(botToken, tokenFor, {
     slackApiUrl: config.slack.apiUrl,
     logger,
     timeout: 15_000,
@@ -86,8 +97,15 @@ export async function startService(config: Config, options: StartOptions = {}): 
 
   let ready = false;
   const extraRoutes = config.admin && !config.slack.appToken ? adminJobsRoutes(engine.agenda, config.admin) : [];
-  const app = buildApp({ config, logger, identity, isReady: () => ready, extraRoutes });
-  registerListeners(app, { config, engine, logger, toolChoices: tools.available() });
+  const app = buildApp({
+    config,
+    logger,
+    identity,
+    isReady: () => ready,
+    extraRoutes,
+    ...(installations ? { installationStore: installations } : {}),
+  });
+  registerListeners(app, { config, engine, logger, toolChoices: tools.available(), installations });
   app.error(async (error) => {
     logger.error(`unhandled error in a listener: ${error.message}`);
   });

@@ -12,6 +12,9 @@ import type { Logger } from './logger.js';
 export interface BotIdentity {
   botUserId: string;
   botId: string;
+  /** The workspace the token belongs to: with one workspace, every document's. */
+  teamId: string;
+  enterpriseId: string | null;
 }
 
 /** Slack's answers that mean the token itself is wrong: retrying will not help. */
@@ -31,8 +34,8 @@ export function slackRefusal(error: unknown): string | null {
 }
 
 /** The bot's identity, or null when Slack could not be reached (the app starts anyway, and says so). */
-export async function verifyBotToken(config: Config, logger: Logger): Promise<BotIdentity | null> {
-  const client = new WebClient(config.slack.botToken, {
+export async function verifyBotToken(botToken: string, config: Config, logger: Logger): Promise<BotIdentity | null> {
+  const client = new WebClient(botToken, {
     slackApiUrl: config.slack.apiUrl,
     logger,
     timeout: 10_000,
@@ -40,7 +43,12 @@ export async function verifyBotToken(config: Config, logger: Logger): Promise<Bo
   });
   try {
     const res = await client.auth.test();
-    return { botUserId: res.user_id ?? '', botId: res.bot_id ?? '' };
+    return {
+      botUserId: res.user_id ?? '',
+      botId: res.bot_id ?? '',
+      teamId: res.team_id ?? '',
+      enterpriseId: res.enterprise_id || null,
+    };
   } catch (error) {
     const refusal = slackRefusal(error);
     if (refusal) {

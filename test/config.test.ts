@@ -67,6 +67,49 @@ describe('loadConfig', () => {
     expect(message).not.toContain('\n');
   });
 
+  describe('OAuth distribution', () => {
+    const oauth = {
+      SLACK_SIGNING_SECRET: 's',
+      OPENAI_API_KEY: 'k',
+      SLACK_CLIENT_ID: '1111.2222',
+      SLACK_CLIENT_SECRET: 'client-secret',
+      SLACK_STATE_SECRET: 'a-state-secret-of-some-length',
+    };
+
+    it('serves many workspaces without a bot token when all three settings are there', () => {
+      const c = loadConfig(oauth);
+      expect(c.slack.botToken).toBeNull();
+      expect(c.slack.oauth).toEqual({
+        clientId: '1111.2222',
+        clientSecret: 'client-secret',
+        stateSecret: 'a-state-secret-of-some-length',
+      });
+      expect(secretsOf(c)).toEqual(expect.arrayContaining(['client-secret', 'a-state-secret-of-some-length']));
+    });
+
+    it('names the missing one when only part of OAuth is set', () => {
+      const { SLACK_STATE_SECRET: _, ...partial } = oauth;
+      const message = errorOf(partial);
+      expect(message).toMatch(
+        /^Configuration error: SLACK_STATE_SECRET is missing \(SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: OAuth needs all three\) — any random string/,
+      );
+      expect(message).not.toContain('\n');
+    });
+
+    it('refuses a bot token or Socket Mode beside OAuth, and a client id that is not one', () => {
+      expect(errorOf({ ...oauth, SLACK_BOT_TOKEN: 'xoxb-1' })).toMatch(
+        /^Configuration error: SLACK_BOT_TOKEN must be unset with OAuth/,
+      );
+      expect(errorOf({ ...oauth, SLACK_APP_TOKEN: 'xapp-1' })).toMatch(
+        /^Configuration error: SLACK_APP_TOKEN must be unset with OAuth/,
+      );
+      expect(errorOf({ ...oauth, SLACK_CLIENT_ID: 'my-app' })).toMatch(/SLACK_CLIENT_ID must be the Client ID/);
+      expect(errorOf({ ...oauth, SLACK_STATE_SECRET: 'short' })).toMatch(
+        /SLACK_STATE_SECRET must be at least 16 characters/,
+      );
+    });
+  });
+
   it('names a wrong setting', () => {
     expect(errorOf({ ...base, SLACK_BOT_TOKEN: 'xoxp-user' })).toMatch(
       /SLACK_BOT_TOKEN must be a bot token starting with xoxb-/,

@@ -41,7 +41,10 @@ describe('the configuration reference', () => {
   it('shows defaults from the schema: parsed, required, unset, empty, or as a setting says', () => {
     const rows = renderConfigReference().split('\n');
     const row = (key: string) => rows.find((line) => line.startsWith(`| \`${key}\``));
-    expect(row('SLACK_BOT_TOKEN')).toMatch(/^\| `SLACK_BOT_TOKEN` \| required \| /);
+    expect(row('SLACK_BOT_TOKEN')).toMatch(/^\| `SLACK_BOT_TOKEN` \| required without OAuth \| /);
+    expect(row('SLACK_CLIENT_ID')).toMatch(
+      /^\| `SLACK_CLIENT_ID`, `SLACK_CLIENT_SECRET`, `SLACK_STATE_SECRET` \| unset \| /,
+    );
     expect(row('PORT')).toMatch(/^\| `PORT` \| `3000` \| HTTP mode/);
     expect(row('MONGODB_URI')).toMatch(/^\| `MONGODB_URI` \| unset \| /);
     expect(row('ORCHESTRATE_APPROVERS')).toMatch(/^\| `ORCHESTRATE_APPROVERS` \| empty \| /);

@@ -30,7 +30,12 @@ const config = (apiUrl: string) =>
 
 describe('the bot token check at start', () => {
   it('learns the bot identity from auth.test', async () => {
-    expect(await verifyBotToken(config(slack.url), logger)).toEqual({ botUserId: 'UORCH', botId: 'BBOT' });
+    expect(await verifyBotToken('xoxb-revoked-token', config(slack.url), logger)).toEqual({
+      botUserId: 'UORCH',
+      botId: 'BBOT',
+      teamId: 'T1',
+      enterpriseId: null,
+    });
   });
 
   it('stops the app with one line naming SLACK_BOT_TOKEN when Slack refuses it, before touching the database', async () => {
@@ -45,7 +50,7 @@ describe('the bot token check at start', () => {
   });
 
   it('starts anyway, with a warning, when Slack cannot be reached', async () => {
-    expect(await verifyBotToken(config('http://127.0.0.1:9/api/'), logger)).toBeNull();
+    expect(await verifyBotToken('xoxb-revoked-token', config('http://127.0.0.1:9/api/'), logger)).toBeNull();
     expect(
       warnings.some((w) => w.startsWith('Could not reach Slack at http://127.0.0.1:9/api/ to check SLACK_BOT_TOKEN')),
     ).toBe(true);

@@ -8,6 +8,7 @@
  * download URL that wants the bot token as a Bearer, as Slack's does.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FakeSlackInstalls } from './fakeSlackInstalls.js';
 import { LoopbackServer } from './loopback.js';
 import { blocksError, chunksError, messageError, metadataError, viewError } from './slackRules.js';
 
@@ -179,6 +180,8 @@ export class FakeSlack extends LoopbackServer {
   private streamingRefusal: string | null = null;
   private canvasRefusal: string | null = null;
   private streamLifetime: number | null = null;
+  /** Slack's OAuth side: installs granted, their tokens (fakeSlackInstalls.ts). */
+  readonly installs = new FakeSlackInstalls();
   /** Slack's Socket Mode side (fakeSocketMode.ts); without it apps.connections.open is answered like any method. */
   private socketMode: { open(args: Record<string, any>): Answer } | null = null;
 
@@ -417,7 +420,12 @@ export class FakeSlack extends LoopbackServer {
     const fault = this.injectedFault(method, args);
     if (fault) return this.fail(res, call, fault);
 
-    call.response = this.answer(method, args);
+    const basic = auth.startsWith('Basic ') ? auth.slice(6) : null;
+    call.response = this.installs.refuses(args._auth)
+      ? { ok: false, error: 'token_revoked' }
+      : method === 'oauth.v2.access'
+        ? this.installs.access(args, basic)
+        : this.answer(method, args);
     call.status = 200;
     const drops = this.drops.get(method) ?? 0;
     if (drops > 0) {
@@ -483,15 +491,17 @@ export class FakeSlack extends LoopbackServer {
   private answer(method: string, args: Record<string, any>): Answer {
     switch (method) {
       case 'auth.test':
-        return {
-          ok: true,
-          url: 'https://fake.slack.com/',
-          team: 'Fake',
-          user: 'orchestrate',
-          team_id: this.teamId,
-          user_id: this.botUserId,
-          bot_id: BOT_ID,
-        };
+        return (
+          this.installs.whoAmI(args._auth) ?? {
+            ok: true,
+            url: 'https://fake.slack.com/',
+            team: 'Fake',
+            user: 'orchestrate',
+            team_id: this.teamId,
+            user_id: this.botUserId,
+            bot_id: BOT_ID,
+          }
+        );
       case 'apps.connections.open':
         return this.socketMode?.open(args) ?? { ok: true };
       case 'chat.postMessage':

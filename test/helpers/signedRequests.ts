@@ -157,13 +157,14 @@ export function sendEvent(
   url: string,
   signingSecret: string,
   event: Record<string, unknown>,
+  teamId = 'T1',
 ): Promise<SlackHttpResponse> {
   return postSlack(
     url,
     signingSecret,
     JSON.stringify({
       type: 'event_callback',
-      team_id: 'T1',
+      team_id: teamId,
       api_app_id: 'A1',
       event,
       event_id: `Ev${Date.now()}${++events}`,

@@ -21,7 +21,7 @@ import { allSchedules, registerSchedule, type ScheduleJobData } from '../templat
 import type { ToolCatalog } from '../tools/catalog.js';
 import type { EngineContext } from './context.js';
 import { Inflight } from './inflight.js';
-import { cancel, gaveUp, raiseCapAndContinue } from './lifecycle.js';
+import { cancel, cancelAllInWorkspace, gaveUp, raiseCapAndContinue } from './lifecycle.js';
 import { pauseRun, resumeRun, startTheWork } from './peopleGate.js';
 import { runPlanJob, runReplanJob } from './planJob.js';
 import { answerQuestion, type Question } from './question.js';
@@ -181,6 +181,11 @@ export class Engine {
   /** Ends an open orchestration as cancelled and tears down its work. Returns null when it was already closed. */
   cancel(id: OrchestrationId, by: string): Promise<OrchestrationDoc | null> {
     return cancel(this.ctx, id, by);
+  }
+
+  /** The app left the workspace in scope: its open orchestrations end as cancelled with `reason`, silently. */
+  cancelAllInWorkspace(reason: string): Promise<number> {
+    return cancelAllInWorkspace(this.ctx, reason);
   }
 
   raiseCapAndContinue(id: OrchestrationId, newCapUsd: number, by: string): Promise<OrchestrationDoc | null> {

@@ -28,6 +28,23 @@ export async function cancel(ctx: EngineContext, id: OrchestrationId, by: string
   return doc;
 }
 
+/**
+ * The app left the workspace in scope (uninstalled, or its bot token revoked): every open
+ * orchestration there ends as cancelled with `reason`, its work torn down. Nothing is said in
+ * Slack, which would refuse it now. Returns how many were cancelled.
+ */
+export async function cancelAllInWorkspace(ctx: EngineContext, reason: string): Promise<number> {
+  const open = await Orchestration.find({ status: { $in: [...ACTIVE_STATUSES] } }, { _id: 1 }).lean();
+  let cancelled = 0;
+  for (const o of open) {
+    const doc = await transition(orchestrationIdOf(o), ACTIVE_STATUSES, 'cancelled', { reason });
+    if (!doc) continue;
+    await teardown(ctx, doc, 'cancelled');
+    cancelled += 1;
+  }
+  return cancelled;
+}
+
 /** Ends a running orchestration as failed, with a reason for the user. Returns false when it had already ended. */
 export async function fail(
   ctx: EngineContext,

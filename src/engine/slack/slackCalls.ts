@@ -4,7 +4,7 @@
  * by the key every post carries in its metadata.
  */
 import { type ChatPostMessageArguments, ErrorCode, type FilesUploadV2Arguments, type WebClient } from '@slack/web-api';
-import { describeError } from '../../errors.js';
+import { describeError, ErrorCodes, hasCode } from '../../errors.js';
 import type { FilePayload, PostPayload, SlackPostDoc } from '../../models/slackPost.js';
 
 export const POST_EVENT_TYPE = 'orchestrate_post';
@@ -27,6 +27,8 @@ const TRANSIENT_ANSWERS = new Set([
 
 export function classifyFailure(error: unknown): CallFailure {
   const e = error as { code?: string; retryAfter?: number; data?: { error?: string } } | null;
+  // Uninstalled: no retry will find a token for it.
+  if (hasCode(error, ErrorCodes.NotInstalled)) return { kind: 'refused', reason: 'not_installed' };
   if (e?.code === ErrorCode.RateLimitedError) return { kind: 'rate_limited', retryAfterMs: (e.retryAfter ?? 1) * 1000 };
   if (e?.code === ErrorCode.PlatformError) {
     const answer = e.data?.error ?? 'unknown_error';

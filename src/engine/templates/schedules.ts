@@ -121,12 +121,18 @@ export async function createSchedule(input: CreateScheduleInput): Promise<Schedu
   return { ok: true, schedule: doc.toObject<ScheduleDoc>() };
 }
 
-/** The schedule, or null (deleted, or not an id). */
 /** Every schedule, paused or not: each keeps its job (a paused one's occurrences do nothing). */
 export async function allSchedules(): Promise<ScheduleDoc[]> {
   return Schedule.find({}).lean<ScheduleDoc[]>();
 }
 
+/** Pauses every schedule of the workspace in scope (the app left it); a reinstall resumes none by itself. */
+export async function pauseWorkspaceSchedules(): Promise<number> {
+  const res = await Schedule.updateMany({ paused: false }, { $set: { paused: true } });
+  return res.modifiedCount;
+}
+
+/** The schedule, or null (deleted, or not an id). */
 export async function loadSchedule(scheduleId: string | Types.ObjectId): Promise<ScheduleDoc | null> {
   const _id = objectIdOf(scheduleId);
   return _id ? Schedule.findById(_id).lean<ScheduleDoc>() : null;

@@ -1,0 +1,255 @@
+/**
+ * Many workspaces through OAuth, end to end: the install round trip (the install page, its state
+ * cookie, Slack's redirect, oauth.v2.access), each workspace's requests and jobs answered with its
+ * own token, approvers per workspace, no way to see or change another workspace's orchestration
+ * (even with its id forged into a button or a command), and an uninstall that cancels only its own.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Installation } from '../../src/models/installation.js';
+import { Orchestration } from '../../src/models/orchestration.js';
+import { Schedule } from '../../src/models/schedule.js';
+import type { SlackCall } from '../fakes/fakeSlack.js';
+import type { FakeWorkspace } from '../fakes/fakeSlackInstalls.js';
+import {
+  blocksText,
+  eventually,
+  findButton,
+  type Harness,
+  SIGNING_SECRET,
+  startHarness,
+  waitForStatus,
+} from '../helpers/harness.js';
+import { blockActionPayload, sendEvent, sendInteraction, sendSlashCommand } from '../helpers/signedRequests.js';
+
+const OAUTH_ENV = {
+  SLACK_BOT_TOKEN: '',
+  SLACK_CLIENT_ID: '1111.2222',
+  SLACK_CLIENT_SECRET: 'fake-client-secret',
+  SLACK_STATE_SECRET: 'a-state-secret-for-the-tests',
+};
+
+interface Workspace extends FakeWorkspace {
+  channel: string;
+  requester: string;
+}
+
+const ALPHA: Workspace = {
+  teamId: 'TALPHA',
+  teamName: 'Alpha',
+  botToken: 'xoxb-alpha-token',
+  botUserId: 'UBOTALPHA',
+  installerId: 'UINSTALPHA',
+  channel: 'CALPHA',
+  requester: 'UREQALPHA',
+};
+const BETA: Workspace = {
+  teamId: 'TBETA',
+  teamName: 'Beta',
+  botToken: 'xoxb-beta-token',
+  botUserId: 'UBOTBETA',
+  installerId: 'UINSTBETA',
+  channel: 'CBETA',
+  requester: 'UREQBETA',
+};
+
+const GAMMA: Workspace = {
+  teamId: 'TGAMMA',
+  teamName: 'Gamma',
+  botToken: 'xoxb-gamma-token',
+  botUserId: 'UBOTGAMMA',
+  installerId: 'UINSTGAMMA',
+  channel: 'CGAMMA',
+  requester: 'UREQGAMMA',
+};
+
+let h: Harness;
+let base: string;
+let calls = 0;
+
+beforeAll(async () => {
+  h = await startHarness(OAUTH_ENV);
+  base = h.url.replace(/\/slack\/events$/, '');
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+/** What a person does to install: open the install page, click through Slack's consent, come back. */
+async function install(ws: Workspace): Promise<{ page: string; done: Response }> {
+  const code = `code-${ws.teamId}-${++calls}`;
+  h.slack.installs.grant(code, ws);
+  const res = await fetch(`${base}/slack/install`);
+  expect(res.status).toBe(200);
+  const page = await res.text();
+  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const state = /[?&;]state=([\w.-]+)/.exec(page)?.[1];
+  if (!state) throw new Error(`no state in the install page: ${page.slice(0, 300)}`);
+  const done = await fetch(`${base}/slack/oauth_redirect?code=${code}&state=${state}`, { headers: { cookie } });
+  return { page, done };
+}
+
+function command(ws: Workspace, text: string, user = ws.requester) {
+  return sendSlashCommand(h.url, SIGNING_SECRET, {
+    text,
+    user_id: user,
+    channel_id: ws.channel,
+    team_id: ws.teamId,
+    response_url: h.slack.responseUrl(`cmd-${ws.teamId}-${++calls}`),
+  });
+}
+
+/** A click in `ws`, and the private answer it got (the reply to its response_url), if any. */
+async function click(ws: Workspace, actionId: string, value: string, user: string): Promise<string | null> {
+  const responseId = `click-${ws.teamId}-${++calls}`;
+  const res = await sendInteraction(
+    h.url,
+    SIGNING_SECRET,
+    blockActionPayload({
+      userId: user,
+      channelId: ws.channel,
+      messageTs: '1.0',
+      actionId,
+      value,
+      teamId: ws.teamId,
+      responseUrl: h.slack.responseUrl(responseId),
+    }),
+  );
+  expect(res.status).toBe(200);
+  const answer = await h.slack
+    .waitFor((c) => c.method === 'response_url' && c.args._responseId === responseId, 3000)
+    .catch(() => null);
+  return answer ? String(answer.args.text ?? '') : null;
+}
+
+/** `/orchestrate <goal>` in `ws`, until its proposal is posted; returns the Approve button's value and the id. */
+async function propose(ws: Workspace, goal: string): Promise<{ value: string; id: string; post: SlackCall }> {
+  expect((await command(ws, goal)).status).toBe(200);
+  const post = await h.slack.waitFor(
+    (c) =>
+      c.method === 'chat.postMessage' &&
+      c.args.channel === ws.channel &&
+      !c.args.thread_ts &&
+      blocksText(c).includes(goal.slice(0, 30)) &&
+      findButton(c, 'orchestrate.approve') !== undefined,
+    15_000,
+  );
+  const value = findButton(post, 'orchestrate.approve')!.value;
+  return { value, id: JSON.parse(value).orchestrationId as string, post };
+}
+
+describe('installing through OAuth', () => {
+  it('keeps the installation, makes the installer an approver, and answers that workspace with its own token', async () => {
+    const { page, done } = await install(ALPHA);
+    expect(page).toContain('client_id=1111.2222');
+    expect(page).toContain('chat%3Awrite');
+    expect(done.status).toBe(200);
+    const stored = await Installation.findOne({ teamId: ALPHA.teamId }).lean();
+    expect(stored?.installation.bot?.token).toBe(ALPHA.botToken);
+    expect(stored?.installedBy).toBe(ALPHA.installerId);
+
+    const { post, id } = await propose(ALPHA, 'Alpha goal: map the offline recorder market');
+    // Planned by a job, which has no request: the token came from the installation.
+    expect(post.args._auth).toBe(ALPHA.botToken);
+    expect((await Orchestration.findById(id).lean())?.slackTeamId).toBe(ALPHA.teamId);
+  });
+
+  it('refuses a redirect without the state its install page set, and stores nothing', async () => {
+    h.slack.installs.grant('code-forged', BETA);
+    const res = await fetch(`${base}/slack/oauth_redirect?code=code-forged&state=forged`);
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(await Installation.countDocuments({ teamId: BETA.teamId })).toBe(0);
+    expect(h.slack.callsTo('oauth.v2.access').some((c) => c.args.code === 'code-forged')).toBe(false);
+  });
+});
+
+describe('two workspaces', () => {
+  let alpha: { value: string; id: string };
+  let beta: { value: string; id: string };
+
+  beforeAll(async () => {
+    await install(BETA);
+    alpha = await propose(ALPHA, 'Alpha goal: a positioning doc for Alpha');
+    beta = await propose(BETA, 'Beta goal: a pricing page for Beta');
+  });
+
+  it('cannot approve or cancel the other workspace’s orchestration, even with its id forged into a button', async () => {
+    const before = await Orchestration.findById(alpha.id).lean();
+    // Beta's installer is an approver, but in Beta only.
+    const approve = await click(BETA, 'orchestrate.approve', alpha.value, BETA.installerId);
+    const cancel = await click(BETA, 'orchestrate.cancel', alpha.value, BETA.installerId);
+    expect(approve).toContain('no longer exists. Nothing was changed.');
+    expect(cancel).toContain('no longer exists');
+    const after = await Orchestration.findById(alpha.id).lean();
+    expect(after?.status).toBe('proposed');
+    expect(after?.revision).toBe(before?.revision);
+    expect(after?.transitions).toHaveLength(before!.transitions.length);
+  });
+
+  it('cannot cancel it or see it by command either', async () => {
+    const responseId = `cmd-${BETA.teamId}-${calls + 1}`;
+    const res = await command(BETA, `cancel ${alpha.id}`, BETA.installerId);
+    const answer =
+      res.json?.text ??
+      (await h.slack.waitFor((c) => c.method === 'response_url' && c.args._responseId === responseId)).args.text;
+    expect(String(answer)).toContain('No orchestration matches that link or id');
+    expect((await Orchestration.findById(alpha.id).lean())?.status).toBe('proposed');
+  });
+
+  it('takes approvers per workspace: Alpha’s installer may not approve in Beta, Beta’s may', async () => {
+    const refused = await click(BETA, 'orchestrate.approve', beta.value, ALPHA.installerId);
+    expect(refused).toMatch(/^:no_entry: /);
+    expect((await Orchestration.findById(beta.id).lean())?.status).toBe('proposed');
+
+    await click(BETA, 'orchestrate.approve', beta.value, BETA.installerId);
+    await waitForStatus(beta.id, 'completed', 30_000);
+    const betaPosts = h.slack.calls.filter((c) => c.method.startsWith('chat.') && c.args.channel === BETA.channel);
+    expect(betaPosts.length).toBeGreaterThan(3);
+    // Every call the run made in Beta's channel went with Beta's token.
+    expect(new Set(betaPosts.map((c) => c.args._auth))).toEqual(new Set([BETA.botToken]));
+  });
+
+  it('uninstalling Alpha cancels only Alpha’s open orchestrations, with the reason, and forgets its token', async () => {
+    await Schedule.collection.insertOne({
+      slackTeamId: ALPHA.teamId,
+      slackEnterpriseId: null,
+      paused: false,
+      name: 'weekly',
+    });
+    const betaOpen = await propose(BETA, 'Beta goal: still open after Alpha leaves');
+    const res = await sendEvent(h.url, SIGNING_SECRET, { type: 'app_uninstalled' }, ALPHA.teamId);
+    expect(res.status).toBe(200);
+    const cancelled = await waitForStatus(alpha.id, 'cancelled', 10_000);
+    expect(cancelled.statusReason).toBe('Orchestrate was uninstalled from this workspace.');
+    await eventually(
+      async () => (await Installation.countDocuments({ teamId: ALPHA.teamId })) === 0,
+      5000,
+      'the installation deleted',
+    );
+    expect((await Orchestration.findById(betaOpen.id).lean())?.status).toBe('proposed');
+    expect(await Installation.countDocuments({ teamId: BETA.teamId })).toBe(1);
+    expect((await Schedule.collection.findOne({ slackTeamId: ALPHA.teamId }))?.paused).toBe(true);
+    // No Slack call was made with Alpha's token for the cancel.
+    const after = h.slack.calls.filter((c) => c.at >= cancelled.finishedAt!.getTime());
+    expect(after.filter((c) => c.args._auth === ALPHA.botToken)).toEqual([]);
+  });
+
+  it('a revoked user token changes nothing; the bot token revoked closes the workspace like an uninstall', async () => {
+    await install(GAMMA);
+    const gamma = await propose(GAMMA, 'Gamma goal: a launch checklist');
+    const revoked = (tokens: Record<string, string[]>) =>
+      sendEvent(h.url, SIGNING_SECRET, { type: 'tokens_revoked', tokens }, GAMMA.teamId);
+    expect((await revoked({ oauth: ['UREQGAMMA'] })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await Orchestration.findById(gamma.id).lean())?.status).toBe('proposed');
+    expect(await Installation.countDocuments({ teamId: GAMMA.teamId })).toBe(1);
+
+    expect((await revoked({ bot: [GAMMA.botUserId] })).status).toBe(200);
+    const cancelled = await waitForStatus(gamma.id, 'cancelled', 10_000);
+    expect(cancelled.statusReason).toBe("Orchestrate's access to this workspace was revoked.");
+    await eventually(
+      async () => (await Installation.countDocuments({ teamId: GAMMA.teamId })) === 0,
+      5000,
+      'the installation deleted',
+    );
+  });
+});
