@@ -7,6 +7,7 @@ import { App, type CustomRoute, type InstallationStore, LogLevel } from '@slack/
 import type { Config } from './config.js';
 import * as actions from './handlers/actions.js';
 import * as agents from './handlers/agents.js';
+import * as approvers from './handlers/approvers.js';
 import * as commands from './handlers/commands.js';
 import * as home from './handlers/home.js';
 import * as installs from './handlers/installs.js';
@@ -89,6 +90,7 @@ export function registerListeners(app: App, services: Services): void {
   views.register(app, services);
   home.register(app, services);
   agents.register(app, services);
+  approvers.register(app, services);
   messages.register(app, services);
   schedules.register(app, services);
   installs.register(app, services);

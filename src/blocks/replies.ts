@@ -16,6 +16,7 @@ export const USAGE = [
   "• `/orchestrate cancel <link or id>`: cancels one of yours (approvers: anyone's), by a link to its proposal " +
     'message or by its id.',
   "• `/orchestrate agents`: the roster: each agent's persona, skills, models, tools, runs and spend.",
+  '• `/orchestrate approvers`: who may approve here; approvers can change it.',
   '• `/orchestrate help`: this.',
   'A command is its word alone, or `cancel` with one link or id; anything longer is a goal, so ' +
     '`/orchestrate status of the EU launch: write a brief` plans that goal.',

@@ -13,6 +13,7 @@ import type {
 } from '@slack/bolt';
 import { ActionIds, decodeControlValue } from '../blocks/actionIds.js';
 import { AgentIds } from '../blocks/agentIds.js';
+import { ApproverIds } from '../blocks/approvers.js';
 import { ContextIds } from '../blocks/contextIds.js';
 import { CLICK_FAILED, MODAL_NOT_OPENED, UNKNOWN_BUTTON } from '../blocks/replies.js';
 import { addContextModalFor } from '../engine/usecases/addContext.js';
@@ -143,7 +144,12 @@ export function register(app: App, services: Services): void {
   });
 
   // A button no listener knows (an older version's, say) is answered rather than left to time out.
-  const known = new Set<string>([...Object.values(ActionIds), ContextIds.open, ...Object.values(AgentIds)]);
+  const known = new Set<string>([
+    ...Object.values(ActionIds),
+    ContextIds.open,
+    ...Object.values(AgentIds),
+    ApproverIds.edit,
+  ]);
   app.action({ action_id: new RegExp(`^(?!(${[...known].map(escapeRegExp).join('|')})$)`) }, async (args) => {
     await args.ack();
     await answerClicker(args as unknown as AnyClick, { text: UNKNOWN_BUTTON }).catch(() => undefined);

@@ -33,7 +33,7 @@ import { answerPrivately } from './actions.js';
 type ClickArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
 
 /** Replaces the ephemeral roster a click or form came from (a response_url takes blocks, with replace_original). */
-async function replaceEphemeral(responseUrl: string, message: { text: string; blocks?: KnownBlock[] }) {
+export async function replaceEphemeral(responseUrl: string, message: { text: string; blocks?: KnownBlock[] }) {
   const res = await fetch(responseUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -1,11 +1,12 @@
 /**
  * The /orchestrate slash command: acknowledged at once, then answered. A goal is acknowledged with
  * "planning…" and handed to the request use case, which records it and queues its planning; the
- * sub-commands (help, status, cancel, agents) are answered privately once their use case has looked.
+ * sub-commands (help, status, cancel, agents, approvers) are answered privately once their use case has looked.
  */
 import type { AllMiddlewareArgs, App, RespondFn, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { LOOKUP_FAILED } from '../blocks/replies.js';
 import { rosterReply } from '../engine/usecases/agents.js';
+import { approversReply } from '../engine/usecases/approvers.js';
 import type { Reply } from '../engine/usecases/guard.js';
 import { cancelByRef, openRunsReply } from '../engine/usecases/openRuns.js';
 import { type ParsedRequest, parseRequest, startRequest } from '../engine/usecases/request.js';
@@ -26,6 +27,8 @@ function subCommandReply(services: Services, args: CommandArgs, parsed: SubComma
   switch (parsed.kind) {
     case 'agents':
       return rosterReply(services, viewer);
+    case 'approvers':
+      return approversReply(services, viewer);
     case 'status':
       return openRunsReply(services, client, command.user_id);
     case 'cancel':

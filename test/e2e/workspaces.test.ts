@@ -5,6 +5,7 @@
  * (even with its id forged into a button or a command), and an uninstall that cancels only its own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApproverIds } from '../../src/blocks/approvers.js';
 import { Installation } from '../../src/models/installation.js';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Schedule } from '../../src/models/schedule.js';
@@ -19,7 +20,13 @@ import {
   startHarness,
   waitForStatus,
 } from '../helpers/harness.js';
-import { blockActionPayload, sendEvent, sendInteraction, sendSlashCommand } from '../helpers/signedRequests.js';
+import {
+  blockActionPayload,
+  sendEvent,
+  sendInteraction,
+  sendSlashCommand,
+  viewSubmissionPayload,
+} from '../helpers/signedRequests.js';
 
 const OAUTH_ENV = {
   SLACK_BOT_TOKEN: '',
@@ -208,6 +215,58 @@ describe('two workspaces', () => {
     expect(new Set(betaPosts.map((c) => c.args._auth))).toEqual(new Set([BETA.botToken]));
   });
 
+  it('lets an approver name the workspace’s approvers with a people picker; they approve there and nowhere else', async () => {
+    /** `/orchestrate approvers` in Beta as `user`: the private answer. */
+    const listAs = async (user: string) => {
+      const responseId = `cmd-${BETA.teamId}-${calls + 1}`;
+      await command(BETA, 'approvers', user);
+      return h.slack.waitFor((c) => c.method === 'response_url' && c.args._responseId === responseId);
+    };
+    const stranger = await listAs('USTRANGERB');
+    expect(String(stranger.args.text)).toContain(`This workspace’s: <@${BETA.installerId}>.`);
+    expect(findButton(stranger, ApproverIds.edit)).toBeUndefined();
+    // A forged Edit click from someone who is not an approver opens nothing.
+    const refused = await click(BETA, ApproverIds.edit, 'edit', 'USTRANGERB');
+    expect(refused).toContain('Only an approver can change who approves');
+
+    const shown = await listAs(BETA.installerId);
+    expect(findButton(shown, ApproverIds.edit)).toBeDefined();
+    const opened = h.slack.callsTo('views.open').length;
+    await click(BETA, ApproverIds.edit, 'edit', BETA.installerId);
+    const modal = await eventually(() => h.slack.callsTo('views.open')[opened], 3000, 'the approvers modal');
+    expect(modal.args.view.callback_id).toBe(ApproverIds.modal);
+    expect(modal.args.view.blocks[0].element.initial_users).toEqual([BETA.installerId]);
+
+    const pick = (users: string[], by: string) =>
+      sendInteraction(
+        h.url,
+        SIGNING_SECRET,
+        viewSubmissionPayload({
+          userId: by,
+          teamId: BETA.teamId,
+          callbackId: ApproverIds.modal,
+          privateMetadata: modal.args.view.private_metadata,
+          values: { [ApproverIds.pickerBlock]: { [ApproverIds.picker]: { selected_users: users } } },
+        }),
+      );
+    // Saved by someone who is not (or no longer) an approver: refused in the form, nothing stored.
+    const notAllowed = await pick(['USTRANGERB'], 'USTRANGERB');
+    expect(notAllowed.json?.response_action).toBe('errors');
+    expect((await pick([BETA.installerId, 'UNEWBETA'], BETA.installerId)).status).toBe(200);
+    await h.slack.waitFor(
+      (c) =>
+        c.method === 'response_url' && c.args.replace_original === true && String(c.args.text).includes('UNEWBETA'),
+    );
+
+    const next = await propose(BETA, 'Beta goal: approved by the newly named approver');
+    await click(BETA, 'orchestrate.approve', next.value, 'UNEWBETA');
+    await waitForStatus(next.id, 'completed', 30_000);
+    // Named in Beta, so nothing in Alpha.
+    const inAlpha = await propose(ALPHA, 'Alpha goal: not for a Beta approver');
+    expect(await click(ALPHA, 'orchestrate.approve', inAlpha.value, 'UNEWBETA')).toMatch(/^:no_entry: /);
+    expect((await Orchestration.findById(inAlpha.id).lean())?.status).toBe('proposed');
+  });
+
   it('uninstalling Alpha cancels only Alpha’s open orchestrations, with the reason, and forgets its token', async () => {
     await Schedule.collection.insertOne({
       slackTeamId: ALPHA.teamId,
@@ -227,7 +286,13 @@ describe('two workspaces', () => {
     );
     expect((await Orchestration.findById(betaOpen.id).lean())?.status).toBe('proposed');
     expect(await Installation.countDocuments({ teamId: BETA.teamId })).toBe(1);
-    expect((await Schedule.collection.findOne({ slackTeamId: ALPHA.teamId }))?.paused).toBe(true);
+    // The schedules pause after every open orchestration there is cancelled.
+    await eventually(
+      async () => (await Schedule.collection.findOne({ slackTeamId: ALPHA.teamId }))?.paused === true,
+      5000,
+      'Alpha’s schedule paused',
+    );
+    expect(await Orchestration.countDocuments({ slackTeamId: ALPHA.teamId, status: 'proposed' })).toBe(0);
     // No Slack call was made with Alpha's token for the cancel.
     const after = h.slack.calls.filter((c) => c.at >= cancelled.finishedAt!.getTime());
     expect(after.filter((c) => c.args._auth === ALPHA.botToken)).toEqual([]);

@@ -31,7 +31,7 @@ export class Installations implements InstallationStore {
       { upsert: true },
     );
     this.tokens.clear();
-    // Whoever installs the app may approve in their workspace from the start; they can name others.
+    // Whoever installs the app may approve in their workspace from the start; they name others (/orchestrate approvers).
     if (teamId && !orgWide) {
       await withTenant({ teamId, enterpriseId }, async () => {
         await Workspace.updateOne({}, { $addToSet: { approvers: installation.user.id } }, { upsert: true });

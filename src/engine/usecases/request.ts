@@ -26,6 +26,7 @@ export type ParsedRequest =
   | { kind: 'answer'; text: string }
   | { kind: 'goal'; goal: string; ack: string }
   | { kind: 'agents' }
+  | { kind: 'approvers' }
   | { kind: 'status' }
   | { kind: 'cancel'; ref: OrchestrationRef }
   | { kind: 'use'; name: string; args: string };
@@ -58,6 +59,7 @@ const SUB_COMMANDS: readonly SubCommand[] = [
   { word: 'status', takes: NOTHING, read: () => ({ kind: 'status' }) },
   { word: 'cancel', takes: AT_MOST_ONE_TOKEN, read: readCancel },
   { word: 'agents', takes: NOTHING, read: () => ({ kind: 'agents' }) },
+  { word: 'approvers', takes: NOTHING, read: () => ({ kind: 'approvers' }) },
   // "use" and a saved plan's name (a slug): the rest are its parameters.
   { word: 'use', takes: /^[a-z0-9][a-z0-9_-]{0,39}(\s[\s\S]*)?$/i, read: readUse },
 ];
