@@ -6,6 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApproverIds } from '../../src/blocks/approvers.js';
+import { secretsOf } from '../../src/config.js';
+import { redact } from '../../src/logger.js';
 import { Installation } from '../../src/models/installation.js';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Schedule } from '../../src/models/schedule.js';
@@ -33,6 +35,8 @@ const OAUTH_ENV = {
   SLACK_CLIENT_ID: '1111.2222',
   SLACK_CLIENT_SECRET: 'fake-client-secret',
   SLACK_STATE_SECRET: 'a-state-secret-for-the-tests',
+  // Everything logged, so that the check for secrets below reads all there is.
+  LOG_LEVEL: 'debug',
 };
 
 interface Workspace extends FakeWorkspace {
@@ -129,8 +133,12 @@ async function click(ws: Workspace, actionId: string, value: string, user: strin
 }
 
 /** `/orchestrate <goal>` in `ws`, until its proposal is posted; returns the Approve button's value and the id. */
-async function propose(ws: Workspace, goal: string): Promise<{ value: string; id: string; post: SlackCall }> {
-  expect((await command(ws, goal)).status).toBe(200);
+async function propose(
+  ws: Workspace,
+  goal: string,
+  user = ws.requester,
+): Promise<{ value: string; id: string; post: SlackCall }> {
+  expect((await command(ws, goal, user)).status).toBe(200);
   const post = await h.slack.waitFor(
     (c) =>
       c.method === 'chat.postMessage' &&
@@ -267,6 +275,27 @@ describe('two workspaces', () => {
     expect((await Orchestration.findById(inAlpha.id).lean())?.status).toBe('proposed');
   });
 
+  it('draws a Home tab from its own workspace only, for a person who asked in both (an Enterprise Grid user)', async () => {
+    const person = 'WGRIDUSER';
+    await propose(ALPHA, 'Alpha goal: asked by the grid user', person);
+    await propose(BETA, 'Beta goal: asked by the grid user', person);
+    const published = h.slack.callsTo('views.publish').length;
+    await sendEvent(h.url, SIGNING_SECRET, { type: 'app_home_opened', user: person, tab: 'home' }, BETA.teamId);
+    const home = await eventually(
+      () =>
+        h.slack
+          .callsTo('views.publish')
+          .slice(published)
+          .find((c) => c.args.user_id === person),
+      5000,
+      'the Home tab published',
+    );
+    const shown = JSON.stringify(home.args.view);
+    expect(shown).toContain('Beta goal: asked by the grid user');
+    expect(shown).not.toContain('Alpha goal');
+    expect(home.args._auth).toBe(BETA.botToken);
+  });
+
   it('uninstalling Alpha cancels only Alpha’s open orchestrations, with the reason, and forgets its token', async () => {
     await Schedule.collection.insertOne({
       slackTeamId: ALPHA.teamId,
@@ -316,5 +345,20 @@ describe('two workspaces', () => {
       5000,
       'the installation deleted',
     );
+  });
+});
+
+describe('the log', () => {
+  it('shows no workspace’s token and none of the OAuth secrets, as the app’s logger writes each line', () => {
+    // The harness keeps lines as given; the app's logger (createLogger) masks each one like this before writing it.
+    // Slack's client logs a request body at debug level, and oauth.v2.access's holds the client secret.
+    const raw = h.logs.join('\n');
+    expect(raw).toContain('fake-client-secret');
+    const written = h.logs.map((line) => redact(line, secretsOf(h.config))).join('\n');
+    expect(written.length).toBeGreaterThan(1000);
+    const secrets = [ALPHA, BETA, GAMMA].map((w) => w.botToken);
+    for (const secret of [...secrets, OAUTH_ENV.SLACK_CLIENT_SECRET, OAUTH_ENV.SLACK_STATE_SECRET]) {
+      expect(written).not.toContain(secret);
+    }
   });
 });
