@@ -10,7 +10,7 @@ import { adminJobsRoutes, startAdminJobsServer } from './adminJobs.js';
 import { buildApp, registerListeners } from './app.js';
 import { type Config, secretsOf } from './config.js';
 import { connectDatabase, type Database } from './db.js';
-import { attachUntaggedDocuments, warnOfUntaggedDocuments } from './engine/install/backfill.js';
+import { settleUntaggedDocuments } from './engine/install/backfill.js';
 import { Installations } from './engine/install/installations.js';
 import { engineClient } from './engine/install/tenantClient.js';
 import type { ChatLlm } from './engine/llm/client.js';
@@ -50,8 +50,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const database = await connectDatabase(config.mongodbUri, logger);
   const db = database.connection.db;
   if (!db) throw new Error('the database connection has no db handle');
-  if (identity?.teamId) await attachUntaggedDocuments(identity, logger);
-  else await warnOfUntaggedDocuments(logger);
+  await settleUntaggedDocuments(db, identity?.teamId ? identity : null, logger);
 
   const tokenFor = (tenant: Parameters<Installations['botTokenFor']>[0]) => {
     if (!installations) throw new Error('no installation store: SLACK_BOT_TOKEN is the only token');

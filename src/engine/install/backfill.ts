@@ -1,15 +1,18 @@
 /**
  * Documents stored before tenancy name no workspace, and the tenant plugin refuses to write such a
  * document again. With one workspace (SLACK_BOT_TOKEN) every one of them is that workspace's: at
- * start they are given its id, once (a second start finds none left). With OAuth they cannot be
- * told apart (nor when Slack cannot say whose token it is), so they are counted and the log says how to
- * attach them.
+ * start they are given its id. With OAuth they cannot be told apart (nor when Slack cannot say whose
+ * token it is), so they are counted and the log says how to attach them. Once a database has none
+ * left, a mark says so and later starts skip the look, which reads every collection.
  */
+import type { Db } from 'mongodb';
 import mongoose from 'mongoose';
 import type { Logger } from '../../logger.js';
 import type { Tenant } from '../../tenant.js';
 
 const UNTAGGED = { $or: [{ slackTeamId: { $exists: false } }, { slackTeamId: null }, { slackTeamId: '' }] };
+const MARKS = 'orchestrateMarks';
+const DONE = 'tenancy-attached';
 
 function tenantModels() {
   return mongoose
@@ -41,4 +44,17 @@ export async function warnOfUntaggedDocuments(logger: Logger): Promise<number> {
     );
   }
   return count;
+}
+
+/**
+ * At start: attach what belongs to the one workspace (`tenant`, null with OAuth or Slack unreachable),
+ * or warn of what is left; then mark the database done when nothing is.
+ */
+export async function settleUntaggedDocuments(db: Db, tenant: Tenant | null, logger: Logger): Promise<void> {
+  // Keyed by a field rather than a string _id, which the embedded database does not take.
+  const marks = db.collection<{ key: string; at: Date }>(MARKS);
+  if (await marks.findOne({ key: DONE })) return;
+  if (tenant) await attachUntaggedDocuments(tenant, logger);
+  else if ((await warnOfUntaggedDocuments(logger)) > 0) return;
+  await marks.updateOne({ key: DONE }, { $set: { at: new Date() } }, { upsert: true });
 }

@@ -4,8 +4,13 @@
  * client that calls as that workspace, and what is left of documents stored before tenancy.
  */
 import type { Installation as SlackInstallation } from '@slack/bolt';
+import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachUntaggedDocuments, warnOfUntaggedDocuments } from '../../../src/engine/install/backfill.js';
+import {
+  attachUntaggedDocuments,
+  settleUntaggedDocuments,
+  warnOfUntaggedDocuments,
+} from '../../../src/engine/install/backfill.js';
 import { Installations } from '../../../src/engine/install/installations.js';
 import { TenantWebClient } from '../../../src/engine/install/tenantClient.js';
 import { classifyFailure } from '../../../src/engine/slack/slackCalls.js';
@@ -25,6 +30,7 @@ useEmbeddedDatabase(() =>
     Workspace.deleteMany({}),
     Agent.collection.deleteMany({}),
     Orchestration.collection.deleteMany({}),
+    mongoose.connection.db!.collection('orchestrateMarks').deleteMany({}),
   ]),
 );
 
@@ -130,5 +136,22 @@ describe('documents stored before tenancy', () => {
     expect(names).toEqual(['Old hand']);
     expect((await Orchestration.collection.findOne({ goal: 'old' }))?.slackTeamId).toBe('TA');
     expect((await Agent.collection.findOne({ name: 'Elsewhere' }))?.slackTeamId).toBe('TB');
+  });
+
+  it('are looked for at start only until a database has none: OAuth leaves them (and looks again), one workspace settles it', async () => {
+    const db = mongoose.connection.db!;
+    const logs: string[] = [];
+    await Agent.collection.insertOne({ name: 'Old hand', title: 'Analyst', persona: 'p', origin: 'roster' });
+    await settleUntaggedDocuments(db, null, captureLogger(logs));
+    expect(logs.join('\n')).toContain('1 document(s) were stored before tenancy');
+    expect(await db.collection('orchestrateMarks').countDocuments()).toBe(0);
+
+    await settleUntaggedDocuments(db, A, captureLogger(logs));
+    expect((await Agent.collection.findOne({ name: 'Old hand' }))?.slackTeamId).toBe('TA');
+    expect(await db.collection('orchestrateMarks').countDocuments()).toBe(1);
+    // Marked done: a later start does not read every collection again.
+    await Agent.collection.insertOne({ name: 'Written by hand', origin: 'roster' });
+    await settleUntaggedDocuments(db, A, captureLogger(logs));
+    expect((await Agent.collection.findOne({ name: 'Written by hand' }))?.slackTeamId).toBeUndefined();
   });
 });
