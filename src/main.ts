@@ -15,7 +15,9 @@ try {
   service.logger.info(
     service.port === null
       ? 'Orchestrate is running in Socket Mode.'
-      : `Orchestrate is listening on port ${service.port} (POST /slack/events, GET /healthz).`,
+      : `Orchestrate is listening on port ${service.port} (POST /slack/events, GET /healthz${
+          config.slack.oauth ? '; workspaces install at GET /slack/install' : ''
+        }).`,
   );
   const shutdown = (signal: string) => {
     service.logger.info(`${signal} received: finishing running steps, then stopping.`);
