@@ -1,5 +1,6 @@
 import { Resvg } from '@resvg/resvg-js';
 import { describe, expect, it } from 'vitest';
+import { PngWorker } from '../../src/engine/watch/pngWorker.js';
 import {
   criticalPath,
   formatCost,
@@ -7,7 +8,7 @@ import {
   type TimelineStep,
   timelineSvg,
 } from '../../src/engine/watch/timeline.js';
-import { renderPng, timelineRenderOptions } from '../../src/engine/watch/timelinePng.js';
+import { renderPng, renderPngOffThread, timelineRenderOptions } from '../../src/engine/watch/timelinePng.js';
 
 const T0 = Date.UTC(2025, 0, 1, 9, 0, 0);
 const sec = (s: number): number => T0 + s * 1000;
@@ -166,6 +167,18 @@ describe('renderPng', () => {
     expect(png.subarray(12, 16).toString('ascii')).toBe('IHDR');
     expect(png.readUInt32BE(16)).toBe(timeline.width);
     expect(png.readUInt32BE(20)).toBe(timeline.height);
+  });
+
+  it('draws the same picture on the worker thread as on the event loop', async () => {
+    const [offThread, again] = await Promise.all([renderPngOffThread(timeline), renderPngOffThread(timeline)]);
+    expect(offThread.equals(renderPng(timeline))).toBe(true);
+    expect(again.equals(offThread)).toBe(true);
+  });
+
+  it('refuses, rather than hangs, when the worker cannot start', async () => {
+    const broken = new PngWorker('/nowhere/resvg.js');
+    await expect(broken.render(timeline.svg, timelineRenderOptions())).rejects.toThrow();
+    await broken.stop();
   });
 
   it('really draws text with the shipped font and no system fonts', () => {

@@ -7,7 +7,7 @@ import { Step, type StepDoc } from '../../models/run.js';
 import type { FilePayload } from '../../models/slackPost.js';
 import { SHOWN_STEP_STATE } from '../plan/status.js';
 import { timelineSvg } from '../watch/timeline.js';
-import { renderPng } from '../watch/timelinePng.js';
+import { renderPngOffThread } from '../watch/timelinePng.js';
 
 export async function timelinePost(doc: OrchestrationDoc): Promise<FilePayload | null> {
   if (!doc.runId) return null;
@@ -32,10 +32,12 @@ export async function timelinePost(doc: OrchestrationDoc): Promise<FilePayload |
       now: doc.finishedAt ? new Date(doc.finishedAt).getTime() : Date.now(),
     },
   );
+  // Off the event loop: it would stall every run's hand-offs right as this one ends.
+  const png = await renderPngOffThread(svg);
   return {
     filename: 'timeline.png',
     title: 'Run timeline',
-    base64: renderPng(svg).toString('base64'),
+    base64: png.toString('base64'),
     altText: `Timeline of ${steps.length} steps: bars on a time axis coloured by state, the critical path outlined`,
   };
 }
