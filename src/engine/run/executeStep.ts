@@ -5,7 +5,7 @@
  */
 import { truncate } from '../../blocks/text.js';
 import { StepFailure } from '../../errors.js';
-import { Agent } from '../../models/agent.js';
+import { Agent, type AgentDoc } from '../../models/agent.js';
 import { Step, type StepDoc } from '../../models/run.js';
 import type { LlmRequest } from '../llm/client.js';
 import {
@@ -31,22 +31,51 @@ export interface StepOutcome {
   usage: { input: number; output: number; cacheRead: number; cacheWrite: number };
   model: string;
   toolCalls: ToolCallRecord[];
+  /** The agent's name as the prompt had it: its thread post says it without reading the agent again. */
+  agentName?: string;
 }
 
 export type StepContext = StepCallContext & {
   /** The files and notes people added to the plan, as one bounded section; empty when none. */
   addedContext?: string;
+  /** What the prompt is built from, when the caller started reading it already (see readPromptInputs). */
+  inputs?: Promise<PromptInputs>;
 };
 
-export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepContext): Promise<StepOutcome> {
-  // Read together: the prompt is on the run's critical path.
+/** The agent, earlier phases' work and the dependencies' results a step's prompt is built from. */
+export interface PromptInputs {
+  agent: AgentDoc | null;
+  prior: PriorWork;
+  deps: StepDoc[];
+}
+
+/**
+ * Read together: the prompt is on the run's critical path. Settled work only, so the step job may
+ * start these reads alongside its claim, before it knows the step is its own.
+ */
+export async function readPromptInputs(step: StepDoc): Promise<PromptInputs> {
   const [agent, prior, deps] = await Promise.all([
-    step.agentId ? Agent.findById(step.agentId).lean() : null,
+    step.agentId ? Agent.findById(step.agentId).lean<AgentDoc>() : null,
     priorWork(step),
     step.kind === 'ticket'
       ? Step.find({ runId: step.runId, key: { $in: step.dependsOn }, kind: 'ticket' }).lean<StepDoc[]>()
       : [],
   ]);
+  return { agent, prior, deps };
+}
+
+export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepContext): Promise<StepOutcome> {
+  const inputs = await (ctx.inputs ?? readPromptInputs(step));
+  const outcome = await answerStep(proposal, step, ctx, inputs);
+  return { ...outcome, agentName: inputs.agent?.name ?? '' };
+}
+
+async function answerStep(
+  proposal: Proposal,
+  step: StepDoc,
+  ctx: StepContext,
+  { agent, prior, deps }: PromptInputs,
+): Promise<StepOutcome> {
   const system = agentSystemPrompt({
     name: agent?.name ?? 'an agent',
     title: agent?.title ?? step.roleKey ?? '',

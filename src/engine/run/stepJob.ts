@@ -16,7 +16,7 @@ import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
 import type { DraftStream } from '../slack/draftStream.js';
 import { RunSourceLedger } from '../tools/sources.js';
 import { type EngineContext, meterFor } from './context.js';
-import { executeStep } from './executeStep.js';
+import { executeStep, type PromptInputs, readPromptInputs } from './executeStep.js';
 import { fail, finish } from './lifecycle.js';
 import { holdForPeople } from './peopleGate.js';
 import type { StepJobData } from './queue.js';
@@ -87,6 +87,10 @@ async function runStep(
     return;
   }
   if (step.kind === 'people') return holdForPeople(ctx, doc, step);
+  // The prompt's reads go with the claim rather than after it (one round trip fewer on the
+  // critical path); should the claim fail, they are dropped.
+  const inputs = step.kind === 'done' ? undefined : readPromptInputs(step);
+  inputs?.catch(() => undefined);
   const claimed = await claim(ctx, step, claimant);
   if (!claimed) {
     // Held by another job. Should that job be dead but never taken over (its document replaced,
@@ -116,7 +120,7 @@ async function runStep(
   let failure: unknown = null;
   const draft = claimed.kind === 'synthesis' ? draftFor(ctx, doc) : null;
   try {
-    outcome = await ctx.inflight.track(id, (signal) => executeWatched(ctx, doc, claimed, signal, draft));
+    outcome = await ctx.inflight.track(id, (signal) => executeWatched(ctx, doc, claimed, signal, draft, inputs));
   } catch (error) {
     failure = error;
   }
@@ -150,6 +154,7 @@ async function executeWatched(
   step: StepDoc,
   signal: AbortSignal,
   draft: DraftStream | null,
+  inputs?: Promise<PromptInputs>,
 ) {
   const id = orchestrationIdOf(doc);
   const kit = roleKitOf(doc.proposal!, step.roleKey);
@@ -200,6 +205,7 @@ async function executeWatched(
         timeLimitMs: settings.stepTimeLimitMs,
       },
       ...(draft ? { onDraft: (partial: string) => draft.update(partial) } : {}),
+      ...(inputs ? { inputs } : {}),
     });
     return { ...outcome, retrieved: ledger.entries() };
   } finally {

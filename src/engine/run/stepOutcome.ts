@@ -61,7 +61,7 @@ export async function succeed(
     };
     await Orchestration.updateOne({ _id: doc._id }, { $set: { deliverable } });
   }
-  await followUp(ctx, doc, stored, stored);
+  await followUp(ctx, doc, stored, stored, outcome.agentName);
 }
 
 /**
@@ -75,12 +75,13 @@ export async function followUp(
   doc: OrchestrationDoc,
   settled: Pick<StepDoc, '_id'>,
   fresh?: StepDoc,
+  agentName?: string,
 ): Promise<void> {
   const step = fresh ?? (await Step.findById(settled._id).lean<StepDoc>());
   if (!step) return;
   // Stored for posting before anything it unblocks is enqueued: the thread keeps the run's order.
   // The reads that decide what is unblocked go on meanwhile: a hand-off is the critical path.
-  const announced = ctx.announcer.announceStep(doc, step);
+  const announced = ctx.announcer.announceStep(doc, step, agentName);
   const id = orchestrationIdOf(doc);
   // A long deliverable is kept whole (a canvas or a file) before the run can complete.
   if (

@@ -193,8 +193,8 @@ export class Announcer {
   }
 
   /** A settled step's thread messages, stored for posting (once: a repeat finds them stored). */
-  async announceStep(doc: ThreadTarget, step: StepDoc): Promise<void> {
-    const messages = await stepMessages(step);
+  async announceStep(doc: ThreadTarget, step: StepDoc, agentName?: string): Promise<void> {
+    const messages = await stepMessages(step, agentName);
     // A result people sent back is posted again: each round has keys of its own.
     const round = step.history?.length ? `:r${step.history.length}` : '';
     const key = `${String(doc._id)}:step:${String(step._id)}${round}`;

@@ -24,8 +24,9 @@ export function durationOf(record: { startedAt: Date | null; finishedAt: Date | 
   return new Date(record.finishedAt).getTime() - new Date(record.startedAt).getTime();
 }
 
-export async function stepMessages(step: StepDoc): Promise<SlackMessage[]> {
-  const messages = await resultMessages(step);
+/** `agentName`: as the step's prompt had it, when the caller knows it (else it is read). */
+export async function stepMessages(step: StepDoc, agentName?: string): Promise<SlackMessage[]> {
+  const messages = await resultMessages(step, agentName);
   if (!messages.length) return messages;
   const id = orchestrationIdOf({ _id: step.orchestrationId });
   const last = messages.at(-1)!;
@@ -47,9 +48,10 @@ export async function stepMessages(step: StepDoc): Promise<SlackMessage[]> {
   return messages;
 }
 
-async function resultMessages(step: StepDoc): Promise<SlackMessage[]> {
-  const agent = step.agentId ? await Agent.findById(step.agentId, { name: 1 }).lean() : null;
-  const agentName = agent?.name ?? '';
+async function resultMessages(step: StepDoc, knownName?: string): Promise<SlackMessage[]> {
+  // A hand-off waits for these posts to be stored: one read fewer when the name is known.
+  const agent = knownName === undefined && step.agentId ? await Agent.findById(step.agentId, { name: 1 }).lean() : null;
+  const agentName = knownName ?? agent?.name ?? '';
   const figures = {
     costUsd: step.costUsd,
     durationMs: durationOf(step),
