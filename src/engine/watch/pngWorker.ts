@@ -75,6 +75,7 @@ export class PngWorker {
     if (reply.error !== undefined) waiting?.reject(new Error(reply.error));
     else waiting?.resolve(Buffer.from(reply.png.buffer, reply.png.byteOffset, reply.png.byteLength));
     if (this.pending.size) return;
+    clearTimeout(this.idle);
     this.idle = setTimeout(() => void this.stop(), IDLE_MS);
     this.idle.unref();
   }
