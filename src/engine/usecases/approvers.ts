@@ -13,7 +13,6 @@ import {
 } from '../../blocks/approvers.js';
 import { Workspace } from '../../models/workspace.js';
 import type { Services } from '../../services.js';
-import { approversHere } from '../install/approvers.js';
 import type { Reply } from './guard.js';
 
 export interface ApproverViewer {
@@ -26,7 +25,7 @@ export const NOT_AN_APPROVER_HERE = ':no_entry: Only an approver can change who 
 async function viewFor(services: Services, viewer: ApproverViewer): Promise<ApproversView> {
   const configured = services.config.approvers;
   const workspace = (await Workspace.findOne({}, { approvers: 1 }).lean())?.approvers ?? [];
-  const everyone = await approversHere(configured);
+  const everyone = [...configured, ...workspace];
   return {
     configured,
     workspace: workspace.filter((id) => !configured.includes(id)),
