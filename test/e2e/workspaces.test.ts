@@ -132,6 +132,15 @@ async function click(ws: Workspace, actionId: string, value: string, user: strin
   return answer ? String(answer.args.text ?? '') : null;
 }
 
+/** Waits until `ws`'s installation is deleted (the app left it). */
+function installationGone(ws: Workspace) {
+  return eventually(
+    async () => (await Installation.countDocuments({ teamId: ws.teamId })) === 0,
+    5000,
+    `${ws.teamName}'s installation deleted`,
+  );
+}
+
 /** `/orchestrate <goal>` in `ws`, until its proposal is posted; returns the Approve button's value and the id. */
 async function propose(
   ws: Workspace,
@@ -308,11 +317,7 @@ describe('two workspaces', () => {
     expect(res.status).toBe(200);
     const cancelled = await waitForStatus(alpha.id, 'cancelled', 10_000);
     expect(cancelled.statusReason).toBe('Orchestrate was uninstalled from this workspace.');
-    await eventually(
-      async () => (await Installation.countDocuments({ teamId: ALPHA.teamId })) === 0,
-      5000,
-      'the installation deleted',
-    );
+    await installationGone(ALPHA);
     expect((await Orchestration.findById(betaOpen.id).lean())?.status).toBe('proposed');
     expect(await Installation.countDocuments({ teamId: BETA.teamId })).toBe(1);
     // The schedules pause after every open orchestration there is cancelled.
@@ -340,11 +345,7 @@ describe('two workspaces', () => {
     expect((await revoked({ bot: [GAMMA.botUserId] })).status).toBe(200);
     const cancelled = await waitForStatus(gamma.id, 'cancelled', 10_000);
     expect(cancelled.statusReason).toBe("Orchestrate's access to this workspace was revoked.");
-    await eventually(
-      async () => (await Installation.countDocuments({ teamId: GAMMA.teamId })) === 0,
-      5000,
-      'the installation deleted',
-    );
+    await installationGone(GAMMA);
   });
 });
 
