@@ -157,6 +157,8 @@ const StepSchema = new Schema<StepDoc>(
 
 // The roster's figures (runs done, spend) are summed per agent.
 StepSchema.index({ agentId: 1 });
+// A step job renews the lease of every step it runs (its own, and the chain it goes on with).
+StepSchema.index({ claimedBy: 1, status: 1 });
 
 StepSchema.plugin(tenantScoped);
 export const Step = mongoose.model<StepDoc>('Step', StepSchema);

@@ -53,7 +53,9 @@ export interface PromptInputs {
  * Read together: the prompt is on the run's critical path. Settled work only, so the step job may
  * start these reads alongside its claim, before it knows the step is its own.
  */
-export async function readPromptInputs(step: StepDoc): Promise<PromptInputs> {
+export async function readPromptInputs(
+  step: Pick<StepDoc, 'agentId' | 'kind' | 'runId' | 'dependsOn'>,
+): Promise<PromptInputs> {
   const [agent, prior, deps] = await Promise.all([
     step.agentId ? Agent.findById(step.agentId).lean<AgentDoc>() : null,
     priorWork(step),
@@ -196,7 +198,7 @@ function resultOf(
   return { title: step.title, output: outputMarkdown(declared, value), declared: outputSummary(declared) };
 }
 
-async function priorWork(step: StepDoc): Promise<PriorWork> {
+async function priorWork(step: Pick<StepDoc, 'kind' | 'runId'>): Promise<PriorWork> {
   if (step.kind === 'research') return { research: null, positions: [] };
   const earlier = await Step.find({ runId: step.runId, kind: { $in: ['research', 'discuss'] }, status: 'succeeded' })
     .sort({ order: 1 })

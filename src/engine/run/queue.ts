@@ -83,6 +83,7 @@ export class JobQueue {
   private readonly running: RunningJobs;
   /** The jobs of every kind that may run at once: Agenda's overall cap never binds before a kind's own. */
   private slots = 0;
+  private stopping = false;
 
   constructor(
     private readonly db: Db,
@@ -99,6 +100,11 @@ export class JobQueue {
       // A job handed back at shutdown is later declared expired by Agenda: expected, and no one's concern.
       if (!this.running.handingBack) logger.error(`job queue error: ${describeError(error)}`);
     });
+  }
+
+  /** True from the start of a shutdown: no job starts new work in this process any more. */
+  get draining(): boolean {
+    return this.stopping;
   }
 
   /** True once a shutdown has stopped waiting for the running jobs: their aborted calls mean "hand the work back". */
@@ -173,6 +179,7 @@ export class JobQueue {
    * calls (per orchestration), and their locks and leases are released for the next instance.
    */
   async drain(timeoutMs: number, abort: (orchestrationId: string) => void = () => {}): Promise<void> {
+    this.stopping = true;
     await this.agenda.stop().catch(() => undefined);
     if (await this.running.idle(timeoutMs)) return;
     await this.running.handBack(abort);

@@ -105,11 +105,11 @@ export class RunningJobs {
     }
     const now = new Date();
     const jobIds = left.map(([id]) => new ObjectId(id));
-    const stepIds = left.flatMap(([, r]) => (r.job.attrs.data?.stepId ? [r.job.attrs.data.stepId] : []));
     try {
       await this.jobs.updateMany({ _id: { $in: jobIds } }, { $set: { lockedAt: null, nextRunAt: now } });
       await Step.updateMany(
-        { _id: { $in: stepIds }, status: 'running', claimedBy: { $in: left.map(([id]) => id) } },
+        // Its own step, and the chain it was continuing.
+        { status: 'running', claimedBy: { $in: left.map(([id]) => id) } },
         { $set: { leaseUntil: now } },
       );
       this.logger.warn(

@@ -8,17 +8,22 @@ import type { EngineContext } from './context.js';
 import type { AnyJobData } from './queue.js';
 
 /**
- * This job's lease on its step, renewed with the job's lock for as long as the handler runs (the
- * LLM call, then the posts and the redraw): neither a long call nor a slow Slack makes the job
- * look dead, and no second job for the same step can claim it meanwhile.
+ * This job's lease on the steps it runs (its own, then the chain it continues), renewed with the
+ * job's lock for as long as the handler runs (the LLM call, then the posts and the redraw):
+ * neither a long call nor a slow Slack makes the job look dead, and no second job for the same
+ * step can claim it meanwhile.
  */
 export function renewStepLease(ctx: EngineContext, job: Job<AnyJobData>): Promise<unknown> {
   const lease = { $set: { leaseUntil: new Date(Date.now() + ctx.config.engine.lockLifetimeMs) } };
-  return Step.updateOne({ _id: job.attrs.data?.stepId, claimedBy: String(job.attrs._id), status: 'running' }, lease);
+  return Step.updateMany({ claimedBy: String(job.attrs._id), status: 'running' }, lease);
 }
 
 /** The claim: a step not yet started, one this very job started before a crash, or one whose lease lapsed. */
-export function claim(ctx: EngineContext, step: StepDoc, claimant: string): Promise<StepDoc | null> {
+export function claim(
+  ctx: EngineContext,
+  step: Pick<StepDoc, '_id' | 'startedAt'>,
+  claimant: string,
+): Promise<StepDoc | null> {
   const now = new Date();
   return Step.findOneAndUpdate(
     {
