@@ -85,6 +85,24 @@ describe('parallel DAG', () => {
     // The synthesis had every ticket's result.
     const synthesis = h.llm.requests.find((r) => r.toolName === 'deliver_synthesis')!;
     for (const k of 'abcdefgh') expect(synthesis.user).toContain(`Result of Ticket ${k.toUpperCase()}`);
+
+    // A hand-off is a claim, not a job: the step a settled step unblocks is run by the same job.
+    // H became ready only when F (the slower) ended, so F's job ran H, then the synthesis, then
+    // the closing step, none of which has a job of its own. (F and G may: one job goes on with
+    // one step, and the first wave may end together.)
+    const steps = await Step.find({ orchestrationId }).lean();
+    const jobs = await h.service.database.connection
+      .db!.collection('agendaJobs')
+      .find({ name: 'orchestrate.step', 'data.orchestrationId': orchestrationId })
+      .toArray();
+    const stepOf = (title: string) => steps.find((s) => s.title === title)!;
+    const chain = [stepOf('Ticket H'), ...steps.filter((s) => s.kind === 'synthesis' || s.kind === 'done')];
+    expect(chain).toHaveLength(3);
+    expect(chain.map((s) => s.claimedBy)).toEqual(chain.map(() => stepOf('Ticket F').claimedBy));
+    const jobless = new Set(chain.map((s) => String(s._id)));
+    expect(jobs.filter((j) => jobless.has(j.data.stepId))).toEqual([]);
+    expect(jobs.length).toBeLessThanOrEqual(7);
+    expect(steps.every((s) => s.status === 'succeeded' && s.attempts === 1)).toBe(true);
   });
 });
 

@@ -157,7 +157,12 @@ export async function gaveUp(ctx: EngineContext, job: Job, error: Error): Promis
   }
   const doc = await Orchestration.findById(id, { status: 1, runId: 1 }).lean();
   const step = data.stepId ? await Step.findById(data.stepId, { status: 1, runId: 1, key: 1 }).lean() : null;
-  const settledStep = job.attrs.name === JOBS.step && step && SETTLED_STEP_STATUSES.includes(step.status);
+  // A step job whose own step settled may have failed on the chain it went on with (see advance).
+  const continued =
+    job.attrs.name === JOBS.step
+      ? await Step.exists({ claimedBy: String(job.attrs._id), status: 'running', _id: { $ne: data.stepId } })
+      : null;
+  const settledStep = job.attrs.name === JOBS.step && step && SETTLED_STEP_STATUSES.includes(step.status) && !continued;
   const onlyAnnouncing = settledStep || (job.attrs.name === JOBS.start && doc?.status === 'executing');
   if (onlyAnnouncing && doc?.runId) {
     ctx.logger.error(`going on without a thread post for ${id}${step ? ` (step ${step.key})` : ''}`);

@@ -5,7 +5,7 @@
  */
 import type { Types } from 'mongoose';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
-import { Step } from '../../models/run.js';
+import { Step, type StepDoc } from '../../models/run.js';
 import { tenantOf, withTenant } from '../../tenant.js';
 import type { OrchestrationId } from '../plan/ids.js';
 import { orchestrationIdOf } from '../plan/ids.js';
@@ -13,24 +13,49 @@ import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
 import type { EngineContext } from './context.js';
 import { applyRerun } from './rerun.js';
 
+/** A step the job that settled its dependency runs next itself, rather than through a job of its own. */
+export type Continuation = Pick<
+  StepDoc,
+  '_id' | 'key' | 'kind' | 'runId' | 'agentId' | 'dependsOn' | 'status' | 'startedAt'
+>;
+
 /**
  * Enqueues every pending step whose dependencies have all settled, all at once, so that they
  * start together. Safe to call from anywhere, any number of times. `after`: what must be stored
  * before anything is enqueued (a settled step's thread posts); the reads do not wait for it.
+ *
+ * `continueAs`: the step job calling, which runs one ready step itself rather than enqueue it
+ * (a hand-off is then a claim, not a job stored, locked and read back), or resumes the step it
+ * claimed before its retry or crash. Returned for that job to run; the others are enqueued.
  */
 export async function advance(
   ctx: EngineContext,
   runId: Types.ObjectId,
   orchestrationId: OrchestrationId,
   after?: Promise<unknown>,
-): Promise<void> {
+  continueAs?: string,
+): Promise<Continuation | null> {
   const [doc, steps] = await Promise.all([
     Orchestration.findById(orchestrationId, { status: 1, paused: 1 }).lean(),
-    Step.find({ runId }, { key: 1, status: 1, dependsOn: 1, review: 1, outdated: 1 }).lean(),
+    Step.find(
+      { runId },
+      {
+        key: 1,
+        kind: 1,
+        runId: 1,
+        agentId: 1,
+        status: 1,
+        startedAt: 1,
+        dependsOn: 1,
+        review: 1,
+        outdated: 1,
+        claimedBy: 1,
+      },
+    ).lean<Array<Continuation & Pick<StepDoc, 'review' | 'outdated' | 'claimedBy'>>>(),
     after,
   ]);
   // A paused run starts nothing new; Resume advances it again.
-  if (!doc || !RUNNING_STATUSES.includes(doc.status) || doc.paused) return;
+  if (!doc || !RUNNING_STATUSES.includes(doc.status) || doc.paused) return null;
   // A result awaiting people's review, or out of date after a re-run, is not there yet for what builds on it.
   const settled = new Set(
     steps
@@ -38,14 +63,25 @@ export async function advance(
       .map((s) => s.key),
   );
   const ready = steps.filter((s) => s.status === 'pending' && s.dependsOn.every((d) => settled.has(d)));
+  // A shutting-down process starts no chain of its own: what is ready is left to the next instance's jobs.
+  const continuing = continueAs && !ctx.queue.draining;
+  const resumed = continuing
+    ? steps.find((s) => s.status === 'running' && s.claimedBy === continueAs && s.kind !== 'people')
+    : undefined;
+  // A people step waits for people under a job of its own, scheduled for when it starts by itself.
+  const next = resumed ?? (continuing ? ready.find((s) => s.kind !== 'people') : undefined);
+  // Until its request leaves, the step's start is the run's critical path.
+  if (next) ctx.announcer.foreground.hold(`start:${String(next._id)}`);
   await Promise.all(
-    ready.map(async (s) => {
-      // Until its request leaves, the step's start is the run's critical path.
-      ctx.announcer.foreground.hold(`start:${String(s._id)}`);
-      await ctx.queue.ensureStep(orchestrationId, String(s._id));
-      await Step.updateOne({ _id: s._id, status: 'pending' }, { $set: { status: 'queued' } });
-    }),
+    ready
+      .filter((s) => s !== next)
+      .map(async (s) => {
+        ctx.announcer.foreground.hold(`start:${String(s._id)}`);
+        await ctx.queue.ensureStep(orchestrationId, String(s._id));
+        await Step.updateOne({ _id: s._id, status: 'pending' }, { $set: { status: 'queued' } });
+      }),
   );
+  return next ?? null;
 }
 
 /** At start and on a slow beat: re-enqueue the work whose job may have been lost between two writes. */
@@ -69,7 +105,18 @@ async function recoverOne(
   if (o.status === 'approved') await ctx.queue.ensureStart(id);
   else if (o.runId) {
     // Steps whose job was lost between two writes, or gave up, get a new one; then what is ready runs.
-    const started = await Step.find({ runId: o.runId, status: { $in: ['queued', 'running'] } }, { _id: 1 }).lean();
+    // A running step under a live lease has a live holder (a job continuing a chain holds no job of
+    // its own): only a lapsed lease means a job was lost.
+    const started = await Step.find(
+      {
+        runId: o.runId,
+        $or: [
+          { status: 'queued' },
+          { status: 'running', $or: [{ leaseUntil: null }, { leaseUntil: { $lt: new Date() } }] },
+        ],
+      },
+      { _id: 1 },
+    ).lean();
     for (const s of started) await ctx.queue.ensureStep(id, String(s._id));
     await advance(ctx, o.runId, id);
   } else if (o.status === 'planning') {

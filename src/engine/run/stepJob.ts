@@ -1,7 +1,9 @@
 /**
  * The step job: claims its step under a lease, runs it (executeStep.ts) while watching for a
  * cancel, stores the result before anything is announced, then announces it and enqueues what
- * it unblocks. A job re-run after a crash resumes from the stored step and never repeats a call.
+ * it unblocks, but for one such step, which it claims and runs itself: a chain of steps is one
+ * job, and a hand-off a claim rather than a job stored, locked and read back. A job re-run after a
+ * crash resumes from the stored steps (its own, then the one it claimed) and never repeats a call.
  */
 import type { Job } from 'agenda';
 import { describeError } from '../../errors.js';
@@ -20,6 +22,7 @@ import { executeStep, type PromptInputs, readPromptInputs } from './executeStep.
 import { fail, finish } from './lifecycle.js';
 import { holdForPeople } from './peopleGate.js';
 import type { StepJobData } from './queue.js';
+import type { Continuation } from './scheduler.js';
 import { claim } from './stepLease.js';
 import { type Executed, followUp, stepFailed, succeed } from './stepOutcome.js';
 import { draftFor, showProgress } from './stepProgress.js';
@@ -29,49 +32,69 @@ import { transition } from './transition.js';
 const REQUEST_LEAVES_MS = 20;
 
 export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Promise<void> {
-  const { stepId } = job.attrs.data;
+  const { stepId, orchestrationId } = job.attrs.data;
+  const claimant = String(job.attrs._id);
+  const ran = [stepId];
   try {
-    const retryAt = await runStep(ctx, job.attrs.data, String(job.attrs._id));
+    const { retryAt, next } = await runStep(ctx, job.attrs.data, claimant);
     if (retryAt) job.schedule(retryAt);
+    // The chain: each step the last one unblocked is run here, by this job, rather than by a job of
+    // its own; should this job be retried, or re-run after a crash, it resumes the step it claimed.
+    for (let step = next; step; ) {
+      ran.push(String(step._id));
+      step = await runContinued(ctx, orchestrationId, step, claimant);
+    }
   } catch (error) {
     // Agenda retries the job with backoff; it resumes from the stored step and never redoes a call.
     if (!ctx.queue.handingBack) ctx.logger.warn(`step job ${stepId} will be retried: ${describeError(error)}`);
     throw error;
   } finally {
-    ctx.announcer.foreground.release(`start:${stepId}`);
-    ctx.announcer.foreground.release(`handoff:${stepId}`);
+    for (const id of ran) {
+      ctx.announcer.foreground.release(`start:${id}`);
+      ctx.announcer.foreground.release(`handoff:${id}`);
+    }
   }
 }
 
-/** Runs the step, or says when to look again (another job holds it under a lease that may lapse). */
+interface StepRun {
+  /** When to look again: another job holds the step under a lease that may lapse. */
+  retryAt?: Date;
+  /** The step this job runs next (see advance). */
+  next: Continuation | null;
+}
+
+/** Runs the job's own step, or says when to look again. */
 async function runStep(
   ctx: EngineContext,
   { orchestrationId: id, stepId }: StepJobData,
   claimant: string,
-): Promise<Date | undefined> {
+): Promise<StepRun> {
+  const none = { next: null };
   // Read together: a hand-off is the critical path of the run.
   const [step, doc] = await Promise.all([
     Step.findById(stepId).lean<StepDoc>(),
     Orchestration.findById(id).lean<OrchestrationDoc>(),
   ]);
-  if (!step) return;
+  if (!step) return none;
   if (SETTLED_STEP_STATUSES.includes(step.status)) {
     // Re-run after a crash or a Slack outage: the result is stored and never recomputed; finish
     // announcing it, even if the run has ended meanwhile, so that no result is lost.
-    if (!doc) return;
+    if (!doc) return none;
     // The done step settled but its process may have died before the closing posts were stored.
     if (step.kind === 'done') {
       if (doc.status === 'completed') await ctx.announcer.announceEnd(doc, null);
-      return;
+      return none;
     }
-    if (RUNNING_STATUSES.includes(doc.status)) await followUp(ctx, doc, step);
-    else await ctx.announcer.announceStep(doc, step);
-    return;
+    if (RUNNING_STATUSES.includes(doc.status))
+      return { next: await followUp(ctx, doc, step, undefined, { continueAs: claimant }) };
+    await ctx.announcer.announceStep(doc, step);
+    if (doc.status === 'completed') await closeChain(ctx, doc, step, claimant);
+    return none;
   }
   // The done step's job cut off after completing the run, before its closing posts were stored.
   if (step.kind === 'done' && doc?.status === 'completed') {
     await finish(ctx, doc, step);
-    return;
+    return none;
   }
   if (!doc || !RUNNING_STATUSES.includes(doc.status)) {
     const skipReason = doc?.budgetStop ? 'budget' : (doc?.status ?? 'closed');
@@ -79,14 +102,17 @@ async function runStep(
       { _id: step._id, status: { $nin: SETTLED_STEP_STATUSES } },
       { $set: { status: 'skipped', skipReason } },
     );
-    return;
+    return none;
   }
   // Paused: a step not yet started goes back to waiting; Resume enqueues it again.
   if (doc.paused && step.status !== 'running') {
     await Step.updateOne({ _id: step._id, status: 'queued' }, { $set: { status: 'pending' } });
-    return;
+    return none;
   }
-  if (step.kind === 'people') return holdForPeople(ctx, doc, step);
+  if (step.kind === 'people') {
+    const retryAt = await holdForPeople(ctx, doc, step);
+    return retryAt ? { retryAt, next: null } : none;
+  }
   // The prompt's reads go with the claim rather than after it (one round trip fewer on the
   // critical path); should the claim fail, they are dropped.
   const inputs = step.kind === 'done' ? undefined : readPromptInputs(step);
@@ -97,9 +123,67 @@ async function runStep(
     // say), this one must still run the step once the lease lapses: look again then.
     const held = await Step.findById(step._id, { status: 1, leaseUntil: 1 }).lean();
     return held?.status === 'running' && held.leaseUntil
-      ? new Date(new Date(held.leaseUntil).getTime() + 1000)
-      : undefined;
+      ? { retryAt: new Date(new Date(held.leaseUntil).getTime() + 1000), next: null }
+      : none;
   }
+  return { next: await runClaimed(ctx, doc, claimed, claimant, inputs) };
+}
+
+/**
+ * A completed run whose done step this job ran as the end of its chain, cut off before the
+ * closing posts were stored: they are stored now (a repeat is a no-op, by the posts' keys).
+ */
+async function closeChain(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc, claimant: string): Promise<void> {
+  const done = await Step.findOne({ runId: step.runId, kind: 'done', claimedBy: claimant }).lean<StepDoc>();
+  if (!done) return;
+  if (SETTLED_STEP_STATUSES.includes(done.status)) await ctx.announcer.announceEnd(doc, null);
+  else await finish(ctx, doc, done);
+}
+
+/**
+ * A step this job goes on with: pending a moment ago (or claimed by this job before its retry),
+ * so it is claimed at once, its orchestration and its prompt's inputs read alongside.
+ */
+async function runContinued(
+  ctx: EngineContext,
+  id: OrchestrationId,
+  step: Continuation,
+  claimant: string,
+): Promise<Continuation | null> {
+  const inputs = step.kind === 'done' ? undefined : readPromptInputs(step);
+  inputs?.catch(() => undefined);
+  const [claimed, doc] = await Promise.all([
+    claim(ctx, step, claimant),
+    Orchestration.findById(id).lean<OrchestrationDoc>(),
+  ]);
+  // Another job took it: a racing dependency's, or the recovery sweep's once this job's lease lapsed.
+  if (!claimed) return null;
+  const resumed = step.status === 'running';
+  if (doc && RUNNING_STATUSES.includes(doc.status) && (resumed || !doc.paused))
+    return runClaimed(ctx, doc, claimed, claimant, inputs);
+  // Closed, or paused, since it was found ready: let go of it as its own job would have.
+  const mine = { _id: claimed._id, status: 'running' as const, claimedBy: claimant };
+  if (doc && RUNNING_STATUSES.includes(doc.status))
+    await Step.updateOne(mine, {
+      $set: { status: 'pending', claimedBy: null, leaseUntil: null },
+      $inc: { attempts: -1 },
+    });
+  else
+    await Step.updateOne(mine, {
+      $set: { status: 'skipped', skipReason: doc?.budgetStop ? 'budget' : (doc?.status ?? 'closed') },
+    });
+  return null;
+}
+
+/** Runs a claimed step and settles it; returns the step this job goes on with, if any. */
+async function runClaimed(
+  ctx: EngineContext,
+  doc: OrchestrationDoc,
+  claimed: StepDoc,
+  claimant: string,
+  inputs?: Promise<PromptInputs>,
+): Promise<Continuation | null> {
+  const id = orchestrationIdOf(doc);
   // A crash interrupted this step's call: the provider may have billed it, so its worst case stays
   // spent. (A first claim cannot have left a hold behind, so only a later one looks.)
   if (claimed.attempts > 1)
@@ -111,9 +195,9 @@ async function runStep(
 
   if (claimed.kind === 'done') {
     await finish(ctx, doc, claimed);
-    return;
+    return null;
   }
-  if (claimed.kind === 'synthesis' && !(await startSynthesis(ctx, id, claimed))) return;
+  if (claimed.kind === 'synthesis' && !(await startSynthesis(ctx, id, claimed))) return null;
   void showProgress(ctx, doc, claimed).catch(() => undefined);
 
   let outcome: Executed | null = null;
@@ -129,8 +213,7 @@ async function runStep(
   await draft?.finish(outcome !== null);
   // What follows (posts, redraw, enqueueing) may throw on infrastructure trouble; the job is
   // then retried and resumes from the stored step.
-  if (outcome) await succeed(ctx, doc, claimed, outcome);
-  else await stepFailed(ctx, doc, claimed, failure);
+  return outcome ? succeed(ctx, doc, claimed, outcome, claimant) : stepFailed(ctx, doc, claimed, failure, claimant);
 }
 
 /** Moves the run to synthesizing, unless every ticket failed: then there is nothing to synthesize. */

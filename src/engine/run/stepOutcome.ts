@@ -16,7 +16,7 @@ import type { EngineContext } from './context.js';
 import type { StepOutcome } from './executeStep.js';
 import { fail } from './lifecycle.js';
 import { awaitingReview } from './review.js';
-import { advance } from './scheduler.js';
+import { advance, type Continuation } from './scheduler.js';
 
 export type Executed = StepOutcome & { retrieved: RetrievedSource[] };
 
@@ -29,12 +29,20 @@ async function citationsOf(step: StepDoc, outcome: Executed): Promise<Array<{ ur
   return checkSources(cited, retrieved).map((c) => ({ url: c.url, retrieved: c.retrieved }));
 }
 
+/** Whose chain a settled step's follow-up continues: the step job running it (see advance). */
+export interface FollowUpOptions {
+  continueAs?: string;
+  /** The agent's name as the step's prompt had it: its thread post says it without reading the agent again. */
+  agentName?: string;
+}
+
 export async function succeed(
   ctx: EngineContext,
   doc: OrchestrationDoc,
   step: StepDoc,
   outcome: Executed,
-): Promise<void> {
+  continueAs?: string,
+): Promise<Continuation | null> {
   const finishedAt = new Date();
   const result = {
     output: outcome.output,
@@ -51,7 +59,7 @@ export async function succeed(
     { $set: { status: 'succeeded', ...result, review: awaitingReview(step, finishedAt) } },
     { returnDocument: 'after' },
   ).lean<StepDoc>();
-  if (!stored) return; // cancelled or failed meanwhile: the result is not announced
+  if (!stored) return null; // cancelled or failed meanwhile: the result is not announced
   if (step.kind === 'synthesis') {
     const deliverable = {
       markdown: outcome.output,
@@ -61,7 +69,7 @@ export async function succeed(
     };
     await Orchestration.updateOne({ _id: doc._id }, { $set: { deliverable } });
   }
-  await followUp(ctx, doc, stored, stored, outcome.agentName);
+  return followUp(ctx, doc, stored, stored, { continueAs, agentName: outcome.agentName });
 }
 
 /**
@@ -75,10 +83,10 @@ export async function followUp(
   doc: OrchestrationDoc,
   settled: Pick<StepDoc, '_id'>,
   fresh?: StepDoc,
-  agentName?: string,
-): Promise<void> {
+  { continueAs, agentName }: FollowUpOptions = {},
+): Promise<Continuation | null> {
   const step = fresh ?? (await Step.findById(settled._id).lean<StepDoc>());
-  if (!step) return;
+  if (!step) return null;
   // Stored for posting before anything it unblocks is enqueued: the thread keeps the run's order.
   // The reads that decide what is unblocked go on meanwhile: a hand-off is the critical path.
   const announced = ctx.announcer.announceStep(doc, step, agentName);
@@ -92,10 +100,11 @@ export async function followUp(
     await announced;
     await keepDeliverable(ctx.announcer, ctx.logger, doc);
   }
-  await advance(ctx, step.runId, id, announced);
+  const next = await advance(ctx, step.runId, id, announced, continueAs);
   ctx.announcer.foreground.release(`handoff:${String(step._id)}`);
   await ctx.announcer.warnNearCap(doc);
   await ctx.announcer.refresh(id, { urgent: false });
+  return next;
 }
 
 export async function stepFailed(
@@ -103,7 +112,8 @@ export async function stepFailed(
   doc: OrchestrationDoc,
   step: StepDoc,
   error: unknown,
-): Promise<void> {
+  continueAs?: string,
+): Promise<Continuation | null> {
   const id = orchestrationIdOf(doc);
   const settle = (status: 'skipped' | 'failed', fields: Record<string, unknown>) =>
     Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status, finishedAt: new Date(), ...fields } });
@@ -115,7 +125,7 @@ export async function stepFailed(
       `Budget exceeded: ${formatUsd(b.spentUsd)} spent of the ${formatUsd(b.maxUsd)} cap, and the next call could cost up to ` +
       `${formatUsd(error.neededUsd)}. The steps that could not run were skipped; raise the cap to continue.`;
     await fail(ctx, id, reason, 'budget');
-    return;
+    return null;
   }
   // The process is shutting down and cut the call: the step stays claimed by this job, whose retry
   // (on the next instance, at once: its lock is released) takes it up again.
@@ -124,8 +134,7 @@ export async function stepFailed(
     const now = await Orchestration.findById(doc._id, { status: 1, budgetStop: 1 }).lean();
     await settle('skipped', { skipReason: now?.budgetStop ? 'budget' : 'stopped' });
     // Only a closed orchestration aborts calls; should one still be running, never leave it hanging.
-    if (now && RUNNING_STATUSES.includes(now.status)) await advance(ctx, step.runId, id);
-    return;
+    return now && RUNNING_STATUSES.includes(now.status) ? advance(ctx, step.runId, id, undefined, continueAs) : null;
   }
   // Anything but the LLM's own failure (the database not answering while the prompt was put
   // together, say) is worth another go of the whole job: this job still holds the step.
@@ -133,11 +142,11 @@ export async function stepFailed(
   const reason = error.message;
   ctx.logger.warn(`step ${step.key} of ${id} failed: ${reason}`);
   const stored = await settle('failed', { error: reason });
-  if (stored.modifiedCount !== 1) return;
+  if (stored.modifiedCount !== 1) return null;
   if (step.kind !== 'ticket') {
     const what = step.kind === 'discuss' ? 'discussion round' : step.kind;
     await fail(ctx, id, `The ${what} step "${step.title}" failed: ${reason}`);
-    return;
+    return null;
   }
-  await followUp(ctx, doc, step);
+  return followUp(ctx, doc, step, undefined, { continueAs });
 }
