@@ -1,5 +1,5 @@
 /**
- * The step job: claims its step under a lease, runs it (executeStep.ts) while watching for a
+ * The step job: claims its step under a lease, runs it (watchedStep.ts) while watching for a
  * cancel, stores the result before anything is announced, then announces it and enqueues what
  * it unblocks, but for one such step, which it claims and runs itself: a chain of steps is one
  * job, and a hand-off a claim rather than a job stored, locked and read back. A job re-run after a
@@ -9,41 +9,44 @@ import type { Job } from 'agenda';
 import { describeError } from '../../errors.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
-import { stepAddenda } from '../llm/stepContext.js';
 import { releaseHolds } from '../money/budget.js';
-import type { TokenUsage } from '../money/pricing.js';
 import { roleKitOf } from '../plan/choices.js';
 import { type OrchestrationId, orchestrationIdOf } from '../plan/ids.js';
 import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
-import type { DraftStream } from '../slack/draftStream.js';
-import { RunSourceLedger } from '../tools/sources.js';
-import { type EngineContext, meterFor } from './context.js';
-import { executeStep, type PromptInputs, readPromptInputs } from './executeStep.js';
+import type { EngineContext } from './context.js';
+import { type PromptInputs, readPromptInputs } from './executeStep.js';
 import { fail, finish } from './lifecycle.js';
 import { holdForPeople } from './peopleGate.js';
 import type { StepJobData } from './queue.js';
 import type { Continuation } from './scheduler.js';
 import { claim } from './stepLease.js';
-import { type Executed, followUp, stepFailed, succeed } from './stepOutcome.js';
+import { type Chain, type Executed, followUp, stepFailed, succeed } from './stepOutcome.js';
 import { draftFor, showProgress } from './stepProgress.js';
 import { transition } from './transition.js';
-
-/** How long a request takes to leave once the call starts (the client built, the body written), on a busy loop. */
-const REQUEST_LEAVES_MS = 20;
+import { executeWatched } from './watchedStep.js';
 
 export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Promise<void> {
   const { stepId, orchestrationId } = job.attrs.data;
-  const claimant = String(job.attrs._id);
   const ran = [stepId];
+  const trailing: Promise<unknown>[] = [];
+  const chain: Chain = {
+    claimant: String(job.attrs._id),
+    defer(work) {
+      // Awaited below; until then a failure must not count as unhandled.
+      work.catch(() => undefined);
+      trailing.push(work);
+    },
+  };
   try {
-    const { retryAt, next } = await runStep(ctx, job.attrs.data, claimant);
+    const { retryAt, next } = await runStep(ctx, job.attrs.data, chain);
     if (retryAt) job.schedule(retryAt);
     // The chain: each step the last one unblocked is run here, by this job, rather than by a job of
     // its own; should this job be retried, or re-run after a crash, it resumes the step it claimed.
     for (let step = next; step; ) {
       ran.push(String(step._id));
-      step = await runContinued(ctx, orchestrationId, step, claimant);
+      step = await runContinued(ctx, orchestrationId, step, chain);
     }
+    await Promise.all(trailing);
   } catch (error) {
     // Agenda retries the job with backoff; it resumes from the stored step and never redoes a call.
     if (!ctx.queue.handingBack) ctx.logger.warn(`step job ${stepId} will be retried: ${describeError(error)}`);
@@ -67,8 +70,9 @@ interface StepRun {
 async function runStep(
   ctx: EngineContext,
   { orchestrationId: id, stepId }: StepJobData,
-  claimant: string,
+  chain: Chain,
 ): Promise<StepRun> {
+  const { claimant } = chain;
   const none = { next: null };
   // Read together: a hand-off is the critical path of the run.
   const [step, doc] = await Promise.all([
@@ -85,8 +89,7 @@ async function runStep(
       if (doc.status === 'completed') await ctx.announcer.announceEnd(doc, null);
       return none;
     }
-    if (RUNNING_STATUSES.includes(doc.status))
-      return { next: await followUp(ctx, doc, step, undefined, { continueAs: claimant }) };
+    if (RUNNING_STATUSES.includes(doc.status)) return { next: await followUp(ctx, doc, step, undefined, { chain }) };
     await ctx.announcer.announceStep(doc, step);
     if (doc.status === 'completed') await closeChain(ctx, doc, step, claimant);
     return none;
@@ -126,7 +129,7 @@ async function runStep(
       ? { retryAt: new Date(new Date(held.leaseUntil).getTime() + 1000), next: null }
       : none;
   }
-  return { next: await runClaimed(ctx, doc, claimed, claimant, inputs) };
+  return { next: await runClaimed(ctx, doc, claimed, chain, inputs) };
 }
 
 /**
@@ -148,8 +151,9 @@ async function runContinued(
   ctx: EngineContext,
   id: OrchestrationId,
   step: Continuation,
-  claimant: string,
+  chain: Chain,
 ): Promise<Continuation | null> {
+  const { claimant } = chain;
   const inputs = step.kind === 'done' ? undefined : readPromptInputs(step);
   inputs?.catch(() => undefined);
   const [claimed, doc] = await Promise.all([
@@ -160,7 +164,7 @@ async function runContinued(
   if (!claimed) return null;
   const resumed = step.status === 'running';
   if (doc && RUNNING_STATUSES.includes(doc.status) && (resumed || !doc.paused))
-    return runClaimed(ctx, doc, claimed, claimant, inputs);
+    return runClaimed(ctx, doc, claimed, chain, inputs);
   // Closed, or paused, since it was found ready: let go of it as its own job would have.
   const mine = { _id: claimed._id, status: 'running' as const, claimedBy: claimant };
   if (doc && RUNNING_STATUSES.includes(doc.status))
@@ -180,7 +184,7 @@ async function runClaimed(
   ctx: EngineContext,
   doc: OrchestrationDoc,
   claimed: StepDoc,
-  claimant: string,
+  chain: Chain,
   inputs?: Promise<PromptInputs>,
 ): Promise<Continuation | null> {
   const id = orchestrationIdOf(doc);
@@ -213,7 +217,7 @@ async function runClaimed(
   await draft?.finish(outcome !== null);
   // What follows (posts, redraw, enqueueing) may throw on infrastructure trouble; the job is
   // then retried and resumes from the stored step.
-  return outcome ? succeed(ctx, doc, claimed, outcome, claimant) : stepFailed(ctx, doc, claimed, failure, claimant);
+  return outcome ? succeed(ctx, doc, claimed, outcome, chain) : stepFailed(ctx, doc, claimed, failure, chain);
 }
 
 /** Moves the run to synthesizing, unless every ticket failed: then there is nothing to synthesize. */
@@ -228,70 +232,4 @@ async function startSynthesis(ctx: EngineContext, id: OrchestrationId, step: Ste
   // Drawn ahead of routine updates, but the synthesis waits neither for Slack nor for the change to be stored.
   void ctx.announcer.refresh(id, { wait: false });
   return true;
-}
-
-/** Executes the step while a watch aborts it should its orchestration be closed elsewhere (another instance). */
-async function executeWatched(
-  ctx: EngineContext,
-  doc: OrchestrationDoc,
-  step: StepDoc,
-  signal: AbortSignal,
-  draft: DraftStream | null,
-  inputs?: Promise<PromptInputs>,
-) {
-  const id = orchestrationIdOf(doc);
-  const kit = roleKitOf(doc.proposal!, step.roleKey);
-  const model = kit.model ?? ctx.models.defaultModel;
-  // What this step retrieves (search results seen, pages read), kept with its result so that
-  // citations can be checked against what the run really read.
-  const ledger = new RunSourceLedger();
-  const controller = new AbortController();
-  signal.addEventListener('abort', () => controller.abort(), { once: true });
-  const watch = setInterval(() => {
-    Orchestration.findById(id, { status: 1 })
-      .lean()
-      .then((o) => {
-        if (!o || !RUNNING_STATUSES.includes(o.status)) controller.abort();
-      })
-      .catch(() => undefined);
-  }, ctx.watchIntervalMs);
-  // Every call (retries and repairs included) is booked on its step as soon as it is settled,
-  // with the model that was billed, so that the rollup adds up per step, role and model even
-  // when the process dies mid-step.
-  const onCost = async (usd: number, usage: TokenUsage | null) => {
-    const tokens = {
-      'tokens.input': usage?.input ?? 0,
-      'tokens.output': usage?.output ?? 0,
-      'tokens.cached': usage?.cacheRead ?? 0,
-    };
-    await Step.updateOne({ _id: step._id }, { $inc: { costUsd: usd, ...tokens }, $set: { model } });
-  };
-  try {
-    const { tools: settings } = ctx.config;
-    const outcome = await executeStep(doc.proposal!, step, {
-      meter: meterFor(ctx, id, {
-        name: `step:${String(step._id)}`,
-        onCost,
-        model: kit.model,
-        // The request is on its way (written within a few ms): the hand-off that led here is over.
-        onRequest: () => ctx.announcer.foreground.hold(`start:${String(step._id)}`, REQUEST_LEAVES_MS),
-      }),
-      signal: controller.signal,
-      maxTokens: ctx.config.llm.maxOutputTokens,
-      attempts: ctx.config.engine.stepAttempts,
-      retryBaseMs: ctx.config.engine.retryBaseMs,
-      addedContext: stepAddenda(doc, step.startedAt, settings.contextMaxChars),
-      tools: ctx.tools.forStep({ orchestrationId: id, ledger, signal: controller.signal }, kit.tools),
-      toolLimits: {
-        maxToolCalls: settings.maxToolCalls,
-        resultMaxChars: settings.resultMaxChars,
-        timeLimitMs: settings.stepTimeLimitMs,
-      },
-      ...(draft ? { onDraft: (partial: string) => draft.update(partial) } : {}),
-      ...(inputs ? { inputs } : {}),
-    });
-    return { ...outcome, retrieved: ledger.entries() };
-  } finally {
-    clearInterval(watch);
-  }
 }

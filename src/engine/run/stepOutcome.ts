@@ -29,9 +29,18 @@ async function citationsOf(step: StepDoc, outcome: Executed): Promise<Array<{ ur
   return checkSources(cited, retrieved).map((c) => ({ url: c.url, retrieved: c.retrieved }));
 }
 
-/** Whose chain a settled step's follow-up continues: the step job running it (see advance). */
+/**
+ * The step job whose chain a settled step's follow-up continues (see advance): its id, and where
+ * the follow-up's routine tail (the near-cap check, the redraw) goes once a next step is found, so
+ * that the next step starts without waiting for it; the job awaits it before it ends.
+ */
+export interface Chain {
+  claimant: string;
+  defer(trailing: Promise<unknown>): void;
+}
+
 export interface FollowUpOptions {
-  continueAs?: string;
+  chain?: Chain | undefined;
   /** The agent's name as the step's prompt had it: its thread post says it without reading the agent again. */
   agentName?: string;
 }
@@ -41,7 +50,7 @@ export async function succeed(
   doc: OrchestrationDoc,
   step: StepDoc,
   outcome: Executed,
-  continueAs?: string,
+  chain?: Chain,
 ): Promise<Continuation | null> {
   const finishedAt = new Date();
   const result = {
@@ -69,7 +78,7 @@ export async function succeed(
     };
     await Orchestration.updateOne({ _id: doc._id }, { $set: { deliverable } });
   }
-  return followUp(ctx, doc, stored, stored, { continueAs, agentName: outcome.agentName });
+  return followUp(ctx, doc, stored, stored, { chain, agentName: outcome.agentName });
 }
 
 /**
@@ -83,7 +92,7 @@ export async function followUp(
   doc: OrchestrationDoc,
   settled: Pick<StepDoc, '_id'>,
   fresh?: StepDoc,
-  { continueAs, agentName }: FollowUpOptions = {},
+  { chain, agentName }: FollowUpOptions = {},
 ): Promise<Continuation | null> {
   const step = fresh ?? (await Step.findById(settled._id).lean<StepDoc>());
   if (!step) return null;
@@ -100,10 +109,11 @@ export async function followUp(
     await announced;
     await keepDeliverable(ctx.announcer, ctx.logger, doc);
   }
-  const next = await advance(ctx, step.runId, id, announced, continueAs);
+  const next = await advance(ctx, step.runId, id, announced, chain?.claimant);
   ctx.announcer.foreground.release(`handoff:${String(step._id)}`);
-  await ctx.announcer.warnNearCap(doc);
-  await ctx.announcer.refresh(id, { urgent: false });
+  const trailing = ctx.announcer.warnNearCap(doc).then(() => ctx.announcer.refresh(id, { urgent: false }));
+  if (next && chain) chain.defer(trailing);
+  else await trailing;
   return next;
 }
 
@@ -112,7 +122,7 @@ export async function stepFailed(
   doc: OrchestrationDoc,
   step: StepDoc,
   error: unknown,
-  continueAs?: string,
+  chain?: Chain,
 ): Promise<Continuation | null> {
   const id = orchestrationIdOf(doc);
   const settle = (status: 'skipped' | 'failed', fields: Record<string, unknown>) =>
@@ -134,7 +144,9 @@ export async function stepFailed(
     const now = await Orchestration.findById(doc._id, { status: 1, budgetStop: 1 }).lean();
     await settle('skipped', { skipReason: now?.budgetStop ? 'budget' : 'stopped' });
     // Only a closed orchestration aborts calls; should one still be running, never leave it hanging.
-    return now && RUNNING_STATUSES.includes(now.status) ? advance(ctx, step.runId, id, undefined, continueAs) : null;
+    return now && RUNNING_STATUSES.includes(now.status)
+      ? advance(ctx, step.runId, id, undefined, chain?.claimant)
+      : null;
   }
   // Anything but the LLM's own failure (the database not answering while the prompt was put
   // together, say) is worth another go of the whole job: this job still holds the step.
@@ -148,5 +160,5 @@ export async function stepFailed(
     await fail(ctx, id, `The ${what} step "${step.title}" failed: ${reason}`);
     return null;
   }
-  return followUp(ctx, doc, step, undefined, { continueAs });
+  return followUp(ctx, doc, step, undefined, { chain });
 }
