@@ -106,6 +106,57 @@ describe('parallel DAG', () => {
   });
 });
 
+describe('hand-offs', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ ORCHESTRATE_MAX_PARALLEL: '8' });
+  });
+  afterAll(async () => h?.stop());
+
+  it('steps settling together each go on with what they unblocked: no job is stored for a step another job runs', async () => {
+    const t = (key: string, dependsOn: string[] = []) => ({
+      key,
+      title: `Ticket ${key}`,
+      role: 'analyst',
+      description: `Do ${key}`,
+      dependsOn,
+    });
+    // Eight tickets answered together, four pairs joining them, one joining the four.
+    const tickets = [
+      ...Array.from({ length: 8 }, (_, i) => t(`a${i}`)),
+      ...Array.from({ length: 4 }, (_, i) => t(`b${i}`, [`a${2 * i}`, `a${2 * i + 1}`])),
+      t('c', ['b0', 'b1', 'b2', 'b3']),
+    ];
+    h.llm.responder = scriptedResponder(
+      sampleProposal({ tickets, discussion: { enabled: false, prompt: '' }, budget: { maxUsd: 5 } }),
+    );
+    const { value, orchestrationId, ts } = await h.propose();
+    h.llm.reset();
+    h.llm.delayMs = 100;
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await h.waitForEnd(orchestrationId, 'completed');
+
+    const steps = await Step.find({ orchestrationId }).lean();
+    expect(steps.every((s) => s.status === 'succeeded' && s.attempts === 1)).toBe(true);
+    const jobs = await h.service.database.connection
+      .db!.collection('agendaJobs')
+      .find({ name: 'orchestrate.step', 'data.orchestrationId': orchestrationId })
+      .toArray();
+    // The start stored a job for each of the eight; every later step was gone on with by the job
+    // of a dependency it waited for, rather than enqueued (or raced for) by a job it had nothing to do with.
+    const firstWave = steps.filter((s) => /^ticket_a/.test(s.key)).map((s) => String(s._id));
+    expect(jobs.map((j) => j.data.stepId).sort()).toEqual(firstWave.sort());
+    const byKey = new Map(steps.map((s) => [s.key, s]));
+    for (const x of tickets.filter((x) => x.dependsOn.length)) {
+      const ranBy = byKey.get(`ticket_${x.key}`)!.claimedBy;
+      expect(x.dependsOn.map((d) => byKey.get(`ticket_${d}`)!.claimedBy)).toContain(ranBy);
+    }
+    // Every ticket ran once, each b after its pair, c after all four.
+    for (const key of tickets.map((x) => x.key))
+      expect(h.llm.requests.filter((r) => r.user.includes(`# Your ticket: Ticket ${key}\n`))).toHaveLength(1);
+  });
+});
+
 describe('limits and failures', () => {
   let h: Harness;
   beforeAll(async () => {

@@ -24,16 +24,19 @@ export type Continuation = Pick<
  * start together. Safe to call from anywhere, any number of times. `after`: what must be stored
  * before anything is enqueued (a settled step's thread posts); the reads do not wait for it.
  *
- * `continueAs`: the step job calling, which runs one ready step itself rather than enqueue it
- * (a hand-off is then a claim, not a job stored, locked and read back), or resumes the step it
- * claimed before its retry or crash. Returned for that job to run; the others are enqueued.
+ * `chain`: the step job calling, which runs one ready step itself rather than enqueue it (a
+ * hand-off is then a claim, not a job stored, locked and read back), or resumes the step it
+ * claimed before its retry or crash; returned for that job to run. With `settled`, the step that
+ * job just settled, only what that step unblocked is enqueued or run: a step made ready by another
+ * step is that step's job's to start (whichever of a step's dependencies settles last sees it
+ * ready), so that jobs settling together do not all race for the same one.
  */
 export async function advance(
   ctx: EngineContext,
   runId: Types.ObjectId,
   orchestrationId: OrchestrationId,
   after?: Promise<unknown>,
-  continueAs?: string,
+  chain?: { claimant: string; settled?: string },
 ): Promise<Continuation | null> {
   const [doc, steps] = await Promise.all([
     Orchestration.findById(orchestrationId, { status: 1, paused: 1 }).lean(),
@@ -62,11 +65,17 @@ export async function advance(
       .filter((s) => SETTLED_STEP_STATUSES.includes(s.status) && s.review?.state !== 'awaiting' && !s.outdated)
       .map((s) => s.key),
   );
-  const ready = steps.filter((s) => s.status === 'pending' && s.dependsOn.every((d) => settled.has(d)));
+  const unblocked = chain?.settled;
+  const ready = steps.filter(
+    (s) =>
+      s.status === 'pending' &&
+      s.dependsOn.every((d) => settled.has(d)) &&
+      (unblocked === undefined || s.dependsOn.includes(unblocked)),
+  );
   // A shutting-down process starts no chain of its own: what is ready is left to the next instance's jobs.
-  const continuing = continueAs && !ctx.queue.draining;
+  const continuing = chain && !ctx.queue.draining;
   const resumed = continuing
-    ? steps.find((s) => s.status === 'running' && s.claimedBy === continueAs && s.kind !== 'people')
+    ? steps.find((s) => s.status === 'running' && s.claimedBy === chain.claimant && s.kind !== 'people')
     : undefined;
   // A people step waits for people under a job of its own, scheduled for when it starts by itself.
   const next = resumed ?? (continuing ? ready.find((s) => s.kind !== 'people') : undefined);

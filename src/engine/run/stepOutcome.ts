@@ -109,7 +109,13 @@ export async function followUp(
     await announced;
     await keepDeliverable(ctx.announcer, ctx.logger, doc);
   }
-  const next = await advance(ctx, step.runId, id, announced, chain?.claimant);
+  const next = await advance(
+    ctx,
+    step.runId,
+    id,
+    announced,
+    chain ? { claimant: chain.claimant, settled: step.key } : undefined,
+  );
   ctx.announcer.foreground.release(`handoff:${String(step._id)}`);
   const trailing = ctx.announcer.warnNearCap(doc).then(() => ctx.announcer.refresh(id, { urgent: false }));
   if (next && chain) chain.defer(trailing);
@@ -144,9 +150,7 @@ export async function stepFailed(
     const now = await Orchestration.findById(doc._id, { status: 1, budgetStop: 1 }).lean();
     await settle('skipped', { skipReason: now?.budgetStop ? 'budget' : 'stopped' });
     // Only a closed orchestration aborts calls; should one still be running, never leave it hanging.
-    return now && RUNNING_STATUSES.includes(now.status)
-      ? advance(ctx, step.runId, id, undefined, chain?.claimant)
-      : null;
+    return now && RUNNING_STATUSES.includes(now.status) ? advance(ctx, step.runId, id, undefined, chain) : null;
   }
   // Anything but the LLM's own failure (the database not answering while the prompt was put
   // together, say) is worth another go of the whole job: this job still holds the step.
