@@ -2,7 +2,7 @@
  * The execution engine over real parts: parallel DAG scheduling, the concurrency limit,
  * schema repair, hard failures, idempotent scaffolding and graceful shutdown.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { encodeControlValue } from '../../src/blocks/actionIds.js';
 import { scaffold } from '../../src/engine/crew/scaffold.js';
 import type { OrchestrationId } from '../../src/engine/plan/ids.js';
@@ -11,10 +11,11 @@ import { Agent } from '../../src/models/agent.js';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Project } from '../../src/models/project.js';
 import { Run, Step } from '../../src/models/run.js';
+import { SlackPost } from '../../src/models/slackPost.js';
 import { Team } from '../../src/models/team.js';
 import { TicketModel } from '../../src/models/ticket.js';
 import { sampleProposal } from '../fixtures.js';
-import { eventually, type Harness, REQUESTER, scriptedResponder, startHarness } from '../helpers/harness.js';
+import { CHANNEL, eventually, type Harness, REQUESTER, scriptedResponder, startHarness } from '../helpers/harness.js';
 
 /** 8 tickets in three levels: a–e independent, f after a+b, g after c+d, h after f+g. Critical path: 3 tickets. */
 function eightTickets(): Proposal {
@@ -154,6 +155,69 @@ describe('hand-offs', () => {
     // Every ticket ran once, each b after its pair, c after all four.
     for (const key of tickets.map((x) => x.key))
       expect(h.llm.requests.filter((r) => r.user.includes(`# Your ticket: Ticket ${key}\n`))).toHaveLength(1);
+  });
+});
+
+describe('a chain retried', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ ORCHESTRATE_MAX_PARALLEL: '2', ORCHESTRATE_RETRY_BASE_MS: '200' });
+  });
+  afterAll(async () => h?.stop());
+
+  it('announces a step its job went on with, when storing that announcement failed, once the job is retried', async () => {
+    const t = (key: string, dependsOn: string[]) => ({
+      key,
+      title: `Link ${key}`,
+      role: 'analyst',
+      description: `Do ${key}`,
+      dependsOn,
+    });
+    h.llm.responder = scriptedResponder(
+      sampleProposal({
+        tickets: [t('a', []), t('b', ['a']), t('c', ['b'])],
+        discussion: { enabled: false, prompt: '' },
+        budget: { maxUsd: 5 },
+      }),
+    );
+    const { value, orchestrationId, ts } = await h.propose();
+    // The database fails the first attempt to store B's result post: B was run by A's job, whose
+    // retry must announce it, although B is not the job's own step.
+    const real = SlackPost.updateOne.bind(SlackPost);
+    let bKey: string | null = null;
+    let failed = false;
+    const spy = vi.spyOn(SlackPost, 'updateOne').mockImplementation(((filter: any, update: any, ...rest: any[]) => {
+      if (!failed && bKey && String(filter?.key ?? '').includes(bKey) && update?.$setOnInsert) {
+        failed = true;
+        throw new Error('connection reset by the database');
+      }
+      return real(filter, update, ...rest);
+    }) as never);
+    try {
+      h.llm.reset();
+      h.llm.delayMs = 300;
+      await h.click('orchestrate.approve', value, REQUESTER, ts);
+      const b = await eventually(() => Step.findOne({ orchestrationId, key: 'ticket_b' }).lean(), 5000, 'step b');
+      bKey = `:step:${String(b._id)}`;
+      await h.waitForEnd(orchestrationId, 'completed');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(failed).toBe(true);
+    const steps = await Step.find({ orchestrationId, kind: 'ticket' }).lean();
+    const ranBy = (key: string) => steps.find((s) => s.key === key)!.claimedBy;
+    expect(ranBy('ticket_b')).toBe(ranBy('ticket_a'));
+    expect(steps.every((s) => s.status === 'succeeded' && s.attempts === 1)).toBe(true);
+    await eventually(
+      () => h.slack.threadReplies(CHANNEL, ts).some((m) => m.text.startsWith('Cost rollup')),
+      10_000,
+      'the closing posts',
+    );
+    const texts = h.slack.threadReplies(CHANNEL, ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`);
+    for (const key of ['a', 'b', 'c']) expect(texts.filter((x) => x.includes(`Result of Link ${key}`))).toHaveLength(1);
+    const at = (needle: string) => texts.findIndex((x) => x.includes(needle));
+    expect(at('Result of Link b')).toBeGreaterThan(at('Result of Link a'));
+    expect(at('Result of Link c')).toBeGreaterThan(at('Result of Link b'));
   });
 });
 

@@ -18,7 +18,7 @@ import { type PromptInputs, readPromptInputs } from './executeStep.js';
 import { fail, finish } from './lifecycle.js';
 import { holdForPeople } from './peopleGate.js';
 import type { StepJobData } from './queue.js';
-import type { Continuation } from './scheduler.js';
+import { advance, type Continuation } from './scheduler.js';
 import { claim } from './stepLease.js';
 import { type Chain, type Executed, followUp, stepFailed, succeed } from './stepOutcome.js';
 import { draftFor, showProgress } from './stepProgress.js';
@@ -81,18 +81,13 @@ async function runStep(
   ]);
   if (!step) return none;
   if (SETTLED_STEP_STATUSES.includes(step.status)) {
-    // Re-run after a crash or a Slack outage: the result is stored and never recomputed; finish
-    // announcing it, even if the run has ended meanwhile, so that no result is lost.
     if (!doc) return none;
     // The done step settled but its process may have died before the closing posts were stored.
     if (step.kind === 'done') {
       if (doc.status === 'completed') await ctx.announcer.announceEnd(doc, null);
       return none;
     }
-    if (RUNNING_STATUSES.includes(doc.status)) return { next: await followUp(ctx, doc, step, undefined, { chain }) };
-    await ctx.announcer.announceStep(doc, step);
-    if (doc.status === 'completed') await closeChain(ctx, doc, step, claimant);
-    return none;
+    return { next: await resumeChain(ctx, doc, step, chain) };
   }
   // The done step's job cut off after completing the run, before its closing posts were stored.
   if (step.kind === 'done' && doc?.status === 'completed') {
@@ -133,14 +128,40 @@ async function runStep(
 }
 
 /**
- * A completed run whose done step this job ran as the end of its chain, cut off before the
- * closing posts were stored: they are stored now (a repeat is a no-op, by the posts' keys).
+ * Re-run after a crash, a retry or a Slack outage, with the job's own step settled: results are
+ * stored and never recomputed. Every step this job settled (its own, then the chain it went on
+ * with) is announced again, in order, even if the run has ended meanwhile, so that no result is
+ * lost (a repeat is a no-op, by the posts' keys); what they unblocked is enqueued, and the step
+ * the job was running when it stopped is returned to resume.
  */
-async function closeChain(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc, claimant: string): Promise<void> {
-  const done = await Step.findOne({ runId: step.runId, kind: 'done', claimedBy: claimant }).lean<StepDoc>();
-  if (!done) return;
-  if (SETTLED_STEP_STATUSES.includes(done.status)) await ctx.announcer.announceEnd(doc, null);
-  else await finish(ctx, doc, done);
+async function resumeChain(
+  ctx: EngineContext,
+  doc: OrchestrationDoc,
+  step: StepDoc,
+  chain: Chain,
+): Promise<Continuation | null> {
+  const ran = await Step.find({
+    runId: step.runId,
+    claimedBy: chain.claimant,
+    status: { $in: SETTLED_STEP_STATUSES },
+    kind: { $ne: 'done' },
+  })
+    .sort({ finishedAt: 1 })
+    .lean<StepDoc[]>();
+  const settled = ran.some((s) => String(s._id) === String(step._id)) ? ran : [step, ...ran];
+  if (RUNNING_STATUSES.includes(doc.status)) {
+    for (const s of settled) await followUp(ctx, doc, s, s);
+    return advance(ctx, step.runId, orchestrationIdOf(doc), undefined, { claimant: chain.claimant });
+  }
+  for (const s of settled) await ctx.announcer.announceStep(doc, s);
+  // A completed run whose done step this job ran, cut off before the closing posts were stored.
+  const done =
+    doc.status === 'completed'
+      ? await Step.findOne({ runId: step.runId, kind: 'done', claimedBy: chain.claimant }).lean<StepDoc>()
+      : null;
+  if (done && SETTLED_STEP_STATUSES.includes(done.status)) await ctx.announcer.announceEnd(doc, null);
+  else if (done) await finish(ctx, doc, done);
+  return null;
 }
 
 /**
