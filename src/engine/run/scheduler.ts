@@ -29,15 +29,19 @@ export type Continuation = Pick<
  * claimed before its retry or crash; returned for that job to run. With `settled`, the step that
  * job just settled, only what that step unblocked is enqueued or run: a step made ready by another
  * step is that step's job's to start (whichever of a step's dependencies settles last sees it
- * ready), so that jobs settling together do not all race for the same one.
+ * ready), so that jobs settling together do not all race for the same one. With `defer`, the
+ * job starts its next step at once: `after` and the enqueueing of the others go to `defer`, for the
+ * job to await before its next step posts anything, and before it ends.
  */
 export async function advance(
   ctx: EngineContext,
   runId: Types.ObjectId,
   orchestrationId: OrchestrationId,
   after?: Promise<unknown>,
-  chain?: { claimant: string; settled?: string },
+  chain?: { claimant: string; settled?: string; defer?: (work: Promise<unknown>) => void },
 ): Promise<Continuation | null> {
+  const defer = chain?.defer;
+  if (defer && after) defer(after);
   const [doc, steps] = await Promise.all([
     Orchestration.findById(orchestrationId, { status: 1, paused: 1 }).lean(),
     Step.find(
@@ -55,7 +59,7 @@ export async function advance(
         claimedBy: 1,
       },
     ).lean<Array<Continuation & Pick<StepDoc, 'review' | 'outdated' | 'claimedBy'>>>(),
-    after,
+    defer ? undefined : after,
   ]);
   // A paused run starts nothing new; Resume advances it again.
   if (!doc || !RUNNING_STATUSES.includes(doc.status) || doc.paused) return null;
@@ -81,15 +85,19 @@ export async function advance(
   const next = resumed ?? (continuing ? ready.find((s) => s.kind !== 'people') : undefined);
   // Until its request leaves, the step's start is the run's critical path.
   if (next) ctx.announcer.foreground.hold(`start:${String(next._id)}`);
-  await Promise.all(
-    ready
-      .filter((s) => s !== next)
-      .map(async (s) => {
-        ctx.announcer.foreground.hold(`start:${String(s._id)}`);
+  const others = ready.filter((s) => s !== next);
+  for (const s of others) ctx.announcer.foreground.hold(`start:${String(s._id)}`);
+  const enqueued = (async () => {
+    await after;
+    await Promise.all(
+      others.map(async (s) => {
         await ctx.queue.ensureStep(orchestrationId, String(s._id));
         await Step.updateOne({ _id: s._id, status: 'pending' }, { $set: { status: 'queued' } });
       }),
-  );
+    );
+  })();
+  if (defer && next) defer(enqueued);
+  else await enqueued;
   return next ?? null;
 }
 

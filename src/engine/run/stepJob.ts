@@ -36,6 +36,7 @@ export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Pro
       work.catch(() => undefined);
       trailing.push(work);
     },
+    pending: () => Promise.all(trailing),
   };
   try {
     const { retryAt, next } = await runStep(ctx, job.attrs.data, chain);
@@ -219,10 +220,15 @@ async function runClaimed(
     );
 
   if (claimed.kind === 'done') {
+    await chain.pending();
     await finish(ctx, doc, claimed);
     return null;
   }
-  if (claimed.kind === 'synthesis' && !(await startSynthesis(ctx, id, claimed))) return null;
+  if (claimed.kind === 'synthesis') {
+    // Its live draft goes to the thread as it is written: after the results before it.
+    await chain.pending();
+    if (!(await startSynthesis(ctx, id, claimed))) return null;
+  }
   void showProgress(ctx, doc, claimed).catch(() => undefined);
 
   let outcome: Executed | null = null;

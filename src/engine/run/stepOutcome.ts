@@ -37,6 +37,8 @@ async function citationsOf(step: StepDoc, outcome: Executed): Promise<Array<{ ur
 export interface Chain {
   claimant: string;
   defer(trailing: Promise<unknown>): void;
+  /** Settles when what was deferred so far is done: a step's posts wait for the posts of the step before it. */
+  pending(): Promise<unknown>;
 }
 
 export interface FollowUpOptions {
@@ -96,6 +98,7 @@ export async function followUp(
 ): Promise<Continuation | null> {
   const step = fresh ?? (await Step.findById(settled._id).lean<StepDoc>());
   if (!step) return null;
+  await chain?.pending();
   // Stored for posting before anything it unblocks is enqueued: the thread keeps the run's order.
   // The reads that decide what is unblocked go on meanwhile: a hand-off is the critical path.
   const announced = ctx.announcer.announceStep(doc, step, agentName);
@@ -114,7 +117,7 @@ export async function followUp(
     step.runId,
     id,
     announced,
-    chain ? { claimant: chain.claimant, settled: step.key } : undefined,
+    chain ? { claimant: chain.claimant, settled: step.key, defer: chain.defer } : undefined,
   );
   ctx.announcer.foreground.release(`handoff:${String(step._id)}`);
   const trailing = ctx.announcer.warnNearCap(doc).then(() => ctx.announcer.refresh(id, { urgent: false }));
