@@ -152,8 +152,14 @@ async function book(
   costUsd: number,
   usage: TokenUsage | null,
 ): Promise<void> {
-  await settle(ctx.orchestrationId, holdId, reservedUsd, costUsd);
-  await Promise.resolve(ctx.onCost?.(costUsd, usage)).catch(() => undefined);
+  // Two documents, written together: the step's share is best effort either way (a rollup line),
+  // and the settle is what the cap counts.
+  await Promise.all([
+    settle(ctx.orchestrationId, holdId, reservedUsd, costUsd),
+    Promise.resolve()
+      .then(() => ctx.onCost?.(costUsd, usage))
+      .catch(() => undefined),
+  ]);
 }
 
 export function meteredText(ctx: MeterContext, request: LlmRequest) {
