@@ -64,9 +64,16 @@ export async function fail(
 }
 
 /** The done step: the deliverable was posted, so the orchestration is completed. */
-export async function finish(ctx: EngineContext, doc: OrchestrationDoc, step: StepDoc): Promise<void> {
+export async function finish(
+  ctx: EngineContext,
+  doc: OrchestrationDoc,
+  step: StepDoc,
+  /** The posts before the closing ones (the deliverable's), still being stored. */
+  posted?: Promise<unknown>,
+): Promise<void> {
   const id = orchestrationIdOf(doc);
   const moved = await transition(id, 'synthesizing', 'completed', { reason: 'the deliverable was posted' });
+  await posted;
   // A job re-run after a crash finds it completed already, and announces it again: announced
   // before the step is marked done, so nothing is lost, and the posts' keys make a repeat a no-op.
   const done = moved ?? (await loadOrchestration(id).then((d) => (d?.status === 'completed' ? d : null)));

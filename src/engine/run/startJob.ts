@@ -46,7 +46,8 @@ async function start(ctx: EngineContext, id: OrchestrationId): Promise<void> {
   // The run card (the team and every step) is stored as the thread's first reply before any step
   // can post; a retry finds it stored. The first steps start before Slack has drawn anything:
   // the redraw is stored, and sent at Slack's pace while the steps run.
-  await ctx.announcer.startRunCard(moved ?? (await loadOrchestration(id)) ?? doc);
-  await advance(ctx, run._id, id);
+  // advance() reads what is ready meanwhile, and enqueues once the card is stored.
+  const runCard = ctx.announcer.startRunCard(moved ?? (await loadOrchestration(id)) ?? doc);
+  await advance(ctx, run._id, id, runCard);
   await ctx.announcer.refresh(id, { wait: false });
 }

@@ -36,7 +36,11 @@ export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Pro
       work.catch(() => undefined);
       trailing.push(work);
     },
-    pending: () => Promise.all(trailing),
+    pending() {
+      const all = Promise.all(trailing);
+      all.catch(() => undefined); // whoever asked awaits it, perhaps a little later
+      return all;
+    },
   };
   try {
     const { retryAt, next } = await runStep(ctx, job.attrs.data, chain);
@@ -220,8 +224,7 @@ async function runClaimed(
     );
 
   if (claimed.kind === 'done') {
-    await chain.pending();
-    await finish(ctx, doc, claimed);
+    await finish(ctx, doc, claimed, chain.pending());
     return null;
   }
   if (claimed.kind === 'synthesis') {
