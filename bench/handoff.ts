@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { Orchestration } from '../src/models/orchestration.js';
 import { sampleProposal } from '../test/fixtures.js';
 import { eventually, type Harness, REQUESTER, scriptedResponder, startHarness } from '../test/helpers/harness.js';
+import { AS_SHIPPED } from './asShipped.js';
 
 const KEYS = 'abcdefgh'.split('');
 
@@ -57,11 +58,14 @@ export async function chainHandoffs(h: Harness, chains = 5): Promise<HandoffFigu
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const pct = (v: number[], p: number) =>
     [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor((p / 100) * v.length))]!;
-  const h = await startHarness({
-    ORCHESTRATE_MAX_PARALLEL: '4',
-    ORCHESTRATE_PROCESS_EVERY_MS: '5000',
-    LOG_LEVEL: 'error',
-  });
+  const h = await startHarness(
+    {
+      ORCHESTRATE_MAX_PARALLEL: '4',
+      ORCHESTRATE_PROCESS_EVERY_MS: '5000',
+      LOG_LEVEL: 'error',
+    },
+    AS_SHIPPED,
+  );
   try {
     for (let i = 0; i < 60; i++) await h.command(`Benchmark goal ${i}`);
     await new Promise((r) => setTimeout(r, 1500)); // let the plans settle

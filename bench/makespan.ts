@@ -22,6 +22,7 @@ import {
   startHarness,
 } from '../test/helpers/harness.js';
 import { blockActionPayload, sendInteraction, sendSlashCommand } from '../test/helpers/signedRequests.js';
+import { AS_SHIPPED } from './asShipped.js';
 
 let wallAt = 0;
 export type Report = (name: string, unit: string, values: number[], note?: string) => void;
@@ -92,12 +93,15 @@ async function measure(report: Report, paced: boolean): Promise<void> {
     discussion: { enabled: false, prompt: '' },
     research: { enabled: false, prompt: '', role: null },
   });
-  const h = await startHarness({
-    ORCHESTRATE_MAX_PARALLEL: '4',
-    ORCHESTRATE_PROCESS_EVERY_MS: '5000',
-    ...(paced ? { ORCHESTRATE_SLACK_PACE_MS: '1000', ORCHESTRATE_SLACK_COALESCE_MS: '1500' } : {}),
-    LOG_LEVEL: 'error',
-  });
+  const h = await startHarness(
+    {
+      ORCHESTRATE_MAX_PARALLEL: '4',
+      ORCHESTRATE_PROCESS_EVERY_MS: '5000',
+      ...(paced ? { ORCHESTRATE_SLACK_PACE_MS: '1000', ORCHESTRATE_SLACK_COALESCE_MS: '1500' } : {}),
+      LOG_LEVEL: 'error',
+    },
+    AS_SHIPPED,
+  );
   try {
     h.llm.responder = scriptedResponder(plan);
     const ratios: number[] = [];

@@ -17,6 +17,7 @@ import { SynthesisSchema } from '../src/engine/plan/results.js';
 import { Orchestration } from '../src/models/orchestration.js';
 import { sampleProposal } from '../test/fixtures.js';
 import { type Harness, REQUESTER, scriptedResponder, startHarness } from '../test/helpers/harness.js';
+import { AS_SHIPPED } from './asShipped.js';
 import type { Report } from './slackPacing.js';
 
 const LLM_DELAY_MS = 200;
@@ -153,12 +154,15 @@ export async function peer(report: Report): Promise<void> {
   // it per call: 8 at once (and its own) pass Node's warning threshold of 10. Not a leak.
   const maxListeners = EventEmitter.defaultMaxListeners;
   EventEmitter.defaultMaxListeners = 32;
-  const h = await startHarness({
-    ORCHESTRATE_MAX_PARALLEL: String(MAX_PARALLEL),
-    ORCHESTRATE_SLACK_PACE_MS: '0',
-    ORCHESTRATE_SLACK_COALESCE_MS: '0',
-    LOG_LEVEL: 'error',
-  });
+  const h = await startHarness(
+    {
+      ORCHESTRATE_MAX_PARALLEL: String(MAX_PARALLEL),
+      ORCHESTRATE_SLACK_PACE_MS: '0',
+      ORCHESTRATE_SLACK_COALESCE_MS: '0',
+      LOG_LEVEL: 'error',
+    },
+    AS_SHIPPED,
+  );
   try {
     h.llm.responder = scriptedResponder(proposal);
     const model = () =>

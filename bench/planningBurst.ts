@@ -8,6 +8,7 @@
 import { pathToFileURL } from 'node:url';
 import { type Harness, REQUESTER, SIGNING_SECRET, scriptedResponder, startHarness } from '../test/helpers/harness.js';
 import { sendSlashCommand } from '../test/helpers/signedRequests.js';
+import { AS_SHIPPED } from './asShipped.js';
 
 export type Report = (name: string, unit: string, values: number[], note?: string) => void;
 
@@ -46,13 +47,16 @@ async function burst(h: Harness, round: number): Promise<number[]> {
 }
 
 export async function planningBurst(report: Report): Promise<void> {
-  const h = await startHarness({
-    // The app's defaults: the harness shortens the poll and turns Slack pacing off for tests.
-    ORCHESTRATE_PROCESS_EVERY_MS: '5000',
-    ORCHESTRATE_SLACK_PACE_MS: '1000',
-    ORCHESTRATE_SLACK_COALESCE_MS: '1500',
-    LOG_LEVEL: 'error',
-  });
+  const h = await startHarness(
+    {
+      // The app's defaults: the harness shortens the poll and turns Slack pacing off for tests.
+      ORCHESTRATE_PROCESS_EVERY_MS: '5000',
+      ORCHESTRATE_SLACK_PACE_MS: '1000',
+      ORCHESTRATE_SLACK_COALESCE_MS: '1500',
+      LOG_LEVEL: 'error',
+    },
+    AS_SHIPPED,
+  );
   try {
     h.llm.responder = scriptedResponder();
     h.llm.delayMs = LLM_MS;

@@ -14,6 +14,7 @@ import { Orchestration } from '../src/models/orchestration.js';
 import { Step } from '../src/models/run.js';
 import { largestProposal, sampleProposal, TEAM_ID } from '../test/fixtures.js';
 import { eventually, REQUESTER, scriptedResponder, startHarness } from '../test/helpers/harness.js';
+import { AS_SHIPPED } from './asShipped.js';
 import { chainHandoffs } from './handoff.js';
 import { makespan } from './makespan.js';
 import { memory } from './memory.js';
@@ -86,11 +87,14 @@ async function pureFunctions() {
 }
 
 async function overSlack() {
-  const h = await startHarness({
-    ORCHESTRATE_MAX_PARALLEL: '4',
-    ORCHESTRATE_PROCESS_EVERY_MS: '5000',
-    LOG_LEVEL: 'error',
-  });
+  const h = await startHarness(
+    {
+      ORCHESTRATE_MAX_PARALLEL: '4',
+      ORCHESTRATE_PROCESS_EVERY_MS: '5000',
+      LOG_LEVEL: 'error',
+    },
+    AS_SHIPPED,
+  );
   try {
     // 1. Ack latency of /orchestrate: Slack allows 3 s.
     const acks: number[] = [];
@@ -167,7 +171,7 @@ async function tightCap() {
     // the largest), but not for eight ticket calls' worst cases at once.
     budget: { maxUsd: 0.0095 },
   });
-  const h = await startHarness({ ORCHESTRATE_MAX_PARALLEL: '8', LOG_LEVEL: 'error' });
+  const h = await startHarness({ ORCHESTRATE_MAX_PARALLEL: '8', LOG_LEVEL: 'error' }, AS_SHIPPED);
   try {
     const script = scriptedResponder(wide);
     const long = 'An analysis paragraph of about the length a model writes. '.repeat(50);

@@ -21,6 +21,7 @@ import {
   scriptedResponder,
   startHarness,
 } from '../test/helpers/harness.js';
+import { AS_SHIPPED } from './asShipped.js';
 
 export type Report = (name: string, unit: string, values: number[], note?: string) => void;
 
@@ -121,12 +122,15 @@ export async function slackPacing(
   const started = performance.now();
   const deadline = Date.now() + TIMEOUT_MS;
   const rows: string[][] = [];
-  const h = await startHarness({
-    // The app's defaults, set explicitly: the harness turns pacing off for tests.
-    ORCHESTRATE_SLACK_PACE_MS: '1000',
-    ORCHESTRATE_SLACK_COALESCE_MS: '1500',
-    LOG_LEVEL: 'error',
-  });
+  const h = await startHarness(
+    {
+      // The app's defaults, set explicitly: the harness turns pacing off for tests.
+      ORCHESTRATE_SLACK_PACE_MS: '1000',
+      ORCHESTRATE_SLACK_COALESCE_MS: '1500',
+      LOG_LEVEL: 'error',
+    },
+    AS_SHIPPED,
+  );
   try {
     h.slack.enforceChannelRate({ perSecond: 1, methods: limited });
     const proposals = new Map<string, ReturnType<typeof sampleProposal>>();
