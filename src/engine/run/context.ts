@@ -13,6 +13,7 @@ import type { Announcer } from '../slack/announcer.js';
 import type { ToolCatalog } from '../tools/catalog.js';
 import type { Inflight } from './inflight.js';
 import type { JobQueue } from './queue.js';
+import type { StepSlots } from './stepSlots.js';
 
 export interface EngineContext {
   config: Config;
@@ -27,6 +28,8 @@ export interface EngineContext {
   queue: JobQueue;
   announcer: Announcer;
   inflight: Inflight;
+  /** The steps this process runs at once (see stepSlots.ts). */
+  stepSlots: StepSlots;
   /** How often a running step checks whether its orchestration was cancelled elsewhere. */
   watchIntervalMs: number;
 }

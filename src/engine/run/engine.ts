@@ -42,6 +42,7 @@ import { recover } from './scheduler.js';
 import { runStartJob } from './startJob.js';
 import { runStepJob } from './stepJob.js';
 import { renewStepLease } from './stepLease.js';
+import { StepSlots } from './stepSlots.js';
 import { loadOrchestration } from './transition.js';
 
 export interface EngineDeps {
@@ -99,6 +100,7 @@ export class Engine {
         approvers: deps.config.approvers,
       }),
       inflight: new Inflight(),
+      stepSlots: new StepSlots(deps.config.engine.maxParallel),
       watchIntervalMs: deps.watchIntervalMs ?? 1000,
     };
     const ctx = this.ctx;
