@@ -33,6 +33,28 @@ function eightTickets(): Proposal {
   });
 }
 
+/** A, then B, C and D at once on A, then E on all three. */
+function fanOut(): Proposal {
+  const t = (key: string, dependsOn: string[] = []) => ({
+    key,
+    title: `Fan ${key}`,
+    role: 'analyst',
+    description: `Do ${key}`,
+    dependsOn,
+  });
+  return sampleProposal({
+    tickets: [t('a'), t('b', ['a']), t('c', ['a']), t('d', ['a']), t('e', ['b', 'c', 'd'])],
+    discussion: { enabled: false, prompt: '' },
+    budget: { maxUsd: 5 },
+  });
+}
+
+const stepJobsOf = (h: Harness, orchestrationId: string) =>
+  h.service.database.connection
+    .db!.collection('agendaJobs')
+    .find({ name: 'orchestrate.step', 'data.orchestrationId': orchestrationId })
+    .toArray();
+
 const statusOf = async (id: string) => (await Orchestration.findById(id, { status: 1 }).lean())?.status;
 const ticketRequest = (h: Harness, key: string) =>
   h.llm.requests.find((r) => r.user.includes(`# Your ticket: Ticket ${key.toUpperCase()}`))!;
@@ -158,6 +180,34 @@ describe('hand-offs', () => {
   });
 });
 
+describe('forks', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ ORCHESTRATE_MAX_PARALLEL: '4' });
+  });
+  afterAll(async () => h?.stop());
+
+  it('runs the steps one result unblocked together in its own job, while the process has room', async () => {
+    h.llm.responder = scriptedResponder(fanOut());
+    const { value, orchestrationId, ts } = await h.propose();
+    h.llm.reset();
+    h.llm.delayMs = 300;
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await h.waitForEnd(orchestrationId, 'completed');
+
+    const steps = await Step.find({ orchestrationId }).lean();
+    const a = steps.find((s) => s.key === 'ticket_a')!;
+    // A's job ran everything after it: B, C and D alongside one another, then E, the synthesis, the end.
+    expect((await stepJobsOf(h, orchestrationId)).map((j) => j.data.stepId)).toEqual([String(a._id)]);
+    expect(steps.every((s) => s.claimedBy === a.claimedBy && s.attempts === 1 && s.status === 'succeeded')).toBe(true);
+    const middle = ['B', 'C', 'D'].map(
+      (k) => h.llm.requests.find((r) => r.user.includes(`# Your ticket: Fan ${k.toLowerCase()}`))!,
+    );
+    const firstEnd = Math.min(...middle.map((r) => r.endedAt!));
+    expect(middle.every((r) => r.startedAt < firstEnd)).toBe(true);
+  });
+});
+
 describe('a chain retried', () => {
   let h: Harness;
   beforeAll(async () => {
@@ -240,6 +290,23 @@ describe('limits and failures', () => {
     await h.click('orchestrate.approve', value, REQUESTER, ts);
     await h.waitForEnd(orchestrationId, 'completed');
     expect(h.llm.maxConcurrent).toBe(2);
+  });
+
+  it('leaves a step it has no room for to a job of its own, never passing ORCHESTRATE_MAX_PARALLEL', async () => {
+    h.llm.responder = scriptedResponder(fanOut());
+    const { value, orchestrationId, ts } = await h.propose();
+    h.llm.reset();
+    h.llm.delayMs = 200;
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await h.waitForEnd(orchestrationId, 'completed');
+    expect(h.llm.maxConcurrent).toBe(2);
+    // A's job went on with one of B, C and D and ran one more alongside; the third waited for a job.
+    const jobs = await stepJobsOf(h, orchestrationId);
+    const steps = await Step.find({ orchestrationId }).lean();
+    const keyOf = new Map(steps.map((s) => [String(s._id), s.key]));
+    expect(jobs.map((j) => keyOf.get(j.data.stepId)).sort()).toEqual(expect.arrayContaining(['ticket_a']));
+    expect(jobs).toHaveLength(2);
+    expect(steps.every((s) => s.status === 'succeeded' && s.attempts === 1)).toBe(true);
   });
 
   it('runs a step once even when a second job for it appears while it runs', async () => {

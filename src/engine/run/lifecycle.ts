@@ -1,5 +1,5 @@
 /**
- * How a run ends or comes back: cancel, fail, finish, the teardown of work in flight, raising the
+ * How a run moves on, ends or comes back: into synthesis, cancel, fail, finish, the teardown of work in flight, raising the
  * cap of a run stopped by its budget, and what happens when a job gives up after its retries.
  */
 import type { Job } from 'agenda';
@@ -184,4 +184,18 @@ export async function gaveUp(ctx: EngineContext, job: Job, error: Error): Promis
       `:warning: ${reason} Nothing was proposed; try again in a moment.`,
     );
   }
+}
+
+/** Moves the run to synthesizing, unless every ticket failed: then there is nothing to synthesize. */
+export async function startSynthesis(ctx: EngineContext, id: OrchestrationId, step: StepDoc): Promise<boolean> {
+  const tickets = await Step.find({ runId: step.runId, kind: 'ticket' }, { status: 1 }).lean();
+  if (tickets.length && tickets.every((t) => t.status !== 'succeeded')) {
+    await Step.updateOne({ _id: step._id }, { $set: { status: 'skipped', skipReason: 'every sub-ticket failed' } });
+    await fail(ctx, id, 'Every sub-ticket failed, so there is nothing to synthesize.');
+    return false;
+  }
+  await transition(id, 'executing', 'synthesizing', { reason: 'all tickets settled' });
+  // Drawn ahead of routine updates, but the synthesis waits neither for Slack nor for the change to be stored.
+  void ctx.announcer.refresh(id, { wait: false });
+  return true;
 }

@@ -19,6 +19,17 @@ export type Continuation = Pick<
   '_id' | 'key' | 'kind' | 'runId' | 'agentId' | 'dependsOn' | 'status' | 'startedAt'
 >;
 
+/** The step job calling advance, and what it may do with what is ready (see advance). */
+export interface ChainLink {
+  claimant: string;
+  settled?: string;
+  /** The job is re-run (a retry, a crash): the steps it was running are resumed. */
+  resume?: boolean;
+  defer?: (work: Promise<unknown>) => void;
+  /** Runs the step alongside this job's chain, in a slot of its own; false when there is none. */
+  fork?: (step: Continuation) => boolean;
+}
+
 /**
  * Enqueues every pending step whose dependencies have all settled, all at once, so that they
  * start together. Safe to call from anywhere, any number of times. `after`: what must be stored
@@ -31,14 +42,15 @@ export type Continuation = Pick<
  * step is that step's job's to start (whichever of a step's dependencies settles last sees it
  * ready), so that jobs settling together do not all race for the same one. With `defer`, the
  * job starts its next step at once: `after` and the enqueueing of the others go to `defer`, for the
- * job to await before its next step posts anything, and before it ends.
+ * job to await before its next step posts anything, and before it ends. With `fork`, the job runs
+ * other ready steps alongside while this process has room (see stepSlots.ts); the rest are enqueued.
  */
 export async function advance(
   ctx: EngineContext,
   runId: Types.ObjectId,
   orchestrationId: OrchestrationId,
   after?: Promise<unknown>,
-  chain?: { claimant: string; settled?: string; defer?: (work: Promise<unknown>) => void },
+  chain?: ChainLink,
 ): Promise<Continuation | null> {
   const defer = chain?.defer;
   if (defer && after) defer(after);
@@ -77,24 +89,37 @@ export async function advance(
       (unblocked === undefined || s.dependsOn.includes(unblocked)),
   );
   // A shutting-down process starts no chain of its own: what is ready is left to the next instance's jobs.
-  const continuing = chain && !ctx.queue.draining;
-  const resumed = continuing
-    ? steps.find((s) => s.status === 'running' && s.claimedBy === chain.claimant && s.kind !== 'people')
-    : undefined;
+  const continuing = chain && !ctx.queue.draining ? chain : null;
+  // The steps this job was running when it stopped (its chain's, and its forks'), to resume.
+  const mine = continuing?.resume
+    ? steps.filter((s) => s.status === 'running' && s.claimedBy === continuing.claimant && s.kind !== 'people')
+    : [];
   // A people step waits for people under a job of its own, scheduled for when it starts by itself.
-  const next = resumed ?? (continuing ? ready.find((s) => s.kind !== 'people') : undefined);
-  // Until its request leaves, the step's start is the run's critical path.
-  if (next) ctx.announcer.foreground.hold(`start:${String(next._id)}`);
-  const others = ready.filter((s) => s !== next);
-  for (const s of others) ctx.announcer.foreground.hold(`start:${String(s._id)}`);
+  const runnable = ready.filter((s) => s.kind !== 'people');
+  const next = mine[0] ?? (continuing ? runnable[0] : undefined);
+  const alongside = continuing ? [...mine.slice(1), ...runnable.filter((s) => s !== next)] : [];
+  const forked = new Set(alongside.filter((s) => continuing?.fork?.(s)));
+  // A step this job held but cannot run alongside any more: its lease is let go for a job of its own.
+  const handedOn = mine.slice(1).filter((s) => !forked.has(s));
+  const others = ready.filter((s) => s !== next && !forked.has(s));
+  // Until its request leaves, a step's start is the run's critical path.
+  for (const s of [...(next ? [next] : []), ...forked, ...others, ...handedOn])
+    ctx.announcer.foreground.hold(`start:${String(s._id)}`);
   const enqueued = (async () => {
     await after;
-    await Promise.all(
-      others.map(async (s) => {
+    await Promise.all([
+      ...others.map(async (s) => {
         await ctx.queue.ensureStep(orchestrationId, String(s._id));
         await Step.updateOne({ _id: s._id, status: 'pending' }, { $set: { status: 'queued' } });
       }),
-    );
+      ...handedOn.map(async (s) => {
+        await Step.updateOne(
+          { _id: s._id, status: 'running', claimedBy: continuing!.claimant },
+          { $set: { leaseUntil: new Date(0) } },
+        );
+        await ctx.queue.ensureStep(orchestrationId, String(s._id));
+      }),
+    ]);
   })();
   if (defer && next) defer(enqueued);
   else await enqueued;

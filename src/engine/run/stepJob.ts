@@ -15,20 +15,31 @@ import { type OrchestrationId, orchestrationIdOf } from '../plan/ids.js';
 import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
 import type { EngineContext } from './context.js';
 import { type PromptInputs, readPromptInputs } from './executeStep.js';
-import { fail, finish } from './lifecycle.js';
+import { finish, startSynthesis } from './lifecycle.js';
 import { holdForPeople } from './peopleGate.js';
 import type { StepJobData } from './queue.js';
 import { advance, type Continuation } from './scheduler.js';
 import { claim } from './stepLease.js';
 import { type Chain, type Executed, followUp, stepFailed, succeed } from './stepOutcome.js';
 import { draftFor, showProgress } from './stepProgress.js';
-import { transition } from './transition.js';
 import { executeWatched } from './watchedStep.js';
 
 export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Promise<void> {
   const { stepId, orchestrationId } = job.attrs.data;
   const ran = [stepId];
   const trailing: Promise<unknown>[] = [];
+  const forks: Promise<unknown>[] = [];
+  // The chain: each step the last one unblocked is run here, by this job, rather than by a job of
+  // its own; should this job be retried, or re-run after a crash, it resumes the steps it claimed.
+  const runFrom = async (first: Continuation | null) => {
+    for (let step = first; step; ) {
+      // Two branches of this job settling together may both find the same step ready; it is this
+      // job's claim either way (see claim), so the second branch stops here.
+      if (ran.includes(String(step._id))) return;
+      ran.push(String(step._id));
+      step = await runContinued(ctx, orchestrationId, step, chain);
+    }
+  };
   const chain: Chain = {
     claimant: String(job.attrs._id),
     defer(work) {
@@ -41,26 +52,49 @@ export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Pro
       all.catch(() => undefined); // whoever asked awaits it, perhaps a little later
       return all;
     },
+    fork(step) {
+      if (ctx.queue.draining || !ctx.stepSlots.tryTake()) return false;
+      const fork = runFrom(step).finally(() => ctx.stepSlots.release());
+      fork.catch(() => undefined); // awaited below
+      forks.push(fork);
+      return true;
+    },
   };
+  let failure: unknown = null;
+  await ctx.stepSlots.take();
+  if (ctx.queue.draining) {
+    // Shut down while waiting for room: the job is left due, for the next instance.
+    ctx.stepSlots.release();
+    job.schedule(new Date());
+    return;
+  }
   try {
     const { retryAt, next } = await runStep(ctx, job.attrs.data, chain);
     if (retryAt) job.schedule(retryAt);
-    // The chain: each step the last one unblocked is run here, by this job, rather than by a job of
-    // its own; should this job be retried, or re-run after a crash, it resumes the step it claimed.
-    for (let step = next; step; ) {
-      ran.push(String(step._id));
-      step = await runContinued(ctx, orchestrationId, step, chain);
-    }
-    await Promise.all(trailing);
+    await runFrom(next);
   } catch (error) {
-    // Agenda retries the job with backoff; it resumes from the stored step and never redoes a call.
-    if (!ctx.queue.handingBack) ctx.logger.warn(`step job ${stepId} will be retried: ${describeError(error)}`);
-    throw error;
+    failure = error;
   } finally {
-    for (const id of ran) {
-      ctx.announcer.foreground.release(`start:${id}`);
-      ctx.announcer.foreground.release(`handoff:${id}`);
-    }
+    ctx.stepSlots.release();
+  }
+  // The job ends when its forks have (they may fork in turn), and what they all deferred is done.
+  for (let i = 0; i < forks.length; i++)
+    failure ??= await forks[i]!.then(
+      () => null,
+      (error: unknown) => error,
+    );
+  failure ??= await Promise.all(trailing).then(
+    () => null,
+    (error: unknown) => error,
+  );
+  for (const id of ran) {
+    ctx.announcer.foreground.release(`start:${id}`);
+    ctx.announcer.foreground.release(`handoff:${id}`);
+  }
+  if (failure) {
+    // Agenda retries the job with backoff; it resumes from the stored steps and never redoes a call.
+    if (!ctx.queue.handingBack) ctx.logger.warn(`step job ${stepId} will be retried: ${describeError(failure)}`);
+    throw failure;
   }
 }
 
@@ -156,7 +190,11 @@ async function resumeChain(
   const settled = ran.some((s) => String(s._id) === String(step._id)) ? ran : [step, ...ran];
   if (RUNNING_STATUSES.includes(doc.status)) {
     for (const s of settled) await followUp(ctx, doc, s, s);
-    return advance(ctx, step.runId, orchestrationIdOf(doc), undefined, { claimant: chain.claimant });
+    return advance(ctx, step.runId, orchestrationIdOf(doc), undefined, {
+      claimant: chain.claimant,
+      resume: true,
+      ...(chain.fork ? { fork: chain.fork } : {}),
+    });
   }
   for (const s of settled) await ctx.announcer.announceStep(doc, s);
   // A completed run whose done step this job ran, cut off before the closing posts were stored.
@@ -248,18 +286,4 @@ async function runClaimed(
   // What follows (posts, redraw, enqueueing) may throw on infrastructure trouble; the job is
   // then retried and resumes from the stored step.
   return outcome ? succeed(ctx, doc, claimed, outcome, chain) : stepFailed(ctx, doc, claimed, failure, chain);
-}
-
-/** Moves the run to synthesizing, unless every ticket failed: then there is nothing to synthesize. */
-async function startSynthesis(ctx: EngineContext, id: OrchestrationId, step: StepDoc): Promise<boolean> {
-  const tickets = await Step.find({ runId: step.runId, kind: 'ticket' }, { status: 1 }).lean();
-  if (tickets.length && tickets.every((t) => t.status !== 'succeeded')) {
-    await Step.updateOne({ _id: step._id }, { $set: { status: 'skipped', skipReason: 'every sub-ticket failed' } });
-    await fail(ctx, id, 'Every sub-ticket failed, so there is nothing to synthesize.');
-    return false;
-  }
-  await transition(id, 'executing', 'synthesizing', { reason: 'all tickets settled' });
-  // Drawn ahead of routine updates, but the synthesis waits neither for Slack nor for the change to be stored.
-  void ctx.announcer.refresh(id, { wait: false });
-  return true;
 }

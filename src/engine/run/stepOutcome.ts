@@ -39,6 +39,8 @@ export interface Chain {
   defer(trailing: Promise<unknown>): void;
   /** Settles when what was deferred so far is done: a step's posts wait for the posts of the step before it. */
   pending(): Promise<unknown>;
+  /** Runs a ready step alongside (see advance); false when this process has no room for it. */
+  fork?(step: Continuation): boolean;
 }
 
 export interface FollowUpOptions {
@@ -117,7 +119,9 @@ export async function followUp(
     step.runId,
     id,
     announced,
-    chain ? { claimant: chain.claimant, settled: step.key, defer: chain.defer } : undefined,
+    chain
+      ? { claimant: chain.claimant, settled: step.key, defer: chain.defer, ...(chain.fork ? { fork: chain.fork } : {}) }
+      : undefined,
   );
   ctx.announcer.foreground.release(`handoff:${String(step._id)}`);
   const trailing = ctx.announcer.warnNearCap(doc).then(() => ctx.announcer.refresh(id, { urgent: false }));
