@@ -46,6 +46,7 @@ export type StepContext = StepCallContext & {
 export interface PromptInputs {
   agent: AgentDoc | null;
   prior: PriorWork;
+  /** A ticket's dependencies; for the synthesis, every ticket, in the plan's order. */
   deps: StepDoc[];
 }
 
@@ -61,7 +62,9 @@ export async function readPromptInputs(
     priorWork(step),
     step.kind === 'ticket'
       ? Step.find({ runId: step.runId, key: { $in: step.dependsOn }, kind: 'ticket' }).lean<StepDoc[]>()
-      : [],
+      : step.kind === 'synthesis'
+        ? Step.find({ runId: step.runId, kind: 'ticket' }).sort({ order: 1 }).lean<StepDoc[]>()
+        : [],
   ]);
   return { agent, prior, deps };
 }
@@ -150,7 +153,7 @@ async function answerStep(
       };
     }
     case 'synthesis': {
-      const tickets = await Step.find({ runId: step.runId, kind: 'ticket' }).sort({ order: 1 }).lean<StepDoc[]>();
+      const tickets = deps;
       const roleTitle = new Map(proposal.roles.map((r) => [r.key, r.title]));
       const outcomes = tickets.map((t) => ({
         ...resultOf(proposal, t),

@@ -187,8 +187,14 @@ export async function gaveUp(ctx: EngineContext, job: Job, error: Error): Promis
 }
 
 /** Moves the run to synthesizing, unless every ticket failed: then there is nothing to synthesize. */
-export async function startSynthesis(ctx: EngineContext, id: OrchestrationId, step: StepDoc): Promise<boolean> {
-  const tickets = await Step.find({ runId: step.runId, kind: 'ticket' }, { status: 1 }).lean();
+export async function startSynthesis(
+  ctx: EngineContext,
+  id: OrchestrationId,
+  step: StepDoc,
+  /** Every ticket, as the synthesis' prompt inputs read them (all settled before it starts). */
+  read?: Promise<Pick<StepDoc, 'status'>[]>,
+): Promise<boolean> {
+  const tickets = await (read ?? Step.find({ runId: step.runId, kind: 'ticket' }, { status: 1 }).lean());
   if (tickets.length && tickets.every((t) => t.status !== 'succeeded')) {
     await Step.updateOne({ _id: step._id }, { $set: { status: 'skipped', skipReason: 'every sub-ticket failed' } });
     await fail(ctx, id, 'Every sub-ticket failed, so there is nothing to synthesize.');

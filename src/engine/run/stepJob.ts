@@ -267,8 +267,16 @@ async function runClaimed(
   }
   if (claimed.kind === 'synthesis') {
     // Its live draft goes to the thread as it is written: after the results before it.
-    await chain.pending();
-    if (!(await startSynthesis(ctx, id, claimed))) return null;
+    const [started] = await Promise.all([
+      startSynthesis(
+        ctx,
+        id,
+        claimed,
+        inputs?.then((i) => i.deps),
+      ),
+      chain.pending(),
+    ]);
+    if (!started) return null;
   }
   void showProgress(ctx, doc, claimed).catch(() => undefined);
 
