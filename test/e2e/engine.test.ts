@@ -17,14 +17,20 @@ import { TicketModel } from '../../src/models/ticket.js';
 import { sampleProposal } from '../fixtures.js';
 import { CHANNEL, eventually, type Harness, REQUESTER, scriptedResponder, startHarness } from '../helpers/harness.js';
 
+/** A ticket titled "<prefix> <key>", by an analyst unless said otherwise. */
+const ticket = (prefix: string, key: string, dependsOn: string[] = [], role = 'analyst') => ({
+  key,
+  title: `${prefix} ${key}`,
+  role,
+  description: `Do ${key}`,
+  dependsOn,
+});
+
 /** 8 tickets in three levels: a–e independent, f after a+b, g after c+d, h after f+g. Critical path: 3 tickets. */
 function eightTickets(): Proposal {
   const t = (key: string, dependsOn: string[] = []) => ({
-    key,
+    ...ticket('Ticket', key, dependsOn, key < 'f' ? 'analyst' : 'writer'),
     title: `Ticket ${key.toUpperCase()}`,
-    role: key < 'f' ? 'analyst' : 'writer',
-    description: `Do ${key}`,
-    dependsOn,
   });
   return sampleProposal({
     tickets: [t('a'), t('b'), t('c'), t('d'), t('e'), t('f', ['a', 'b']), t('g', ['c', 'd']), t('h', ['f', 'g'])],
@@ -35,13 +41,7 @@ function eightTickets(): Proposal {
 
 /** A, then B, C and D at once on A, then E on all three. */
 function fanOut(): Proposal {
-  const t = (key: string, dependsOn: string[] = []) => ({
-    key,
-    title: `Fan ${key}`,
-    role: 'analyst',
-    description: `Do ${key}`,
-    dependsOn,
-  });
+  const t = (key: string, dependsOn: string[] = []) => ticket('Fan', key, dependsOn);
   return sampleProposal({
     tickets: [t('a'), t('b', ['a']), t('c', ['a']), t('d', ['a']), t('e', ['b', 'c', 'd'])],
     discussion: { enabled: false, prompt: '' },
@@ -137,13 +137,7 @@ describe('hand-offs', () => {
   afterAll(async () => h?.stop());
 
   it('steps settling together each go on with what they unblocked: no job is stored for a step another job runs', async () => {
-    const t = (key: string, dependsOn: string[] = []) => ({
-      key,
-      title: `Ticket ${key}`,
-      role: 'analyst',
-      description: `Do ${key}`,
-      dependsOn,
-    });
+    const t = (key: string, dependsOn: string[] = []) => ticket('Ticket', key, dependsOn);
     // Eight tickets answered together, four pairs joining them, one joining the four.
     const tickets = [
       ...Array.from({ length: 8 }, (_, i) => t(`a${i}`)),
@@ -216,13 +210,7 @@ describe('a chain retried', () => {
   afterAll(async () => h?.stop());
 
   it('announces a step its job went on with, when storing that announcement failed, once the job is retried', async () => {
-    const t = (key: string, dependsOn: string[]) => ({
-      key,
-      title: `Link ${key}`,
-      role: 'analyst',
-      description: `Do ${key}`,
-      dependsOn,
-    });
+    const t = (key: string, dependsOn: string[]) => ticket('Link', key, dependsOn);
     h.llm.responder = scriptedResponder(
       sampleProposal({
         tickets: [t('a', []), t('b', ['a']), t('c', ['b'])],
