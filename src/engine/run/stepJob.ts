@@ -1,9 +1,10 @@
 /**
  * The step job: claims its step under a lease, runs it (watchedStep.ts) while watching for a
- * cancel, stores the result before anything is announced, then announces it and enqueues what
- * it unblocks, but for one such step, which it claims and runs itself: a chain of steps is one
- * job, and a hand-off a claim rather than a job stored, locked and read back. A job re-run after a
- * crash resumes from the stored steps (its own, then the one it claimed) and never repeats a call.
+ * cancel, stores the result before anything is announced, then announces it and hands on what
+ * it unblocked: one such step it claims and runs itself next, others alongside while the process
+ * has room (stepSlots.ts), the rest are enqueued. A hand-off is then a claim rather than a job
+ * stored, locked and read back. A job re-run after a crash resumes from the stored steps (its own,
+ * then those it claimed) and never repeats a call.
  */
 import type { Job } from 'agenda';
 import { describeError } from '../../errors.js';
