@@ -202,6 +202,57 @@ describe('forks', () => {
   });
 });
 
+describe('a chain retried with forks in flight', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ ORCHESTRATE_MAX_PARALLEL: '4', ORCHESTRATE_RETRY_BASE_MS: '200' });
+  });
+  afterAll(async () => h?.stop());
+
+  it('waits for its forks before it is retried, so that no forked step is called twice', async () => {
+    h.llm.responder = scriptedResponder(fanOut());
+    const { value, orchestrationId, ts } = await h.propose();
+    // B (which A's job goes on with) answers at once, but storing its result fails once: the job
+    // must be retried, while C and D, run alongside, are still waiting for their answers.
+    const script = h.llm.responder;
+    h.llm.responder = async (req) => {
+      if (/# Your ticket: Fan [cd]\b/.test(req.user)) await new Promise((r) => setTimeout(r, 800));
+      return script(req);
+    };
+    const real = Step.findOneAndUpdate.bind(Step);
+    let bId: string | null = null;
+    let failed = false;
+    const spy = vi.spyOn(Step, 'findOneAndUpdate').mockImplementation(((filter: any, update: any, ...rest: any[]) => {
+      if (!failed && update?.$set?.status === 'succeeded' && update?.$set?.output !== undefined) {
+        const id = String(filter?._id ?? '');
+        if (bId && id === bId) {
+          failed = true;
+          throw new Error('connection reset by the database');
+        }
+      }
+      return real(filter, update, ...rest);
+    }) as never);
+    try {
+      h.llm.reset();
+      h.llm.delayMs = 100;
+      await h.click('orchestrate.approve', value, REQUESTER, ts);
+      const b = await eventually(() => Step.findOne({ orchestrationId, key: 'ticket_b' }).lean(), 5000, 'step b');
+      bId = String(b._id);
+      await h.waitForEnd(orchestrationId, 'completed');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(failed).toBe(true);
+    for (const key of ['c', 'd'])
+      expect(
+        h.llm.requests.filter((r) => r.user.includes(`# Your ticket: Fan ${key}\n`)),
+        key,
+      ).toHaveLength(1);
+    const steps = await Step.find({ orchestrationId, key: { $in: ['ticket_c', 'ticket_d'] } }).lean();
+    expect(steps.map((s) => s.attempts)).toEqual([1, 1]);
+  });
+});
+
 describe('a chain retried', () => {
   let h: Harness;
   beforeAll(async () => {

@@ -73,8 +73,14 @@ export async function advance(
     ).lean<Array<Continuation & Pick<StepDoc, 'review' | 'outdated' | 'claimedBy'>>>(),
     defer ? undefined : after,
   ]);
+  if (!doc || !RUNNING_STATUSES.includes(doc.status)) return null;
+  // The steps a re-run job was running when it stopped (its chain's, and its forks'): resumed, even
+  // in a paused run (a step once started goes on), or handed on should this process be shutting down.
+  const mine = chain?.resume
+    ? steps.filter((s) => s.status === 'running' && s.claimedBy === chain.claimant && s.kind !== 'people')
+    : [];
   // A paused run starts nothing new; Resume advances it again.
-  if (!doc || !RUNNING_STATUSES.includes(doc.status) || doc.paused) return null;
+  if (doc.paused && !mine.length) return null;
   // A result awaiting people's review, or out of date after a re-run, is not there yet for what builds on it.
   const settled = new Set(
     steps
@@ -84,23 +90,20 @@ export async function advance(
   const unblocked = chain?.settled;
   const ready = steps.filter(
     (s) =>
+      !doc.paused &&
       s.status === 'pending' &&
       s.dependsOn.every((d) => settled.has(d)) &&
       (unblocked === undefined || s.dependsOn.includes(unblocked)),
   );
   // A shutting-down process starts no chain of its own: what is ready is left to the next instance's jobs.
   const continuing = chain && !ctx.queue.draining ? chain : null;
-  // The steps this job was running when it stopped (its chain's, and its forks'), to resume.
-  const mine = continuing?.resume
-    ? steps.filter((s) => s.status === 'running' && s.claimedBy === continuing.claimant && s.kind !== 'people')
-    : [];
   // A people step waits for people under a job of its own, scheduled for when it starts by itself.
   const runnable = ready.filter((s) => s.kind !== 'people');
-  const next = mine[0] ?? (continuing ? runnable[0] : undefined);
-  const alongside = continuing ? [...mine.slice(1), ...runnable.filter((s) => s !== next)] : [];
+  const next = continuing ? (mine[0] ?? runnable[0]) : undefined;
+  const alongside = continuing ? [...mine, ...runnable].filter((s) => s !== next) : [];
   const forked = new Set(alongside.filter((s) => continuing?.fork?.(s)));
-  // A step this job held but cannot run alongside any more: its lease is let go for a job of its own.
-  const handedOn = mine.slice(1).filter((s) => !forked.has(s));
+  // A step this job held but cannot run any more: let go (lease and claim) for a job of its own.
+  const handedOn = mine.filter((s) => s !== next && !forked.has(s));
   const others = ready.filter((s) => s !== next && !forked.has(s));
   // Until its request leaves, a step's start is the run's critical path.
   for (const s of [...(next ? [next] : []), ...forked, ...others, ...handedOn])
@@ -113,9 +116,10 @@ export async function advance(
         await Step.updateOne({ _id: s._id, status: 'pending' }, { $set: { status: 'queued' } });
       }),
       ...handedOn.map(async (s) => {
+        // Unclaimed too: this job's lease renewal would otherwise hold it.
         await Step.updateOne(
-          { _id: s._id, status: 'running', claimedBy: continuing!.claimant },
-          { $set: { leaseUntil: new Date(0) } },
+          { _id: s._id, status: 'running', claimedBy: chain!.claimant },
+          { $set: { leaseUntil: new Date(0), claimedBy: null } },
         );
         await ctx.queue.ensureStep(orchestrationId, String(s._id));
       }),

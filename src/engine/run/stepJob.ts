@@ -19,9 +19,9 @@ import { type PromptInputs, readPromptInputs } from './executeStep.js';
 import { finish, startSynthesis } from './lifecycle.js';
 import { holdForPeople } from './peopleGate.js';
 import type { StepJobData } from './queue.js';
-import { advance, type Continuation } from './scheduler.js';
+import type { Continuation } from './scheduler.js';
 import { claim } from './stepLease.js';
-import { type Chain, type Executed, followUp, stepFailed, succeed } from './stepOutcome.js';
+import { type Chain, type Executed, resumeChain, stepFailed, succeed } from './stepOutcome.js';
 import { draftFor, showProgress } from './stepProgress.js';
 import { executeWatched } from './watchedStep.js';
 
@@ -79,15 +79,17 @@ export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Pro
     ctx.stepSlots.release();
   }
   // The job ends when its forks have (they may fork in turn), and what they all deferred is done.
-  for (let i = 0; i < forks.length; i++)
-    failure ??= await forks[i]!.then(
+  // Every fork awaited, whatever failed first: a job that ended under a running fork would be
+  // retried while that fork's call is still in flight, and the step called twice.
+  for (let i = 0; i < forks.length; i++) {
+    const error = await forks[i]!.then(
       () => null,
-      (error: unknown) => error,
+      (e: unknown) => e,
     );
-  failure ??= await Promise.all(trailing).then(
-    () => null,
-    (error: unknown) => error,
-  );
+    failure ??= error;
+  }
+  const deferred = (await Promise.allSettled(trailing)).find((r) => r.status === 'rejected');
+  failure ??= deferred ? deferred.reason : null;
   for (const id of ran) {
     ctx.announcer.foreground.release(`start:${id}`);
     ctx.announcer.foreground.release(`handoff:${id}`);
@@ -165,47 +167,6 @@ async function runStep(
       : none;
   }
   return { next: await runClaimed(ctx, doc, claimed, chain, inputs) };
-}
-
-/**
- * Re-run after a crash, a retry or a Slack outage, with the job's own step settled: results are
- * stored and never recomputed. Every step this job settled (its own, then the chain it went on
- * with) is announced again, in order, even if the run has ended meanwhile, so that no result is
- * lost (a repeat is a no-op, by the posts' keys); what they unblocked is enqueued, and the step
- * the job was running when it stopped is returned to resume.
- */
-async function resumeChain(
-  ctx: EngineContext,
-  doc: OrchestrationDoc,
-  step: StepDoc,
-  chain: Chain,
-): Promise<Continuation | null> {
-  const ran = await Step.find({
-    runId: step.runId,
-    claimedBy: chain.claimant,
-    status: { $in: SETTLED_STEP_STATUSES },
-    kind: { $ne: 'done' },
-  })
-    .sort({ finishedAt: 1 })
-    .lean<StepDoc[]>();
-  const settled = ran.some((s) => String(s._id) === String(step._id)) ? ran : [step, ...ran];
-  if (RUNNING_STATUSES.includes(doc.status)) {
-    for (const s of settled) await followUp(ctx, doc, s, s);
-    return advance(ctx, step.runId, orchestrationIdOf(doc), undefined, {
-      claimant: chain.claimant,
-      resume: true,
-      ...(chain.fork ? { fork: chain.fork } : {}),
-    });
-  }
-  for (const s of settled) await ctx.announcer.announceStep(doc, s);
-  // A completed run whose done step this job ran, cut off before the closing posts were stored.
-  const done =
-    doc.status === 'completed'
-      ? await Step.findOne({ runId: step.runId, kind: 'done', claimedBy: chain.claimant }).lean<StepDoc>()
-      : null;
-  if (done && SETTLED_STEP_STATUSES.includes(done.status)) await ctx.announcer.announceEnd(doc, null);
-  else if (done) await finish(ctx, doc, done);
-  return null;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * What follows a step's call: its result stored (with its citations checked) before anything is
  * announced, then its thread posts, what it unblocks enqueued, and the redraw; or its failure,
- * sorted into what stops the run, what skips the step, and what the job should try again.
+ * sorted into what stops the run, what skips the step, and what the job should try again; and,
+ * for a job re-run, the follow-up of every step it had settled, again.
  */
 import { formatUsd } from '../../blocks/text.js';
 import { hasCode } from '../../errors.js';
@@ -9,12 +10,12 @@ import { Orchestration, type OrchestrationDoc } from '../../models/orchestration
 import { Step, type StepDoc } from '../../models/run.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import { storedGaps } from '../plan/results.js';
-import { RUNNING_STATUSES } from '../plan/status.js';
+import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
 import { keepDeliverable, needsKeeping } from '../slack/deliverable.js';
 import { checkSources, citedUrls, type RetrievedSource } from '../tools/sources.js';
 import type { EngineContext } from './context.js';
 import type { StepOutcome } from './executeStep.js';
-import { fail } from './lifecycle.js';
+import { fail, finish } from './lifecycle.js';
 import { awaitingReview } from './review.js';
 import { advance, type Continuation } from './scheduler.js';
 
@@ -172,4 +173,45 @@ export async function stepFailed(
     return null;
   }
   return followUp(ctx, doc, step, undefined, { chain });
+}
+
+/**
+ * Re-run after a crash, a retry or a Slack outage, with the job's own step settled: results are
+ * stored and never recomputed. Every step this job settled (its own, then the chain it went on
+ * with) is announced again, in order, even if the run has ended meanwhile, so that no result is
+ * lost (a repeat is a no-op, by the posts' keys); what they unblocked is enqueued, and the step
+ * the job was running when it stopped is returned to resume.
+ */
+export async function resumeChain(
+  ctx: EngineContext,
+  doc: OrchestrationDoc,
+  step: StepDoc,
+  chain: Chain,
+): Promise<Continuation | null> {
+  const ran = await Step.find({
+    runId: step.runId,
+    claimedBy: chain.claimant,
+    status: { $in: SETTLED_STEP_STATUSES },
+    kind: { $ne: 'done' },
+  })
+    .sort({ finishedAt: 1 })
+    .lean<StepDoc[]>();
+  const settled = ran.some((s) => String(s._id) === String(step._id)) ? ran : [step, ...ran];
+  if (RUNNING_STATUSES.includes(doc.status)) {
+    for (const s of settled) await followUp(ctx, doc, s, s);
+    return advance(ctx, step.runId, orchestrationIdOf(doc), undefined, {
+      claimant: chain.claimant,
+      resume: true,
+      ...(chain.fork ? { fork: chain.fork } : {}),
+    });
+  }
+  for (const s of settled) await ctx.announcer.announceStep(doc, s);
+  // A completed run whose done step this job ran, cut off before the closing posts were stored.
+  const done =
+    doc.status === 'completed'
+      ? await Step.findOne({ runId: step.runId, kind: 'done', claimedBy: chain.claimant }).lean<StepDoc>()
+      : null;
+  if (done && SETTLED_STEP_STATUSES.includes(done.status)) await ctx.announcer.announceEnd(doc, null);
+  else if (done) await finish(ctx, doc, done);
+  return null;
 }
