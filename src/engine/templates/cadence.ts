@@ -78,7 +78,35 @@ export const monthIn = (at: Date, timeZone: string) => monthKey(wallClock(at, ti
  */
 export function occurrenceKeyAt(schedule: { cadence: Cadence; timezone: string }, firedAt: Date): string {
   const read = parseCron(cronOf(schedule.cadence));
-  const clock = wallClock(firedAt, schedule.timezone);
-  // Null is not reached for a checked cadence (each names a day that exists); the minute fired is the next best name.
-  return minuteKey((read.ok ? previousOccurrence(read.cron, clock) : null) ?? clock);
+  const keyAt = (at: Date) => {
+    const clock = wallClock(at, schedule.timezone);
+    // Null is not reached for a checked cadence (each names a day that exists); the minute fired is the next best name.
+    return minuteKey((read.ok ? previousOccurrence(read.cron, clock) : null) ?? clock);
+  };
+  const key = keyAt(firedAt);
+  // Clocks set back within the last hour (daylight saving's end) read later just before: a firing
+  // late into the repeated hour still stands for the occurrence the clock had reached by then.
+  const before = lastMinuteBeforeSetBack(firedAt, schedule.timezone);
+  const earlier = before ? keyAt(before) : null;
+  return earlier && earlier > key ? earlier : key;
+}
+
+/** The zone's offset from UTC at `at`, in ms (to the minute). */
+function offsetAt(at: Date, timeZone: string): number {
+  const c = wallClock(at, timeZone);
+  return Date.UTC(c.year, c.month - 1, c.day, c.hour, c.minute) - Math.floor(at.getTime() / 60_000) * 60_000;
+}
+
+/** Within a minute of the last instant before the zone's clocks were set back, if they were in the hour before `at`. */
+function lastMinuteBeforeSetBack(at: Date, timeZone: string): Date | null {
+  let lo = at.getTime() - 3_600_000;
+  let hi = at.getTime();
+  const old = offsetAt(new Date(lo), timeZone);
+  if (old <= offsetAt(at, timeZone)) return null;
+  while (hi - lo > 60_000) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (offsetAt(new Date(mid), timeZone) === old) lo = mid;
+    else hi = mid;
+  }
+  return new Date(lo);
 }

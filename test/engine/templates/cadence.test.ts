@@ -146,6 +146,16 @@ describe('occurrenceKeyAt (property)', () => {
     );
   });
 
+  it('names a firing late into the hour clocks repeat after the occurrence reached before they were set back', () => {
+    // Paris sets its clocks back from 03:00 to 02:00 on 2026-10-25 (01:00 UTC); 02:01 happens twice.
+    const hourly = { cadence: { kind: 'cron', expression: '1 * * * *' } as Cadence, timezone: 'Europe/Paris' };
+    expect(occurrenceKeyAt(hourly, new Date('2026-10-25T00:01:00Z'))).toBe('2026-10-25T02:01');
+    // 02:00 again (CET), 59 minutes after 02:01 CEST: still that occurrence, not 01:01's.
+    expect(occurrenceKeyAt(hourly, new Date('2026-10-25T01:00:00Z'))).toBe('2026-10-25T02:01');
+    expect(occurrenceKeyAt(hourly, new Date('2026-10-25T01:01:00Z'))).toBe('2026-10-25T02:01');
+    expect(occurrenceKeyAt(hourly, new Date('2026-10-25T02:01:00Z'))).toBe('2026-10-25T03:01');
+  });
+
   it('names a firing daylight saving moved after the occurrence it stands for', () => {
     const nightly = { cadence: { kind: 'daily', time: '02:30' } as Cadence, timezone: 'America/New_York' };
     const fires = CronExpressionParser.parse('30 2 * * *', {
