@@ -55,6 +55,39 @@ const stepJobsOf = (h: Harness, orchestrationId: string) =>
     .find({ name: 'orchestrate.step', 'data.orchestrationId': orchestrationId })
     .toArray();
 
+/**
+ * Approves the plan and has one database call that `hits` step B (known once the run is scaffolded)
+ * fail once, as a dropped connection would; true, once the run has completed, if it did.
+ */
+async function approveFailingOnceOnB(
+  h: Harness,
+  { value, orchestrationId, ts }: { value: string; orchestrationId: string; ts: string },
+  llmDelayMs: number,
+  target: { model: any; method: string; hits: (bId: string, filter: any, update: any) => boolean },
+): Promise<boolean> {
+  const real = target.model[target.method].bind(target.model);
+  let bId: string | null = null;
+  let failed = false;
+  const spy = vi.spyOn(target.model, target.method).mockImplementation(((filter: any, update: any, ...rest: any[]) => {
+    if (!failed && bId && target.hits(bId, filter, update)) {
+      failed = true;
+      throw new Error('connection reset by the database');
+    }
+    return real(filter, update, ...rest);
+  }) as never);
+  try {
+    h.llm.reset();
+    h.llm.delayMs = llmDelayMs;
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    const b = await eventually(() => Step.findOne({ orchestrationId, key: 'ticket_b' }).lean(), 5000, 'step b');
+    bId = String(b._id);
+    await h.waitForEnd(orchestrationId, 'completed');
+  } finally {
+    spy.mockRestore();
+  }
+  return failed;
+}
+
 const statusOf = async (id: string) => (await Orchestration.findById(id, { status: 1 }).lean())?.status;
 const ticketRequest = (h: Harness, key: string) =>
   h.llm.requests.find((r) => r.user.includes(`# Your ticket: Ticket ${key.toUpperCase()}`))!;
@@ -219,29 +252,12 @@ describe('a chain retried with forks in flight', () => {
       if (/# Your ticket: Fan [cd]\b/.test(req.user)) await new Promise((r) => setTimeout(r, 800));
       return script(req);
     };
-    const real = Step.findOneAndUpdate.bind(Step);
-    let bId: string | null = null;
-    let failed = false;
-    const spy = vi.spyOn(Step, 'findOneAndUpdate').mockImplementation(((filter: any, update: any, ...rest: any[]) => {
-      if (!failed && update?.$set?.status === 'succeeded' && update?.$set?.output !== undefined) {
-        const id = String(filter?._id ?? '');
-        if (bId && id === bId) {
-          failed = true;
-          throw new Error('connection reset by the database');
-        }
-      }
-      return real(filter, update, ...rest);
-    }) as never);
-    try {
-      h.llm.reset();
-      h.llm.delayMs = 100;
-      await h.click('orchestrate.approve', value, REQUESTER, ts);
-      const b = await eventually(() => Step.findOne({ orchestrationId, key: 'ticket_b' }).lean(), 5000, 'step b');
-      bId = String(b._id);
-      await h.waitForEnd(orchestrationId, 'completed');
-    } finally {
-      spy.mockRestore();
-    }
+    const failed = await approveFailingOnceOnB(h, { value, orchestrationId, ts }, 100, {
+      model: Step,
+      method: 'findOneAndUpdate',
+      hits: (bId, filter, update) =>
+        update?.$set?.status === 'succeeded' && update?.$set?.output !== undefined && String(filter?._id) === bId,
+    });
     expect(failed).toBe(true);
     for (const key of ['c', 'd'])
       expect(
@@ -272,26 +288,11 @@ describe('a chain retried', () => {
     const { value, orchestrationId, ts } = await h.propose();
     // The database fails the first attempt to store B's result post: B was run by A's job, whose
     // retry must announce it, although B is not the job's own step.
-    const real = SlackPost.updateOne.bind(SlackPost);
-    let bKey: string | null = null;
-    let failed = false;
-    const spy = vi.spyOn(SlackPost, 'updateOne').mockImplementation(((filter: any, update: any, ...rest: any[]) => {
-      if (!failed && bKey && String(filter?.key ?? '').includes(bKey) && update?.$setOnInsert) {
-        failed = true;
-        throw new Error('connection reset by the database');
-      }
-      return real(filter, update, ...rest);
-    }) as never);
-    try {
-      h.llm.reset();
-      h.llm.delayMs = 300;
-      await h.click('orchestrate.approve', value, REQUESTER, ts);
-      const b = await eventually(() => Step.findOne({ orchestrationId, key: 'ticket_b' }).lean(), 5000, 'step b');
-      bKey = `:step:${String(b._id)}`;
-      await h.waitForEnd(orchestrationId, 'completed');
-    } finally {
-      spy.mockRestore();
-    }
+    const failed = await approveFailingOnceOnB(h, { value, orchestrationId, ts }, 300, {
+      model: SlackPost,
+      method: 'updateOne',
+      hits: (bId, filter, update) => String(filter?.key ?? '').includes(`:step:${bId}`) && update?.$setOnInsert,
+    });
     expect(failed).toBe(true);
     const steps = await Step.find({ orchestrationId, kind: 'ticket' }).lean();
     const ranBy = (key: string) => steps.find((s) => s.key === key)!.claimedBy;
