@@ -1,6 +1,7 @@
 /**
- * How a run moves on, ends or comes back: into synthesis, cancel, fail, finish, the teardown of work in flight, raising the
- * cap of a run stopped by its budget, and what happens when a job gives up after its retries.
+ * How a run moves on, ends or comes back: into synthesis, cancel, fail, finish, the teardown of
+ * work in flight, raising the cap of a run stopped by its budget, and what happens when a job gives
+ * up after its retries.
  */
 import type { Job } from 'agenda';
 import { gaveUpText } from '../../blocks/replies.js';

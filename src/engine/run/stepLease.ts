@@ -8,7 +8,7 @@ import type { EngineContext } from './context.js';
 import type { AnyJobData } from './queue.js';
 
 /**
- * This job's lease on the steps it runs (its own, then the chain it continues), renewed with the
+ * This job's lease on the steps it runs (its own, the chain it goes on with, its forks), renewed with the
  * job's lock for as long as the handler runs (the LLM call, then the posts and the redraw):
  * neither a long call nor a slow Slack makes the job look dead, and no second job for the same
  * step can claim it meanwhile.

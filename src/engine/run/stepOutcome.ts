@@ -101,10 +101,12 @@ export async function followUp(
 ): Promise<Continuation | null> {
   const step = fresh ?? (await Step.findById(settled._id).lean<StepDoc>());
   if (!step) return null;
-  await chain?.pending();
-  // Stored for posting before anything it unblocks is enqueued: the thread keeps the run's order.
-  // The reads that decide what is unblocked go on meanwhile: a hand-off is the critical path.
-  const announced = ctx.announcer.announceStep(doc, step, agentName);
+  // Stored for posting before anything it unblocks is enqueued, and in a chain after the chain's
+  // earlier posts: the thread keeps the run's order. The reads that decide what is unblocked go on
+  // meanwhile: a hand-off is the critical path.
+  const announced = chain
+    ? chain.pending().then(() => ctx.announcer.announceStep(doc, step, agentName))
+    : ctx.announcer.announceStep(doc, step, agentName);
   const id = orchestrationIdOf(doc);
   // A long deliverable is kept whole (a canvas or a file) before the run can complete.
   if (
@@ -115,15 +117,7 @@ export async function followUp(
     await announced;
     await keepDeliverable(ctx.announcer, ctx.logger, doc);
   }
-  const next = await advance(
-    ctx,
-    step.runId,
-    id,
-    announced,
-    chain
-      ? { claimant: chain.claimant, settled: step.key, defer: chain.defer, ...(chain.fork ? { fork: chain.fork } : {}) }
-      : undefined,
-  );
+  const next = await advance(ctx, step.runId, id, announced, chain ? { ...chain, settled: step.key } : undefined);
   ctx.announcer.foreground.release(`handoff:${String(step._id)}`);
   const trailing = ctx.announcer.warnNearCap(doc).then(() => ctx.announcer.refresh(id, { urgent: false }));
   if (next && chain) chain.defer(trailing);
@@ -199,11 +193,7 @@ export async function resumeChain(
   const settled = ran.some((s) => String(s._id) === String(step._id)) ? ran : [step, ...ran];
   if (RUNNING_STATUSES.includes(doc.status)) {
     for (const s of settled) await followUp(ctx, doc, s, s);
-    return advance(ctx, step.runId, orchestrationIdOf(doc), undefined, {
-      claimant: chain.claimant,
-      resume: true,
-      ...(chain.fork ? { fork: chain.fork } : {}),
-    });
+    return advance(ctx, step.runId, orchestrationIdOf(doc), undefined, { ...chain, resume: true });
   }
   for (const s of settled) await ctx.announcer.announceStep(doc, s);
   // A completed run whose done step this job ran, cut off before the closing posts were stored.
