@@ -160,14 +160,6 @@ describe('parallel DAG', () => {
     expect(jobs.length).toBeLessThanOrEqual(7);
     expect(steps.every((s) => s.status === 'succeeded' && s.attempts === 1)).toBe(true);
   });
-});
-
-describe('hand-offs', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ ORCHESTRATE_MAX_PARALLEL: '8' });
-  });
-  afterAll(async () => h?.stop());
 
   it('steps settling together each go on with what they unblocked: no job is stored for a step another job runs', async () => {
     const t = (key: string, dependsOn: string[] = []) => ticket('Ticket', key, dependsOn);
@@ -210,7 +202,7 @@ describe('hand-offs', () => {
 describe('forks', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ ORCHESTRATE_MAX_PARALLEL: '4' });
+    h = await startHarness({ ORCHESTRATE_MAX_PARALLEL: '4', ORCHESTRATE_RETRY_BASE_MS: '200' });
   });
   afterAll(async () => h?.stop());
 
@@ -233,14 +225,6 @@ describe('forks', () => {
     const firstEnd = Math.min(...middle.map((r) => r.endedAt!));
     expect(middle.every((r) => r.startedAt < firstEnd)).toBe(true);
   });
-});
-
-describe('a chain retried with forks in flight', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ ORCHESTRATE_MAX_PARALLEL: '4', ORCHESTRATE_RETRY_BASE_MS: '200' });
-  });
-  afterAll(async () => h?.stop());
 
   it('waits for its forks before it is retried, so that no forked step is called twice', async () => {
     h.llm.responder = scriptedResponder(fanOut());
