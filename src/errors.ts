@@ -19,6 +19,7 @@ export const ErrorCodes = {
   SlackUnavailable: 'slack_unavailable',
   TenantScope: 'tenant_scope',
   NotInstalled: 'not_installed',
+  EmbeddedDatabase: 'embedded_database',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -151,7 +152,14 @@ export type AppError =
   | IllegalTransitionError
   | SlackUnavailableError
   | TenantScopeError
-  | NotInstalledError;
+  | NotInstalledError
+  | EmbeddedDatabaseError;
+
+/** The embedded database (used when MONGODB_URI is unset) could not start: the app stops with this one line. */
+export class EmbeddedDatabaseError extends OrchestrateError {
+  override name = 'EmbeddedDatabaseError';
+  readonly code = ErrorCodes.EmbeddedDatabase;
+}
 
 /** The short form of any error for a log line or a user note: Slack's error code, else the message. */
 export function describeError(error: unknown): string {

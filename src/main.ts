@@ -29,7 +29,7 @@ try {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
 } catch (error) {
-  if (hasCode(error, 'config') || hasCode(error, 'unknown_price')) {
+  if (hasCode(error, 'config') || hasCode(error, 'unknown_price') || hasCode(error, 'embedded_database')) {
     console.error(error.message);
     process.exit(1);
   }
