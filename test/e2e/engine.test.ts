@@ -197,6 +197,41 @@ describe('parallel DAG', () => {
     for (const key of tickets.map((x) => x.key))
       expect(h.llm.requests.filter((r) => r.user.includes(`# Your ticket: Ticket ${key}\n`))).toHaveLength(1);
   });
+  it('builds each prompt from what it draws on: research and positions everywhere, a ticket its own dependencies only', async () => {
+    const script = scriptedResponder(
+      sampleProposal({ research: { enabled: true, prompt: 'Find the market size', role: 'analyst' } }),
+    );
+    h.llm.responder = (req) =>
+      req.user.includes('# Research brief') ? { text: 'The market is 4.2 billion' } : script(req);
+    const { value, orchestrationId, ts } = await h.propose();
+    h.llm.reset();
+    h.llm.delayMs = 0;
+    await h.click('orchestrate.approve', value, REQUESTER, ts);
+    await h.waitForEnd(orchestrationId, 'completed');
+
+    const userOf = (marker: string) => h.llm.requests.find((r) => r.user.includes(marker))!.user;
+    const research = userOf('# Research brief');
+    expect(research).not.toContain('## Research findings');
+    expect(research).not.toContain('Position of');
+    const position = h.llm.requests.find((r) => r.toolName === 'state_position')!.user;
+    expect(position).toContain('The market is 4.2 billion');
+    const competitors = userOf('# Your ticket: Map the competitors');
+    expect(competitors).toContain('The market is 4.2 billion');
+    expect(competitors).toContain('Position of Market analyst');
+    expect(competitors).not.toContain('## Results of the tickets this one depends on');
+    const draft = userOf('# Your ticket: Draft the positioning');
+    expect(draft).toContain('The market is 4.2 billion');
+    expect(draft).toContain('Position of Positioning writer');
+    expect(draft).toContain('Result of Map the competitors');
+    expect(draft).toContain('Result of Compare pricing');
+    const synthesis = h.llm.requests.find((r) => r.toolName === 'deliver_synthesis')!.user;
+    expect(synthesis).toContain('The market is 4.2 billion');
+    // Every ticket, in the plan's order.
+    const order = ['Map the competitors', 'Compare pricing', 'Draft the positioning'].map((t) =>
+      synthesis.indexOf(`Result of ${t}`),
+    );
+    expect(order.every((at, i) => at > 0 && (i === 0 || at > order[i - 1]!))).toBe(true);
+  });
 });
 
 describe('forks', () => {

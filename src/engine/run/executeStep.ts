@@ -57,16 +57,27 @@ export interface PromptInputs {
 export async function readPromptInputs(
   step: Pick<StepDoc, 'agentId' | 'kind' | 'runId' | 'dependsOn'>,
 ): Promise<PromptInputs> {
-  const [agent, prior, deps] = await Promise.all([
+  const [agent, earlier] = await Promise.all([
     step.agentId ? Agent.findById(step.agentId).lean<AgentDoc>() : null,
-    priorWork(step),
-    step.kind === 'ticket'
-      ? Step.find({ runId: step.runId, key: { $in: step.dependsOn }, kind: 'ticket' }).lean<StepDoc[]>()
-      : step.kind === 'synthesis'
-        ? Step.find({ runId: step.runId, kind: 'ticket' }).sort({ order: 1 }).lean<StepDoc[]>()
-        : [],
+    earlierSteps(step),
   ]);
-  return { agent, prior, deps };
+  // Only a ticket's dependencies, or the synthesis' tickets, were read among the tickets.
+  const deps = earlier.filter((s) => s.kind === 'ticket');
+  return { agent, prior: priorWork(step, earlier), deps };
+}
+
+/**
+ * The run's steps a step's prompt draws on, in the plan's order, in one read: the research and
+ * the positions (except for the research itself), and a ticket's dependencies or, for the
+ * synthesis, every ticket.
+ */
+function earlierSteps(step: Pick<StepDoc, 'kind' | 'runId' | 'dependsOn'>): Promise<StepDoc[]> | StepDoc[] {
+  const clauses: Record<string, unknown>[] = [];
+  if (step.kind !== 'research') clauses.push({ kind: { $in: ['research', 'discuss'] }, status: 'succeeded' });
+  if (step.kind === 'ticket') clauses.push({ kind: 'ticket', key: { $in: step.dependsOn } });
+  if (step.kind === 'synthesis') clauses.push({ kind: 'ticket' });
+  if (!clauses.length) return [];
+  return Step.find({ runId: step.runId, $or: clauses }).sort({ order: 1 }).lean<StepDoc[]>();
 }
 
 export async function executeStep(proposal: Proposal, step: StepDoc, ctx: StepContext): Promise<StepOutcome> {
@@ -201,16 +212,14 @@ function resultOf(
   return { title: step.title, output: outputMarkdown(declared, value), declared: outputSummary(declared) };
 }
 
-async function priorWork(step: Pick<StepDoc, 'kind' | 'runId'>): Promise<PriorWork> {
+function priorWork(step: Pick<StepDoc, 'kind'>, earlier: StepDoc[]): PriorWork {
   if (step.kind === 'research') return { research: null, positions: [] };
-  const earlier = await Step.find({ runId: step.runId, kind: { $in: ['research', 'discuss'] }, status: 'succeeded' })
-    .sort({ order: 1 })
-    .lean<StepDoc[]>();
-  const research = earlier.find((s) => s.kind === 'research')?.output ?? null;
+  const succeeded = earlier.filter((s) => s.status === 'succeeded');
+  const research = succeeded.find((s) => s.kind === 'research')?.output ?? null;
   const positions =
     step.kind === 'discuss'
       ? []
-      : earlier
+      : succeeded
           .filter((s) => s.kind === 'discuss')
           .map((s) => ({ role: s.title.replace(/^Position: /, ''), ...storedPosition(s.structured, s.output) }));
   return { research, positions };
