@@ -266,6 +266,8 @@ describe('the deliverable, streamed as it is written', () => {
     h.llm.responder = answers();
     // The synthesis takes a second or so to write, as a model's does: long enough to append to.
     h.llm.streamPieceDelayMs = 100;
+    // Slack is slow to stop the stream: the deliverable's post must still wait for the draft to close.
+    h.slack.delayNext('chat.stopStream', 600);
     const before = h.slack.callsTo('chat.appendStream').length;
     const { ts } = await completedRun().finally(() => {
       h.llm.streamPieceDelayMs = 0;
@@ -282,9 +284,17 @@ describe('the deliverable, streamed as it is written', () => {
     expect(h.slack.callsTo('chat.stopStream').some((c) => c.args.ts === start?.response?.ts)).toBe(true);
     const draft = h.slack.message(CHANNEL, start!.response!.ts);
     expect(shown(draft)).toContain('written here live');
-    // The final deliverable is its own post, after the draft.
+    // The final deliverable is its own post, after the draft, and sent once the draft was closed.
     const finalPost = h.slack.threadReplies(CHANNEL, ts).find((m) => shown(m).includes(':page_facing_up:'));
     expect(Number(finalPost?.ts)).toBeGreaterThan(Number(start!.response!.ts));
+    const closedAt = h.slack.calls.findIndex(
+      (c) => c.method === 'chat.update' && c.args.ts === start!.response!.ts && String(c.args.text).includes('live'),
+    );
+    const postedAt = h.slack.calls.findIndex(
+      (c) => c.method === 'chat.postMessage' && c.response?.ts === finalPost?.ts,
+    );
+    expect(closedAt).toBeGreaterThan(-1);
+    expect(postedAt).toBeGreaterThan(closedAt);
     for (const marker of deliverable.markers) expect(shown(finalPost)).toContain(marker);
   });
 

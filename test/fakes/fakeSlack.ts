@@ -146,6 +146,7 @@ export class FakeSlack extends LoopbackServer {
   private viewCounter = 0;
   private idCounter = 0;
   private failures = new Map<string, Failure[]>();
+  private delays = new Map<string, number[]>();
   private matchers: {
     method: string;
     matches: (args: Record<string, any>) => boolean;
@@ -205,6 +206,11 @@ export class FakeSlack extends LoopbackServer {
   /** Fails the next `count` calls of `method` whose arguments match, leaving the others alone. */
   failMatching(method: string, matches: (args: Record<string, any>) => boolean, failure: Failure, count = 1): void {
     this.matchers.push({ method, matches, failure, left: count });
+  }
+
+  /** Answers the next `count` calls of `method` only after `ms`, as a slow Slack would. */
+  delayNext(method: string, ms: number, count = 1): void {
+    this.delays.set(method, [...(this.delays.get(method) ?? []), ...Array<number>(count).fill(ms)]);
   }
 
   failNext(method: string, failure: Failure, count = 1): void {
@@ -360,6 +366,7 @@ export class FakeSlack extends LoopbackServer {
   reset(): void {
     this.calls.length = 0;
     this.failures.clear();
+    this.delays.clear();
     this.matchers = [];
     this.channelRate = null;
     this.buckets.clear();
@@ -415,6 +422,8 @@ export class FakeSlack extends LoopbackServer {
     const args = parseArgs(raw, String(req.headers['content-type'] ?? ''));
     const auth = String(req.headers.authorization ?? '');
     if (auth.startsWith('Bearer ')) args._auth = auth.slice(7);
+    const delay = this.delays.get(method)?.shift();
+    if (delay) await new Promise((r) => setTimeout(r, delay));
     const call: SlackCall = { method, args, at: Date.now() };
 
     const fault = this.injectedFault(method, args);
