@@ -252,7 +252,10 @@ async function runClaimed(
   }
   // From here until what it unblocks is enqueued, this is the run's critical path.
   ctx.announcer.foreground.hold(`handoff:${String(claimed._id)}`);
-  await draft?.finish(outcome !== null);
+  // A written deliverable is stored while its live draft closes at Slack's pace: the thread's later
+  // posts wait for the close in the outbox, not this job, so the run completes without waiting for it.
+  if (outcome) draft?.close(true);
+  else await draft?.finish(false);
   // What follows (posts, redraw, enqueueing) may throw on infrastructure trouble; the job is
   // then retried and resumes from the stored step.
   return outcome ? succeed(ctx, doc, claimed, outcome, chain) : stepFailed(ctx, doc, claimed, failure, chain);

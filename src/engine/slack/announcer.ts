@@ -1,8 +1,7 @@
 /**
- * Everything the engine tells Slack, in one place, every message built by a function in blocks/:
- * the proposal message and the run card (kept up to date in place, see liveMessages.ts), the posts
- * in the run's thread (through the outbox: stored first, paced, exactly once), the thread's
- * loading status, and the notes one person sees.
+ * Everything the engine tells Slack, in one place, every message built by a function in blocks/: the proposal
+ * message and the run card (kept up to date in place, see liveMessages.ts), the posts in the run's thread (through
+ * the outbox: stored first, paced, exactly once), the thread's loading status, and the notes one person sees.
  */
 import type { WebClient } from '@slack/web-api';
 import { encodeControlValue } from '../../blocks/actionIds.js';
@@ -166,7 +165,8 @@ export class Announcer {
   /** A live draft of the deliverable in the thread, paced like every other call. */
   draft(target: DraftTarget): DraftStream {
     const landed = () => this.outbox.drained(target.channelId, target.threadTs);
-    return new DraftStream(this.slack, this.logger, target, this.gate, undefined, landed);
+    const hold = (until: Promise<unknown>) => this.outbox.holdThread(target.channelId, target.threadTs, until);
+    return new DraftStream(this.slack, this.logger, target, this.gate, undefined, landed, hold);
   }
 
   /** While steps run, the thread says who is working on what. Best effort: it is only a hint. */

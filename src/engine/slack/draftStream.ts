@@ -49,7 +49,20 @@ export class DraftStream {
     private readonly streamLifetimeMs = STREAM_LIFETIME_MS,
     /** Resolves once the thread's earlier posts have landed: the draft never overtakes them. */
     private readonly afterEarlierPosts: () => Promise<void> = async () => {},
+    /** Holds the thread's later posts until `until` settles: the deliverable never overtakes the draft. */
+    private readonly holdLaterPosts: (until: Promise<unknown>) => void = () => {},
   ) {}
+
+  /**
+   * Like finish, without waiting: the thread's later posts (the deliverable first) are held until
+   * the draft is closed, so that the run goes on while the draft closes at Slack's pace.
+   */
+  close(written: boolean): void {
+    const closed = this.finish(written).catch((error: unknown) =>
+      this.logger.debug(`could not close the draft: ${describeError(error)}`),
+    );
+    this.holdLaterPosts(closed);
+  }
 
   /** The tool call's arguments so far; the deliverable's text is read out of them. */
   update(partialArguments: string): void {

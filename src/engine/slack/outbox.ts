@@ -13,6 +13,7 @@ import { tenantOf, withTenant } from '../../tenant.js';
 import type { OrchestrationId } from '../plan/ids.js';
 import type { RateGate } from './rateGate.js';
 import { classifyFailure, findPosted, postMessage, uploadFile } from './slackCalls.js';
+import { ThreadHolds } from './threadHolds.js';
 
 export interface NewPost {
   /** Unique for this post, across retries and processes. */
@@ -47,6 +48,7 @@ export class Outbox {
   private readonly pumping = new Set<string>();
   private readonly again = new Set<string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly held = new ThreadHolds();
   private stopped = false;
 
   constructor(
@@ -108,6 +110,11 @@ export class Outbox {
     if (doc.status === 'sent' && doc.ts) return { ok: true, ts: doc.ts };
     if (doc.status === 'failed') return { ok: false, refused: doc.error ?? 'refused' };
     return this.send(doc);
+  }
+
+  /** The thread's posts are stored as usual but sent only once `until` settles (see threadHolds.ts). */
+  holdThread(channelId: string, threadTs: string, until: Promise<unknown>): void {
+    this.held.hold(channelId, threadTs, until, () => this.kick(channelId));
   }
 
   /** Resolves once no post of the thread waits to be sent (at most `maxWaitMs`): what must come after them can go. */
@@ -173,6 +180,7 @@ export class Outbox {
     const now = Date.now();
     let wakeAt: Date | undefined;
     for (const head of [...heads.values()].sort((a, b) => +new Date(a.createdAt) - +new Date(b.createdAt))) {
+      if (this.held.has(head.channelId, head.threadTs, head.createdAt)) continue; // kicked again once released
       const leased = head.leaseUntil && new Date(head.leaseUntil).getTime() > now;
       const due = new Date(head.nextAttemptAt).getTime() <= now;
       if (due && !leased) return { post: head };
@@ -282,17 +290,9 @@ export class Outbox {
       return { ok: false, later: reason };
     }
     const backoff = Math.min(MAX_BACKOFF_MS, this.options.retryBaseMs * 2 ** (doc.attempts - 1));
-    await SlackPost.updateOne(
-      { _id: doc._id },
-      {
-        $set: {
-          nextAttemptAt: new Date(Date.now() + backoff),
-          uncertain: failure.kind === 'unknown',
-          leaseUntil: null,
-          error: reason,
-        },
-      },
-    );
+    const nextAttemptAt = new Date(Date.now() + backoff);
+    const retry = { nextAttemptAt, uncertain: failure.kind === 'unknown', leaseUntil: null, error: reason };
+    await SlackPost.updateOne({ _id: doc._id }, { $set: retry });
     return { ok: false, later: reason };
   }
 }
