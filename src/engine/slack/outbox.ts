@@ -120,7 +120,10 @@ export class Outbox {
   /** Resolves once no post of the thread waits to be sent (at most `maxWaitMs`): what must come after them can go. */
   async drained(channelId: string, threadTs: string, maxWaitMs = 3000): Promise<void> {
     const deadline = Date.now() + maxWaitMs;
-    while (Date.now() < deadline && (await SlackPost.exists({ channelId, threadTs, status: 'pending' }))) {
+    // Posts held for what waits on this (the draft closing) come after it, not before.
+    const waiting = (held = this.held.since(channelId, threadTs)) =>
+      SlackPost.exists({ channelId, threadTs, status: 'pending', ...(held ? { createdAt: { $lt: held } } : {}) });
+    while (Date.now() < deadline && (await waiting())) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -247,10 +250,8 @@ export class Outbox {
   }
 
   private async landed(doc: SlackPostDoc, ts: string): Promise<SendOutcome> {
-    await SlackPost.updateOne(
-      { _id: doc._id },
-      { $set: { status: 'sent', ts, uncertain: false, leaseUntil: null, error: null } },
-    );
+    const sent = { status: 'sent' as const, ts, uncertain: false, leaseUntil: null, error: null };
+    await SlackPost.updateOne({ _id: doc._id }, { $set: sent });
     await this.options.onSent?.({ ...doc, status: 'sent', ts });
     return { ok: true, ts };
   }

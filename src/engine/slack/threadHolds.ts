@@ -32,6 +32,12 @@ export class ThreadHolds {
     });
   }
 
+  /** When the thread's earliest hold was placed: the posts stored from then on wait, those before do not. */
+  since(channelId: string, threadTs: string): Date | null {
+    const holds = this.held.get(`${channelId}:${threadTs}`);
+    return holds?.length ? new Date(Math.min(...holds)) : null;
+  }
+
   /** Whether a post of the thread stored at `storedAt` waits for a hold. */
   has(channelId: string, threadTs: string | null, storedAt: Date): boolean {
     const holds = threadTs === null ? undefined : this.held.get(`${channelId}:${threadTs}`);

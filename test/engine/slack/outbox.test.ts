@@ -150,6 +150,25 @@ describe('the outbox', () => {
     outbox.stop();
   });
 
+  it('holds the posts stored after a hold until it settles, and a wait for the earlier posts does not wait for them', async () => {
+    const { id, threadTs } = await orchestrationWithThread();
+    const outbox = newOutbox();
+    await outbox.enqueue(id, posts(id, threadTs, 1, 'before'));
+    // As the live draft does: it waits for the thread's earlier posts, and then holds the later ones while it closes.
+    const earlierLanded = outbox.drained(CHANNEL, threadTs, 60_000);
+    let close!: () => void;
+    outbox.holdThread(CHANNEL, threadTs, new Promise<void>((resolve) => (close = resolve)));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await outbox.enqueue(id, posts(id, threadTs, 2, 'after'));
+    // Were the held posts counted, this would wait the whole minute (and the test time out).
+    await earlierLanded;
+    expect(delivered(threadTs)).toEqual(['before 0']);
+    close();
+    await allSettled(id);
+    expect(delivered(threadTs)).toEqual(['before 0', 'after 0', 'after 1']);
+    outbox.stop();
+  });
+
   it("keeps Slack's pace in a channel: no 429 where the fake enforces a post a second", async () => {
     const { id, threadTs } = await orchestrationWithThread();
     slack.enforceChannelRate({ perSecond: 1 });
