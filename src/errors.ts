@@ -138,6 +138,12 @@ export class NotInstalledError extends OrchestrateError {
   }
 }
 
+/** The embedded database (used when MONGODB_URI is unset) could not start: the app stops with this one line. */
+export class EmbeddedDatabaseError extends OrchestrateError {
+  override name = 'EmbeddedDatabaseError';
+  readonly code = ErrorCodes.EmbeddedDatabase;
+}
+
 export type AppError =
   | ConfigError
   | UnknownPriceError
@@ -154,12 +160,6 @@ export type AppError =
   | TenantScopeError
   | NotInstalledError
   | EmbeddedDatabaseError;
-
-/** The embedded database (used when MONGODB_URI is unset) could not start: the app stops with this one line. */
-export class EmbeddedDatabaseError extends OrchestrateError {
-  override name = 'EmbeddedDatabaseError';
-  readonly code = ErrorCodes.EmbeddedDatabase;
-}
 
 /** The short form of any error for a log line or a user note: Slack's error code, else the message. */
 export function describeError(error: unknown): string {

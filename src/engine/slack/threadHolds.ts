@@ -38,9 +38,9 @@ export class ThreadHolds {
     return holds?.length ? new Date(Math.min(...holds)) : null;
   }
 
-  /** Whether a post of the thread stored at `storedAt` waits for a hold. */
+  /** Whether a post of the thread stored at `storedAt` waits for a hold: one placed at or before it. */
   has(channelId: string, threadTs: string | null, storedAt: Date): boolean {
-    const holds = threadTs === null ? undefined : this.held.get(`${channelId}:${threadTs}`);
-    return !!holds?.some((at) => at <= new Date(storedAt).getTime());
+    const since = threadTs === null ? null : this.since(channelId, threadTs);
+    return since !== null && since.getTime() <= new Date(storedAt).getTime();
   }
 }
