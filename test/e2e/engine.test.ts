@@ -54,6 +54,10 @@ const stepJobsOf = (h: Harness, orchestrationId: string) =>
     .db!.collection('agendaJobs')
     .find({ name: 'orchestrate.step', 'data.orchestrationId': orchestrationId })
     .toArray();
+const startJobOf = (h: Harness, orchestrationId: string) =>
+  h.service.database.connection
+    .db!.collection('agendaJobs')
+    .findOne({ name: 'orchestrate.start', 'data.orchestrationId': orchestrationId });
 
 /**
  * Approves the plan and has one database call that `hits` step B (known once the run is scaffolded)
@@ -180,14 +184,13 @@ describe('parallel DAG', () => {
 
     const steps = await Step.find({ orchestrationId }).lean();
     expect(steps.every((s) => s.status === 'succeeded' && s.attempts === 1)).toBe(true);
-    const jobs = await h.service.database.connection
-      .db!.collection('agendaJobs')
-      .find({ name: 'orchestrate.step', 'data.orchestrationId': orchestrationId })
-      .toArray();
-    // The start stored a job for each of the eight; every later step was gone on with by the job
-    // of a dependency it waited for, rather than enqueued (or raced for) by a job it had nothing to do with.
-    const firstWave = steps.filter((s) => /^ticket_a/.test(s.key)).map((s) => String(s._id));
-    expect(jobs.map((j) => j.data.stepId).sort()).toEqual(firstWave.sort());
+    // The start job ran the eight itself (this process has room for all of them), with no job
+    // stored for any; every later step was gone on with by the job of a dependency it waited for,
+    // rather than enqueued (or raced for) by a job it had nothing to do with.
+    expect(await stepJobsOf(h, orchestrationId)).toEqual([]);
+    const startJob = await startJobOf(h, orchestrationId);
+    const firstWave = steps.filter((s) => /^ticket_a/.test(s.key));
+    expect(firstWave.map((s) => s.claimedBy)).toEqual(Array(8).fill(String(startJob!._id)));
     const byKey = new Map(steps.map((s) => [s.key, s]));
     for (const x of tickets.filter((x) => x.dependsOn.length)) {
       const ranBy = byKey.get(`ticket_${x.key}`)!.claimedBy;
@@ -250,10 +253,11 @@ describe('forks', () => {
     await h.waitForEnd(orchestrationId, 'completed');
 
     const steps = await Step.find({ orchestrationId }).lean();
-    const a = steps.find((s) => s.key === 'ticket_a')!;
-    // A's job ran everything after it: B, C and D alongside one another, then E, the synthesis, the end.
-    expect((await stepJobsOf(h, orchestrationId)).map((j) => j.data.stepId)).toEqual([String(a._id)]);
-    expect(steps.every((s) => s.claimedBy === a.claimedBy && s.attempts === 1 && s.status === 'succeeded')).toBe(true);
+    // The start job ran A, then everything after it: B, C and D alongside one another, then E, the
+    // synthesis, the end; no step had a job of its own.
+    expect(await stepJobsOf(h, orchestrationId)).toEqual([]);
+    const startJob = String((await startJobOf(h, orchestrationId))!._id);
+    expect(steps.every((s) => s.claimedBy === startJob && s.attempts === 1 && s.status === 'succeeded')).toBe(true);
     const middle = ['B', 'C', 'D'].map(
       (k) => h.llm.requests.find((r) => r.user.includes(`# Your ticket: Fan ${k.toLowerCase()}`))!,
     );
@@ -359,12 +363,36 @@ describe('limits and failures', () => {
     await h.click('orchestrate.approve', value, REQUESTER, ts);
     await h.waitForEnd(orchestrationId, 'completed');
     expect(h.llm.maxConcurrent).toBe(2);
-    // A's job went on with one of B, C and D and ran one more alongside; the third waited for a job.
+    // The start job ran A, went on with one of B, C and D and ran one more alongside; the third
+    // waited for a job of its own.
     const jobs = await stepJobsOf(h, orchestrationId);
     const steps = await Step.find({ orchestrationId }).lean();
     const keyOf = new Map(steps.map((s) => [String(s._id), s.key]));
-    expect(jobs.map((j) => keyOf.get(j.data.stepId)).sort()).toEqual(expect.arrayContaining(['ticket_a']));
-    expect(jobs).toHaveLength(2);
+    expect(jobs).toHaveLength(1);
+    expect(['ticket_b', 'ticket_c', 'ticket_d']).toContain(keyOf.get(jobs[0]!.data.stepId));
+    expect(steps.every((s) => s.status === 'succeeded' && s.attempts === 1)).toBe(true);
+  });
+
+  it('starts a run approved while every slot is busy with a job for each ready step', async () => {
+    h.llm.responder = scriptedResponder(eightTickets());
+    const busy = await h.propose('A run that keeps both slots busy');
+    const later = await h.propose('A run approved meanwhile');
+    h.llm.reset();
+    h.llm.delayMs = 300;
+    await h.click('orchestrate.approve', busy.value, REQUESTER, busy.ts);
+    // Both slots taken, and steps of the first run waiting for one.
+    await eventually(() => h.llm.requests.filter((r) => r.endedAt === null).length === 2, 5000, 'two calls in flight');
+    await h.click('orchestrate.approve', later.value, REQUESTER, later.ts);
+    await h.waitForEnd(busy.orchestrationId, 'completed');
+    await h.waitForEnd(later.orchestrationId, 'completed');
+    expect(h.llm.maxConcurrent).toBe(2);
+    // Its start job had no slot to run a step in: each of the five ready steps got a job of its own.
+    const steps = await Step.find({ orchestrationId: later.orchestrationId }).lean();
+    const firstWave = steps.filter((s) => ['a', 'b', 'c', 'd', 'e'].some((k) => s.key === `ticket_${k}`));
+    const jobs = await stepJobsOf(h, later.orchestrationId);
+    expect(jobs.map((j) => j.data.stepId).sort()).toEqual(expect.arrayContaining(firstWave.map((s) => String(s._id))));
+    const startJob = String((await startJobOf(h, later.orchestrationId))!._id);
+    expect(steps.some((s) => s.claimedBy === startJob)).toBe(false);
     expect(steps.every((s) => s.status === 'succeeded' && s.attempts === 1)).toBe(true);
   });
 

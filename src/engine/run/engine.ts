@@ -69,7 +69,11 @@ const RECOVERY_BEATS = 6;
  * process little, so a burst of requests is planned together rather than two by two.
  */
 const PLANNING_CONCURRENCY = 10;
-/** Start jobs at once: database writes and a post each. */
+/**
+ * Start jobs at once beyond those running steps: a start job runs the first ready step itself
+ * (and others alongside) while a step slot is free, for as long as its chain goes on; the others
+ * only write and enqueue, and end.
+ */
 const START_CONCURRENCY = 4;
 
 export class Engine {
@@ -106,7 +110,12 @@ export class Engine {
     const ctx = this.ctx;
     queue.define<PlanJobData>(JOBS.plan, (job) => runPlanJob(ctx, job), PLANNING_CONCURRENCY);
     queue.define<ReplanJobData>(JOBS.replan, (job) => runReplanJob(ctx, job), PLANNING_CONCURRENCY);
-    queue.define<StartJobData>(JOBS.start, (job) => runStartJob(ctx, job), START_CONCURRENCY);
+    queue.define<StartJobData>(
+      JOBS.start,
+      (job) => runStartJob(ctx, job),
+      deps.config.engine.maxParallel + START_CONCURRENCY,
+      (job) => renewStepLease(ctx, job),
+    );
     queue.define<StepJobData>(
       JOBS.step,
       (job) => runStepJob(ctx, job),

@@ -1,40 +1,67 @@
 /**
  * The start job: applies the approved plan (hires, team, project, tickets, run and steps),
- * announces the team, and enqueues every step that is ready. It resumes a run as well as it
- * starts one, since everything it does is idempotent.
+ * announces the team, and starts every step that is ready. It runs the first of them itself and
+ * others alongside while this process has room, as a step job goes on with what its step
+ * unblocked (stepJob.ts), so that the first wave's calls leave without a job each stored, locked
+ * and read back; the rest are enqueued. It resumes a run as well as it starts one, since
+ * everything it does is idempotent, and a re-run resumes the steps it claimed.
  */
 import type { Job } from 'agenda';
 import { hasCode } from '../../errors.js';
 import { Orchestration } from '../../models/orchestration.js';
+import { Step, type StepDoc } from '../../models/run.js';
 import { type Scaffolding, scaffold } from '../crew/scaffold.js';
 import type { OrchestrationId } from '../plan/ids.js';
+import { SETTLED_STEP_STATUSES } from '../plan/status.js';
 import type { EngineContext } from './context.js';
 import { fail } from './lifecycle.js';
 import type { StartJobData } from './queue.js';
-import { advance } from './scheduler.js';
+import { advance, type Continuation } from './scheduler.js';
+import { runChain } from './stepJob.js';
+import { type Chain, resumeChain } from './stepOutcome.js';
 import { loadOrchestration, transition } from './transition.js';
 
 export async function runStartJob(ctx: EngineContext, job: Job<StartJobData>): Promise<void> {
   const { orchestrationId: id } = job.attrs.data;
   // The start is the run's critical path until advance() hands it to the first steps.
-  ctx.announcer.foreground.hold(`run:${id}`);
-  try {
-    await start(ctx, id);
-  } finally {
-    ctx.announcer.foreground.release(`run:${id}`);
+  const started = async (chain: Chain | null) => {
+    ctx.announcer.foreground.hold(`run:${id}`);
+    try {
+      return await start(ctx, id, chain);
+    } finally {
+      ctx.announcer.foreground.release(`run:${id}`);
+    }
+  };
+  // Without a free step slot (or shutting down), every ready step is left to a job of its own.
+  if (ctx.queue.draining || !ctx.stepSlots.tryTake()) {
+    await started(null);
+    return;
   }
+  await runChain(ctx, job, [], started);
 }
 
-async function start(ctx: EngineContext, id: OrchestrationId): Promise<void> {
+async function start(ctx: EngineContext, id: OrchestrationId, chain: Chain | null): Promise<Continuation | null> {
   const doc = await loadOrchestration(id);
-  if (!doc || !(doc.status === 'approved' || doc.status === 'executing')) return;
+  if (!doc) return null;
+  // A re-run of this job (a retry, a crash) after some of the steps it ran had settled: their
+  // follow-up (posts, what they unblocked) is completed, and the step it was running resumed.
+  if (chain && doc.runId && doc.status !== 'approved') {
+    const settled = await Step.findOne({
+      runId: doc.runId,
+      claimedBy: chain.claimant,
+      status: { $in: SETTLED_STEP_STATUSES },
+      kind: { $ne: 'done' },
+    }).lean<StepDoc>();
+    if (settled) return resumeChain(ctx, doc, settled, chain);
+  }
+  if (!(doc.status === 'approved' || doc.status === 'executing')) return null;
   let scaffolding: Scaffolding;
   try {
     scaffolding = await scaffold(doc);
   } catch (error) {
     if (!hasCode(error, 'scaffold')) throw error;
     await fail(ctx, id, `Could not set up the run: ${error.message}.`);
-    return;
+    return null;
   }
   const { run } = scaffolding;
   const moved = await transition(id, 'approved', 'executing', {
@@ -42,12 +69,16 @@ async function start(ctx: EngineContext, id: OrchestrationId): Promise<void> {
     set: { runId: run._id, startedAt: new Date() },
   });
   // Not moved: a retry of this job after the move (go on), or a cancel meanwhile (say nothing more).
-  if (!moved && (await Orchestration.findById(id, { status: 1 }).lean())?.status !== 'executing') return;
+  if (!moved && (await Orchestration.findById(id, { status: 1 }).lean())?.status !== 'executing') return null;
   // The run card (the team and every step) is stored as the thread's first reply before any step
   // can post; a retry finds it stored. The first steps start before Slack has drawn anything:
   // the redraw is stored, and sent at Slack's pace while the steps run.
-  // advance() reads what is ready meanwhile, and enqueues once the card is stored.
+  // advance() reads what is ready meanwhile, and enqueues once the card is stored; in a chain, the
+  // steps' posts wait for it (chain.pending()).
   const runCard = ctx.announcer.startRunCard(moved ?? (await loadOrchestration(id)) ?? doc);
-  await advance(ctx, run._id, id, runCard);
-  await ctx.announcer.refresh(id, { wait: false });
+  const next = await advance(ctx, run._id, id, runCard, chain ? { ...chain, resume: true } : undefined);
+  const redraw = ctx.announcer.refresh(id, { wait: false });
+  if (chain) chain.defer(redraw);
+  else await redraw;
+  return next;
 }

@@ -26,14 +26,37 @@ import { draftFor, showProgress } from './stepProgress.js';
 import { executeWatched } from './watchedStep.js';
 
 export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Promise<void> {
-  const { stepId, orchestrationId } = job.attrs.data;
-  const ran = [stepId];
+  await ctx.stepSlots.take();
+  if (ctx.queue.draining) {
+    // Shut down while waiting for room: the job is left due, for the next instance.
+    ctx.stepSlots.release();
+    job.schedule(new Date());
+    return;
+  }
+  await runChain(ctx, job, [job.attrs.data.stepId], async (chain) => {
+    const { retryAt, next } = await runStep(ctx, job.attrs.data, chain);
+    if (retryAt) job.schedule(retryAt);
+    return next;
+  });
+}
+
+/**
+ * Runs `first` (in the step slot the job holds, released here) and then the job's chain: each
+ * step the last one unblocked is run here, by this job, rather than by a job of its own, and others
+ * alongside while the process has room (forks). Should the job be retried, or re-run after a
+ * crash, it resumes the steps it claimed. `ran`: the steps the job has run so far (its own).
+ */
+export async function runChain(
+  ctx: EngineContext,
+  job: Job,
+  ran: string[],
+  first: (chain: Chain) => Promise<Continuation | null>,
+): Promise<void> {
+  const { orchestrationId, stepId } = job.attrs.data as { orchestrationId: OrchestrationId; stepId?: string };
   const trailing: Promise<unknown>[] = [];
   const forks: Promise<unknown>[] = [];
-  // The chain: each step the last one unblocked is run here, by this job, rather than by a job of
-  // its own; should this job be retried, or re-run after a crash, it resumes the steps it claimed.
-  const runFrom = async (first: Continuation | null) => {
-    for (let step = first; step; ) {
+  const runFrom = async (from: Continuation | null) => {
+    for (let step = from; step; ) {
       // Two branches of this job settling together may both find the same step ready; it is this
       // job's claim either way (see claim), so the second branch stops here.
       if (ran.includes(String(step._id))) return;
@@ -62,17 +85,8 @@ export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Pro
     },
   };
   let failure: unknown = null;
-  await ctx.stepSlots.take();
-  if (ctx.queue.draining) {
-    // Shut down while waiting for room: the job is left due, for the next instance.
-    ctx.stepSlots.release();
-    job.schedule(new Date());
-    return;
-  }
   try {
-    const { retryAt, next } = await runStep(ctx, job.attrs.data, chain);
-    if (retryAt) job.schedule(retryAt);
-    await runFrom(next);
+    await runFrom(await first(chain));
   } catch (error) {
     failure = error;
   } finally {
@@ -96,7 +110,10 @@ export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Pro
   }
   if (failure) {
     // Agenda retries the job with backoff; it resumes from the stored steps and never redoes a call.
-    if (!ctx.queue.handingBack) ctx.logger.warn(`step job ${stepId} will be retried: ${describeError(failure)}`);
+    if (!ctx.queue.handingBack)
+      ctx.logger.warn(
+        `${stepId ? `step job ${stepId}` : `start job of ${orchestrationId}`} will be retried: ${describeError(failure)}`,
+      );
     throw failure;
   }
 }
