@@ -14,6 +14,7 @@ import { Run, Step } from '../../src/models/run.js';
 import { SlackPost } from '../../src/models/slackPost.js';
 import { Team } from '../../src/models/team.js';
 import { TicketModel } from '../../src/models/ticket.js';
+import { tenantOf, withTenant } from '../../src/tenant.js';
 import { sampleProposal } from '../fixtures.js';
 import { CHANNEL, eventually, type Harness, REQUESTER, scriptedResponder, startHarness } from '../helpers/harness.js';
 
@@ -489,6 +490,22 @@ describe('limits and failures', () => {
     await scaffold(doc);
     await scaffold(doc);
     expect(await count()).toEqual(before);
+    // A crash that cut the last round of writes short: the team, the project's tickets and some of
+    // the steps were never made. A retry makes them, and everything refers to what exists.
+    await Team.deleteMany({ orchestrationId });
+    await TicketModel.deleteMany({ orchestrationId });
+    await Step.deleteMany({ orchestrationId, kind: { $ne: 'ticket' } });
+    await withTenant(tenantOf(doc), () => scaffold(doc));
+    expect(await count()).toEqual(before);
+    const [team, project, run] = await Promise.all([
+      Team.findOne({ orchestrationId }).lean(),
+      Project.findOne({ orchestrationId }).lean(),
+      Run.findOne({ orchestrationId }).lean(),
+    ]);
+    expect([String(project!.teamId), String(run!.teamId)]).toEqual([String(team!._id), String(team!._id)]);
+    expect(String(run!.projectId)).toBe(String(project!._id));
+    const steps = await Step.find({ orchestrationId }).lean();
+    expect(steps.every((s) => String(s.runId) === String(run!._id))).toBe(true);
     // Hires are in the roster for later proposals.
     const later = await h.propose();
     const ask = h.llm.requests.filter((r) => r.toolName === 'propose_plan').at(-1)!;

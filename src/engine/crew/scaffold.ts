@@ -3,8 +3,10 @@
  * and its tickets, and creates the run with its steps from the materialized pipeline. Every
  * phase looks for what a previous, interrupted attempt made before making it, so a retry after
  * a crash creates no duplicates. What can be read or written at once is (the start of a run is
- * on its critical path): the lookups together, the hires together, the tickets and the steps in
- * one write each.
+ * on its critical path): the lookups together, the hires together, then the team, the project,
+ * the run, the tickets and the steps together. A crash may cut that last round part-way, so the
+ * team, the project and the run take their orchestration's id as their own: a retry makes the
+ * missing ones with the ids that those already made refer to.
  */
 import type { Types } from 'mongoose';
 import { ScaffoldError } from '../../errors.js';
@@ -29,11 +31,14 @@ export async function resolveRoles(
   orchestrationId: Types.ObjectId,
   proposal: Proposal,
 ): Promise<{ roles: Record<string, ResolvedRole>; hired: Set<string> }> {
+  const hires = proposal.roles.filter((role) => role.hire);
   // A plan approved before one of its agents was retired still runs with that agent.
-  const roster = await rosterAgents({ includeRetired: true });
+  const [roster, madeBefore] = await Promise.all([
+    rosterAgents({ includeRetired: true }),
+    hires.length ? Agent.find({ 'hiredFor.orchestrationId': orchestrationId }).lean<AgentDoc[]>() : [],
+  ]);
   const byName = new Map(roster.map((a) => [a.name.toLowerCase(), a]));
-  const roles: Record<string, ResolvedRole> = {};
-  const hired = new Set<string>();
+  const hiredBefore = new Map(madeBefore.map((a) => [a.hiredFor?.roleKey, a]));
   const agents = await Promise.all(
     proposal.roles.map(async (role): Promise<AgentDoc> => {
       if (!role.hire) {
@@ -42,13 +47,8 @@ export async function resolveRoles(
           throw new ScaffoldError(`the agent "${role.existingAgent}" for ${role.title} is no longer in the roster`);
         return agent;
       }
-      hired.add(role.key);
-      const agent = await Agent.findOne({
-        'hiredFor.orchestrationId': orchestrationId,
-        'hiredFor.roleKey': role.key,
-      }).lean<AgentDoc>();
       return (
-        agent ??
+        hiredBefore.get(role.key) ??
         (
           await Agent.create({
             name: role.hire.name,
@@ -62,50 +62,37 @@ export async function resolveRoles(
       );
     }),
   );
+  const roles: Record<string, ResolvedRole> = {};
   for (const [i, role] of proposal.roles.entries()) {
     const agent = agents[i]!;
     roles[role.key] = { agentId: String(agent._id), name: agent.name, title: role.title, persona: agent.persona };
   }
-  return { roles, hired };
+  return { roles, hired: new Set(hires.map((role) => role.key)) };
 }
 
 export async function scaffold(doc: OrchestrationDoc): Promise<Scaffolding> {
   const proposal = doc.proposal;
   if (!proposal || doc.approvedRevision === null) throw new ScaffoldError('the orchestration has no approved proposal');
-  const [{ roles, hired }, teamFound, projectFound, runFound, ticketsFound] = await Promise.all([
+  const [{ roles, hired }, teamFound, projectFound, runFound, ticketsFound, stepsFound] = await Promise.all([
     resolveRoles(doc._id, proposal),
     Team.findOne({ orchestrationId: doc._id }).lean(),
     Project.findOne({ orchestrationId: doc._id }).lean(),
     Run.findOne({ orchestrationId: doc._id }).lean<RunDoc>(),
     TicketModel.find({ orchestrationId: doc._id }, { key: 1 }).lean(),
+    Step.find({ orchestrationId: doc._id }, { key: 1, runId: 1 }).lean(),
   ]);
   const lead = roles[proposal.synthesis.role]!;
-  const teamName = `${lead.name}'s crew`;
-
-  const team =
-    teamFound ??
-    (
-      await Team.create({
-        orchestrationId: doc._id,
-        name: teamName,
-        channelId: doc.channelId,
-        leadAgentId: lead.agentId,
-        members: proposal.roles.map((r) => ({ roleKey: r.key, agentId: roles[r.key]!.agentId })),
-      })
-    ).toObject();
-
-  const project =
-    projectFound ??
-    (
-      await Project.create({ orchestrationId: doc._id, teamId: team._id, name: doc.goal.slice(0, 120), goal: doc.goal })
-    ).toObject();
+  // Made by an earlier attempt (perhaps before these took the orchestration's id), or made now.
+  const teamId = teamFound?._id ?? doc._id;
+  const projectId = projectFound?._id ?? doc._id;
+  const runId = runFound?._id ?? doc._id;
 
   const filed = new Set(ticketsFound.map((t) => t.key));
   const tickets = proposal.tickets
     .filter((ticket) => !filed.has(ticket.key))
     .map((ticket) => ({
       orchestrationId: doc._id,
-      projectId: project._id,
+      projectId,
       key: ticket.key,
       title: ticket.title,
       description: ticket.description,
@@ -120,23 +107,11 @@ export async function scaffold(doc: OrchestrationDoc): Promise<Scaffolding> {
     roles,
     ids: { orchestrationId: String(doc._id) },
   });
-  const [run] = await Promise.all([
-    runFound ??
-      Run.create({
-        orchestrationId: doc._id,
-        teamId: team._id,
-        projectId: project._id,
-        pipeline,
-        startedAt: new Date(),
-      }).then((created) => created.toObject<RunDoc>()),
-    tickets.length ? TicketModel.insertMany(tickets) : null,
-  ]);
-
-  const existing = new Set(runFound ? (await Step.find({ runId: run._id }, { key: 1 }).lean()).map((s) => s.key) : []);
+  const existing = new Set(stepsFound.filter((s) => String(s.runId) === String(runId)).map((s) => s.key));
   const steps = [...pipeline.steps.entries()]
     .filter(([, step]) => !existing.has(step.key))
     .map(([order, step]) => ({
-      runId: run._id,
+      runId,
       orchestrationId: doc._id,
       key: step.key,
       kind: step.kind,
@@ -149,7 +124,32 @@ export async function scaffold(doc: OrchestrationDoc): Promise<Scaffolding> {
       reviewGate: step.review === true,
       order,
     }));
-  // In the pipeline's order, in one write; a crash part-way leaves the first ones, and a retry adds the rest.
-  if (steps.length) await Step.insertMany(steps);
+
+  const [team, , run] = await Promise.all([
+    teamFound ??
+      Team.create({
+        _id: teamId,
+        orchestrationId: doc._id,
+        name: `${lead.name}'s crew`,
+        channelId: doc.channelId,
+        leadAgentId: lead.agentId,
+        members: proposal.roles.map((r) => ({ roleKey: r.key, agentId: roles[r.key]!.agentId })),
+      }).then((created) => created.toObject()),
+    projectFound ??
+      Project.create({
+        _id: projectId,
+        orchestrationId: doc._id,
+        teamId,
+        name: doc.goal.slice(0, 120),
+        goal: doc.goal,
+      }),
+    runFound ??
+      Run.create({ _id: runId, orchestrationId: doc._id, teamId, projectId, pipeline, startedAt: new Date() }).then(
+        (created) => created.toObject<RunDoc>(),
+      ),
+    tickets.length ? TicketModel.insertMany(tickets) : null,
+    // In the pipeline's order, in one write; a crash part-way leaves the first ones, and a retry adds the rest.
+    steps.length ? Step.insertMany(steps) : null,
+  ]);
   return { run, roles, hired, teamName: team.name };
 }
