@@ -143,10 +143,7 @@ export class Announcer {
    */
   async refresh(id: OrchestrationId, { urgent = true, wait = true } = {}): Promise<void> {
     try {
-      await Promise.all([
-        this.live.touch('proposal', id, { now: urgent, wait }),
-        this.live.touch('runCard', id, { now: urgent, wait }),
-      ]);
+      await this.live.touch(['proposal', 'runCard'], id, { now: urgent, wait });
       // A change of state shows on the requester's Home tab too (coalesced per person).
       const doc = urgent ? await Orchestration.findById(id, { requesterId: 1 }).lean() : null;
       if (doc) this.home.touch(doc.requesterId);

@@ -73,21 +73,30 @@ export class LiveMessages {
   }
 
   /**
-   * The message's state changed. `now`: a change people wait to see (a status, an edit): drawn at
-   * once, after the update in flight, ahead of routine updates; awaited unless `wait` is false
-   * (the engine, whose next step must not wait for Slack; the change is stored, so a sweep draws
-   * it should this process die). Otherwise (a step event) coalesced.
+   * The messages' state changed (`kinds`: the orchestration's messages it shows in, marked in one
+   * write). `now`: a change people wait to see (a status, an edit): drawn at once, after the update
+   * in flight, ahead of routine updates; awaited unless `wait` is false (the engine, whose next step
+   * must not wait for Slack; the change is stored, so a sweep draws it should this process die).
+   * Otherwise (a step event) coalesced.
    */
-  async touch(kind: LiveKind, id: OrchestrationId, { now = false, wait = true } = {}): Promise<void> {
-    const key = keyOf(kind, id);
-    const res = await LiveMessage.updateOne(
-      { key },
+  async touch(kinds: LiveKind | LiveKind[], id: OrchestrationId, { now = false, wait = true } = {}): Promise<void> {
+    const keys = [kinds].flat().map((kind) => keyOf(kind, id));
+    const res = await LiveMessage.updateMany(
+      { key: { $in: keys } },
       { $inc: { version: 1 }, ...(now ? { $set: { lastDrawnAt: null } } : {}) },
     );
-    if (res.matchedCount !== 1) return;
-    if (!now) return this.schedule(key, 0);
-    this.urgent.add(key);
-    const drawn = this.flushAfterCurrent(key);
+    if (!res.matchedCount) return;
+    // Not all of them posted yet (no run card before the run): only those that are are drawn.
+    const marked =
+      res.matchedCount === keys.length
+        ? keys
+        : (await LiveMessage.find({ key: { $in: keys } }, { key: 1 }).lean()).map((m) => m.key);
+    if (!now) {
+      for (const key of marked) this.schedule(key, 0);
+      return;
+    }
+    for (const key of marked) this.urgent.add(key);
+    const drawn = Promise.all(marked.map((key) => this.flushAfterCurrent(key)));
     if (wait) await drawn;
   }
 
@@ -145,39 +154,49 @@ export class LiveMessages {
       { returnDocument: 'after' },
     ).lean<LiveMessageDoc>();
     if (!claimed) return this.schedule(key, this.options.intervalMs); // another process is drawing it
-    let retryAt: number | null = null;
+    let outcome: DrawOutcome;
     try {
       // As the message's workspace, whoever asked for the redraw (a sweep serves them all).
-      retryAt = await withTenant(tenantOf(claimed), () => this.draw(claimed, now.getTime()));
-    } finally {
-      await LiveMessage.updateOne({ _id: claimed._id }, { $set: { leaseUntil: null } });
+      outcome = await withTenant(tenantOf(claimed), () => this.draw(claimed, now.getTime()));
+    } catch (error) {
+      await this.letGo(claimed, {});
+      throw error;
     }
-    const fresh = await LiveMessage.findById(claimed._id, { version: 1, drawnVersion: 1, lastDrawnAt: 1 }).lean();
+    const fresh = await this.letGo(claimed, outcome.update);
     if (!fresh || fresh.version <= fresh.drawnVersion) return;
     const notBefore = fresh.lastDrawnAt ? new Date(fresh.lastDrawnAt).getTime() + this.options.intervalMs : Date.now();
-    this.schedule(key, Math.max(retryAt ?? 0, notBefore) - Date.now());
+    this.schedule(key, Math.max(outcome.retryAt ?? 0, notBefore) - Date.now());
   }
 
-  /** One update, if one is due; returns when to try again after a failure. */
-  private async draw(doc: LiveMessageDoc, now: number): Promise<number | null> {
-    if (doc.version <= doc.drawnVersion) return null;
+  /**
+   * Lets go of a message this process drew, storing how the draw went in the same write (the
+   * drawn version, or when to try again); returns the message as stored then, with any change
+   * made meanwhile.
+   */
+  private letGo(doc: LiveMessageDoc, update: DrawOutcome['update']) {
+    return LiveMessage.findOneAndUpdate(
+      { _id: doc._id },
+      { ...update, $set: { ...update.$set, leaseUntil: null } },
+      { returnDocument: 'after', projection: { version: 1, drawnVersion: 1, lastDrawnAt: 1 } },
+    ).lean<Pick<LiveMessageDoc, 'version' | 'drawnVersion' | 'lastDrawnAt'>>();
+  }
+
+  /** One update, if one is due: what to store of it, and when to try again after a failure. */
+  private async draw(doc: LiveMessageDoc, now: number): Promise<DrawOutcome> {
+    if (doc.version <= doc.drawnVersion) return { retryAt: null, update: {} };
     const notBefore = Math.max(
       doc.lastDrawnAt ? new Date(doc.lastDrawnAt).getTime() + this.options.intervalMs : 0,
       new Date(doc.nextAt).getTime(),
     );
-    if (now < notBefore) return notBefore;
+    if (now < notBefore) return { retryAt: notBefore, update: {} };
     const version = doc.version;
     const id = String(doc.orchestrationId) as OrchestrationId;
     const message = await this.render(doc.kind, id, doc.channelId);
-    const drawn = (at: Date | null) =>
-      LiveMessage.updateOne(
-        { _id: doc._id },
-        { $max: { drawnVersion: version }, $set: { attempts: 0, ...(at ? { lastDrawnAt: at } : {}) } },
-      );
-    if (!message) {
-      await drawn(null);
-      return null;
-    }
+    const drawn = (at: Date | null): DrawOutcome => ({
+      retryAt: null,
+      update: { $max: { drawnVersion: version }, $set: { attempts: 0, ...(at ? { lastDrawnAt: at } : {}) } },
+    });
+    if (!message) return drawn(null);
     const key = doc.key;
     await this.gate.turn(updateScope(), { urgent: this.urgent.delete(key) });
     try {
@@ -187,38 +206,43 @@ export class LiveMessages {
         text: message.text,
         blocks: message.blocks,
       });
-      await drawn(new Date());
-      return null;
+      return drawn(new Date());
     } catch (error) {
       return this.failed(doc, version, error);
     }
   }
 
-  private async failed(doc: LiveMessageDoc, version: number, error: unknown): Promise<number | null> {
+  private async failed(doc: LiveMessageDoc, version: number, error: unknown): Promise<DrawOutcome> {
     const failure = classifyFailure(error);
     if (failure.kind === 'rate_limited') {
       this.gate.pause(updateScope(), failure.retryAfterMs);
-      return this.retryAt(doc, Date.now() + failure.retryAfterMs, false);
+      return retryAt(Date.now() + failure.retryAfterMs, false);
     }
     if (failure.kind === 'refused') {
-      if (await this.options.onRefused?.(doc, failure.reason)) return this.retryAt(doc, Date.now(), false);
+      if (await this.options.onRefused?.(doc, failure.reason)) return retryAt(Date.now(), false);
       this.logger.warn(`Slack refused an update of ${doc.key}: ${failure.reason}`);
-      await LiveMessage.updateOne({ _id: doc._id }, { $max: { drawnVersion: version } });
-      return null;
+      return { retryAt: null, update: { $max: { drawnVersion: version } } };
     }
     if (doc.attempts + 1 >= MAX_ATTEMPTS) {
       this.logger.error(`gave up updating ${doc.key} after ${MAX_ATTEMPTS} attempts: ${failure.reason}`);
-      await LiveMessage.updateOne({ _id: doc._id }, { $max: { drawnVersion: version }, $set: { attempts: 0 } });
-      return null;
+      return { retryAt: null, update: { $max: { drawnVersion: version }, $set: { attempts: 0 } } };
     }
-    return this.retryAt(doc, Date.now() + this.options.retryBaseMs * 2 ** doc.attempts, true);
-  }
-
-  private async retryAt(doc: LiveMessageDoc, at: number, counts: boolean): Promise<number> {
-    await LiveMessage.updateOne(
-      { _id: doc._id },
-      { $set: { nextAt: new Date(at) }, ...(counts ? { $inc: { attempts: 1 } } : {}) },
-    );
-    return at;
+    return retryAt(Date.now() + this.options.retryBaseMs * 2 ** doc.attempts, true);
   }
 }
+
+/** How a draw went, as stored when the message is let go: drawn (up to a version), or tried again at `retryAt`. */
+interface DrawOutcome {
+  retryAt: number | null;
+  update: {
+    $max?: { drawnVersion: number };
+    $set?: { attempts?: number; lastDrawnAt?: Date; nextAt?: Date };
+    $inc?: { attempts: number };
+  };
+}
+
+/** Not drawn this time: another try at `at` (a failure `counts` towards giving up). */
+const retryAt = (at: number, counts: boolean): DrawOutcome => ({
+  retryAt: at,
+  update: { $set: { nextAt: new Date(at) }, ...(counts ? { $inc: { attempts: 1 } } : {}) },
+});

@@ -6,7 +6,7 @@
 
 import { WebClient } from '@slack/web-api';
 import mongoose from 'mongoose';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type EmbeddedServer, startEmbeddedMongo } from '../../../src/db.js';
 import { type OrchestrationId, orchestrationIdOf } from '../../../src/engine/plan/ids.js';
 import { LiveMessages } from '../../../src/engine/slack/liveMessages.js';
@@ -182,7 +182,7 @@ describe('the outbox', () => {
 });
 
 describe('live messages', () => {
-  async function liveMessage(intervalMs: number) {
+  async function liveMessage(intervalMs: number, kind: 'runCard' | 'proposal' = 'runCard') {
     const { id } = await orchestrationWithThread();
     const posted = await client.chat.postMessage({ channel: CHANNEL, text: 'state 0' });
     let state = 0;
@@ -197,7 +197,7 @@ describe('live messages', () => {
         leaseMs: 5000,
       },
     );
-    await live.register('runCard', id, CHANNEL, posted.ts!, { slackTeamId: TEAM_ID, slackEnterpriseId: null });
+    await live.register(kind, id, CHANNEL, posted.ts!, { slackTeamId: TEAM_ID, slackEnterpriseId: null });
     const updatesOf = () => slack.callsTo('chat.update').filter((c) => c.args.ts === posted.ts);
     const setState = (n: number) => {
       state = n;
@@ -217,6 +217,25 @@ describe('live messages', () => {
     await live.idle();
     expect(updatesOf().length - 1).toBeLessThanOrEqual(2);
     live.stop();
+  });
+
+  it('marks the plan message and the run card together, and draws only the one posted so far', async () => {
+    const { id, live, updatesOf, setState, drawn } = await liveMessage(20, 'proposal');
+    await eventually(() => updatesOf().length === 1, 5000, 'the first drawing');
+    const claims = vi.spyOn(LiveMessage, 'findOneAndUpdate');
+    try {
+      setState(1);
+      await live.touch(['proposal', 'runCard'], id, { now: true });
+      expect(drawn()).toBe('state 1');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // No run card was posted (no run yet): nothing tries to draw one, now or on a timer.
+      const keys = claims.mock.calls.map(([filter]) => String((filter as { key?: string } | undefined)?.key));
+      expect(keys.filter((key) => key.endsWith(':runCard'))).toEqual([]);
+      expect(keys).toContain(`${id}:proposal`);
+    } finally {
+      claims.mockRestore();
+      live.stop();
+    }
   });
 
   it('ends showing the last stored state when Slack rate-limits and fails updates in between', async () => {
