@@ -3,7 +3,7 @@
  * exactly $10 (input is free, 10 output tokens at $1 each) and the fake LLM bills all 10.
  */
 import mongoose from 'mongoose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encodeControlValue, InputIds, ViewIds } from '../../src/blocks/actionIds.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { reserve, settle } from '../../src/engine/money/budget.js';
@@ -199,6 +199,39 @@ describe('reservations', () => {
     expect(b.reservedUsd + b.spentUsd).toBeLessThanOrEqual(5.5);
     expect(b.holds).toHaveLength(5);
     expect(mongoose.connection.readyState).toBe(1);
+  });
+
+  it('books a wave of reservations and settles made together in two writes each, to the cent', async () => {
+    const o = await Orchestration.create({
+      slackTeamId: TEAM_ID,
+      requesterId: 'U1',
+      channelId: 'C1',
+      goal: 'wave',
+      status: 'executing',
+      budget: { maxUsd: 10, spentUsd: 0, reservedUsd: 0, warned: false },
+    });
+    const id = orchestrationIdOf(o);
+    const writes = vi.spyOn(Orchestration, 'updateOne');
+    try {
+      const reserved = await Promise.all(Array.from({ length: 8 }, (_, i) => reserve(id, 1, `step:${i}`)));
+      expect(reserved.every((r) => r.ok)).toBe(true);
+      expect(writes).toHaveBeenCalledTimes(2);
+      let b = (await doc(String(o._id))).budget;
+      expect([b.reservedUsd, b.holds?.length]).toEqual([8, 8]);
+      expect(new Set(b.holds?.map((h) => h.holder)).size).toBe(8);
+      writes.mockClear();
+      const holdIds = reserved.flatMap((r) => (r.ok ? [r.holdId] : []));
+      const settled = await Promise.all(holdIds.map((holdId) => settle(id, holdId, 1, 0.125)));
+      expect(settled).toEqual(Array(8).fill(true));
+      expect(writes).toHaveBeenCalledTimes(2);
+      b = (await doc(String(o._id))).budget;
+      expect([b.spentUsd, b.reservedUsd, b.holds?.length]).toEqual([1, 0, 0]);
+      // Settled already: a second settle of each books nothing.
+      expect(await Promise.all(holdIds.map((holdId) => settle(id, holdId, 1, 0.125)))).toEqual(Array(8).fill(false));
+      expect((await doc(String(o._id))).budget.spentUsd).toBe(1);
+    } finally {
+      writes.mockRestore();
+    }
   });
 
   it('refuses a run after cancel: a closed orchestration reserves nothing', async () => {

@@ -9,6 +9,7 @@ import { type BudgetHold, Orchestration } from '../../models/orchestration.js';
 import { Step } from '../../models/run.js';
 import type { OrchestrationId } from '../plan/ids.js';
 import { ACTIVE_STATUSES, type OrchestrationStatus } from '../plan/status.js';
+import { groupCommit } from './groupCommit.js';
 
 /**
  * `budget` with `waitable`: the call would fit but for other calls' reservations, which may yet
@@ -26,50 +27,102 @@ const OPEN_STATUSES = [...ACTIVE_STATUSES];
  * Reserves `usd` for `holder` (e.g. "step:<id>") if spent + reserved + usd stays within the cap.
  * One conditional update decides it on the server, so parallel steps cannot together pass the
  * cap; the hold is recorded in the same update, so a crash can never leave it unaccounted for.
+ * Reservations made together in this process go in one update when they all fit (see
+ * groupCommit.ts); otherwise each is decided on its own, in turn.
  */
-export async function reserve(
+export function reserve(
   orchestrationId: OrchestrationId,
   usd: number,
   holder = 'call',
   statuses: readonly OrchestrationStatus[] = OPEN_STATUSES,
 ): Promise<ReserveOutcome> {
-  const amount = roundUsd(usd);
-  const holdId = new Types.ObjectId().toHexString();
+  return reserveLane(`${orchestrationId}:${statuses.join()}`, {
+    orchestrationId,
+    usd: roundUsd(usd),
+    holder,
+    statuses,
+  });
+}
+
+interface Reservation {
+  orchestrationId: OrchestrationId;
+  usd: number;
+  holder: string;
+  statuses: readonly OrchestrationStatus[];
+}
+
+/** Reserves the sum of `reservations`, each with a hold of its own, if the sum fits: one update, all or none. */
+async function reserveAll(reservations: Reservation[]): Promise<string[] | null> {
+  const { orchestrationId, statuses } = reservations[0]!;
+  const total = roundUsd(reservations.reduce((sum, r) => sum + r.usd, 0));
+  const at = new Date();
+  const holds = reservations.map((r) => ({ id: new Types.ObjectId().toHexString(), holder: r.holder, usd: r.usd, at }));
   const fits = {
-    $lte: [{ $add: ['$budget.spentUsd', '$budget.reservedUsd', amount] }, { $add: ['$budget.maxUsd', 1e-9] }],
+    $lte: [{ $add: ['$budget.spentUsd', '$budget.reservedUsd', total] }, { $add: ['$budget.maxUsd', 1e-9] }],
   };
   const reserved = await Orchestration.updateOne(
     { _id: orchestrationId, status: { $in: [...statuses] }, $expr: fits },
-    {
-      $inc: { 'budget.reservedUsd': amount },
-      $push: { 'budget.holds': { id: holdId, holder, usd: amount, at: new Date() } },
-    },
+    { $inc: { 'budget.reservedUsd': total }, $push: { 'budget.holds': { $each: holds } } },
   );
-  if (reserved.modifiedCount === 1) return { ok: true, holdId };
-  const doc = await Orchestration.findById(orchestrationId, { status: 1, budget: 1 }).lean();
-  if (!doc || !statuses.includes(doc.status)) return { ok: false, reason: 'closed' };
-  return { ok: false, reason: 'budget', waitable: doc.budget.spentUsd + amount <= doc.budget.maxUsd + 1e-9 };
+  return reserved.modifiedCount === 1 ? holds.map((h) => h.id) : null;
 }
+
+const reserveLane = groupCommit<Reservation, ReserveOutcome>(
+  async (r) => {
+    const [holdId] = (await reserveAll([r])) ?? [];
+    if (holdId) return { ok: true, holdId };
+    const doc = await Orchestration.findById(r.orchestrationId, { status: 1, budget: 1 }).lean();
+    if (!doc || !r.statuses.includes(doc.status)) return { ok: false, reason: 'closed' };
+    return { ok: false, reason: 'budget', waitable: doc.budget.spentUsd + r.usd <= doc.budget.maxUsd + 1e-9 };
+  },
+  async (all) => (await reserveAll(all))?.map((holdId) => ({ ok: true, holdId })) ?? null,
+);
 
 /**
  * Releases a hold and books the real cost, in one atomic update. It only applies while the hold
- * exists, so a hold is settled exactly once even if a resumed step already released it.
+ * exists, so a hold is settled exactly once even if a resumed step already released it. Settles
+ * made together in this process go in one update when every one of their holds is still there.
  */
-export async function settle(
+export function settle(
   orchestrationId: OrchestrationId,
   holdId: string,
   reservedUsd: number,
   actualUsd: number,
 ): Promise<boolean> {
+  return settleLane(orchestrationId, { orchestrationId, holdId, reservedUsd, actualUsd });
+}
+
+interface Settlement {
+  orchestrationId: OrchestrationId;
+  holdId: string;
+  reservedUsd: number;
+  actualUsd: number;
+}
+
+/** Releases every hold of `settlements` and books their costs, if every one of those holds exists: all or none. */
+async function settleAll(settlements: Settlement[]): Promise<boolean> {
+  const ids = settlements.map((s) => s.holdId);
+  // The same hold twice would be booked twice by one update: each is then settled on its own.
+  if (new Set(ids).size !== ids.length) return false;
+  const sum = (pick: (s: Settlement) => number) => settlements.reduce((total, s) => total + roundUsd(pick(s)), 0);
   const res = await Orchestration.updateOne(
-    { _id: orchestrationId, 'budget.holds.id': holdId },
+    { _id: settlements[0]!.orchestrationId, $and: ids.map((id) => ({ 'budget.holds.id': id })) },
     {
-      $inc: { 'budget.spentUsd': roundUsd(actualUsd), 'budget.reservedUsd': -roundUsd(reservedUsd) },
-      $pull: { 'budget.holds': { id: holdId } },
+      $inc: {
+        'budget.spentUsd': roundUsd(sum((s) => s.actualUsd)),
+        'budget.reservedUsd': -roundUsd(sum((s) => s.reservedUsd)),
+      },
+      // `$or`, not `id: { $in }`: the embedded database ignores an `$in` condition in `$pull`.
+      $pull: { 'budget.holds': { $or: ids.map((id) => ({ id })) } },
     },
   );
   return res.modifiedCount === 1;
 }
+
+const settleLane = groupCommit<Settlement, boolean>(
+  (s) => settleAll([s]),
+  async (all) => ((await settleAll(all)) ? all.map(() => true) : null),
+);
 
 /** A hold held for a step ("step:<id>"): its step's id, else null (planning). */
 function stepOf(holder: string): string | null {
