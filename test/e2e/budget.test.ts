@@ -168,16 +168,20 @@ describe('a server that reports no usage', () => {
   });
 });
 
+/** An orchestration with nothing spent, straight in the database: what the budget functions act on. */
+const bareOrchestration = (goal: string, status: 'executing' | 'cancelled', maxUsd: number) =>
+  Orchestration.create({
+    slackTeamId: TEAM_ID,
+    requesterId: 'U1',
+    channelId: 'C1',
+    goal,
+    status,
+    budget: { maxUsd, spentUsd: 0, reservedUsd: 0, warned: false },
+  });
+
 describe('reservations', () => {
   it('parallel reservations racing for the last dollars never exceed the cap', async () => {
-    const o = await Orchestration.create({
-      slackTeamId: TEAM_ID,
-      requesterId: 'U1',
-      channelId: 'C1',
-      goal: 'race',
-      status: 'executing',
-      budget: { maxUsd: 5.5, spentUsd: 0, reservedUsd: 0, warned: false },
-    });
+    const o = await bareOrchestration('race', 'executing', 5.5);
     const outcomes = await Promise.all(Array.from({ length: 20 }, () => reserve(orchestrationIdOf(o), 1)));
     expect(outcomes.filter((x) => x.ok)).toHaveLength(5);
     expect(outcomes.filter((x) => !x.ok).every((x) => !x.ok && x.reason === 'budget')).toBe(true);
@@ -202,14 +206,7 @@ describe('reservations', () => {
   });
 
   it('books a wave of reservations and settles made together in two writes each, to the cent', async () => {
-    const o = await Orchestration.create({
-      slackTeamId: TEAM_ID,
-      requesterId: 'U1',
-      channelId: 'C1',
-      goal: 'wave',
-      status: 'executing',
-      budget: { maxUsd: 10, spentUsd: 0, reservedUsd: 0, warned: false },
-    });
+    const o = await bareOrchestration('wave', 'executing', 10);
     const id = orchestrationIdOf(o);
     const writes = vi.spyOn(Orchestration, 'updateOne');
     try {
@@ -235,14 +232,7 @@ describe('reservations', () => {
   });
 
   it('refuses a run after cancel: a closed orchestration reserves nothing', async () => {
-    const o = await Orchestration.create({
-      slackTeamId: TEAM_ID,
-      requesterId: 'U1',
-      channelId: 'C1',
-      goal: 'closed',
-      status: 'cancelled',
-      budget: { maxUsd: 5, spentUsd: 0, reservedUsd: 0, warned: false },
-    });
+    const o = await bareOrchestration('closed', 'cancelled', 5);
     expect(await reserve(orchestrationIdOf(o), 1)).toEqual({ ok: false, reason: 'closed' });
   });
 });
