@@ -391,7 +391,7 @@ describe('limits and failures', () => {
     const steps = await Step.find({ orchestrationId: later.orchestrationId }).lean();
     const firstWave = steps.filter((s) => ['a', 'b', 'c', 'd', 'e'].some((k) => s.key === `ticket_${k}`));
     const jobs = await stepJobsOf(h, later.orchestrationId);
-    expect(jobs.map((j) => j.data.stepId).sort()).toEqual(expect.arrayContaining(firstWave.map((s) => String(s._id))));
+    expect(jobs.map((j) => j.data.stepId)).toEqual(expect.arrayContaining(firstWave.map((s) => String(s._id))));
     const startJob = String((await startJobOf(h, later.orchestrationId))!._id);
     expect(steps.some((s) => s.claimedBy === startJob)).toBe(false);
     expect(steps.every((s) => s.status === 'succeeded' && s.attempts === 1)).toBe(true);

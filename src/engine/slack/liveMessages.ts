@@ -79,8 +79,8 @@ export class LiveMessages {
    * must not wait for Slack; the change is stored, so a sweep draws it should this process die).
    * Otherwise (a step event) coalesced.
    */
-  async touch(kinds: LiveKind | LiveKind[], id: OrchestrationId, { now = false, wait = true } = {}): Promise<void> {
-    const keys = [kinds].flat().map((kind) => keyOf(kind, id));
+  async touch(kinds: LiveKind[], id: OrchestrationId, { now = false, wait = true } = {}): Promise<void> {
+    const keys = kinds.map((kind) => keyOf(kind, id));
     const res = await LiveMessage.updateMany(
       { key: { $in: keys } },
       { $inc: { version: 1 }, ...(now ? { $set: { lastDrawnAt: null } } : {}) },

@@ -211,7 +211,7 @@ describe('live messages', () => {
     await eventually(() => updatesOf().length === 1, 5000, 'the first drawing');
     for (let n = 1; n <= 10; n++) {
       setState(n);
-      await live.touch('runCard', id);
+      await live.touch(['runCard'], id);
     }
     await eventually(() => drawn() === 'state 10', 10_000, 'the last state drawn');
     await live.idle();
@@ -243,7 +243,7 @@ describe('live messages', () => {
     slack.chaos({ rateLimitEvery: 3, retryAfterSeconds: 1, serverErrorRatio: 0.2, seed: 5, methods: ['chat.update'] });
     for (let n = 1; n <= 8; n++) {
       setState(n);
-      await live.touch('runCard', id, { now: n % 2 === 0 });
+      await live.touch(['runCard'], id, { now: n % 2 === 0 });
     }
     await eventually(
       async () => {
