@@ -333,6 +333,39 @@ describe('a chain retried', () => {
     expect(at('Result of Link b')).toBeGreaterThan(at('Result of Link a'));
     expect(at('Result of Link c')).toBeGreaterThan(at('Result of Link b'));
   });
+
+  it('books a step at its worst case, once, when its last call settled with its result but the settle failed', async () => {
+    const t = (key: string, dependsOn: string[]) => ticket('Link', key, dependsOn);
+    const script = scriptedResponder(
+      sampleProposal({
+        tickets: [t('a', []), t('b', ['a']), t('c', ['b'])],
+        discussion: { enabled: false, prompt: '' },
+        budget: { maxUsd: 5 },
+      }),
+    );
+    // The chain runs one step at a time: the first settle after B's request is B's.
+    let bCalled = false;
+    h.llm.responder = (req) => {
+      if (req.user.includes('# Your ticket: Link b\n')) bCalled = true;
+      return script(req);
+    };
+    const { value, orchestrationId, ts } = await h.propose();
+    const failed = await approveFailingOnceOnB(h, { value, orchestrationId, ts }, 100, {
+      model: Orchestration,
+      method: 'updateOne',
+      hits: (_bId, _filter, update) => bCalled && Boolean(update?.$pull?.['budget.holds']),
+    });
+    expect(failed).toBe(true);
+    // B's result was stored as its settle failed: the retry goes on from it and never calls B again.
+    expect(h.llm.requests.filter((r) => r.user.includes('# Your ticket: Link b\n'))).toHaveLength(1);
+    const steps = await Step.find({ orchestrationId, kind: 'ticket' }).lean();
+    expect(steps.every((s) => s.status === 'succeeded' && s.attempts === 1 && s.costUsd > 0)).toBe(true);
+    // The hold it left is booked at its worst case, never left reserved, never booked twice.
+    const { budget } = (await Orchestration.findById(orchestrationId, { budget: 1 }).lean())!;
+    expect(budget.holds).toEqual([]);
+    expect(budget.reservedUsd).toBeCloseTo(0, 9);
+    expect(budget.spentUsd).toBeLessThanOrEqual(budget.maxUsd);
+  });
 });
 
 describe('limits and failures', () => {

@@ -31,6 +31,20 @@ export interface MeterContext {
   afterEnd?: boolean;
   /** Told as each request leaves, its reservation made: the hand-off that led to it is over. */
   onRequest?: () => void;
+  /** Takes each call's booking rather than have the call wait for it (a step's calls: see LateBooking). */
+  late?: LateBooking;
+}
+
+/**
+ * Bookings a caller completes itself: a step's last call settles alongside the write that stores
+ * its result, and its cost goes in that write, rather than two writes ahead of it (a hand-off is
+ * the run's critical path). `before` is awaited ahead of every reservation, so that a call always
+ * finds the settles of the calls before it done.
+ */
+export interface LateBooking {
+  before(): Promise<void>;
+  /** `settling`: the hold's settle on the orchestration, under way; `usd` and `usage`: the step's share. */
+  after(settling: Promise<unknown>, usd: number, usage: TokenUsage | null): void;
 }
 
 export interface Metered {
@@ -114,6 +128,7 @@ async function metered<R extends { usage: TokenUsage }>(
   call: () => Promise<R>,
 ): Promise<R & Metered> {
   const worstCase = ctx.pricer.worstCase(bounds.inputTokens, bounds.maxTokens);
+  await ctx.late?.before();
   const holdId = await reserveWhenRoom(ctx, worstCase, bounds.signal);
   let result: R;
   try {
@@ -141,9 +156,9 @@ async function metered<R extends { usage: TokenUsage }>(
 }
 
 /**
- * Settles the hold on the orchestration first: that is what the cap is enforced on, and a crash
- * right after leaves nothing reserved that a resume would book again. Then the step's share; if
- * that write fails, the rollup shows the amount under planning, but the spend is right.
+ * Settles the hold on the orchestration (what the cap is enforced on) and books the caller's share
+ * (a rollup line); if that write fails, the rollup shows the amount under planning, but the spend
+ * is right. With `late`, the caller completes both (see LateBooking).
  */
 async function book(
   ctx: MeterContext,
@@ -152,6 +167,10 @@ async function book(
   costUsd: number,
   usage: TokenUsage | null,
 ): Promise<void> {
+  if (ctx.late) {
+    ctx.late.after(settle(ctx.orchestrationId, holdId, reservedUsd, costUsd), costUsd, usage);
+    return;
+  }
   // Two documents, written together: the step's share is best effort either way (a rollup line),
   // and the settle is what the cap counts.
   await Promise.all([

@@ -40,7 +40,7 @@ export function meterFor(
   orchestrationId: OrchestrationId,
   holder: {
     name: string;
-    onCost?: MeterContext['onCost'];
+    late?: MeterContext['late'];
     onRequest?: MeterContext['onRequest'];
     model?: string | null;
   },
@@ -55,7 +55,7 @@ export function meterFor(
     pricer: holder.model ? ctx.models.pricerFor(holder.model) : ctx.pricer,
     holder: holder.name,
     warn: (line) => ctx.logger.warn(line),
-    ...(holder.onCost ? { onCost: holder.onCost } : {}),
+    ...(holder.late ? { late: holder.late } : {}),
     ...(holder.onRequest ? { onRequest: holder.onRequest } : {}),
   };
 }

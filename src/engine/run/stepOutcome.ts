@@ -8,6 +8,8 @@ import { formatUsd } from '../../blocks/text.js';
 import { hasCode } from '../../errors.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
+import { releaseHolds } from '../money/budget.js';
+import { roleKitOf } from '../plan/choices.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import { storedGaps } from '../plan/results.js';
 import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
@@ -18,8 +20,9 @@ import type { StepOutcome } from './executeStep.js';
 import { fail, finish } from './lifecycle.js';
 import { awaitingReview } from './review.js';
 import { advance, type Continuation } from './scheduler.js';
+import type { StepBooking } from './stepBooking.js';
 
-export type Executed = StepOutcome & { retrieved: RetrievedSource[] };
+export type Executed = StepOutcome & { retrieved: RetrievedSource[]; booking: StepBooking };
 
 /** Each URL the result cites, checked against what any step of this run retrieved. */
 async function citationsOf(step: StepDoc, outcome: Executed): Promise<Array<{ url: string; retrieved: boolean }>> {
@@ -68,12 +71,24 @@ export async function succeed(
     retrieved: outcome.retrieved,
     citations: await citationsOf(step, outcome),
   };
-  const stored = await Step.findOneAndUpdate(
-    { _id: step._id, status: 'running' },
-    { $set: { status: 'succeeded', ...result, review: awaitingReview(step, finishedAt) } },
-    { returnDocument: 'after' },
-  ).lean<StepDoc>();
-  if (!stored) return null; // cancelled or failed meanwhile: the result is not announced
+  // The last call's settle goes alongside, and its cost in this write: one write ahead of the hand-off.
+  const { inc, settled } = outcome.booking.take();
+  const [stored] = await Promise.all([
+    Step.findOneAndUpdate(
+      { _id: step._id, status: 'running' },
+      {
+        $set: { status: 'succeeded', ...result, review: awaitingReview(step, finishedAt) },
+        ...(inc ? { $inc: inc } : {}),
+      },
+      { returnDocument: 'after' },
+    ).lean<StepDoc>(),
+    settled,
+  ]);
+  if (!stored) {
+    // Cancelled or failed meanwhile: the result is not announced, but what it cost is the step's.
+    await outcome.booking.restore(inc);
+    return null;
+  }
   if (step.kind === 'synthesis') {
     const deliverable = {
       markdown: outcome.output,
@@ -191,9 +206,13 @@ export async function resumeChain(
     .sort({ finishedAt: 1 })
     .lean<StepDoc[]>();
   const settled = ran.some((s) => String(s._id) === String(step._id)) ? ran : [step, ...ran];
+  // A step stored settled while its last call's settle failed (see StepBooking) left its hold: booked at its worst case.
+  const id = orchestrationIdOf(doc);
+  for (const s of settled)
+    await releaseHolds(id, `step:${String(s._id)}`, roleKitOf(doc.proposal!, s.roleKey).model ?? ctx.llm.model);
   if (RUNNING_STATUSES.includes(doc.status)) {
     for (const s of settled) await followUp(ctx, doc, s, s);
-    return advance(ctx, step.runId, orchestrationIdOf(doc), undefined, { ...chain, resume: true });
+    return advance(ctx, step.runId, id, undefined, { ...chain, resume: true });
   }
   for (const s of settled) await ctx.announcer.announceStep(doc, s);
   // A completed run whose done step this job ran, cut off before the closing posts were stored.

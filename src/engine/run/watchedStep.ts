@@ -5,9 +5,8 @@
  */
 import type { OrchestrationDoc } from '../../models/orchestration.js';
 import { Orchestration } from '../../models/orchestration.js';
-import { Step, type StepDoc } from '../../models/run.js';
+import type { StepDoc } from '../../models/run.js';
 import { stepAddenda } from '../llm/stepContext.js';
-import type { TokenUsage } from '../money/pricing.js';
 import { roleKitOf } from '../plan/choices.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import { RUNNING_STATUSES } from '../plan/status.js';
@@ -15,6 +14,7 @@ import type { DraftStream } from '../slack/draftStream.js';
 import { RunSourceLedger } from '../tools/sources.js';
 import { type EngineContext, meterFor } from './context.js';
 import { executeStep, type PromptInputs } from './executeStep.js';
+import { StepBooking } from './stepBooking.js';
 
 /** How long a request takes to leave once the call starts (the client built, the body written), on a busy loop. */
 const REQUEST_LEAVES_MS = 20;
@@ -44,23 +44,14 @@ export async function executeWatched(
       })
       .catch(() => undefined);
   }, ctx.watchIntervalMs);
-  // Every call (retries and repairs included) is booked on its step as soon as it is settled,
-  // with the model that was billed, so that the rollup adds up per step, role and model even
-  // when the process dies mid-step.
-  const onCost = async (usd: number, usage: TokenUsage | null) => {
-    const tokens = {
-      'tokens.input': usage?.input ?? 0,
-      'tokens.output': usage?.output ?? 0,
-      'tokens.cached': usage?.cacheRead ?? 0,
-    };
-    await Step.updateOne({ _id: step._id }, { $inc: { costUsd: usd, ...tokens }, $set: { model } });
-  };
+  // Every call (retries and repairs included) is booked on its step, the last one with its result.
+  const booking = new StepBooking(step._id, model);
   try {
     const { tools: settings } = ctx.config;
     const outcome = await executeStep(doc.proposal!, step, {
       meter: meterFor(ctx, id, {
         name: `step:${String(step._id)}`,
-        onCost,
+        late: booking,
         model: kit.model,
         // The request is on its way (written within a few ms): the hand-off that led here is over.
         onRequest: () => ctx.announcer.foreground.hold(`start:${String(step._id)}`, REQUEST_LEAVES_MS),
@@ -79,7 +70,11 @@ export async function executeWatched(
       ...(draft ? { onDraft: (partial: string) => draft.update(partial) } : {}),
       ...(inputs ? { inputs } : {}),
     });
-    return { ...outcome, retrieved: ledger.entries() };
+    return { ...outcome, retrieved: ledger.entries(), booking };
+  } catch (error) {
+    // Settled as failed, or retried: either way with every call booked first.
+    await booking.flush();
+    throw error;
   } finally {
     clearInterval(watch);
   }
