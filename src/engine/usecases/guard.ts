@@ -11,7 +11,7 @@ import { stalePlanMessage, staleText } from '../../blocks/stalePlan.js';
 import type { OrchestrationDoc } from '../../models/orchestration.js';
 import type { Services } from '../../services.js';
 import { approversHere } from '../install/approvers.js';
-import { orchestrationIdOf } from '../plan/ids.js';
+import { type OrchestrationId, orchestrationIdOf } from '../plan/ids.js';
 import { mayAct } from '../plan/rights.js';
 import { isFinal } from '../plan/status.js';
 import { loadOrchestration } from '../run/transition.js';
@@ -43,16 +43,21 @@ export interface GuardOptions {
 
 export const text = (t: string): Reply => ({ text: t });
 
+/** Two independent reads, side by side: a click's answer waits for the slower, not for both. */
+function withApprovers(services: Services, id: OrchestrationId) {
+  return Promise.all([loadOrchestration(id), approversHere(services.config.approvers)]);
+}
+
 export async function checkClick(services: Services, click: Click, options: GuardOptions): Promise<Checked> {
   const { control } = click;
   if (!control) return { ok: false, reply: text(UNKNOWN_BUTTON) };
-  const doc = await loadOrchestration(control.orchestrationId);
+  const [doc, approvers] = await withApprovers(services, control.orchestrationId);
   if (!doc)
     return {
       ok: false,
       reply: text(options.missingText ?? 'That orchestration no longer exists. Nothing was changed.'),
     };
-  const rights = mayAct(click.userId, doc.requesterId, await approversHere(services.config.approvers), click.botUserId);
+  const rights = mayAct(click.userId, doc.requesterId, approvers, click.botUserId);
   if (!rights.allowed) return { ok: false, reply: text(`:no_entry: ${rights.reason}`) };
   if (isFinal(doc.status)) return { ok: false, reply: text(options.closedText?.(doc) ?? notOpen(doc.status)) };
   if (options.requireCurrentRevision && doc.revision !== control.revision) {
@@ -93,9 +98,9 @@ export async function checkForm(
   const fail = (message: string) => ({ ok: false as const, errors: { [errorBlock]: message } });
   const { control } = click;
   if (!control) return fail('This form is not one Orchestrate understands. Close it and click the button again.');
-  const doc = await loadOrchestration(control.orchestrationId);
+  const [doc, approvers] = await withApprovers(services, control.orchestrationId);
   if (!doc?.proposal) return fail('That orchestration no longer exists.');
-  const rights = mayAct(click.userId, doc.requesterId, await approversHere(services.config.approvers), click.botUserId);
+  const rights = mayAct(click.userId, doc.requesterId, approvers, click.botUserId);
   if (!rights.allowed) return fail(rights.reason.replace(/<@(\w+)>/g, 'the requester'));
   if (doc.status !== 'proposed') return fail('The plan can no longer be edited: it was approved or closed.');
   if (doc.revision !== control.revision) {
