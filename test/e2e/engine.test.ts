@@ -539,6 +539,19 @@ describe('limits and failures', () => {
     expect(String(run!.projectId)).toBe(String(project!._id));
     const steps = await Step.find({ orchestrationId }).lean();
     expect(steps.every((s) => String(s.runId) === String(run!._id))).toBe(true);
+    // Cut short before the hires were recorded, the team and tickets made: the retry hires them
+    // with the ids the team, the tickets and the steps already name.
+    await Agent.deleteMany({ 'hiredFor.orchestrationId': orchestrationId });
+    await withTenant(tenantOf(doc), () => scaffold(doc));
+    expect(await count()).toEqual(before);
+    const hires = new Set(
+      (await Agent.find({ 'hiredFor.orchestrationId': orchestrationId }).lean()).map((a) => String(a._id)),
+    );
+    const named = [
+      ...(await Team.findOne({ orchestrationId }).lean())!.members.map((m) => String(m.agentId)),
+      ...(await TicketModel.find({ orchestrationId }).lean()).map((t) => String(t.agentId)),
+    ];
+    expect(named.filter((agentId) => hires.has(agentId))).toHaveLength(2 + 3);
     // Hires are in the roster for later proposals.
     const later = await h.propose();
     const ask = h.llm.requests.filter((r) => r.toolName === 'propose_plan').at(-1)!;

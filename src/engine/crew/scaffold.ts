@@ -3,12 +3,13 @@
  * and its tickets, and creates the run with its steps from the materialized pipeline. Every
  * phase looks for what a previous, interrupted attempt made before making it, so a retry after
  * a crash creates no duplicates. What can be read or written at once is (the start of a run is
- * on its critical path): the lookups together, the hires together, then the team, the project,
- * the run, the tickets and the steps together. A crash may cut that last round part-way, so the
- * team, the project and the run take their orchestration's id as their own: a retry makes the
- * missing ones with the ids that those already made refer to.
+ * on its critical path): the lookups together, then the hires, the team, the project, the run,
+ * the tickets and the steps together. A crash may cut that round part-way, so the team, the
+ * project and the run take their orchestration's id as their own, and a hire an id derived from
+ * it: a retry makes the missing ones with the ids that those already made refer to.
  */
-import type { Types } from 'mongoose';
+import { createHash } from 'node:crypto';
+import mongoose, { type Types } from 'mongoose';
 import { ScaffoldError } from '../../errors.js';
 import { Agent, type AgentDoc } from '../../models/agent.js';
 import type { OrchestrationDoc } from '../../models/orchestration.js';
@@ -20,6 +21,9 @@ import { materialize, type ResolvedRole } from '../plan/materializer.js';
 import type { Proposal } from '../plan/proposal.js';
 import { rosterAgents } from './roster.js';
 
+/** A hire's fields, as recorded in the roster. */
+type HireFields = Pick<AgentDoc, '_id' | 'name' | 'title' | 'persona' | 'skills' | 'origin' | 'hiredFor'>;
+
 export interface Scaffolding {
   run: RunDoc;
   roles: Record<string, ResolvedRole>;
@@ -27,10 +31,22 @@ export interface Scaffolding {
   hired: Set<string>;
 }
 
-export async function resolveRoles(
+/**
+ * A hire's id, from what it was hired for: the team and tickets made in the same round refer to it,
+ * and a retry after a crash that cut the round part-way makes the hire with the id they refer to.
+ */
+export function hireIdOf(orchestrationId: Types.ObjectId, roleKey: string): Types.ObjectId {
+  const digest = createHash('sha256')
+    .update(`${String(orchestrationId)}:${roleKey}`)
+    .digest('hex');
+  return new mongoose.Types.ObjectId(digest.slice(0, 24));
+}
+
+/** Each role's agent: from the roster, hired before (by an interrupted attempt), or to be hired now. */
+async function resolveRoles(
   orchestrationId: Types.ObjectId,
   proposal: Proposal,
-): Promise<{ roles: Record<string, ResolvedRole>; hired: Set<string> }> {
+): Promise<{ roles: Record<string, ResolvedRole>; hired: Set<string>; toHire: HireFields[] }> {
   const hires = proposal.roles.filter((role) => role.hire);
   // A plan approved before one of its agents was retired still runs with that agent.
   const [roster, madeBefore] = await Promise.all([
@@ -39,41 +55,39 @@ export async function resolveRoles(
   ]);
   const byName = new Map(roster.map((a) => [a.name.toLowerCase(), a]));
   const hiredBefore = new Map(madeBefore.map((a) => [a.hiredFor?.roleKey, a]));
-  const agents = await Promise.all(
-    proposal.roles.map(async (role): Promise<AgentDoc> => {
-      if (!role.hire) {
-        const agent = byName.get((role.existingAgent ?? '').trim().toLowerCase());
-        if (!agent)
-          throw new ScaffoldError(`the agent "${role.existingAgent}" for ${role.title} is no longer in the roster`);
-        return agent;
-      }
-      return (
-        hiredBefore.get(role.key) ??
-        (
-          await Agent.create({
-            name: role.hire.name,
-            title: role.title,
-            persona: role.hire.persona,
-            skills: role.hire.skills,
-            origin: 'hire',
-            hiredFor: { orchestrationId, roleKey: role.key },
-          })
-        ).toObject()
-      );
-    }),
-  );
   const roles: Record<string, ResolvedRole> = {};
-  for (const [i, role] of proposal.roles.entries()) {
-    const agent = agents[i]!;
+  const toHire: HireFields[] = [];
+  for (const role of proposal.roles) {
+    let agent: Pick<AgentDoc, '_id' | 'name' | 'persona'> | undefined;
+    if (!role.hire) {
+      agent = byName.get((role.existingAgent ?? '').trim().toLowerCase());
+      if (!agent)
+        throw new ScaffoldError(`the agent "${role.existingAgent}" for ${role.title} is no longer in the roster`);
+    } else {
+      agent = hiredBefore.get(role.key);
+      if (!agent) {
+        const hire = {
+          _id: hireIdOf(orchestrationId, role.key),
+          name: role.hire.name,
+          title: role.title,
+          persona: role.hire.persona,
+          skills: role.hire.skills,
+          origin: 'hire' as const,
+          hiredFor: { orchestrationId, roleKey: role.key },
+        };
+        toHire.push(hire);
+        agent = hire;
+      }
+    }
     roles[role.key] = { agentId: String(agent._id), name: agent.name, title: role.title, persona: agent.persona };
   }
-  return { roles, hired: new Set(hires.map((role) => role.key)) };
+  return { roles, hired: new Set(hires.map((role) => role.key)), toHire };
 }
 
 export async function scaffold(doc: OrchestrationDoc): Promise<Scaffolding> {
   const proposal = doc.proposal;
   if (!proposal || doc.approvedRevision === null) throw new ScaffoldError('the orchestration has no approved proposal');
-  const [{ roles, hired }, teamFound, projectFound, runFound, ticketsFound, stepsFound] = await Promise.all([
+  const [{ roles, hired, toHire }, teamFound, projectFound, runFound, ticketsFound, stepsFound] = await Promise.all([
     resolveRoles(doc._id, proposal),
     Team.findOne({ orchestrationId: doc._id }).lean(),
     Project.findOne({ orchestrationId: doc._id }).lean(),
@@ -147,6 +161,7 @@ export async function scaffold(doc: OrchestrationDoc): Promise<Scaffolding> {
       Run.create({ _id: runId, orchestrationId: doc._id, teamId, projectId, pipeline, startedAt: new Date() }).then(
         (created) => created.toObject<RunDoc>(),
       ),
+    toHire.length ? Agent.insertMany(toHire) : null,
     tickets.length ? TicketModel.insertMany(tickets) : null,
     // In the pipeline's order, in one write; a crash part-way leaves the first ones, and a retry adds the rest.
     steps.length ? Step.insertMany(steps) : null,
