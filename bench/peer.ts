@@ -21,7 +21,7 @@ import { AS_SHIPPED } from './asShipped.js';
 import type { Report } from './slackPacing.js';
 
 const LLM_DELAY_MS = 200;
-const ROUNDS = 5;
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const MAX_PARALLEL = 8;
 /** Levels of the DAG, tickets and synthesis: the makespan if nothing but the LLM took time. */
 const LEVELS = 5;
