@@ -4,7 +4,7 @@
  * an occurrence and of a month on that zone's wall clock.
  */
 import { z } from 'zod';
-import { minuteKey, monthKey, parseCron, previousOccurrence, wallClock } from './cron.js';
+import { minuteKey, monthKey, parseCron, previousOccurrence, type WallClock, wallClock } from './cron.js';
 
 const TIME = z.string().regex(/^([01]?\d|2[0-3]):[0-5]\d$/, 'must be a 24-hour time such as 09:00');
 
@@ -80,8 +80,13 @@ export function occurrenceKeyAt(schedule: { cadence: Cadence; timezone: string }
   const read = parseCron(cronOf(schedule.cadence));
   const keyAt = (at: Date) => {
     const clock = wallClock(at, schedule.timezone);
+    let found = read.ok ? previousOccurrence(read.cron, clock) : null;
+    // A minute the clocks skipped (daylight saving's start) fires once they have moved on, the skip
+    // later (02:01 at 03:01): until then, the occurrence reached is an earlier one.
+    while (read.ok && found && (skippedMinuteFiresAt(found, schedule.timezone) ?? 0) > at.getTime())
+      found = previousOccurrence(read.cron, minuteBefore(found));
     // Null is not reached for a checked cadence (each names a day that exists); the minute fired is the next best name.
-    return minuteKey((read.ok ? previousOccurrence(read.cron, clock) : null) ?? clock);
+    return minuteKey(found ?? clock);
   };
   const key = keyAt(firedAt);
   // Clocks set back within the last hour (daylight saving's end) read later just before: a firing
@@ -95,6 +100,32 @@ export function occurrenceKeyAt(schedule: { cadence: Cadence; timezone: string }
 function offsetAt(at: Date, timeZone: string): number {
   const c = wallClock(at, timeZone);
   return Date.UTC(c.year, c.month - 1, c.day, c.hour, c.minute) - Math.floor(at.getTime() / 60_000) * 60_000;
+}
+
+/** The calendar minute before `clock`. */
+function minuteBefore(clock: WallClock): WallClock {
+  const d = new Date(Date.UTC(clock.year, clock.month - 1, clock.day, clock.hour, clock.minute) - 60_000);
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    weekday: d.getUTCDay(),
+  };
+}
+
+/**
+ * When a wall-clock minute the zone's clocks skipped fires (the instant that minute names at the
+ * offset before the skip, which the clock shows as the minute the skip later), or null when the
+ * minute exists. Clocks change at most once within hours of each other, so the offsets six hours
+ * either side are the two that apply.
+ */
+function skippedMinuteFiresAt(clock: WallClock, timeZone: string): number | null {
+  const calendar = Date.UTC(clock.year, clock.month - 1, clock.day, clock.hour, clock.minute);
+  const [before, after] = [-6, 6].map((h) => calendar - offsetAt(new Date(calendar + h * 3_600_000), timeZone));
+  const shows = (t: number) => minuteKey(wallClock(new Date(t), timeZone)) === minuteKey(clock);
+  return shows(before!) || shows(after!) ? null : before!;
 }
 
 /** Within a minute of the last instant before the zone's clocks were set back, if they were in the hour before `at`. */

@@ -156,6 +156,15 @@ describe('occurrenceKeyAt (property)', () => {
     expect(occurrenceKeyAt(hourly, new Date('2026-10-25T02:01:00Z'))).toBe('2026-10-25T03:01');
   });
 
+  it('names a firing in the hour clocks skip ahead after the occurrence before, until the skipped minute fires', () => {
+    // Paris skips 02:00-03:00 on 2026-03-29 (01:00 UTC): 02:01 does not exist, and fires at 03:01.
+    const hourly = { cadence: { kind: 'cron', expression: '1 * * * *' } as Cadence, timezone: 'Europe/Paris' };
+    expect(occurrenceKeyAt(hourly, new Date('2026-03-29T00:59:00Z'))).toBe('2026-03-29T01:01');
+    // 03:00 CEST: 02:01 has not fired yet.
+    expect(occurrenceKeyAt(hourly, new Date('2026-03-29T01:00:00Z'))).toBe('2026-03-29T01:01');
+    expect(occurrenceKeyAt(hourly, new Date('2026-03-29T01:01:00Z')) > '2026-03-29T01:01').toBe(true);
+  });
+
   it('names a firing daylight saving moved after the occurrence it stands for', () => {
     const nightly = { cadence: { kind: 'daily', time: '02:30' } as Cadence, timezone: 'America/New_York' };
     const fires = CronExpressionParser.parse('30 2 * * *', {
