@@ -5,7 +5,7 @@
  */
 import { truncate } from '../../blocks/text.js';
 import { StepFailure } from '../../errors.js';
-import { Agent, type AgentDoc } from '../../models/agent.js';
+import type { AgentDoc } from '../../models/agent.js';
 import { Step, type StepDoc } from '../../models/run.js';
 import type { LlmRequest } from '../llm/client.js';
 import {
@@ -23,6 +23,7 @@ import { answerSchemaOf, explainViolation, storedOutputValue } from '../plan/out
 import { outputMarkdown, outputSummary } from '../plan/outputText.js';
 import type { Proposal } from '../plan/proposal.js';
 import { MAX_GAP_CHARS, PositionSchema, SynthesisSchema, storedPosition } from '../plan/results.js';
+import { readAgent } from './sharedReads.js';
 import { answerStructured, answerText, type StepCallContext } from './stepCalls.js';
 
 export interface StepOutcome {
@@ -58,7 +59,7 @@ export async function readPromptInputs(
   step: Pick<StepDoc, 'agentId' | 'kind' | 'runId' | 'dependsOn'>,
 ): Promise<PromptInputs> {
   const [agent, earlier] = await Promise.all([
-    step.agentId ? Agent.findById(step.agentId).lean<AgentDoc>() : null,
+    step.agentId ? readAgent(String(step.agentId)) : null,
     earlierSteps(step),
   ]);
   // Only a ticket's dependencies, or the synthesis' tickets, were read among the tickets.

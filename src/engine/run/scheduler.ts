@@ -12,6 +12,7 @@ import { orchestrationIdOf } from '../plan/ids.js';
 import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
 import type { EngineContext } from './context.js';
 import { applyRerun } from './rerun.js';
+import { readRunState } from './sharedReads.js';
 
 /** A step the job that settled its dependency runs next itself, rather than through a job of its own. */
 export type Continuation = Pick<
@@ -55,7 +56,7 @@ export async function advance(
   const defer = chain?.defer;
   if (defer && after) defer(after);
   const [doc, steps] = await Promise.all([
-    Orchestration.findById(orchestrationId, { status: 1, paused: 1 }).lean(),
+    readRunState(orchestrationId),
     Step.find(
       { runId },
       {

@@ -8,7 +8,7 @@
  */
 import type { Job } from 'agenda';
 import { describeError } from '../../errors.js';
-import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
+import type { OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
 import { releaseHolds } from '../money/budget.js';
 import { roleKitOf } from '../plan/choices.js';
@@ -20,6 +20,7 @@ import { finish, startSynthesis } from './lifecycle.js';
 import { holdForPeople } from './peopleGate.js';
 import type { StepJobData } from './queue.js';
 import type { Continuation } from './scheduler.js';
+import { readOrchestration } from './sharedReads.js';
 import { claim } from './stepLease.js';
 import { type Chain, type Executed, resumeChain, stepFailed, succeed } from './stepOutcome.js';
 import { draftFor, showProgress } from './stepProgress.js';
@@ -134,10 +135,7 @@ async function runStep(
   const { claimant } = chain;
   const none = { next: null };
   // Read together: a hand-off is the critical path of the run.
-  const [step, doc] = await Promise.all([
-    Step.findById(stepId).lean<StepDoc>(),
-    Orchestration.findById(id).lean<OrchestrationDoc>(),
-  ]);
+  const [step, doc] = await Promise.all([Step.findById(stepId).lean<StepDoc>(), readOrchestration(id)]);
   if (!step) return none;
   if (SETTLED_STEP_STATUSES.includes(step.status)) {
     if (!doc) return none;
@@ -199,10 +197,7 @@ async function runContinued(
   const { claimant } = chain;
   const inputs = step.kind === 'done' ? undefined : readPromptInputs(step);
   inputs?.catch(() => undefined);
-  const [claimed, doc] = await Promise.all([
-    claim(ctx, step, claimant),
-    Orchestration.findById(id).lean<OrchestrationDoc>(),
-  ]);
+  const [claimed, doc] = await Promise.all([claim(ctx, step, claimant), readOrchestration(id)]);
   // Another job took it: a racing dependency's, or the recovery sweep's once this job's lease lapsed.
   if (!claimed) return null;
   const resumed = step.status === 'running';
@@ -241,6 +236,8 @@ async function runClaimed(
     );
 
   if (claimed.kind === 'done') {
+    // It makes no request: its start is over, and what waits for a quiet moment need not wait for it.
+    ctx.announcer.foreground.release(`start:${String(claimed._id)}`);
     await finish(ctx, doc, claimed, chain.pending());
     return null;
   }

@@ -1,0 +1,41 @@
+/**
+ * Reads that steps starting together share. A wave of them (a run's first level, or what one
+ * hand-off made ready) each read their orchestration and their agent in the same moment, and on
+ * one event loop every read slows the others (the driver's encoding and decoding, a socket write)
+ * while the run waits. A read already in flight is joined rather than made again. Nothing is kept
+ * once a read has answered: a joiner sees what it would have seen at most one round trip earlier.
+ * What a read returns is shared, so it is not to be changed.
+ */
+import { Agent, type AgentDoc } from '../../models/agent.js';
+import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
+import { currentTenant } from '../../tenant.js';
+import type { OrchestrationId } from '../plan/ids.js';
+
+/** `read`, with one read in flight per id and workspace (a read is narrowed to the workspace in scope). */
+export function joined<T>(read: (id: string) => Promise<T>): (id: string) => Promise<T> {
+  const inFlight = new Map<string, Promise<T>>();
+  return (id) => {
+    const tenant = currentTenant();
+    const key = `${tenant?.enterpriseId ?? ''}:${tenant?.teamId ?? ''}:${id}`;
+    const pending = inFlight.get(key);
+    if (pending) return pending;
+    const fresh = read(id).finally(() => inFlight.delete(key));
+    inFlight.set(key, fresh);
+    return fresh;
+  };
+}
+
+/** The whole orchestration, for a step about to start. */
+export const readOrchestration: (id: OrchestrationId) => Promise<OrchestrationDoc | null> = joined((id) =>
+  Orchestration.findById(id).lean<OrchestrationDoc>().exec(),
+);
+
+/** Whether the run goes on: what the scheduler decides on. */
+export const readRunState = joined((id) =>
+  Orchestration.findById(id, { status: 1, paused: 1 })
+    .lean<Pick<OrchestrationDoc, '_id' | 'status' | 'paused'>>()
+    .exec(),
+);
+
+/** A step's agent, for its prompt. */
+export const readAgent = joined((id) => Agent.findById(id).lean<AgentDoc>().exec());
