@@ -48,9 +48,10 @@ async function resolveRoles(
   proposal: Proposal,
 ): Promise<{ roles: Record<string, ResolvedRole>; hired: Set<string>; toHire: HireFields[] }> {
   const hires = proposal.roles.filter((role) => role.hire);
-  // A plan approved before one of its agents was retired still runs with that agent.
+  // A plan approved before one of its agents was retired still runs with that agent. The roster is
+  // read only for a plan that names one of its agents (it is up to hundreds, each with a persona).
   const [roster, madeBefore] = await Promise.all([
-    rosterAgents({ includeRetired: true }),
+    hires.length < proposal.roles.length ? rosterAgents({ includeRetired: true }) : [],
     hires.length ? Agent.find({ 'hiredFor.orchestrationId': orchestrationId }).lean<AgentDoc[]>() : [],
   ]);
   const byName = new Map(roster.map((a) => [a.name.toLowerCase(), a]));
