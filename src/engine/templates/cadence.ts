@@ -4,7 +4,15 @@
  * an occurrence and of a month on that zone's wall clock.
  */
 import { z } from 'zod';
-import { minuteKey, monthKey, parseCron, previousOccurrence, type WallClock, wallClock } from './cron.js';
+import {
+  calendarClock,
+  minuteKey,
+  monthKey,
+  parseCron,
+  previousOccurrence,
+  type WallClock,
+  wallClock,
+} from './cron.js';
 
 const TIME = z.string().regex(/^([01]?\d|2[0-3]):[0-5]\d$/, 'must be a 24-hour time such as 09:00');
 
@@ -104,15 +112,7 @@ function offsetAt(at: Date, timeZone: string): number {
 
 /** The calendar minute before `clock`. */
 function minuteBefore(clock: WallClock): WallClock {
-  const d = new Date(Date.UTC(clock.year, clock.month - 1, clock.day, clock.hour, clock.minute) - 60_000);
-  return {
-    year: d.getUTCFullYear(),
-    month: d.getUTCMonth() + 1,
-    day: d.getUTCDate(),
-    hour: d.getUTCHours(),
-    minute: d.getUTCMinutes(),
-    weekday: d.getUTCDay(),
-  };
+  return calendarClock(Date.UTC(clock.year, clock.month - 1, clock.day, clock.hour, clock.minute) - 60_000);
 }
 
 /**

@@ -150,6 +150,19 @@ export function wallClock(at: Date, timeZone: string): WallClock {
   };
 }
 
+/** The calendar minute `t` names read as UTC: a wall clock with no zone and no daylight saving. */
+export function calendarClock(t: number): WallClock {
+  const d = new Date(t);
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    weekday: d.getUTCDay(),
+  };
+}
+
 /** About eight years of day steps, with their hours and minutes: a leap-day expression is found, and a search ends. */
 const SEARCH_STEPS = 20_000;
 
@@ -163,15 +176,7 @@ export function previousOccurrence(cron: Cron, clock: WallClock): WallClock | nu
   // A UTC date as a plain calendar: no zone, no daylight saving.
   let t = Date.UTC(clock.year, clock.month - 1, clock.day, clock.hour, clock.minute);
   for (let i = 0; i < SEARCH_STEPS; i++) {
-    const d = new Date(t);
-    const c = {
-      year: d.getUTCFullYear(),
-      month: d.getUTCMonth() + 1,
-      day: d.getUTCDate(),
-      hour: d.getUTCHours(),
-      minute: d.getUTCMinutes(),
-      weekday: d.getUTCDay(),
-    };
+    const c = calendarClock(t);
     if (!cron.month.values.has(c.month) || !dayMatches(cron, c)) t -= (c.hour * 60 + c.minute + 1) * 60_000;
     else if (!cron.hour.values.has(c.hour)) t -= (c.minute + 1) * 60_000;
     else if (!cron.minute.values.has(c.minute)) t -= 60_000;
