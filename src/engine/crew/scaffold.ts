@@ -35,7 +35,7 @@ export interface Scaffolding {
  * A hire's id, from what it was hired for: the team and tickets made in the same round refer to it,
  * and a retry after a crash that cut the round part-way makes the hire with the id they refer to.
  */
-export function hireIdOf(orchestrationId: Types.ObjectId, roleKey: string): Types.ObjectId {
+function hireIdOf(orchestrationId: Types.ObjectId, roleKey: string): Types.ObjectId {
   const digest = createHash('sha256')
     .update(`${String(orchestrationId)}:${roleKey}`)
     .digest('hex');

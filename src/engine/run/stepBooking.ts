@@ -46,7 +46,7 @@ export class StepBooking implements LateBooking {
 
   /**
    * For the write that settles the step: what it must add to the step, and the settles it must wait
-   * for. Should that write not land (the step closed meanwhile), `flush` writes the share.
+   * for. Should that write not land (the step closed meanwhile), `restore` writes the share.
    */
   take(): { inc: CostIncrement | null; settled: Promise<unknown> } {
     const inc = this.unwritten;
