@@ -210,6 +210,12 @@ export class JobQueue {
     return this.ensure<StepJobData>(JOBS.step, { orchestrationId, stepId }, { stepId });
   }
 
+  /** Whether a start or step job of the orchestration is due or running: it goes on with what its steps unblock. */
+  async hasLiveJob(orchestrationId: OrchestrationId): Promise<boolean> {
+    const { jobs } = await this.agenda.queryJobs({ names: [JOBS.start, JOBS.step], data: { orchestrationId } });
+    return jobs.some((j) => j.lockedAt || j.nextRunAt);
+  }
+
   /** Removes the step jobs of an orchestration, or of one step. */
   async cancelSteps(match: { orchestrationId: OrchestrationId } | { stepId: string }): Promise<void> {
     await this.agenda.cancel({ name: JOBS.step, data: match }).catch(() => 0);

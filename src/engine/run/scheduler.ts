@@ -165,7 +165,9 @@ async function recoverOne(
       { _id: 1 },
     ).lean();
     for (const s of started) await ctx.queue.ensureStep(id, String(s._id));
-    await advance(ctx, o.runId, id);
+    // A live job goes on with what its steps unblock, in the thread's order (a result's posts before
+    // what builds on it): the sweep starts what is ready only in a run no job serves any more.
+    if (!started.length && !(await ctx.queue.hasLiveJob(id))) await advance(ctx, o.runId, id);
   } else if (o.status === 'planning') {
     await ctx.queue.ensurePlan(id, o.responseUrl ?? null); // a no-op while its job is alive
   }
