@@ -12,6 +12,7 @@
 export class Foreground {
   private readonly holds = new Map<string, NodeJS.Timeout>();
   private waiters: Array<() => void> = [];
+  private readonly deferred = new Map<string, Set<{ go: () => void; done: Promise<unknown> }>>();
 
   constructor(private readonly maxWaitMs = 250) {}
 
@@ -46,5 +47,33 @@ export class Foreground {
         resolve();
       });
     });
+  }
+
+  /**
+   * `work`, once `after` has settled, when no hand-off is in flight here (see quiet) or as soon as
+   * `hurry(group)` asks for it: what must come after it (the thread's closing posts after a
+   * result's post) is never held up by the wait, nor overtaken.
+   */
+  whenQuiet<T>(group: string, work: () => Promise<T>, after?: Promise<unknown>): Promise<T> {
+    const waiting = this.deferred.get(group) ?? new Set();
+    this.deferred.set(group, waiting);
+    let go = () => {};
+    const hurried = new Promise<void>((resolve) => (go = resolve));
+    const done = Promise.all([after, Promise.race([this.quiet(), hurried])]).then(work);
+    const entry = { go, done };
+    waiting.add(entry);
+    const forget = () => {
+      waiting.delete(entry);
+      if (!waiting.size && this.deferred.get(group) === waiting) this.deferred.delete(group);
+    };
+    done.then(forget, forget);
+    return done;
+  }
+
+  /** What waits under `group` goes now; resolves once all of it is done, failed or not (its caller sees a failure). */
+  async hurry(group: string): Promise<void> {
+    const waiting = [...(this.deferred.get(group) ?? [])];
+    for (const entry of waiting) entry.go();
+    await Promise.allSettled(waiting.map((entry) => entry.done));
   }
 }

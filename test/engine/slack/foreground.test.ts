@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { Foreground } from '../../../src/engine/slack/foreground.js';
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+describe('Foreground.whenQuiet', () => {
+  it('waits while a hand-off is in flight, and goes once it is released', async () => {
+    const fg = new Foreground(60_000);
+    fg.hold('handoff:a');
+    const done: string[] = [];
+    const stored = fg.whenQuiet('posts:1', async () => done.push('result'));
+    await tick();
+    expect(done).toEqual([]);
+    fg.release('handoff:a');
+    await stored;
+    expect(done).toEqual(['result']);
+  });
+
+  it('goes at once when nothing is in flight', async () => {
+    const fg = new Foreground(60_000);
+    await expect(fg.whenQuiet('posts:1', async () => 'stored')).resolves.toBe('stored');
+  });
+
+  it('goes at once when what closes the thread hurries its group, and no other group', async () => {
+    const fg = new Foreground(60_000);
+    fg.hold('handoff:a');
+    const done: string[] = [];
+    void fg.whenQuiet('posts:1', async () => done.push('run 1'));
+    void fg.whenQuiet('posts:2', async () => done.push('run 2'));
+    await fg.hurry('posts:1');
+    expect(done).toEqual(['run 1']);
+    fg.release('handoff:a');
+    await tick();
+    expect(done).toEqual(['run 1', 'run 2']);
+  });
+
+  it('goes after what it follows, hurried or not', async () => {
+    const fg = new Foreground(60_000);
+    let earlierStored = () => {};
+    const earlier = new Promise<void>((resolve) => (earlierStored = resolve));
+    const done: string[] = [];
+    const stored = fg.whenQuiet('posts:1', async () => done.push('result'), earlier);
+    const hurried = fg.hurry('posts:1');
+    await tick();
+    expect(done).toEqual([]);
+    earlierStored();
+    await Promise.all([stored, hurried]);
+    expect(done).toEqual(['result']);
+  });
+
+  it('lets a hurry through when the work fails; its own caller sees the failure', async () => {
+    const fg = new Foreground(60_000);
+    fg.hold('handoff:a');
+    const failing = fg.whenQuiet('posts:1', async () => {
+      throw new Error('the database is gone');
+    });
+    const seen = failing.catch((error: Error) => error.message);
+    await fg.hurry('posts:1');
+    await expect(seen).resolves.toBe('the database is gone');
+  });
+
+  it('never waits longer than its bound for a hold nobody releases', async () => {
+    const fg = new Foreground(20);
+    fg.hold('handoff:forgotten', 60_000);
+    await expect(fg.whenQuiet('posts:1', async () => 'stored')).resolves.toBe('stored');
+  });
+
+  it('has nothing to hurry once the work is done', async () => {
+    const fg = new Foreground(60_000);
+    await fg.whenQuiet('posts:1', async () => 'stored');
+    await expect(fg.hurry('posts:1')).resolves.toBeUndefined();
+  });
+});
