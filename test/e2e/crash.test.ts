@@ -149,8 +149,15 @@ describe('kill -9 mid-run', () => {
       bed.slack.failMatching('chat.postMessage', (args) => args.thread_ts === ts, { rateLimitedSeconds: 1 }, 10_000);
     });
     await eventually(async () => (await Orchestration.findById(id).lean())?.status === 'completed', 30_000, 'the run');
-    const queued = await SlackPost.countDocuments({ orchestrationId: id, status: 'pending' });
-    expect(queued).toBeGreaterThan(5);
+    // A result's post is stored once no hand-off is in flight, perhaps after the run completed; the
+    // deliverable's comes after every result's, and before the closing posts.
+    const queued = () => SlackPost.find({ orchestrationId: id, status: 'pending' }, { message: 1 }).lean();
+    await eventually(
+      async () => (await queued()).some((p) => JSON.stringify(p.message).includes('We win offline')),
+      10_000,
+      'the results stored',
+    );
+    expect((await queued()).length).toBeGreaterThan(5);
     first.child.kill('SIGKILL');
     await first.exited;
     bed.slack.reset();

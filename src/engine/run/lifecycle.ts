@@ -14,6 +14,7 @@ import { ACTIVE_STATUSES, RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../pla
 import type { EngineContext } from './context.js';
 import { type AnyJobData, JOBS } from './queue.js';
 import { advance } from './scheduler.js';
+import { storeWaiting } from './threadOrder.js';
 import { loadOrchestration, transition } from './transition.js';
 
 /** The reason stored for a cancel: who cancelled is the transition's `by`, shown as a mention where it is drawn. */
@@ -25,7 +26,7 @@ export async function cancel(ctx: EngineContext, id: OrchestrationId, by: string
   if (!doc) return null;
   await teardown(ctx, doc, 'cancelled');
   await ctx.announcer.refresh(id);
-  await ctx.announcer.announceEnd(doc, by);
+  await announceEnd(ctx, doc, by);
   return doc;
 }
 
@@ -60,7 +61,7 @@ export async function fail(
   if (!doc) return false;
   await teardown(ctx, doc, skipReason);
   await ctx.announcer.refresh(id);
-  await ctx.announcer.announceEnd(doc, null);
+  await announceEnd(ctx, doc, null);
   return true;
 }
 
@@ -78,9 +79,15 @@ export async function finish(
   // A job re-run after a crash finds it completed already, and announces it again: announced
   // before the step is marked done, so nothing is lost, and the posts' keys make a repeat a no-op.
   const done = moved ?? (await loadOrchestration(id).then((d) => (d?.status === 'completed' ? d : null)));
-  if (done) await ctx.announcer.announceEnd(done, null);
+  if (done) await announceEnd(ctx, done, null);
   await Step.updateOne({ _id: step._id }, { $set: { status: 'succeeded', finishedAt: new Date() } });
   if (done) await ctx.announcer.refresh(id, { wait: false });
+}
+
+/** The closing posts, after every result's post still waiting for a quiet moment. */
+async function announceEnd(ctx: EngineContext, doc: OrchestrationDoc, by: string | null): Promise<void> {
+  await storeWaiting(ctx, orchestrationIdOf(doc));
+  await ctx.announcer.announceEnd(doc, by);
 }
 
 async function teardown(ctx: EngineContext, doc: OrchestrationDoc, skipReason: string): Promise<void> {

@@ -20,6 +20,13 @@ export type Continuation = Pick<
   '_id' | 'key' | 'kind' | 'runId' | 'agentId' | 'dependsOn' | 'status' | 'startedAt'
 >;
 
+/**
+ * What advance() waits for before it enqueues: a promise, or a function making it, `awaited` when
+ * a step's start waits for it (others to enqueue, or the job ends with it), so that it must not
+ * wait for a quiet moment itself: its posts may, when only the chain's later posts wait for them.
+ */
+export type Stored = Promise<unknown> | ((awaited: boolean) => Promise<unknown>);
+
 /** The step job calling advance, and what it may do with what is ready (see advance). */
 export interface ChainLink {
   claimant: string;
@@ -35,6 +42,8 @@ export interface ChainLink {
  * Enqueues every pending step whose dependencies have all settled, all at once, so that they
  * start together. Safe to call from anywhere, any number of times. `after`: what must be stored
  * before anything is enqueued (a settled step's thread posts); the reads do not wait for it.
+ * Given as a function, in a chain it is made once the reads have answered (they go first), and
+ * told whether anything waits for it (see Stored).
  *
  * `chain`: the step job calling, which runs one ready step itself rather than enqueue it (a
  * hand-off is then a claim, not a job stored, locked and read back), or resumes the step it
@@ -50,11 +59,63 @@ export async function advance(
   ctx: EngineContext,
   runId: Types.ObjectId,
   orchestrationId: OrchestrationId,
-  after?: Promise<unknown>,
+  after?: Stored,
   chain?: ChainLink,
 ): Promise<Continuation | null> {
   const defer = chain?.defer;
-  if (defer && after) defer(after);
+  // Without a chain to defer it to, it is made at once, and stored alongside the reads.
+  const late = defer && typeof after === 'function' ? after : null;
+  let stored: Promise<unknown> | undefined = late ? undefined : typeof after === 'function' ? after(true) : after;
+  if (defer && stored) defer(stored);
+  let awaited = true;
+  let picked: Picked | null;
+  try {
+    picked = await pickReady(ctx, runId, orchestrationId, defer ? undefined : stored, chain);
+    if (picked) awaited = !picked.next || picked.others.length > 0 || picked.handedOn.length > 0;
+  } finally {
+    if (late) {
+      stored = late(awaited);
+      defer!(stored);
+    }
+  }
+  if (!picked) return null;
+  const { next, others, handedOn } = picked;
+  const enqueued = (async () => {
+    await stored;
+    await Promise.all([
+      ...others.map(async (s) => {
+        await ctx.queue.ensureStep(orchestrationId, String(s._id));
+        await Step.updateOne({ _id: s._id, status: 'pending' }, { $set: { status: 'queued' } });
+      }),
+      ...handedOn.map(async (s) => {
+        // Unclaimed too: this job's lease renewal would otherwise hold it.
+        await Step.updateOne(
+          { _id: s._id, status: 'running', claimedBy: chain!.claimant },
+          { $set: { leaseUntil: new Date(0), claimedBy: null } },
+        );
+        await ctx.queue.ensureStep(orchestrationId, String(s._id));
+      }),
+    ]);
+  })();
+  if (defer && next) defer(enqueued);
+  else await enqueued;
+  return next ?? null;
+}
+
+interface Picked {
+  next: Continuation | undefined;
+  others: Continuation[];
+  handedOn: Continuation[];
+}
+
+/** What is ready, and who runs it: the chain, a fork, or a job of its own (see advance). */
+async function pickReady(
+  ctx: EngineContext,
+  runId: Types.ObjectId,
+  orchestrationId: OrchestrationId,
+  stored: Promise<unknown> | undefined,
+  chain?: ChainLink,
+): Promise<Picked | null> {
   const [doc, steps] = await Promise.all([
     readRunState(orchestrationId),
     Step.find(
@@ -72,7 +133,7 @@ export async function advance(
         claimedBy: 1,
       },
     ).lean<Array<Continuation & Pick<StepDoc, 'review' | 'outdated' | 'claimedBy'>>>(),
-    defer ? undefined : after,
+    stored,
   ]);
   if (!doc || !RUNNING_STATUSES.includes(doc.status)) return null;
   // The steps a re-run job was running when it stopped (its chain's, and its forks'): resumed, even
@@ -109,26 +170,7 @@ export async function advance(
   // Until its request leaves, a step's start is the run's critical path.
   for (const s of [...(next ? [next] : []), ...forked, ...others, ...handedOn])
     ctx.announcer.foreground.hold(`start:${String(s._id)}`);
-  const enqueued = (async () => {
-    await after;
-    await Promise.all([
-      ...others.map(async (s) => {
-        await ctx.queue.ensureStep(orchestrationId, String(s._id));
-        await Step.updateOne({ _id: s._id, status: 'pending' }, { $set: { status: 'queued' } });
-      }),
-      ...handedOn.map(async (s) => {
-        // Unclaimed too: this job's lease renewal would otherwise hold it.
-        await Step.updateOne(
-          { _id: s._id, status: 'running', claimedBy: chain!.claimant },
-          { $set: { leaseUntil: new Date(0), claimedBy: null } },
-        );
-        await ctx.queue.ensureStep(orchestrationId, String(s._id));
-      }),
-    ]);
-  })();
-  if (defer && next) defer(enqueued);
-  else await enqueued;
-  return next ?? null;
+  return { next, others, handedOn };
 }
 
 /** At start and on a slow beat: re-enqueue the work whose job may have been lost between two writes. */

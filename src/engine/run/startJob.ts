@@ -72,11 +72,17 @@ async function start(ctx: EngineContext, id: OrchestrationId, chain: Chain | nul
   if (!moved && (await Orchestration.findById(id, { status: 1 }).lean())?.status !== 'executing') return null;
   // The run card (the team and every step) is stored as the thread's first reply before any step
   // can post; a retry finds it stored. The first steps start before Slack has drawn anything:
-  // the redraw is stored, and sent at Slack's pace while the steps run.
-  // advance() reads what is ready meanwhile, and enqueues once the card is stored; in a chain, the
-  // steps' posts wait for it (chain.pending()).
-  const runCard = ctx.announcer.startRunCard(moved ?? (await loadOrchestration(id)) ?? doc);
-  const next = await advance(ctx, run._id, id, runCard, chain ? { ...chain, resume: true } : undefined);
+  // the redraw is stored, and sent at Slack's pace while the steps run. In a chain, the card is
+  // stored once advance() has read what is ready (its reads go first), and the steps' posts wait
+  // for it (chain.pending()); otherwise advance() reads meanwhile, and enqueues once it is stored.
+  const executing = moved ?? (await loadOrchestration(id)) ?? doc;
+  const next = await advance(
+    ctx,
+    run._id,
+    id,
+    () => ctx.announcer.startRunCard(executing),
+    chain ? { ...chain, resume: true } : undefined,
+  );
   const redraw = ctx.announcer.refresh(id, { wait: false });
   if (chain) chain.defer(redraw);
   else await redraw;

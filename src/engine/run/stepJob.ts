@@ -24,6 +24,7 @@ import { readOrchestration } from './sharedReads.js';
 import { claim } from './stepLease.js';
 import { type Chain, type Executed, resumeChain, stepFailed, succeed } from './stepOutcome.js';
 import { draftFor, showProgress } from './stepProgress.js';
+import { storeWaiting } from './threadOrder.js';
 import { executeWatched } from './watchedStep.js';
 
 export async function runStepJob(ctx: EngineContext, job: Job<StepJobData>): Promise<void> {
@@ -241,24 +242,23 @@ async function runClaimed(
     await finish(ctx, doc, claimed, chain.pending());
     return null;
   }
+  // Its live draft goes to the thread as it is written: after the results before it, which may
+  // still be waiting to be stored (the call does not wait for them).
+  const draft =
+    claimed.kind === 'synthesis' ? draftFor(ctx, doc, () => chain.pending().then(() => storeWaiting(ctx, id))) : null;
   if (claimed.kind === 'synthesis') {
-    // Its live draft goes to the thread as it is written: after the results before it.
-    const [started] = await Promise.all([
-      startSynthesis(
-        ctx,
-        id,
-        claimed,
-        inputs?.then((i) => i.deps),
-      ),
-      chain.pending(),
-    ]);
+    const started = await startSynthesis(
+      ctx,
+      id,
+      claimed,
+      inputs?.then((i) => i.deps),
+    );
     if (!started) return null;
   }
   void showProgress(ctx, doc, claimed).catch(() => undefined);
 
   let outcome: Executed | null = null;
   let failure: unknown = null;
-  const draft = claimed.kind === 'synthesis' ? draftFor(ctx, doc) : null;
   try {
     outcome = await ctx.inflight.track(id, (signal) => executeWatched(ctx, doc, claimed, signal, draft, inputs));
   } catch (error) {

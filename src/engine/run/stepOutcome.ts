@@ -19,8 +19,9 @@ import type { EngineContext } from './context.js';
 import type { StepOutcome } from './executeStep.js';
 import { fail, finish } from './lifecycle.js';
 import { awaitingReview } from './review.js';
-import { advance, type Continuation } from './scheduler.js';
+import { advance, type Continuation, type Stored } from './scheduler.js';
 import type { StepBooking } from './stepBooking.js';
+import { storeWaiting, storeWhenQuiet } from './threadOrder.js';
 
 export type Executed = StepOutcome & { retrieved: RetrievedSource[]; booking: StepBooking };
 
@@ -73,7 +74,12 @@ export async function succeed(
   };
   // The last call's settle goes alongside, and its cost in this write: one write ahead of the hand-off.
   const { inc, settled } = outcome.booking.take();
-  const [stored] = await Promise.all([
+  // So does a deliverable while the run is synthesizing (else it is stored once the step is).
+  const deliverable =
+    step.kind === 'synthesis'
+      ? { markdown: outcome.output, gaps: storedGaps(outcome.structured), stepId: step._id, at: finishedAt }
+      : null;
+  const [stored, , kept] = await Promise.all([
     Step.findOneAndUpdate(
       { _id: step._id, status: 'running' },
       {
@@ -83,21 +89,15 @@ export async function succeed(
       { returnDocument: 'after' },
     ).lean<StepDoc>(),
     settled,
+    deliverable && Orchestration.updateOne({ _id: doc._id, status: 'synthesizing' }, { $set: { deliverable } }),
   ]);
   if (!stored) {
     // Cancelled or failed meanwhile: the result is not announced, but what it cost is the step's.
     await outcome.booking.restore(inc);
     return null;
   }
-  if (step.kind === 'synthesis') {
-    const deliverable = {
-      markdown: outcome.output,
-      gaps: storedGaps(outcome.structured),
-      stepId: step._id,
-      at: finishedAt,
-    };
+  if (deliverable && kept?.matchedCount !== 1)
     await Orchestration.updateOne({ _id: doc._id }, { $set: { deliverable } });
-  }
   return followUp(ctx, doc, stored, stored, { chain, agentName: outcome.agentName });
 }
 
@@ -117,26 +117,39 @@ export async function followUp(
   const step = fresh ?? (await Step.findById(settled._id).lean<StepDoc>());
   if (!step) return null;
   // Stored for posting before anything it unblocks is enqueued, and in a chain after the chain's
-  // earlier posts: the thread keeps the run's order. The reads that decide what is unblocked go on
-  // meanwhile: a hand-off is the critical path.
-  const announced = chain
-    ? chain.pending().then(() => ctx.announcer.announceStep(doc, step, agentName))
-    : ctx.announcer.announceStep(doc, step, agentName);
+  // earlier posts: the thread keeps the run's order. The reads that decide what is unblocked go
+  // first: a hand-off is the critical path. A ticket's post, where only the chain's later posts wait
+  // for it, is stored once no hand-off is in flight (see threadOrder.ts).
   const id = orchestrationIdOf(doc);
+  const store = () => ctx.announcer.announceStep(doc, step, agentName);
+  const before = chain?.pending();
+  const announce = (awaited: boolean): Promise<unknown> => {
+    // What a non-ticket step posts (the deliverable, say) comes after every result's post waiting
+    // now; not after later ones, which may wait for this one.
+    if (step.kind !== 'ticket') return Promise.all([before, storeWaiting(ctx, id)]).then(store);
+    // Known at once to what closes the thread, which has it stored then (see threadOrder.ts).
+    if (before && !awaited) return storeWhenQuiet(ctx, id, store, before);
+    return Promise.resolve(before).then(store);
+  };
+  let announced: Stored = announce;
   // A long deliverable is kept whole (a canvas or a file) before the run can complete.
   if (
     step.kind === 'synthesis' &&
     step.status === 'succeeded' &&
     needsKeeping(step.output ?? '', storedGaps(step.structured))
   ) {
+    announced = announce(true);
     await announced;
     await keepDeliverable(ctx.announcer, ctx.logger, doc);
   }
   const next = await advance(ctx, step.runId, id, announced, chain ? { ...chain, settled: step.key } : undefined);
   ctx.announcer.foreground.release(`handoff:${String(step._id)}`);
-  const trailing = ctx.announcer.warnNearCap(doc).then(() => ctx.announcer.refresh(id, { urgent: false }));
-  if (next && chain) chain.defer(trailing);
-  else await trailing;
+  // Nobody waits for these: in a chain, they wait until no hand-off is in flight here (their reads
+  // and writes would slow one), and the job ends once they are done.
+  const trailing = () => ctx.announcer.warnNearCap(doc).then(() => ctx.announcer.refresh(id, { urgent: false }));
+  if (next && chain) chain.defer(ctx.announcer.foreground.quiet().then(trailing));
+  else if (chain) await ctx.announcer.foreground.quiet().then(trailing);
+  else await trailing();
   return next;
 }
 

@@ -10,7 +10,12 @@ import type { DraftStream } from '../slack/draftStream.js';
 import type { EngineContext } from './context.js';
 
 /** A live draft of the deliverable in the thread, where it can be streamed (a thread, a known workspace). */
-export function draftFor(ctx: EngineContext, doc: OrchestrationDoc): DraftStream | null {
+export function draftFor(
+  ctx: EngineContext,
+  doc: OrchestrationDoc,
+  /** Stores the thread's earlier posts, perhaps still waiting: the draft starts after them. */
+  stored?: () => Promise<unknown>,
+): DraftStream | null {
   if (!doc.messageTs || !doc.slackTeamId) return null;
   const target = {
     channelId: doc.channelId,
@@ -18,7 +23,7 @@ export function draftFor(ctx: EngineContext, doc: OrchestrationDoc): DraftStream
     teamId: doc.slackTeamId,
     userId: doc.requesterId,
   };
-  return ctx.announcer.draft(target);
+  return ctx.announcer.draft(target, stored);
 }
 
 /** A step started: the run card shows it running, and the thread who is working on what. */

@@ -159,9 +159,12 @@ export class Announcer {
     if (message) await this.post(doc, [{ key: `${id}:runcard`, message }]);
   }
 
-  /** A live draft of the deliverable in the thread, paced like every other call. */
-  draft(target: DraftTarget): DraftStream {
-    const landed = () => this.outbox.drained(target.channelId, target.threadTs);
+  /** A live draft of the deliverable in the thread, paced like every other call, once `stored` has stored the thread's earlier posts. */
+  draft(target: DraftTarget, stored?: () => Promise<unknown>): DraftStream {
+    const landed = async () => {
+      await stored?.();
+      await this.outbox.drained(target.channelId, target.threadTs);
+    };
     const hold = (until: Promise<unknown>) => this.outbox.holdThread(target.channelId, target.threadTs, until);
     return new DraftStream(this.slack, this.logger, target, this.gate, undefined, landed, hold);
   }
