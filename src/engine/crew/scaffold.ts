@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import mongoose, { type Types } from 'mongoose';
 import { ScaffoldError } from '../../errors.js';
 import { Agent, type AgentDoc } from '../../models/agent.js';
+import { insertPlain } from '../../models/insertPlain.js';
 import type { OrchestrationDoc } from '../../models/orchestration.js';
 import { Project } from '../../models/project.js';
 import { Run, type RunDoc, Step } from '../../models/run.js';
@@ -159,13 +160,13 @@ export async function scaffold(doc: OrchestrationDoc): Promise<Scaffolding> {
         goal: doc.goal,
       }),
     runFound ??
-      Run.create({ _id: runId, orchestrationId: doc._id, teamId, projectId, pipeline, startedAt: new Date() }).then(
-        (created) => created.toObject<RunDoc>(),
-      ),
+      insertPlain(Run, [
+        { _id: runId, orchestrationId: doc._id, teamId, projectId, pipeline, startedAt: new Date() },
+      ]).then(([created]) => created as RunDoc),
     toHire.length ? Agent.insertMany(toHire) : null,
-    tickets.length ? TicketModel.insertMany(tickets) : null,
+    tickets.length ? insertPlain(TicketModel, tickets) : null,
     // In the pipeline's order, in one write; a crash part-way leaves the first ones, and a retry adds the rest.
-    steps.length ? Step.insertMany(steps) : null,
+    steps.length ? insertPlain(Step, steps) : null,
   ]);
   return { run, roles, hired, teamName: team.name };
 }
