@@ -9,16 +9,31 @@
  * own and no wait lasts longer than `maxWaitMs`, so a hold that is never released (another
  * instance ran the step, a path that forgot) or a stream of hand-offs only delays, never starves.
  */
+/** The longest a hold lasts, and a wait for quiet. */
+const MAX_WAIT_MS = 250;
+/**
+ * Results that arrive together (a level's calls, started together, end within a few ms of each
+ * other) are handed off together: it is quiet only once no hand-off has been in flight for this
+ * long, so that a redraw or a post starting between two of them does not slow the next.
+ */
+const SETTLE_MS = 15;
+
 export class Foreground {
   private readonly holds = new Map<string, NodeJS.Timeout>();
   private waiters: Array<() => void> = [];
   private readonly deferred = new Map<string, Set<{ go: () => void; done: Promise<unknown> }>>();
+  private settling: NodeJS.Timeout | null = null;
 
-  constructor(private readonly maxWaitMs = 250) {}
+  constructor(
+    private readonly maxWaitMs = MAX_WAIT_MS,
+    private readonly settleMs = SETTLE_MS,
+  ) {}
 
   /** A hand-off is in flight under `key` for at most `forMs` (`maxWaitMs` at most), or until released; held again, it lapses then. */
   hold(key: string, forMs = this.maxWaitMs): void {
     clearTimeout(this.holds.get(key));
+    if (this.settling) clearTimeout(this.settling);
+    this.settling = null;
     const lapse = setTimeout(() => this.release(key), Math.min(forMs, this.maxWaitMs));
     lapse.unref();
     this.holds.set(key, lapse);
@@ -31,6 +46,16 @@ export class Foreground {
     clearTimeout(lapse);
     this.holds.delete(key);
     if (this.holds.size) return;
+    if (!this.settleMs) return this.wake();
+    if (this.settling) clearTimeout(this.settling);
+    this.settling = setTimeout(() => {
+      this.settling = null;
+      if (!this.holds.size) this.wake();
+    }, this.settleMs);
+    this.settling.unref();
+  }
+
+  private wake(): void {
     const waiters = this.waiters;
     this.waiters = [];
     for (const go of waiters) go();
@@ -38,7 +63,7 @@ export class Foreground {
 
   /** Resolves once no hand-off is in flight here, or after `maxWaitMs`, whichever comes first. */
   quiet(): Promise<void> {
-    if (!this.holds.size) return Promise.resolve();
+    if (!this.holds.size && !this.settling) return Promise.resolve();
     return new Promise((resolve) => {
       const late = setTimeout(resolve, this.maxWaitMs);
       late.unref();
