@@ -6,6 +6,15 @@ import type { Proposal } from '../src/engine/plan/proposal.js';
 /** The workspace the tests' signed requests come from (their team_id), and that fixtures are stored in. */
 export const TEAM_ID = 'T1';
 
+/** A ticket titled "<prefix> <key>", by an analyst unless said otherwise. */
+export const ticket = (prefix: string, key: string, dependsOn: string[] = [], role = 'analyst') => ({
+  key,
+  title: `${prefix} ${key}`,
+  role,
+  description: `Do ${key}`,
+  dependsOn,
+});
+
 export function sampleProposal(overrides: Partial<Proposal> = {}): Proposal {
   return {
     goal: 'Research the competitive landscape for an offline-first meeting recorder and write a one-page positioning doc',

@@ -15,17 +15,8 @@ import { SlackPost } from '../../src/models/slackPost.js';
 import { Team } from '../../src/models/team.js';
 import { TicketModel } from '../../src/models/ticket.js';
 import { tenantOf, withTenant } from '../../src/tenant.js';
-import { sampleProposal } from '../fixtures.js';
+import { sampleProposal, ticket } from '../fixtures.js';
 import { CHANNEL, eventually, type Harness, REQUESTER, scriptedResponder, startHarness } from '../helpers/harness.js';
-
-/** A ticket titled "<prefix> <key>", by an analyst unless said otherwise. */
-const ticket = (prefix: string, key: string, dependsOn: string[] = [], role = 'analyst') => ({
-  key,
-  title: `${prefix} ${key}`,
-  role,
-  description: `Do ${key}`,
-  dependsOn,
-});
 
 /** 8 tickets in three levels: a–e independent, f after a+b, g after c+d, h after f+g. Critical path: 3 tickets. */
 function eightTickets(): Proposal {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Orchestration } from '../../src/models/orchestration.js';
 import { Step } from '../../src/models/run.js';
-import { sampleProposal } from '../fixtures.js';
+import { sampleProposal, ticket } from '../fixtures.js';
 import { eventually, type Harness, REQUESTER, scriptedResponder, startHarness } from '../helpers/harness.js';
 
 let h: Harness;
@@ -58,16 +58,9 @@ describe('the recovery sweep', () => {
   });
 
   it('starts a step left ready without a job once no job serves the run, and not while one does', async () => {
-    const ticket = (key: string, dependsOn: string[]) => ({
-      key,
-      title: `Part ${key}`,
-      role: 'analyst',
-      description: `Do ${key}`,
-      dependsOn,
-    });
     h.llm.responder = scriptedResponder(
       sampleProposal({
-        tickets: [ticket('first', []), ticket('second', ['first'])],
+        tickets: [ticket('Part', 'first'), ticket('Part', 'second', ['first'])],
         discussion: { enabled: false, prompt: '' },
       }),
     );

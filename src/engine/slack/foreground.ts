@@ -46,7 +46,10 @@ export class Foreground {
     clearTimeout(lapse);
     this.holds.delete(key);
     if (this.holds.size) return;
-    if (!this.settleMs) return this.wake();
+    if (!this.settleMs) {
+      this.wake();
+      return;
+    }
     if (this.settling) clearTimeout(this.settling);
     this.settling = setTimeout(() => {
       this.settling = null;
