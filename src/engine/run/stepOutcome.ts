@@ -146,10 +146,10 @@ export async function followUp(
   ctx.announcer.foreground.release(`handoff:${String(step._id)}`);
   // Nobody waits for these: in a chain, they wait until no hand-off is in flight here (their reads
   // and writes would slow one), and the job ends once they are done.
-  const trailing = () => ctx.announcer.warnNearCap(doc).then(() => ctx.announcer.refresh(id, { urgent: false }));
-  if (next && chain) chain.defer(ctx.announcer.foreground.quiet().then(trailing));
-  else if (chain) await ctx.announcer.foreground.quiet().then(trailing);
-  else await trailing();
+  const tail = () => ctx.announcer.warnNearCap(doc).then(() => ctx.announcer.refresh(id, { urgent: false }));
+  const trailing = chain ? ctx.announcer.foreground.quiet().then(tail) : tail();
+  if (next && chain) chain.defer(trailing);
+  else await trailing;
   return next;
 }
 
