@@ -161,6 +161,8 @@ export interface OrchestrationDoc extends TenantFields {
   scheduleId?: Types.ObjectId | null;
   /** Failed because the budget would have been exceeded: "Raise cap and continue" may resume it. */
   budgetStop: boolean;
+  /** How many times a start job took up the approved plan; absent on older documents. */
+  startAttempts?: number;
   startedAt: Date | null;
   finishedAt: Date | null;
   createdAt: Date;
@@ -255,6 +257,7 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
     followUps: { type: Schema.Types.Mixed, default: () => [] },
     templateId: { type: Schema.Types.ObjectId, default: null },
     scheduleId: { type: Schema.Types.ObjectId, default: null },
+    startAttempts: { type: Number },
     startedAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },
   },

@@ -6,7 +6,9 @@
  * on its critical path): the lookups together, then the hires, the team, the project, the run,
  * the tickets and the steps together. A crash may cut that round part-way, so the team, the
  * project and the run take their orchestration's id as their own, and a hire an id derived from
- * it: a retry makes the missing ones with the ids that those already made refer to.
+ * it: a retry makes the missing ones with the ids that those already made refer to. The first
+ * attempt knows there is nothing to look for, and may claim the steps ready at once in the write
+ * that makes them, for the start job to run without a claim of its own.
  */
 import { createHash } from 'node:crypto';
 import mongoose, { type Types } from 'mongoose';
@@ -15,7 +17,7 @@ import { Agent, type AgentDoc } from '../../models/agent.js';
 import { insertPlain } from '../../models/insertPlain.js';
 import type { OrchestrationDoc } from '../../models/orchestration.js';
 import { Project } from '../../models/project.js';
-import { Run, type RunDoc, Step } from '../../models/run.js';
+import { Run, type RunDoc, Step, type StepDoc } from '../../models/run.js';
 import { Team } from '../../models/team.js';
 import { TicketModel } from '../../models/ticket.js';
 import { materialize, type ResolvedRole } from '../plan/materializer.js';
@@ -27,6 +29,10 @@ type HireFields = Pick<AgentDoc, '_id' | 'name' | 'title' | 'persona' | 'skills'
 
 export interface Scaffolding {
   run: RunDoc;
+  /** The steps made now, in the pipeline's order. */
+  steps: StepDoc[];
+  /** Those of them made claimed by `claimant` (see ScaffoldOptions). */
+  claimed: StepDoc[];
   roles: Record<string, ResolvedRole>;
   teamName: string;
   hired: Set<string>;
@@ -43,17 +49,26 @@ function hireIdOf(orchestrationId: Types.ObjectId, roleKey: string): Types.Objec
   return new mongoose.Types.ObjectId(digest.slice(0, 24));
 }
 
+export interface ScaffoldOptions {
+  /** No earlier attempt made any of it: nothing is looked for. */
+  first?: boolean;
+  /** With `first`: the steps ready at once are made claimed by this job, under a lease of `leaseMs`. */
+  claimant?: string | null;
+  leaseMs?: number;
+}
+
 /** Each role's agent: from the roster, hired before (by an interrupted attempt), or to be hired now. */
 async function resolveRoles(
   orchestrationId: Types.ObjectId,
   proposal: Proposal,
+  first: boolean,
 ): Promise<{ roles: Record<string, ResolvedRole>; hired: Set<string>; toHire: HireFields[] }> {
   const hires = proposal.roles.filter((role) => role.hire);
   // A plan approved before one of its agents was retired still runs with that agent. The roster is
   // read only for a plan that names one of its agents (it is up to hundreds, each with a persona).
   const [roster, madeBefore] = await Promise.all([
     hires.length < proposal.roles.length ? rosterAgents({ includeRetired: true }) : [],
-    hires.length ? Agent.find({ 'hiredFor.orchestrationId': orchestrationId }).lean<AgentDoc[]>() : [],
+    hires.length && !first ? Agent.find({ 'hiredFor.orchestrationId': orchestrationId }).lean<AgentDoc[]>() : [],
   ]);
   const byName = new Map(roster.map((a) => [a.name.toLowerCase(), a]));
   const hiredBefore = new Map(madeBefore.map((a) => [a.hiredFor?.roleKey, a]));
@@ -86,16 +101,18 @@ async function resolveRoles(
   return { roles, hired: new Set(hires.map((role) => role.key)), toHire };
 }
 
-export async function scaffold(doc: OrchestrationDoc): Promise<Scaffolding> {
+export async function scaffold(doc: OrchestrationDoc, options: ScaffoldOptions = {}): Promise<Scaffolding> {
   const proposal = doc.proposal;
   if (!proposal || doc.approvedRevision === null) throw new ScaffoldError('the orchestration has no approved proposal');
+  const first = options.first === true;
+  const find = <T>(lookup: () => PromiseLike<T>, none: T) => (first ? none : lookup());
   const [{ roles, hired, toHire }, teamFound, projectFound, runFound, ticketsFound, stepsFound] = await Promise.all([
-    resolveRoles(doc._id, proposal),
-    Team.findOne({ orchestrationId: doc._id }).lean(),
-    Project.findOne({ orchestrationId: doc._id }).lean(),
-    Run.findOne({ orchestrationId: doc._id }).lean<RunDoc>(),
-    TicketModel.find({ orchestrationId: doc._id }, { key: 1 }).lean(),
-    Step.find({ orchestrationId: doc._id }, { key: 1, runId: 1 }).lean(),
+    resolveRoles(doc._id, proposal, first),
+    find(() => Team.findOne({ orchestrationId: doc._id }).lean(), null),
+    find(() => Project.findOne({ orchestrationId: doc._id }).lean(), null),
+    find(() => Run.findOne({ orchestrationId: doc._id }).lean<RunDoc>(), null),
+    find(() => TicketModel.find({ orchestrationId: doc._id }, { key: 1 }).lean(), []),
+    find(() => Step.find({ orchestrationId: doc._id }, { key: 1, runId: 1 }).lean(), []),
   ]);
   const lead = roles[proposal.synthesis.role]!;
   // Made by an earlier attempt (perhaps before these took the orchestration's id), or made now.
@@ -123,6 +140,17 @@ export async function scaffold(doc: OrchestrationDoc): Promise<Scaffolding> {
     roles,
     ids: { orchestrationId: String(doc._id) },
   });
+  const now = new Date();
+  const claim =
+    first && options.claimant
+      ? {
+          status: 'running' as const,
+          claimedBy: options.claimant,
+          startedAt: now,
+          leaseUntil: new Date(now.getTime() + (options.leaseMs ?? 0)),
+          attempts: 1,
+        }
+      : null;
   const existing = new Set(stepsFound.filter((s) => String(s.runId) === String(runId)).map((s) => s.key));
   const steps = [...pipeline.steps.entries()]
     .filter(([, step]) => !existing.has(step.key))
@@ -139,9 +167,10 @@ export async function scaffold(doc: OrchestrationDoc): Promise<Scaffolding> {
       declaredOutput: step.output ?? null,
       reviewGate: step.review === true,
       order,
+      ...(claim && step.dependsOn.length === 0 ? claim : {}),
     }));
 
-  const [team, , run] = await Promise.all([
+  const [team, , run, , , made] = await Promise.all([
     teamFound ??
       Team.create({
         _id: teamId,
@@ -166,7 +195,8 @@ export async function scaffold(doc: OrchestrationDoc): Promise<Scaffolding> {
     toHire.length ? Agent.insertMany(toHire) : null,
     tickets.length ? insertPlain(TicketModel, tickets) : null,
     // In the pipeline's order, in one write; a crash part-way leaves the first ones, and a retry adds the rest.
-    steps.length ? insertPlain(Step, steps) : null,
+    steps.length ? (insertPlain(Step, steps) as Promise<StepDoc[]>) : [],
   ]);
-  return { run, roles, hired, teamName: team.name };
+  const claimed = claim ? made.filter((s) => s.claimedBy === options.claimant) : [];
+  return { run, steps: made, claimed, roles, hired, teamName: team.name };
 }

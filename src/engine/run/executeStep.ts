@@ -74,7 +74,11 @@ export async function readPromptInputs(
  */
 function earlierSteps(step: Pick<StepDoc, 'kind' | 'runId' | 'dependsOn'>): Promise<StepDoc[]> | StepDoc[] {
   const clauses: Record<string, unknown>[] = [];
-  if (step.kind !== 'research') clauses.push({ kind: { $in: ['research', 'discuss'] }, status: 'succeeded' });
+  // A ticket that depends on nothing starts the run: a plan with research or a discussion makes
+  // every ticket wait for them (materializer.ts), so there is no earlier phase to read.
+  const entryTicket = step.kind === 'ticket' && step.dependsOn.length === 0;
+  if (step.kind !== 'research' && !entryTicket)
+    clauses.push({ kind: { $in: ['research', 'discuss'] }, status: 'succeeded' });
   if (step.kind === 'ticket') clauses.push({ kind: 'ticket', key: { $in: step.dependsOn } });
   if (step.kind === 'synthesis') clauses.push({ kind: 'ticket' });
   if (!clauses.length) return [];

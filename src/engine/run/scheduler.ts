@@ -18,7 +18,16 @@ import { readRunState } from './sharedReads.js';
 export type Continuation = Pick<
   StepDoc,
   '_id' | 'key' | 'kind' | 'runId' | 'agentId' | 'dependsOn' | 'status' | 'startedAt'
->;
+> & {
+  /** Claimed by the job in the write that made it (the start's first wave), with its orchestration as then stored. */
+  claimedWith?: OrchestrationDoc;
+};
+
+/** What advance() would read, when its caller has just written it (the start): the run's state and its steps. */
+export interface KnownRun {
+  doc: Pick<OrchestrationDoc, '_id' | 'status' | 'paused'>;
+  steps: Array<Continuation & Pick<StepDoc, 'review' | 'outdated' | 'claimedBy'>>;
+}
 
 /**
  * What advance() waits for before it enqueues: a promise, or a function making it, `awaited` when
@@ -61,6 +70,7 @@ export async function advance(
   orchestrationId: OrchestrationId,
   after?: Stored,
   chain?: ChainLink,
+  known?: KnownRun,
 ): Promise<Continuation | null> {
   const defer = chain?.defer;
   // Without a chain to defer it to, it is made at once, and stored alongside the reads.
@@ -70,7 +80,7 @@ export async function advance(
   let awaited = true;
   let picked: Picked | null;
   try {
-    picked = await pickReady(ctx, runId, orchestrationId, defer ? undefined : stored, chain);
+    picked = await pickReady(ctx, runId, orchestrationId, defer ? undefined : stored, chain, known);
     if (picked) awaited = !picked.next || picked.others.length > 0 || picked.handedOn.length > 0;
   } finally {
     if (late) {
@@ -108,6 +118,19 @@ interface Picked {
   handedOn: Continuation[];
 }
 
+/** What advance() decides on: the run's state and its steps. */
+export async function readRun(
+  runId: Types.ObjectId,
+  orchestrationId: OrchestrationId,
+): Promise<{ doc: KnownRun['doc'] | null; steps: KnownRun['steps'] }> {
+  const projection = { key: 1, kind: 1, runId: 1, agentId: 1, status: 1, startedAt: 1, dependsOn: 1 };
+  const [doc, steps] = await Promise.all([
+    readRunState(orchestrationId),
+    Step.find({ runId }, { ...projection, review: 1, outdated: 1, claimedBy: 1 }).lean<KnownRun['steps']>(),
+  ]);
+  return { doc, steps };
+}
+
 /** What is ready, and who runs it: the chain, a fork, or a job of its own (see advance). */
 async function pickReady(
   ctx: EngineContext,
@@ -115,26 +138,10 @@ async function pickReady(
   orchestrationId: OrchestrationId,
   stored: Promise<unknown> | undefined,
   chain?: ChainLink,
+  known?: KnownRun,
 ): Promise<Picked | null> {
-  const [doc, steps] = await Promise.all([
-    readRunState(orchestrationId),
-    Step.find(
-      { runId },
-      {
-        key: 1,
-        kind: 1,
-        runId: 1,
-        agentId: 1,
-        status: 1,
-        startedAt: 1,
-        dependsOn: 1,
-        review: 1,
-        outdated: 1,
-        claimedBy: 1,
-      },
-    ).lean<Array<Continuation & Pick<StepDoc, 'review' | 'outdated' | 'claimedBy'>>>(),
-    stored,
-  ]);
+  const [run] = await Promise.all([known ?? readRun(runId, orchestrationId), stored]);
+  const { doc, steps } = run;
   if (!doc || !RUNNING_STATUSES.includes(doc.status)) return null;
   // The steps a re-run job was running when it stopped (its chain's, and its forks'): resumed, even
   // in a paused run (a step once started goes on), or handed on should this process be shutting down.

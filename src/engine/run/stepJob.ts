@@ -198,6 +198,10 @@ async function runContinued(
   const { claimant } = chain;
   const inputs = step.kind === 'done' ? undefined : readPromptInputs(step);
   inputs?.catch(() => undefined);
+  if (step.claimedWith) {
+    const { claimedWith, ...claimed } = step;
+    return runClaimed(ctx, claimedWith, claimed as StepDoc, chain, inputs);
+  }
   const [claimed, doc] = await Promise.all([claim(ctx, step, claimant), readOrchestration(id)]);
   // Another job took it: a racing dependency's, or the recovery sweep's once this job's lease lapsed.
   if (!claimed) return null;
