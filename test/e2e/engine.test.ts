@@ -325,6 +325,39 @@ describe('a chain retried', () => {
     expect(at('Result of Link c')).toBeGreaterThan(at('Result of Link b'));
   });
 
+  it('makes the closing posts once, after the deliverable, when storing them failed as the run completed', async () => {
+    h.llm.responder = scriptedResponder(
+      sampleProposal({ discussion: { enabled: false, prompt: '' }, budget: { maxUsd: 5 } }),
+    );
+    const { value, orchestrationId, ts } = await h.propose();
+    // The run completes with the synthesis' result; storing its closing posts fails once, and the
+    // job that ran the synthesis (holding the done step) is retried.
+    const real = SlackPost.updateOne.bind(SlackPost);
+    let failed = false;
+    const spy = vi.spyOn(SlackPost, 'updateOne').mockImplementation(((filter: any, update: any, ...rest: any[]) => {
+      if (!failed && String(filter?.key ?? '').includes(':end:') && update?.$setOnInsert) {
+        failed = true;
+        throw new Error('connection reset by the database');
+      }
+      return real(filter, update, ...rest);
+    }) as never);
+    try {
+      await h.click('orchestrate.approve', value, REQUESTER, ts);
+      await h.waitForEnd(orchestrationId, 'completed');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(failed).toBe(true);
+    const done = await Step.findOne({ orchestrationId, kind: 'done' }).lean();
+    expect(done?.status).toBe('succeeded');
+    const texts = h.slack.threadReplies(CHANNEL, ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`);
+    expect(texts.filter((x) => x.includes(':tada: *Completed*'))).toHaveLength(1);
+    expect(texts.filter((x) => x.startsWith('Cost rollup'))).toHaveLength(1);
+    const at = (needle: string) => texts.findIndex((x) => x.includes(needle));
+    expect(at('We win offline')).toBeGreaterThan(-1);
+    expect(at(':tada: *Completed*')).toBeGreaterThan(at('We win offline'));
+  });
+
   it('books a step at its worst case, once, when its last call settled with its result but the settle failed', async () => {
     const t = (key: string, dependsOn: string[]) => ticket('Link', key, dependsOn);
     const script = scriptedResponder(

@@ -307,4 +307,33 @@ describe('guidance from the thread, and Pause', () => {
     expect(thread).toContain(`<@${REQUESTER}> paused the run`);
     expect(thread).toContain(`<@${APPROVER}> resumed the run`);
   });
+
+  it('Pause during the synthesis: the run completes only once resumed, with the deliverable and its closing posts', async () => {
+    h = await startHarness();
+    const crew = sampleProposal({ discussion: { enabled: false, prompt: '' } });
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    const script = scriptedResponder(crew);
+    const { orchestrationId: o, ts } = await approve(h, crew, (req) =>
+      req.toolName === 'deliver_synthesis' ? (held.then(() => script(req)) as unknown as FakeReply) : undefined,
+    );
+    await eventually(() => h!.llm.requests.some((r) => r.toolName === 'deliver_synthesis'), 10_000, 'the synthesis');
+    await h.click('run.pause', control(o), REQUESTER, ts);
+    await eventually(async () => Boolean((await doc(o)).paused), 5000, 'paused');
+    release();
+    await eventually(
+      async () => (await Step.findOne({ orchestrationId: o, kind: 'synthesis' }).lean())?.status === 'succeeded',
+      10_000,
+      'the synthesis stored',
+    );
+    await new Promise((r) => setTimeout(r, 700));
+    expect((await doc(o)).status).toBe('synthesizing');
+    expect((await Step.findOne({ orchestrationId: o, kind: 'done' }).lean())?.status).toBe('pending');
+    await h.click('run.resume', control(o), APPROVER, ts);
+    const done = await h.waitForEnd(o, 'completed', 30_000);
+    expect(done.deliverable?.markdown).toBeTruthy();
+    expect((await Step.findOne({ orchestrationId: o, kind: 'done' }).lean())?.status).toBe('succeeded');
+    const thread = JSON.stringify(h.slack.threadReplies(CHANNEL, ts).map((m) => m.blocks));
+    expect(thread.indexOf(`<@${APPROVER}> resumed the run`)).toBeLessThan(thread.indexOf(':tada: *Completed*'));
+  });
 });

@@ -65,6 +65,8 @@ export async function fail(
   return true;
 }
 
+const DELIVERED = 'the deliverable was posted';
+
 /** The done step: the deliverable was posted, so the orchestration is completed. */
 export async function finish(
   ctx: EngineContext,
@@ -74,13 +76,61 @@ export async function finish(
   posted?: Promise<unknown>,
 ): Promise<void> {
   const id = orchestrationIdOf(doc);
-  const moved = await transition(id, 'synthesizing', 'completed', { reason: 'the deliverable was posted' });
+  const moved = await transition(id, 'synthesizing', 'completed', { reason: DELIVERED });
+  await closeRun(ctx, id, { _id: step._id }, moved, posted);
+}
+
+/**
+ * The synthesis stored, as the last step before the done step: the run completes at once, and the
+ * done step is claimed by `claimant` in the same round (rather than found ready, then claimed,
+ * then run), so that a crash before the closing posts leaves it to that job's re-run. False, with
+ * nothing changed, when the run cannot complete now (paused or closed meanwhile): advance() decides.
+ */
+export async function completeAfterSynthesis(
+  ctx: EngineContext,
+  doc: OrchestrationDoc,
+  synthesis: Pick<StepDoc, 'runId'>,
+  claimant: string,
+  posted: Promise<unknown>,
+): Promise<boolean> {
+  const id = orchestrationIdOf(doc);
+  const now = new Date();
+  const lease = new Date(now.getTime() + ctx.config.engine.lockLifetimeMs);
+  const [moved, done] = await Promise.all([
+    transition(id, 'synthesizing', 'completed', { reason: DELIVERED, where: { paused: null } }),
+    Step.findOneAndUpdate(
+      { runId: synthesis.runId, kind: 'done', status: { $in: ['pending', 'queued'] } },
+      { $set: { status: 'running', startedAt: now, claimedBy: claimant, leaseUntil: lease }, $inc: { attempts: 1 } },
+      { returnDocument: 'after' },
+    ).lean<StepDoc>(),
+  ]);
+  if (!moved) {
+    if (done)
+      await Step.updateOne(
+        { _id: done._id, status: 'running', claimedBy: claimant },
+        { $set: { status: 'pending', startedAt: null, claimedBy: null, leaseUntil: null }, $inc: { attempts: -1 } },
+      );
+    return false;
+  }
+  // Should the done step not be there to claim (held elsewhere, say), it is marked done all the same.
+  await closeRun(ctx, id, done ? { _id: done._id } : { runId: synthesis.runId, kind: 'done' }, moved, posted);
+  return true;
+}
+
+/** The closing posts of a completed run (after `posted`), then its done step marked done. */
+async function closeRun(
+  ctx: EngineContext,
+  id: OrchestrationId,
+  doneStep: Record<string, unknown>,
+  moved: OrchestrationDoc | null,
+  posted?: Promise<unknown>,
+): Promise<void> {
   await posted;
   // A job re-run after a crash finds it completed already, and announces it again: announced
   // before the step is marked done, so nothing is lost, and the posts' keys make a repeat a no-op.
   const done = moved ?? (await loadOrchestration(id).then((d) => (d?.status === 'completed' ? d : null)));
   if (done) await announceEnd(ctx, done, null);
-  await Step.updateOne({ _id: step._id }, { $set: { status: 'succeeded', finishedAt: new Date() } });
+  await Step.updateOne(doneStep, { $set: { status: 'succeeded', finishedAt: new Date() } });
   if (done) await ctx.announcer.refresh(id, { wait: false });
 }
 

@@ -17,7 +17,7 @@ import { keepDeliverable, needsKeeping } from '../slack/deliverable.js';
 import { checkSources, citedUrls, type RetrievedSource } from '../tools/sources.js';
 import type { EngineContext } from './context.js';
 import type { StepOutcome } from './executeStep.js';
-import { fail, finish } from './lifecycle.js';
+import { completeAfterSynthesis, fail, finish } from './lifecycle.js';
 import { awaitingReview } from './review.js';
 import { advance, type Continuation, type Stored } from './scheduler.js';
 import type { StepBooking } from './stepBooking.js';
@@ -142,6 +142,18 @@ export async function followUp(
     await announced;
     await keepDeliverable(ctx.announcer, ctx.logger, doc);
   }
+  // The synthesis is the last call: the run completes with its result, unless people review it first.
+  if (step.kind === 'synthesis' && step.status === 'succeeded' && step.review?.state !== 'awaiting' && chain) {
+    const posted = typeof announced === 'function' ? announced(true) : announced;
+    // The closing posts come after the deliverable's, and after a warning its cost may call for.
+    const before = Promise.all([posted, chain.pending()]).then(() => ctx.announcer.warnNearCap(doc));
+    before.catch(() => undefined); // awaited once the run has completed
+    if (await completeAfterSynthesis(ctx, doc, step, chain.claimant, before)) {
+      ctx.announcer.foreground.release(`handoff:${String(step._id)}`);
+      return null;
+    }
+    announced = posted;
+  }
   const next = await advance(ctx, step.runId, id, announced, chain ? { ...chain, settled: step.key } : undefined);
   ctx.announcer.foreground.release(`handoff:${String(step._id)}`);
   // Nobody waits for these: in a chain, they wait until no hand-off is in flight here (their reads
@@ -228,11 +240,9 @@ export async function resumeChain(
     return advance(ctx, step.runId, id, undefined, { ...chain, resume: true });
   }
   for (const s of settled) await ctx.announcer.announceStep(doc, s);
-  // A completed run whose done step this job ran, cut off before the closing posts were stored.
+  // A completed run, cut off before the closing posts were stored (they are keyed: a repeat is a no-op).
   const done =
-    doc.status === 'completed'
-      ? await Step.findOne({ runId: step.runId, kind: 'done', claimedBy: chain.claimant }).lean<StepDoc>()
-      : null;
+    doc.status === 'completed' ? await Step.findOne({ runId: step.runId, kind: 'done' }).lean<StepDoc>() : null;
   if (done && SETTLED_STEP_STATUSES.includes(done.status)) await ctx.announcer.announceEnd(doc, null);
   else if (done) await finish(ctx, doc, done);
   return null;
