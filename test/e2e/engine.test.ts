@@ -358,6 +358,34 @@ describe('a chain retried', () => {
     expect(at(':tada: *Completed*')).toBeGreaterThan(at('We win offline'));
   });
 
+  it('starts a step whose other dependency stored first once its last one is stored, even after that store failed once', async () => {
+    const t = (key: string, dependsOn: string[]) => ticket('Join', key, dependsOn);
+    const script = scriptedResponder(
+      sampleProposal({
+        tickets: [t('a', []), t('b', []), t('c', ['a', 'b'])],
+        discussion: { enabled: false, prompt: '' },
+        budget: { maxUsd: 5 },
+      }),
+    );
+    // A is stored while B still runs here (so A leaves reading what is ready to B); B's store then fails once.
+    h.llm.responder = async (req) => {
+      if (req.user.includes('# Your ticket: Join b')) await new Promise((r) => setTimeout(r, 300));
+      return script(req);
+    };
+    const { value, orchestrationId, ts } = await h.propose();
+    const failed = await approveFailingOnceOnB(h, { value, orchestrationId, ts }, 100, {
+      model: Step,
+      method: 'findOneAndUpdate',
+      hits: (bId, filter, update) => String(filter?._id) === bId && update?.$set?.status === 'succeeded',
+    });
+    expect(failed).toBe(true);
+    const request = (key: string) => h.llm.requests.filter((r) => r.user.includes(`# Your ticket: Join ${key}`));
+    expect(request('c')).toHaveLength(1);
+    expect(request('c')[0]!.startedAt).toBeGreaterThanOrEqual(Math.max(...request('b').map((r) => r.endedAt!)));
+    const steps = await Step.find({ orchestrationId, kind: 'ticket' }).lean();
+    expect(steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  });
+
   it('books a step at its worst case, once, when its last call settled with its result but the settle failed', async () => {
     const t = (key: string, dependsOn: string[]) => ticket('Link', key, dependsOn);
     const script = scriptedResponder(

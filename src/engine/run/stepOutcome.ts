@@ -91,6 +91,7 @@ export async function succeed(
     settled,
     deliverable && Orchestration.updateOne({ _id: doc._id, status: 'synthesizing' }, { $set: { deliverable } }),
   ]);
+  ctx.localSteps.stored(step.runId, step.key);
   if (!stored) {
     // Cancelled or failed meanwhile: the result is not announced, but what it cost is the step's.
     await outcome.booking.restore(inc);
@@ -174,7 +175,12 @@ export async function stepFailed(
 ): Promise<Continuation | null> {
   const id = orchestrationIdOf(doc);
   const settle = (status: 'skipped' | 'failed', fields: Record<string, unknown>) =>
-    Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status, finishedAt: new Date(), ...fields } });
+    Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status, finishedAt: new Date(), ...fields } }).then(
+      (stored) => {
+        ctx.localSteps.stored(step.runId, step.key);
+        return stored;
+      },
+    );
   if (hasCode(error, 'budget_exceeded')) {
     await settle('skipped', { skipReason: 'budget' });
     const fresh = await Orchestration.findById(doc._id, { budget: 1 }).lean();
