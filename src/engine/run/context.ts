@@ -12,7 +12,6 @@ import type { OrchestrationId } from '../plan/ids.js';
 import type { Announcer } from '../slack/announcer.js';
 import type { ToolCatalog } from '../tools/catalog.js';
 import type { Inflight } from './inflight.js';
-import type { LocalSteps } from './localSteps.js';
 import type { JobQueue } from './queue.js';
 import type { StepSlots } from './stepSlots.js';
 
@@ -31,8 +30,6 @@ export interface EngineContext {
   inflight: Inflight;
   /** The steps this process runs at once (see stepSlots.ts). */
   stepSlots: StepSlots;
-  /** Which of them are running, per run, and each run's graph (see localSteps.ts). */
-  localSteps: LocalSteps;
   /** How often a running step checks whether its orchestration was cancelled elsewhere. */
   watchIntervalMs: number;
 }

@@ -22,7 +22,6 @@ import type { ToolCatalog } from '../tools/catalog.js';
 import type { EngineContext } from './context.js';
 import { Inflight } from './inflight.js';
 import { cancel, cancelAllInWorkspace, gaveUp, raiseCapAndContinue } from './lifecycle.js';
-import { LocalSteps } from './localSteps.js';
 import { pauseRun, resumeRun, startTheWork } from './peopleGate.js';
 import { runPlanJob, runReplanJob } from './planJob.js';
 import { answerQuestion, type Question } from './question.js';
@@ -105,7 +104,6 @@ export class Engine {
         approvers: deps.config.approvers,
       }),
       inflight: new Inflight(),
-      localSteps: new LocalSteps(),
       stepSlots: new StepSlots(deps.config.engine.maxParallel),
       watchIntervalMs: deps.watchIntervalMs ?? 1000,
     };

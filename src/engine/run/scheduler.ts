@@ -25,7 +25,7 @@ export type Continuation = Pick<
 
 /** What advance() would read, when its caller has just written it (the start): the run's state and its steps. */
 export interface KnownRun {
-  doc: Pick<OrchestrationDoc, 'status' | 'paused'>;
+  doc: Pick<OrchestrationDoc, '_id' | 'status' | 'paused'>;
   steps: Array<Continuation & Pick<StepDoc, 'review' | 'outdated' | 'claimedBy'>>;
 }
 
@@ -119,7 +119,7 @@ interface Picked {
 }
 
 /** What advance() decides on: the run's state and its steps. */
-async function readRun(
+export async function readRun(
   runId: Types.ObjectId,
   orchestrationId: OrchestrationId,
 ): Promise<{ doc: KnownRun['doc'] | null; steps: KnownRun['steps'] }> {
@@ -131,8 +131,6 @@ async function readRun(
   return { doc, steps };
 }
 
-const NOTHING_READY: KnownRun = { doc: { status: 'executing', paused: null }, steps: [] };
-
 /** What is ready, and who runs it: the chain, a fork, or a job of its own (see advance). */
 async function pickReady(
   ctx: EngineContext,
@@ -142,11 +140,7 @@ async function pickReady(
   chain?: ChainLink,
   known?: KnownRun,
 ): Promise<Picked | null> {
-  // Every step this one unblocks also waits on a step running here, which reads once stored (see localSteps.ts).
-  const othersWill =
-    !known && chain?.settled !== undefined && !chain.resume && ctx.localSteps.othersWillAdvance(runId, chain.settled);
-  const [run] = await Promise.all([known ?? (othersWill ? NOTHING_READY : readRun(runId, orchestrationId)), stored]);
-  if (!known && !othersWill && run.doc) ctx.localSteps.learn(runId, run.steps);
+  const [run] = await Promise.all([known ?? readRun(runId, orchestrationId), stored]);
   const { doc, steps } = run;
   if (!doc || !RUNNING_STATUSES.includes(doc.status)) return null;
   // The steps a re-run job was running when it stopped (its chain's, and its forks'): resumed, even

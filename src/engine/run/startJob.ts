@@ -100,8 +100,6 @@ async function start(ctx: EngineContext, id: OrchestrationId, chain: Chain | nul
       ? { doc: moved, steps: scaffolding.steps.map((s) => (claimed.has(s) ? { ...s, claimedWith: moved } : s)) }
       : undefined;
   if (claimant && !known) await letGo(run._id, claimant);
-  // Made whole just now: what each step depends on is known here without a read.
-  if (known) ctx.localSteps.learn(run._id, known.steps);
   // The run card (the team and every step) is stored as the thread's first reply before any step
   // can post; a retry finds it stored. The first steps start before Slack has drawn anything:
   // the redraw is stored, and sent at Slack's pace while the steps run. In a chain, the card is

@@ -230,22 +230,6 @@ async function runClaimed(
   chain: Chain,
   inputs?: Promise<PromptInputs>,
 ): Promise<Continuation | null> {
-  ctx.localSteps.began(claimed.runId, claimed.key);
-  try {
-    return await runAndSettle(ctx, doc, claimed, chain, inputs);
-  } finally {
-    // Stored already (its settle says so at once), or not to be: either way no longer about to read.
-    ctx.localSteps.stored(claimed.runId, claimed.key);
-  }
-}
-
-async function runAndSettle(
-  ctx: EngineContext,
-  doc: OrchestrationDoc,
-  claimed: StepDoc,
-  chain: Chain,
-  inputs?: Promise<PromptInputs>,
-): Promise<Continuation | null> {
   const id = orchestrationIdOf(doc);
   // A crash interrupted this step's call: the provider may have billed it, so its worst case stays
   // spent. (A first claim cannot have left a hold behind, so only a later one looks.)

@@ -91,7 +91,6 @@ export async function succeed(
     settled,
     deliverable && Orchestration.updateOne({ _id: doc._id, status: 'synthesizing' }, { $set: { deliverable } }),
   ]);
-  ctx.localSteps.stored(step.runId, step.key);
   if (!stored) {
     // Cancelled or failed meanwhile: the result is not announced, but what it cost is the step's.
     await outcome.booking.restore(inc);
@@ -175,12 +174,7 @@ export async function stepFailed(
 ): Promise<Continuation | null> {
   const id = orchestrationIdOf(doc);
   const settle = (status: 'skipped' | 'failed', fields: Record<string, unknown>) =>
-    Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status, finishedAt: new Date(), ...fields } }).then(
-      (stored) => {
-        ctx.localSteps.stored(step.runId, step.key);
-        return stored;
-      },
-    );
+    Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status, finishedAt: new Date(), ...fields } });
   if (hasCode(error, 'budget_exceeded')) {
     await settle('skipped', { skipReason: 'budget' });
     const fresh = await Orchestration.findById(doc._id, { budget: 1 }).lean();
