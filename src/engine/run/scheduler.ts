@@ -119,7 +119,7 @@ interface Picked {
 }
 
 /** What advance() decides on: the run's state and its steps. */
-export async function readRun(
+async function readRun(
   runId: Types.ObjectId,
   orchestrationId: OrchestrationId,
 ): Promise<{ doc: KnownRun['doc'] | null; steps: KnownRun['steps'] }> {

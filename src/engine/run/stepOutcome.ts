@@ -147,11 +147,12 @@ export async function followUp(
     const posted = typeof announced === 'function' ? announced(true) : announced;
     // The closing posts come after the deliverable's, and after a warning its cost may call for.
     const before = Promise.all([posted, chain.pending()]).then(() => ctx.announcer.warnNearCap(doc));
-    before.catch(() => undefined); // awaited once the run has completed
+    before.catch(() => undefined); // awaited once the run has completed, or by the job
     if (await completeAfterSynthesis(ctx, doc, step, chain.claimant, before)) {
       ctx.announcer.foreground.release(`handoff:${String(step._id)}`);
       return null;
     }
+    chain.defer(before);
     announced = posted;
   }
   const next = await advance(ctx, step.runId, id, announced, chain ? { ...chain, settled: step.key } : undefined);
