@@ -19,7 +19,10 @@ beforeAll(async () => {
 });
 afterAll(() => h.stop());
 
-/** Runs `meanwhile` once, just before the run's steps are written (after the rest of the setup was read or made). */
+/**
+ * Runs `meanwhile` once, just before the run's steps are written (after the rest of the setup was
+ * read or made); should it throw, that write is lost.
+ */
 function beforeStepsAreWritten(meanwhile: () => Promise<unknown>) {
   const real = Step.insertMany.bind(Step);
   let done = false;
@@ -120,15 +123,11 @@ describe('the start of a run', () => {
     h.llm.reset();
     const { value, orchestrationId, ts } = await h.propose('A goal whose setup is cut off');
     // The steps' write is lost, as a dropped connection would lose it: the job fails and is retried.
-    const real = Step.insertMany.bind(Step);
     let cut = false;
-    const spy = vi.spyOn(Step, 'insertMany').mockImplementation((async (...args: Parameters<typeof real>) => {
-      if (!cut) {
-        cut = true;
-        throw new Error('connection reset by the database');
-      }
-      return real(...args);
-    }) as never);
+    const spy = beforeStepsAreWritten(async () => {
+      cut = true;
+      throw new Error('connection reset by the database');
+    });
     try {
       await h.click('orchestrate.approve', value, REQUESTER, ts);
       await h.waitForEnd(orchestrationId, 'completed', 30_000);

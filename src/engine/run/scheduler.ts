@@ -123,10 +123,10 @@ async function readRun(
   runId: Types.ObjectId,
   orchestrationId: OrchestrationId,
 ): Promise<{ doc: KnownRun['doc'] | null; steps: KnownRun['steps'] }> {
-  const projection = { key: 1, kind: 1, runId: 1, agentId: 1, status: 1, startedAt: 1, dependsOn: 1 };
+  const fields = 'key kind runId agentId status startedAt dependsOn review outdated claimedBy';
   const [doc, steps] = await Promise.all([
     readRunState(orchestrationId),
-    Step.find({ runId }, { ...projection, review: 1, outdated: 1, claimedBy: 1 }).lean<KnownRun['steps']>(),
+    Step.find({ runId }, fields).lean<KnownRun['steps']>(),
   ]);
   return { doc, steps };
 }

@@ -146,13 +146,13 @@ export async function followUp(
   if (step.kind === 'synthesis' && step.status === 'succeeded' && step.review?.state !== 'awaiting' && chain) {
     const posted = typeof announced === 'function' ? announced(true) : announced;
     // The closing posts come after the deliverable's, and after a warning its cost may call for.
-    const before = Promise.all([posted, chain.pending()]).then(() => ctx.announcer.warnNearCap(doc));
-    before.catch(() => undefined); // awaited once the run has completed, or by the job
-    if (await completeAfterSynthesis(ctx, doc, step, chain.claimant, before)) {
+    const closing = Promise.all([posted, chain.pending()]).then(() => ctx.announcer.warnNearCap(doc));
+    closing.catch(() => undefined); // awaited once the run has completed, or by the job
+    if (await completeAfterSynthesis(ctx, doc, step, chain.claimant, closing)) {
       ctx.announcer.foreground.release(`handoff:${String(step._id)}`);
       return null;
     }
-    chain.defer(before);
+    chain.defer(closing);
     announced = posted;
   }
   const next = await advance(ctx, step.runId, id, announced, chain ? { ...chain, settled: step.key } : undefined);
