@@ -1,9 +1,10 @@
 /**
  * The embedded database (used when MONGODB_URI is unset): it runs on a worker thread, answers the
- * driver, says clearly when it cannot start, and lets go of its port when stopped.
+ * driver, says clearly when it cannot start, and lets go of its port when stopped. A command that
+ * names its documents by _id is answered from those documents alone, as a full scan would answer it.
  */
 import { connect, createServer, type Server } from 'node:net';
-import { MongoClient } from 'mongodb';
+import { type Db, MongoClient, ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { startEmbeddedMongo } from '../src/db.js';
 import { hasCode } from '../src/errors.js';
@@ -57,5 +58,70 @@ describe('the embedded database', () => {
     } finally {
       squatter.close();
     }
+  });
+
+  it('answers commands that name their documents by _id exactly as a scan of every document does', async () => {
+    const id = () => new ObjectId();
+    const [a, b, c, missing, upserted] = [id(), id(), id(), id(), id()];
+    const others = Array.from({ length: 20 }, id);
+    // Every kind of command CongoDB filters, with _id pinned (alone, with other conditions, $in) or not.
+    const script = async (db: Db) => {
+      const notes = db.collection('notes');
+      await notes.insertMany([
+        { _id: a, status: 'pending', n: 1 },
+        { _id: b, status: 'running', n: 2 },
+        { _id: c, status: 'pending', n: 3 },
+        ...others.map((_id, i) => ({ _id, status: 'other', n: 10 + i })),
+      ]);
+      const seen: unknown[] = [
+        await notes.findOne({ _id: a }),
+        await notes.findOne({ _id: a, status: 'running' }),
+        await notes.find({ _id: { $in: [a, b, missing] } }, { sort: { n: -1 } }).toArray(),
+        await notes.find({ _id: { $in: [a, a] } }).toArray(),
+        await notes.findOne({ _id: missing }),
+        await notes.findOneAndUpdate(
+          { _id: a, status: 'pending' },
+          { $set: { status: 'running' } },
+          { returnDocument: 'after' },
+        ),
+        await notes.findOneAndUpdate({ _id: a, status: 'pending' }, { $set: { status: 'done' } }),
+        await notes.findOneAndUpdate(
+          { _id: upserted },
+          { $setOnInsert: { status: 'made' } },
+          { upsert: true, returnDocument: 'after' },
+        ),
+        (await notes.updateOne({ _id: b, n: 99 }, { $inc: { n: 1 } })).modifiedCount,
+        (await notes.updateOne({ _id: b }, { $inc: { n: 1 } })).modifiedCount,
+        (await notes.updateMany({ _id: { $in: [a, c] } }, { $set: { flag: true } })).modifiedCount,
+        (await notes.deleteOne({ _id: c, status: 'running' })).deletedCount,
+        (await notes.deleteOne({ _id: c })).deletedCount,
+        (await db.command({ count: 'notes', query: { _id: { $in: [a, b, c] } } })).n,
+        await notes.distinct('status', { _id: { $in: [a, b, upserted] } }),
+        (
+          await notes.bulkWrite([
+            { updateOne: { filter: { _id: a }, update: { $inc: { n: 5 } } } },
+            { updateOne: { filter: { status: 'other', n: 12 }, update: { $set: { status: 'picked' } } } },
+          ])
+        ).modifiedCount,
+        await notes.find({ status: 'pending' }).toArray(),
+      ];
+      return { seen, after: await notes.find({}, { sort: { n: 1 } }).toArray() };
+    };
+    const answers = [];
+    for (const scan of [true, false]) {
+      const server = await startEmbeddedMongo(0, { scan });
+      const client = await MongoClient.connect(server.uri);
+      try {
+        answers.push(await script(client.db()));
+      } finally {
+        await client.close();
+        await server.stop();
+      }
+    }
+    const [scanned, byId] = answers;
+    expect(byId).toEqual(scanned);
+    // The script checks something: the pinned commands found and changed what they named.
+    expect(scanned!.after.find((d) => d._id.equals(a))).toMatchObject({ status: 'running', flag: true, n: 6 });
+    expect(scanned!.after.some((d) => d._id.equals(c))).toBe(false);
   });
 });
