@@ -11,7 +11,8 @@ import { Project } from '../../src/models/project.js';
 import { Run, Step } from '../../src/models/run.js';
 import { Team } from '../../src/models/team.js';
 import { TicketModel } from '../../src/models/ticket.js';
-import { eventually, type Harness, REQUESTER, startHarness } from '../helpers/harness.js';
+import { sampleProposal, TEAM_ID } from '../fixtures.js';
+import { eventually, type Harness, REQUESTER, scriptedResponder, startHarness } from '../helpers/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -149,5 +150,53 @@ describe('the start of a run', () => {
     const steps = await Step.find({ orchestrationId }).lean();
     expect(new Set(steps.map((s) => s.key)).size).toBe(steps.length);
     expect(ticketCalls(h)).toHaveLength(doc.proposal!.tickets.length);
+  });
+
+  it('speaks to the first wave as the agents were recorded, a roster agent under its own title, without reading them back', async () => {
+    await Agent.create({
+      slackTeamId: TEAM_ID,
+      name: 'Grace',
+      title: 'Principal researcher',
+      persona: 'Grace has mapped markets for twenty years.',
+      skills: ['research'],
+      origin: 'roster',
+    });
+    const base = sampleProposal();
+    // No research or discussion: the tickets that depend on nothing are the first wave.
+    const proposal = sampleProposal({
+      roles: base.roles.map((r) => (r.key === 'analyst' ? { ...r, existingAgent: 'Grace', hire: null } : r)),
+      research: { enabled: false, prompt: '', role: null },
+      discussion: { enabled: false, prompt: '' },
+    });
+    h.llm.responder = scriptedResponder(proposal);
+    const firstWave = proposal.tickets.filter((t) => t.dependsOn.length === 0);
+    // Each read of an agent, with how many requests had reached the LLM by then.
+    const readsAt: number[] = [];
+    const findById = Agent.findById.bind(Agent);
+    const spy = vi.spyOn(Agent, 'findById').mockImplementation(((...args: Parameters<typeof findById>) => {
+      readsAt.push(h.llm.requests.length);
+      return findById(...args);
+    }) as never);
+    try {
+      const { value, orchestrationId, ts } = await h.propose('A goal for a known analyst');
+      h.llm.reset();
+      await h.click('orchestrate.approve', value, REQUESTER, ts);
+      await h.waitForEnd(orchestrationId, 'completed');
+    } finally {
+      spy.mockRestore();
+      h.llm.responder = scriptedResponder();
+    }
+    const system = (key: string) => {
+      const title = proposal.tickets.find((t) => t.key === key)!.title;
+      return h.llm.requests.find((r) => r.user.includes(`# Your ticket: ${title}`))!.system;
+    };
+    expect(firstWave.length).toBeGreaterThan(0);
+    for (const ticket of firstWave) {
+      expect(ticket.role).toBe('analyst');
+      expect(system(ticket.key)).toContain(
+        'You are Grace, Principal researcher. Grace has mapped markets for twenty years.',
+      );
+    }
+    expect(readsAt.every((n) => n >= firstWave.length)).toBe(true);
   });
 });

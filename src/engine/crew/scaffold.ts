@@ -18,7 +18,7 @@ import { insertPlain } from '../../models/insertPlain.js';
 import type { OrchestrationDoc } from '../../models/orchestration.js';
 import { Project } from '../../models/project.js';
 import { Run, type RunDoc, Step, type StepDoc } from '../../models/run.js';
-import { Team } from '../../models/team.js';
+import { Team, type TeamDoc } from '../../models/team.js';
 import { TicketModel } from '../../models/ticket.js';
 import { materialize, type ResolvedRole } from '../plan/materializer.js';
 import type { Proposal } from '../plan/proposal.js';
@@ -27,6 +27,9 @@ import { rosterAgents } from './roster.js';
 /** A hire's fields, as recorded in the roster. */
 type HireFields = Pick<AgentDoc, '_id' | 'name' | 'title' | 'persona' | 'skills' | 'origin' | 'hiredFor'>;
 
+/** What a step's prompt says of its agent. */
+export type PromptAgent = Pick<AgentDoc, 'name' | 'title' | 'persona'>;
+
 export interface Scaffolding {
   run: RunDoc;
   /** The steps made now, in the pipeline's order. */
@@ -34,6 +37,8 @@ export interface Scaffolding {
   /** Those of them made claimed by `claimant` (see ScaffoldOptions). */
   claimed: StepDoc[];
   roles: Record<string, ResolvedRole>;
+  /** Each role's agent as recorded (by agent id): the first steps' prompts need not read it back. */
+  agents: ReadonlyMap<string, PromptAgent>;
   teamName: string;
   hired: Set<string>;
 }
@@ -62,7 +67,12 @@ async function resolveRoles(
   orchestrationId: Types.ObjectId,
   proposal: Proposal,
   first: boolean,
-): Promise<{ roles: Record<string, ResolvedRole>; hired: Set<string>; toHire: HireFields[] }> {
+): Promise<{
+  roles: Record<string, ResolvedRole>;
+  agents: Map<string, PromptAgent>;
+  hired: Set<string>;
+  toHire: HireFields[];
+}> {
   const hires = proposal.roles.filter((role) => role.hire);
   // A plan approved before one of its agents was retired still runs with that agent. The roster is
   // read only for a plan that names one of its agents (it is up to hundreds, each with a persona).
@@ -73,9 +83,10 @@ async function resolveRoles(
   const byName = new Map(roster.map((a) => [a.name.toLowerCase(), a]));
   const hiredBefore = new Map(madeBefore.map((a) => [a.hiredFor?.roleKey, a]));
   const roles: Record<string, ResolvedRole> = {};
+  const agents = new Map<string, PromptAgent>();
   const toHire: HireFields[] = [];
   for (const role of proposal.roles) {
-    let agent: Pick<AgentDoc, '_id' | 'name' | 'persona'> | undefined;
+    let agent: Pick<AgentDoc, '_id' | 'name' | 'title' | 'persona'> | undefined;
     if (!role.hire) {
       agent = byName.get((role.existingAgent ?? '').trim().toLowerCase());
       if (!agent)
@@ -97,8 +108,9 @@ async function resolveRoles(
       }
     }
     roles[role.key] = { agentId: String(agent._id), name: agent.name, title: role.title, persona: agent.persona };
+    agents.set(String(agent._id), { name: agent.name, title: agent.title, persona: agent.persona });
   }
-  return { roles, hired: new Set(hires.map((role) => role.key)), toHire };
+  return { roles, agents, hired: new Set(hires.map((role) => role.key)), toHire };
 }
 
 export async function scaffold(doc: OrchestrationDoc, options: ScaffoldOptions = {}): Promise<Scaffolding> {
@@ -106,14 +118,15 @@ export async function scaffold(doc: OrchestrationDoc, options: ScaffoldOptions =
   if (!proposal || doc.approvedRevision === null) throw new ScaffoldError('the orchestration has no approved proposal');
   const first = options.first === true;
   const find = <T>(lookup: () => PromiseLike<T>, none: T) => (first ? none : lookup());
-  const [{ roles, hired, toHire }, teamFound, projectFound, runFound, ticketsFound, stepsFound] = await Promise.all([
-    resolveRoles(doc._id, proposal, first),
-    find(() => Team.findOne({ orchestrationId: doc._id }).lean(), null),
-    find(() => Project.findOne({ orchestrationId: doc._id }).lean(), null),
-    find(() => Run.findOne({ orchestrationId: doc._id }).lean<RunDoc>(), null),
-    find(() => TicketModel.find({ orchestrationId: doc._id }, { key: 1 }).lean(), []),
-    find(() => Step.find({ orchestrationId: doc._id }, { key: 1, runId: 1 }).lean(), []),
-  ]);
+  const [{ roles, agents, hired, toHire }, teamFound, projectFound, runFound, ticketsFound, stepsFound] =
+    await Promise.all([
+      resolveRoles(doc._id, proposal, first),
+      find(() => Team.findOne({ orchestrationId: doc._id }).lean(), null),
+      find(() => Project.findOne({ orchestrationId: doc._id }).lean(), null),
+      find(() => Run.findOne({ orchestrationId: doc._id }).lean<RunDoc>(), null),
+      find(() => TicketModel.find({ orchestrationId: doc._id }, { key: 1 }).lean(), []),
+      find(() => Step.find({ orchestrationId: doc._id }, { key: 1, runId: 1 }).lean(), []),
+    ]);
   const lead = roles[proposal.synthesis.role]!;
   // Made by an earlier attempt (perhaps before these took the orchestration's id), or made now.
   const teamId = teamFound?._id ?? doc._id;
@@ -172,31 +185,29 @@ export async function scaffold(doc: OrchestrationDoc, options: ScaffoldOptions =
 
   const [team, , run, , , made] = await Promise.all([
     teamFound ??
-      Team.create({
-        _id: teamId,
-        orchestrationId: doc._id,
-        name: `${lead.name}'s crew`,
-        channelId: doc.channelId,
-        leadAgentId: lead.agentId,
-        members: proposal.roles.map((r) => ({ roleKey: r.key, agentId: roles[r.key]!.agentId })),
-      }).then((created) => created.toObject()),
+      insertPlain(Team, [
+        {
+          _id: teamId,
+          orchestrationId: doc._id,
+          name: `${lead.name}'s crew`,
+          channelId: doc.channelId,
+          leadAgentId: lead.agentId,
+          members: proposal.roles.map((r) => ({ roleKey: r.key, agentId: roles[r.key]!.agentId })),
+        },
+      ]).then(([created]) => created as TeamDoc),
     projectFound ??
-      Project.create({
-        _id: projectId,
-        orchestrationId: doc._id,
-        teamId,
-        name: doc.goal.slice(0, 120),
-        goal: doc.goal,
-      }),
+      insertPlain(Project, [
+        { _id: projectId, orchestrationId: doc._id, teamId, name: doc.goal.slice(0, 120), goal: doc.goal },
+      ]),
     runFound ??
       insertPlain(Run, [
         { _id: runId, orchestrationId: doc._id, teamId, projectId, pipeline, startedAt: new Date() },
       ]).then(([created]) => created as RunDoc),
-    toHire.length ? Agent.insertMany(toHire) : null,
+    toHire.length ? insertPlain(Agent, toHire) : null,
     tickets.length ? insertPlain(TicketModel, tickets) : null,
     // In the pipeline's order, in one write; a crash part-way leaves the first ones, and a retry adds the rest.
     steps.length ? (insertPlain(Step, steps) as Promise<StepDoc[]>) : [],
   ]);
   const claimed = claim ? made.filter((s) => s.claimedBy === options.claimant) : [];
-  return { run, steps: made, claimed, roles, hired, teamName: team.name };
+  return { run, steps: made, claimed, roles, agents, hired, teamName: team.name };
 }

@@ -5,8 +5,8 @@
  */
 import { truncate } from '../../blocks/text.js';
 import { StepFailure } from '../../errors.js';
-import type { AgentDoc } from '../../models/agent.js';
 import { Step, type StepDoc } from '../../models/run.js';
+import type { PromptAgent } from '../crew/scaffold.js';
 import type { LlmRequest } from '../llm/client.js';
 import {
   agentSystemPrompt,
@@ -45,7 +45,7 @@ export type StepContext = StepCallContext & {
 
 /** The agent, earlier phases' work and the dependencies' results a step's prompt is built from. */
 export interface PromptInputs {
-  agent: AgentDoc | null;
+  agent: PromptAgent | null;
   prior: PriorWork;
   /** A ticket's dependencies; for the synthesis, every ticket, in the plan's order. */
   deps: StepDoc[];
@@ -56,10 +56,10 @@ export interface PromptInputs {
  * start these reads alongside its claim, before it knows the step is its own.
  */
 export async function readPromptInputs(
-  step: Pick<StepDoc, 'agentId' | 'kind' | 'runId' | 'dependsOn'>,
+  step: Pick<StepDoc, 'agentId' | 'kind' | 'runId' | 'dependsOn'> & { agent?: PromptAgent | undefined },
 ): Promise<PromptInputs> {
   const [agent, earlier] = await Promise.all([
-    step.agentId ? readAgent(String(step.agentId)) : null,
+    step.agentId ? (step.agent ?? readAgent(String(step.agentId))) : null,
     earlierSteps(step),
   ]);
   // Only a ticket's dependencies, or the synthesis' tickets, were read among the tickets.
@@ -75,11 +75,11 @@ export async function readPromptInputs(
 function earlierSteps(step: Pick<StepDoc, 'kind' | 'runId' | 'dependsOn'>): Promise<StepDoc[]> | StepDoc[] {
   const clauses: Record<string, unknown>[] = [];
   // A ticket that depends on nothing starts the run: a plan with research or a discussion makes
-  // every ticket wait for them (materializer.ts), so there is no earlier phase to read.
+  // every ticket wait for them (materializer.ts), so there is nothing earlier to read at all.
   const entryTicket = step.kind === 'ticket' && step.dependsOn.length === 0;
   if (step.kind !== 'research' && !entryTicket)
     clauses.push({ kind: { $in: ['research', 'discuss'] }, status: 'succeeded' });
-  if (step.kind === 'ticket') clauses.push({ kind: 'ticket', key: { $in: step.dependsOn } });
+  if (step.kind === 'ticket' && !entryTicket) clauses.push({ kind: 'ticket', key: { $in: step.dependsOn } });
   if (step.kind === 'synthesis') clauses.push({ kind: 'ticket' });
   if (!clauses.length) return [];
   return Step.find({ runId: step.runId, $or: clauses }).sort({ order: 1 }).lean<StepDoc[]>();

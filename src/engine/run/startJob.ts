@@ -97,7 +97,14 @@ async function start(ctx: EngineContext, id: OrchestrationId, chain: Chain | nul
   const claimed = new Set(scaffolding.claimed);
   const known =
     claimant && moved && !moved.paused
-      ? { doc: moved, steps: scaffolding.steps.map((s) => (claimed.has(s) ? { ...s, claimedWith: moved } : s)) }
+      ? {
+          doc: moved,
+          steps: scaffolding.steps.map((s) =>
+            claimed.has(s)
+              ? { ...s, claimedWith: moved, agent: s.agentId ? scaffolding.agents.get(String(s.agentId)) : undefined }
+              : s,
+          ),
+        }
       : undefined;
   if (claimant && !known) await letGo(run._id, claimant);
   // The run card (the team and every step) is stored as the thread's first reply before any step
