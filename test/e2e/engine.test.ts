@@ -358,6 +358,40 @@ describe('a chain retried', () => {
     expect(at(':tada: *Completed*')).toBeGreaterThan(at('We win offline'));
   });
 
+  it('completes a run whose move to synthesizing lands after its synthesis has answered, in order', async () => {
+    h.llm.responder = scriptedResponder(
+      sampleProposal({ discussion: { enabled: false, prompt: '' }, budget: { maxUsd: 5 } }),
+    );
+    const { value, orchestrationId, ts } = await h.propose();
+    // The move is made alongside the synthesis' call: here it lands well after the (instant) answer.
+    const real = Orchestration.findOneAndUpdate.bind(Orchestration);
+    let delayed = false;
+    const spy = vi.spyOn(Orchestration, 'findOneAndUpdate').mockImplementation(((
+      filter: any,
+      update: any,
+      ...rest: any[]
+    ) => {
+      const query = real(filter, update, ...rest);
+      if (update?.$set?.status !== 'synthesizing') return query;
+      delayed = true;
+      const exec = query.exec.bind(query);
+      query.exec = (() => new Promise((resolve) => setTimeout(resolve, 300)).then(exec)) as never;
+      return query;
+    }) as never);
+    try {
+      await h.click('orchestrate.approve', value, REQUESTER, ts);
+      await h.waitForEnd(orchestrationId, 'completed');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(delayed).toBe(true);
+    const doc = (await Orchestration.findById(orchestrationId).lean())!;
+    expect(doc.transitions.map((t) => t.to).slice(-3)).toEqual(['executing', 'synthesizing', 'completed']);
+    expect(doc.deliverable?.markdown).toContain('We win offline');
+    const texts = h.slack.threadReplies(CHANNEL, ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`);
+    expect(texts.filter((x) => x.includes(':tada: *Completed*'))).toHaveLength(1);
+  });
+
   it('starts a step whose other dependency stored first once its last one is stored, even after that store failed once', async () => {
     const t = (key: string, dependsOn: string[]) => ticket('Join', key, dependsOn);
     const script = scriptedResponder(

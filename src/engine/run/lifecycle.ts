@@ -244,22 +244,29 @@ export async function gaveUp(ctx: EngineContext, job: Job, error: Error): Promis
   }
 }
 
-/** Moves the run to synthesizing, unless every ticket failed: then there is nothing to synthesize. */
+/**
+ * Moves the run to synthesizing, unless every ticket failed: then there is nothing to synthesize
+ * (null). The move is made alongside the synthesis' call, which it need not hold up: a run closed
+ * meanwhile has its call refused by the budget's reservation. `moved` is to be awaited before the
+ * call's result or failure is stored.
+ */
 export async function startSynthesis(
   ctx: EngineContext,
   id: OrchestrationId,
   step: StepDoc,
   /** Every ticket, as the synthesis' prompt inputs read them (all settled before it starts). */
   read?: Promise<Pick<StepDoc, 'status'>[]>,
-): Promise<boolean> {
+): Promise<{ moved: Promise<unknown> } | null> {
   const tickets = await (read ?? Step.find({ runId: step.runId, kind: 'ticket' }, { status: 1 }).lean());
   if (tickets.length && tickets.every((t) => t.status !== 'succeeded')) {
     await Step.updateOne({ _id: step._id }, { $set: { status: 'skipped', skipReason: 'every sub-ticket failed' } });
     await fail(ctx, id, 'Every sub-ticket failed, so there is nothing to synthesize.');
-    return false;
+    return null;
   }
-  await transition(id, 'executing', 'synthesizing', { reason: 'all tickets settled' });
   // Drawn ahead of routine updates, but the synthesis waits neither for Slack nor for the change to be stored.
-  void ctx.announcer.refresh(id, { wait: false });
-  return true;
+  const moved = transition(id, 'executing', 'synthesizing', { reason: 'all tickets settled' }).then(() => {
+    void ctx.announcer.refresh(id, { wait: false });
+  });
+  moved.catch(() => undefined); // awaited by the caller before the synthesis' result is stored
+  return { moved };
 }

@@ -250,6 +250,7 @@ async function runClaimed(
   // still be waiting to be stored (the call does not wait for them).
   const draft =
     claimed.kind === 'synthesis' ? draftFor(ctx, doc, () => chain.pending().then(() => storeWaiting(ctx, id))) : null;
+  let synthesizing: Promise<unknown> | undefined;
   if (claimed.kind === 'synthesis') {
     const started = await startSynthesis(
       ctx,
@@ -258,6 +259,7 @@ async function runClaimed(
       inputs?.then((i) => i.deps),
     );
     if (!started) return null;
+    synthesizing = started.moved;
   }
   void showProgress(ctx, doc, claimed).catch(() => undefined);
 
@@ -268,6 +270,7 @@ async function runClaimed(
   } catch (error) {
     failure = error;
   }
+  await synthesizing;
   // From here until what it unblocks is enqueued, this is the run's critical path.
   ctx.announcer.foreground.hold(`handoff:${String(claimed._id)}`);
   // A written deliverable is stored while its live draft closes at Slack's pace: the thread's later
