@@ -325,32 +325,43 @@ describe('a chain retried', () => {
     expect(at('Result of Link c')).toBeGreaterThan(at('Result of Link b'));
   });
 
-  it('makes the closing posts once, after the deliverable, when storing them failed as the run completed', async () => {
+  /**
+   * The sample plan without a discussion, approved with `fault` in place (removed after), until it
+   * completes: the thread's replies as text.
+   */
+  async function completedUnder(fault: () => { mockRestore(): void }) {
     h.llm.responder = scriptedResponder(
       sampleProposal({ discussion: { enabled: false, prompt: '' }, budget: { maxUsd: 5 } }),
     );
     const { value, orchestrationId, ts } = await h.propose();
-    // The run completes with the synthesis' result; storing its closing posts fails once, and the
-    // job that ran the synthesis (holding the done step) is retried.
-    const real = SlackPost.updateOne.bind(SlackPost);
-    let failed = false;
-    const spy = vi.spyOn(SlackPost, 'updateOne').mockImplementation(((filter: any, update: any, ...rest: any[]) => {
-      if (!failed && String(filter?.key ?? '').includes(':end:') && update?.$setOnInsert) {
-        failed = true;
-        throw new Error('connection reset by the database');
-      }
-      return real(filter, update, ...rest);
-    }) as never);
+    const spy = fault();
     try {
       await h.click('orchestrate.approve', value, REQUESTER, ts);
       await h.waitForEnd(orchestrationId, 'completed');
     } finally {
       spy.mockRestore();
     }
+    const texts = h.slack.threadReplies(CHANNEL, ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`);
+    return { orchestrationId, texts };
+  }
+
+  it('makes the closing posts once, after the deliverable, when storing them failed as the run completed', async () => {
+    // The run completes with the synthesis' result; storing its closing posts fails once, and the
+    // job that ran the synthesis (holding the done step) is retried.
+    const real = SlackPost.updateOne.bind(SlackPost);
+    let failed = false;
+    const { orchestrationId, texts } = await completedUnder(() =>
+      vi.spyOn(SlackPost, 'updateOne').mockImplementation(((filter: any, update: any, ...rest: any[]) => {
+        if (!failed && String(filter?.key ?? '').includes(':end:') && update?.$setOnInsert) {
+          failed = true;
+          throw new Error('connection reset by the database');
+        }
+        return real(filter, update, ...rest);
+      }) as never),
+    );
     expect(failed).toBe(true);
     const done = await Step.findOne({ orchestrationId, kind: 'done' }).lean();
     expect(done?.status).toBe('succeeded');
-    const texts = h.slack.threadReplies(CHANNEL, ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`);
     expect(texts.filter((x) => x.includes(':tada: *Completed*'))).toHaveLength(1);
     expect(texts.filter((x) => x.startsWith('Cost rollup'))).toHaveLength(1);
     const at = (needle: string) => texts.findIndex((x) => x.includes(needle));
@@ -359,36 +370,23 @@ describe('a chain retried', () => {
   });
 
   it('completes a run whose move to synthesizing lands after its synthesis has answered, in order', async () => {
-    h.llm.responder = scriptedResponder(
-      sampleProposal({ discussion: { enabled: false, prompt: '' }, budget: { maxUsd: 5 } }),
-    );
-    const { value, orchestrationId, ts } = await h.propose();
     // The move is made alongside the synthesis' call: here it lands well after the (instant) answer.
     const real = Orchestration.findOneAndUpdate.bind(Orchestration);
     let delayed = false;
-    const spy = vi.spyOn(Orchestration, 'findOneAndUpdate').mockImplementation(((
-      filter: any,
-      update: any,
-      ...rest: any[]
-    ) => {
-      const query = real(filter, update, ...rest);
-      if (update?.$set?.status !== 'synthesizing') return query;
-      delayed = true;
-      const exec = query.exec.bind(query);
-      query.exec = (() => new Promise((resolve) => setTimeout(resolve, 300)).then(exec)) as never;
-      return query;
-    }) as never);
-    try {
-      await h.click('orchestrate.approve', value, REQUESTER, ts);
-      await h.waitForEnd(orchestrationId, 'completed');
-    } finally {
-      spy.mockRestore();
-    }
+    const { orchestrationId, texts } = await completedUnder(() =>
+      vi.spyOn(Orchestration, 'findOneAndUpdate').mockImplementation(((filter: any, update: any, ...rest: any[]) => {
+        const query = real(filter, update, ...rest);
+        if (update?.$set?.status !== 'synthesizing') return query;
+        delayed = true;
+        const exec = query.exec.bind(query);
+        query.exec = (() => new Promise((resolve) => setTimeout(resolve, 300)).then(exec)) as never;
+        return query;
+      }) as never),
+    );
     expect(delayed).toBe(true);
     const doc = (await Orchestration.findById(orchestrationId).lean())!;
     expect(doc.transitions.map((t) => t.to).slice(-3)).toEqual(['executing', 'synthesizing', 'completed']);
     expect(doc.deliverable?.markdown).toContain('We win offline');
-    const texts = h.slack.threadReplies(CHANNEL, ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`);
     expect(texts.filter((x) => x.includes(':tada: *Completed*'))).toHaveLength(1);
   });
 
