@@ -28,7 +28,7 @@ import { rosterAgents } from './roster.js';
 type HireFields = Pick<AgentDoc, '_id' | 'name' | 'title' | 'persona' | 'skills' | 'origin' | 'hiredFor'>;
 
 /** What a step's prompt says of its agent. */
-export type PromptAgent = Pick<AgentDoc, 'name' | 'title' | 'persona'>;
+type Persona = Pick<AgentDoc, 'name' | 'title' | 'persona'>;
 
 export interface Scaffolding {
   run: RunDoc;
@@ -38,7 +38,7 @@ export interface Scaffolding {
   claimed: StepDoc[];
   roles: Record<string, ResolvedRole>;
   /** Each role's agent as recorded (by agent id): the first steps' prompts need not read it back. */
-  agents: ReadonlyMap<string, PromptAgent>;
+  agents: ReadonlyMap<string, Persona>;
   teamName: string;
   hired: Set<string>;
 }
@@ -69,7 +69,7 @@ async function resolveRoles(
   first: boolean,
 ): Promise<{
   roles: Record<string, ResolvedRole>;
-  agents: Map<string, PromptAgent>;
+  agents: Map<string, Persona>;
   hired: Set<string>;
   toHire: HireFields[];
 }> {
@@ -83,7 +83,7 @@ async function resolveRoles(
   const byName = new Map(roster.map((a) => [a.name.toLowerCase(), a]));
   const hiredBefore = new Map(madeBefore.map((a) => [a.hiredFor?.roleKey, a]));
   const roles: Record<string, ResolvedRole> = {};
-  const agents = new Map<string, PromptAgent>();
+  const agents = new Map<string, Persona>();
   const toHire: HireFields[] = [];
   for (const role of proposal.roles) {
     let agent: Pick<AgentDoc, '_id' | 'name' | 'title' | 'persona'> | undefined;

@@ -6,9 +6,9 @@
 import { truncate } from '../../blocks/text.js';
 import { StepFailure } from '../../errors.js';
 import { Step, type StepDoc } from '../../models/run.js';
-import type { PromptAgent } from '../crew/scaffold.js';
 import type { LlmRequest } from '../llm/client.js';
 import {
+  type AgentPersona,
   agentSystemPrompt,
   type PriorWork,
   positionPrompt,
@@ -45,7 +45,7 @@ export type StepContext = StepCallContext & {
 
 /** The agent, earlier phases' work and the dependencies' results a step's prompt is built from. */
 export interface PromptInputs {
-  agent: PromptAgent | null;
+  agent: AgentPersona | null;
   prior: PriorWork;
   /** A ticket's dependencies; for the synthesis, every ticket, in the plan's order. */
   deps: StepDoc[];
@@ -56,7 +56,7 @@ export interface PromptInputs {
  * start these reads alongside its claim, before it knows the step is its own.
  */
 export async function readPromptInputs(
-  step: Pick<StepDoc, 'agentId' | 'kind' | 'runId' | 'dependsOn'> & { agent?: PromptAgent | undefined },
+  step: Pick<StepDoc, 'agentId' | 'kind' | 'runId' | 'dependsOn'> & { agent?: AgentPersona | undefined },
 ): Promise<PromptInputs> {
   const [agent, earlier] = await Promise.all([
     step.agentId ? (step.agent ?? readAgent(String(step.agentId))) : null,

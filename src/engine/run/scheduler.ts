@@ -7,7 +7,7 @@ import type { Types } from 'mongoose';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
 import { tenantOf, withTenant } from '../../tenant.js';
-import type { PromptAgent } from '../crew/scaffold.js';
+import type { AgentPersona } from '../llm/prompts.js';
 import type { OrchestrationId } from '../plan/ids.js';
 import { orchestrationIdOf } from '../plan/ids.js';
 import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
@@ -23,7 +23,7 @@ export type Continuation = Pick<
   /** Claimed by the job in the write that made it (the start's first wave), with its orchestration as then stored. */
   claimedWith?: OrchestrationDoc;
   /** Its agent, as the write that made the step recorded it: the prompt does not read it back. */
-  agent?: PromptAgent;
+  agent?: AgentPersona;
 };
 
 /** What advance() would read, when its caller has just written it (the start): the run's state and its steps. */
