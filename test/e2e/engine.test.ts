@@ -390,6 +390,37 @@ describe('a chain retried', () => {
     expect(texts.filter((x) => x.includes(':tada: *Completed*'))).toHaveLength(1);
   });
 
+  it('closes the live draft of a synthesis whose run could not move to synthesizing, and completes on the retry', async () => {
+    // The move fails once, after the answer and its draft have begun; the job is retried.
+    const real = Orchestration.findOneAndUpdate.bind(Orchestration);
+    let failed = false;
+    const { orchestrationId, texts } = await completedUnder(() =>
+      vi.spyOn(Orchestration, 'findOneAndUpdate').mockImplementation(((filter: any, update: any, ...rest: any[]) => {
+        const query = real(filter, update, ...rest);
+        if (failed || update?.$set?.status !== 'synthesizing') return query;
+        failed = true;
+        query.exec = (() =>
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error('connection reset by the database')), 300),
+          )) as never;
+        return query;
+      }) as never),
+    );
+    expect(failed).toBe(true);
+    const doc = (await Orchestration.findById(orchestrationId).lean())!;
+    expect(doc.status).toBe('completed');
+    expect(texts.filter((x) => x.includes(':tada: *Completed*'))).toHaveLength(1);
+    // Every draft the thread saw ends as a note, none as text left half-written.
+    const starts = h.slack
+      .callsTo('chat.startStream')
+      .filter((c) => c.args.thread_ts === doc.messageTs && c.response?.ok);
+    expect(starts.length).toBeGreaterThan(1);
+    for (const start of starts) {
+      const draft = h.slack.message(CHANNEL, String(start.response!.ts));
+      expect(`${draft?.text}`).toMatch(/written here live|was cut off/);
+    }
+  });
+
   it('starts a step whose other dependency stored first once its last one is stored, even after that store failed once', async () => {
     const t = (key: string, dependsOn: string[]) => ticket('Join', key, dependsOn);
     const script = scriptedResponder(

@@ -270,7 +270,13 @@ async function runClaimed(
   } catch (error) {
     failure = error;
   }
-  await synthesizing;
+  try {
+    await synthesizing;
+  } catch (error) {
+    // The run's move did not land: the job is retried; the draft it opened is not left open meanwhile.
+    await draft?.finish(false);
+    throw error;
+  }
   // From here until what it unblocks is enqueued, this is the run's critical path.
   ctx.announcer.foreground.hold(`handoff:${String(claimed._id)}`);
   // A written deliverable is stored while its live draft closes at Slack's pace: the thread's later
