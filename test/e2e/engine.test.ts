@@ -369,21 +369,28 @@ describe('a chain retried', () => {
     expect(at(':tada: *Completed*')).toBeGreaterThan(at('We win offline'));
   });
 
+  /** Replaces, once, what the run's move to synthesizing runs: `replace` is given the move's own. */
+  function atTheMoveToSynthesizing(replace: (exec: () => Promise<unknown>) => () => Promise<unknown>) {
+    const real = Orchestration.findOneAndUpdate.bind(Orchestration);
+    const move = {
+      hit: false,
+      fault: () =>
+        vi.spyOn(Orchestration, 'findOneAndUpdate').mockImplementation(((filter: any, update: any, ...rest: any[]) => {
+          const query = real(filter, update, ...rest);
+          if (move.hit || update?.$set?.status !== 'synthesizing') return query;
+          move.hit = true;
+          query.exec = replace(query.exec.bind(query)) as never;
+          return query;
+        }) as never),
+    };
+    return move;
+  }
+
   it('completes a run whose move to synthesizing lands after its synthesis has answered, in order', async () => {
     // The move is made alongside the synthesis' call: here it lands well after the (instant) answer.
-    const real = Orchestration.findOneAndUpdate.bind(Orchestration);
-    let delayed = false;
-    const { orchestrationId, texts } = await completedUnder(() =>
-      vi.spyOn(Orchestration, 'findOneAndUpdate').mockImplementation(((filter: any, update: any, ...rest: any[]) => {
-        const query = real(filter, update, ...rest);
-        if (update?.$set?.status !== 'synthesizing') return query;
-        delayed = true;
-        const exec = query.exec.bind(query);
-        query.exec = (() => new Promise((resolve) => setTimeout(resolve, 300)).then(exec)) as never;
-        return query;
-      }) as never),
-    );
-    expect(delayed).toBe(true);
+    const move = atTheMoveToSynthesizing((exec) => () => new Promise((resolve) => setTimeout(resolve, 300)).then(exec));
+    const { orchestrationId, texts } = await completedUnder(move.fault);
+    expect(move.hit).toBe(true);
     const doc = (await Orchestration.findById(orchestrationId).lean())!;
     expect(doc.transitions.map((t) => t.to).slice(-3)).toEqual(['executing', 'synthesizing', 'completed']);
     expect(doc.deliverable?.markdown).toContain('We win offline');
@@ -392,21 +399,12 @@ describe('a chain retried', () => {
 
   it('closes the live draft of a synthesis whose run could not move to synthesizing, and completes on the retry', async () => {
     // The move fails once, after the answer and its draft have begun; the job is retried.
-    const real = Orchestration.findOneAndUpdate.bind(Orchestration);
-    let failed = false;
-    const { orchestrationId, texts } = await completedUnder(() =>
-      vi.spyOn(Orchestration, 'findOneAndUpdate').mockImplementation(((filter: any, update: any, ...rest: any[]) => {
-        const query = real(filter, update, ...rest);
-        if (failed || update?.$set?.status !== 'synthesizing') return query;
-        failed = true;
-        query.exec = (() =>
-          new Promise((_, reject) =>
-            setTimeout(() => reject(new Error('connection reset by the database')), 300),
-          )) as never;
-        return query;
-      }) as never),
+    const move = atTheMoveToSynthesizing(
+      () => () =>
+        new Promise((_, reject) => setTimeout(() => reject(new Error('connection reset by the database')), 300)),
     );
-    expect(failed).toBe(true);
+    const { orchestrationId, texts } = await completedUnder(move.fault);
+    expect(move.hit).toBe(true);
     const doc = (await Orchestration.findById(orchestrationId).lean())!;
     expect(doc.status).toBe('completed');
     expect(texts.filter((x) => x.includes(':tada: *Completed*'))).toHaveLength(1);
