@@ -9,11 +9,10 @@ import { pathToFileURL } from 'node:url';
 import { type Collection, MongoClient, ObjectId } from 'mongodb';
 import { startEmbeddedMongo } from '../src/db.js';
 import type { Report } from './slackPacing.js';
+import { pct } from './stats.js';
 
 const SIZES = [100, 3000] as const;
 const ROUNDS = 400;
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** Microseconds per command, on the small and the large collection in turn (so that both share the machine's mood). */
 async function timings(scan: boolean): Promise<Record<string, { small: number[]; large: number[] }>> {
@@ -70,15 +69,13 @@ export async function embeddedLookups(report: Report): Promise<void> {
         `embedded db ${name} by _id, ${scan ? 'every document tested (CongoDB alone)' : 'lookup by id'}: 3,000 docs ÷ 100`,
         '×',
         large.map((t, i) => t / small[i]!),
-        `p50 ${median(small).toFixed(0)} µs at 100, ${median(large).toFixed(0)} µs at 3,000`,
+        `p50 ${pct(small, 50).toFixed(0)} µs at 100, ${pct(large, 50).toFixed(0)} µs at 3,000`,
       );
     }
   }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const pct = (values: number[], p: number) =>
-    [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))]!;
   await embeddedLookups((name, unit, values, note = '') =>
     console.log(
       `${name}: p50 ${pct(values, 50).toFixed(2)} ${unit}, p95 ${pct(values, 95).toFixed(2)} ${unit}; ${note}`,

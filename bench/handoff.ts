@@ -10,6 +10,7 @@ import { Orchestration } from '../src/models/orchestration.js';
 import { sampleProposal } from '../test/fixtures.js';
 import { eventually, type Harness, REQUESTER, scriptedResponder, startHarness } from '../test/helpers/harness.js';
 import { AS_SHIPPED } from './asShipped.js';
+import { pct } from './stats.js';
 
 const KEYS = 'abcdefgh'.split('');
 
@@ -56,8 +57,6 @@ export async function chainHandoffs(h: Harness, chains = 5): Promise<HandoffFigu
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const pct = (v: number[], p: number) =>
-    [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor((p / 100) * v.length))]!;
   const h = await startHarness(
     {
       ORCHESTRATE_MAX_PARALLEL: '4',

@@ -23,6 +23,7 @@ import {
 } from '../test/helpers/harness.js';
 import { blockActionPayload, sendInteraction, sendSlashCommand } from '../test/helpers/signedRequests.js';
 import { AS_SHIPPED } from './asShipped.js';
+import { pct } from './stats.js';
 
 let wallAt = 0;
 export type Report = (name: string, unit: string, values: number[], note?: string) => void;
@@ -169,8 +170,6 @@ export async function makespan(report: Report): Promise<void> {
 
 // Alone: `npx tsx bench/makespan.ts`.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const pct = (v: number[], p: number) =>
-    [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor((p / 100) * v.length))]!;
   await makespan((name, unit, values, note = '') =>
     console.log(
       `| ${name} | ${values.length} | ${[50, 95, 99].map((p) => `${pct(values, p).toFixed(2)} ${unit}`).join(' | ')} | ${note} |`,

@@ -21,6 +21,7 @@ import { startAppProcess } from '../test/helpers/appProcess.js';
 import { CHANNEL, findButton, REQUESTER, SIGNING_SECRET, scriptedResponder, testEnv } from '../test/helpers/harness.js';
 import { blockActionPayload, sendInteraction, sendSlashCommand } from '../test/helpers/signedRequests.js';
 import { eightTickets, type Report } from './slackPacing.js';
+import { pct } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const RUNS = 20;
@@ -235,7 +236,6 @@ export async function memory(
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const pct = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.floor((p / 100) * values.length)];
   await memory(
     (name, unit, values, note = '') =>
       console.log(

@@ -19,6 +19,7 @@ import { sampleProposal } from '../test/fixtures.js';
 import { type Harness, REQUESTER, scriptedResponder, startHarness } from '../test/helpers/harness.js';
 import { AS_SHIPPED } from './asShipped.js';
 import type { Report } from './slackPacing.js';
+import { pct } from './stats.js';
 
 const LLM_DELAY_MS = 200;
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -27,10 +28,6 @@ const MAX_PARALLEL = 8;
 const LEVELS = 5;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (values: number[], p: number) => {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 
 /** 8 independent tickets; 4 joining pairs of them; 3 joining overlapping pairs of those; 1 joining all 3. */
 export function sixteenTickets(): Ticket[] {

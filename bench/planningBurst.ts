@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { type Harness, REQUESTER, SIGNING_SECRET, scriptedResponder, startHarness } from '../test/helpers/harness.js';
 import { sendSlashCommand } from '../test/helpers/signedRequests.js';
 import { AS_SHIPPED } from './asShipped.js';
+import { pct } from './stats.js';
 
 export type Report = (name: string, unit: string, values: number[], note?: string) => void;
 
@@ -88,8 +89,6 @@ export async function planningBurst(report: Report): Promise<void> {
 
 // Alone: `npx tsx bench/planningBurst.ts`.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const pct = (v: number[], p: number) =>
-    [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor((p / 100) * v.length))]!;
   await planningBurst((name, unit, values, note = '') =>
     console.log(
       `| ${name} | ${values.length} | ${[50, 95, 99].map((p) => `${pct(values, p).toFixed(2)} ${unit}`).join(' | ')} | ${note} |`,

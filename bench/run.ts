@@ -22,11 +22,8 @@ import { memory } from './memory.js';
 import { peer } from './peer.js';
 import { planningBurst } from './planningBurst.js';
 import { slackPacing } from './slackPacing.js';
+import { pct } from './stats.js';
 
-const pct = (values: number[], p: number) => {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
 const rows: string[][] = [];
 const report = (name: string, unit: string, values: number[], note = '') =>

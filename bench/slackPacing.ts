@@ -22,6 +22,7 @@ import {
   startHarness,
 } from '../test/helpers/harness.js';
 import { AS_SHIPPED } from './asShipped.js';
+import { pct } from './stats.js';
 
 export type Report = (name: string, unit: string, values: number[], note?: string) => void;
 
@@ -53,10 +54,6 @@ export function eightTickets(): Ticket[] {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (values: number[], p: number) => {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 
 interface RunState {
   goal: string;
