@@ -20,15 +20,13 @@ import { Project } from '../../models/project.js';
 import { Run, type RunDoc, Step, type StepDoc } from '../../models/run.js';
 import { Team, type TeamDoc } from '../../models/team.js';
 import { TicketModel } from '../../models/ticket.js';
+import type { AgentPersona } from '../llm/prompts.js';
 import { materialize, type ResolvedRole } from '../plan/materializer.js';
 import type { Proposal } from '../plan/proposal.js';
 import { rosterAgents } from './roster.js';
 
 /** A hire's fields, as recorded in the roster. */
 type HireFields = Pick<AgentDoc, '_id' | 'name' | 'title' | 'persona' | 'skills' | 'origin' | 'hiredFor'>;
-
-/** What a step's prompt says of its agent. */
-type Persona = Pick<AgentDoc, 'name' | 'title' | 'persona'>;
 
 export interface Scaffolding {
   run: RunDoc;
@@ -38,7 +36,7 @@ export interface Scaffolding {
   claimed: StepDoc[];
   roles: Record<string, ResolvedRole>;
   /** Each role's agent as recorded (by agent id): the first steps' prompts need not read it back. */
-  agents: ReadonlyMap<string, Persona>;
+  agents: ReadonlyMap<string, AgentPersona>;
   teamName: string;
   hired: Set<string>;
 }
@@ -69,7 +67,7 @@ async function resolveRoles(
   first: boolean,
 ): Promise<{
   roles: Record<string, ResolvedRole>;
-  agents: Map<string, Persona>;
+  agents: Map<string, AgentPersona>;
   hired: Set<string>;
   toHire: HireFields[];
 }> {
@@ -83,7 +81,7 @@ async function resolveRoles(
   const byName = new Map(roster.map((a) => [a.name.toLowerCase(), a]));
   const hiredBefore = new Map(madeBefore.map((a) => [a.hiredFor?.roleKey, a]));
   const roles: Record<string, ResolvedRole> = {};
-  const agents = new Map<string, Persona>();
+  const agents = new Map<string, AgentPersona>();
   const toHire: HireFields[] = [];
   for (const role of proposal.roles) {
     let agent: Pick<AgentDoc, '_id' | 'name' | 'title' | 'persona'> | undefined;
