@@ -133,7 +133,15 @@ export interface OrchestrationDoc extends TenantFields {
   approvedRevision: number | null;
   approvedBy: string | null;
   approvedAt: Date | null;
-  budget: { maxUsd: number; spentUsd: number; reservedUsd: number; warned: boolean; holds?: BudgetHold[] };
+  budget: {
+    maxUsd: number;
+    spentUsd: number;
+    reservedUsd: number;
+    warned: boolean;
+    holds?: BudgetHold[];
+    /** Room a process holds for its steps' calls (engine/money/lease.ts), by key. */
+    leases?: Record<string, { usd: number; at: Date }>;
+  };
   runId: Types.ObjectId | null;
   deliverable: Deliverable | null;
   feedback: Feedback | null;
@@ -231,6 +239,7 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
         type: [new Schema<BudgetHold>({ id: String, holder: String, usd: Number, at: Date }, { _id: false })],
         default: [],
       },
+      leases: { type: Schema.Types.Mixed, default: undefined },
     },
     runId: { type: Schema.Types.ObjectId, default: null },
     deliverable: {

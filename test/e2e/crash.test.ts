@@ -105,6 +105,8 @@ describe('kill -9 mid-run', () => {
     const doc = (await Orchestration.findById(id).lean())!;
     expect(doc.budget.reservedUsd).toBeCloseTo(0, 9);
     expect(doc.budget.holds).toEqual([]);
+    // The dead process' lease among them: booked once the run completed, none left stored.
+    expect(doc.budget.leases ?? {}).toEqual({});
     expect(doc.budget.spentUsd).toBeLessThanOrEqual(doc.budget.maxUsd);
   });
 

@@ -447,7 +447,7 @@ describe('a chain retried', () => {
     expect(steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
   });
 
-  it('books a step at its worst case, once, when its last call settled with its result but the settle failed', async () => {
+  it('books what the steps cost once, and whole, when booking it fails once after a step', async () => {
     const t = (key: string, dependsOn: string[]) => ticket('Link', key, dependsOn);
     const script = scriptedResponder(
       sampleProposal({
@@ -456,28 +456,33 @@ describe('a chain retried', () => {
         budget: { maxUsd: 5 },
       }),
     );
-    // The chain runs one step at a time: the first settle after B's request is B's.
     let bCalled = false;
     h.llm.responder = (req) => {
       if (req.user.includes('# Your ticket: Link b\n')) bCalled = true;
       return script(req);
     };
     const { value, orchestrationId, ts } = await h.propose();
+    const planning = (await Orchestration.findById(orchestrationId, { budget: 1 }).lean())!.budget.spentUsd;
+    // The write that books the lease's settled calls as spent, after B's call: it fails once.
     const failed = await approveFailingOnceOnB(h, { value, orchestrationId, ts }, 100, {
       model: Orchestration,
       method: 'updateOne',
-      hits: (_bId, _filter, update) => bCalled && Boolean(update?.$pull?.['budget.holds']),
+      hits: (_bId, filter, update) =>
+        bCalled &&
+        update?.$inc?.['budget.spentUsd'] > 0 &&
+        Object.keys(filter ?? {}).some((k) => k.startsWith('budget.leases.')),
     });
     expect(failed).toBe(true);
-    // B's result was stored as its settle failed: the retry goes on from it and never calls B again.
     expect(h.llm.requests.filter((r) => r.user.includes('# Your ticket: Link b\n'))).toHaveLength(1);
-    const steps = await Step.find({ orchestrationId, kind: 'ticket' }).lean();
+    const steps = await Step.find({ orchestrationId, kind: { $in: ['ticket', 'synthesis'] } }).lean();
     expect(steps.every((s) => s.status === 'succeeded' && s.attempts === 1 && s.costUsd > 0)).toBe(true);
-    // The hold it left is booked at its worst case, never left reserved, never booked twice.
+    // Booked at the next try: the spend is planning plus every step, to the cent; nothing stays reserved.
     const { budget } = (await Orchestration.findById(orchestrationId, { budget: 1 }).lean())!;
-    expect(budget.holds).toEqual([]);
+    const stepsUsd = steps.reduce((sum, s) => sum + s.costUsd, 0);
+    expect(budget.spentUsd).toBeCloseTo(planning + stepsUsd, 9);
     expect(budget.reservedUsd).toBeCloseTo(0, 9);
-    expect(budget.spentUsd).toBeLessThanOrEqual(budget.maxUsd);
+    expect(budget.leases ?? {}).toEqual({});
+    expect(budget.holds).toEqual([]);
   });
 });
 

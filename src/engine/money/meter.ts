@@ -1,7 +1,8 @@
 /**
  * Every LLM call goes through here: its worst-case cost is reserved against the orchestration's
- * budget before the request leaves, and settled to the real cost after. A call whose
- * reservation does not fit is never made.
+ * budget before the request leaves (a hold of its own, or for a step's calls, room taken from the
+ * process' lease), and settled to the real cost after. A call whose reservation does not fit is
+ * never made.
  */
 import { z } from 'zod';
 import { BudgetExceededError, LlmCallError, OrchestrationClosedError } from '../../errors.js';
@@ -11,7 +12,8 @@ import type { OrchestrationId } from '../plan/ids.js';
 /** A finished run whose deliverable can still be asked about. */
 const ANSWERABLE = ['completed', 'failed'] as const;
 
-import { releaseStaleHolds, reserve, settle } from './budget.js';
+import { bookLeftLeases, OPEN_STATUSES, type ReserveOutcome, releaseStaleHolds, reserve, settle } from './budget.js';
+import type { BudgetLeases } from './lease.js';
 import { inputTokensUpperBound, type Pricer, type TokenUsage } from './pricing.js';
 import { turnInputTokensUpperBound } from './transcriptBounds.js';
 
@@ -33,6 +35,8 @@ export interface MeterContext {
   onRequest?: () => void;
   /** Takes each call's booking rather than have the call wait for it (a step's calls: see LateBooking). */
   late?: LateBooking;
+  /** Where a step's calls take their room: the process' lease, rather than a hold and a settle each. */
+  lease?: BudgetLeases;
 }
 
 /**
@@ -43,7 +47,7 @@ export interface MeterContext {
  */
 export interface LateBooking {
   before(): Promise<void>;
-  /** `settling`: the hold's settle on the orchestration, under way; `usd` and `usage`: the step's share. */
+  /** `settling`: the call's settle (its room given back), under way; `usd` and `usage`: the step's share. */
   after(settling: Promise<unknown>, usd: number, usage: TokenUsage | null): void;
 }
 
@@ -84,27 +88,48 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
   });
 }
 
+/** A call's room, held until the call is over: `settle` books what it cost and gives back the rest. */
+interface Held {
+  settle(costUsd: number): Promise<unknown>;
+}
+
+/** The call's worst case, held: from the process' lease for a step's calls, else as a hold of its own. */
+async function tryHold(
+  ctx: MeterContext,
+  worstCase: number,
+): Promise<{ ok: true; held: Held } | Exclude<ReserveOutcome, { ok: true }>> {
+  const statuses = ctx.afterEnd ? ANSWERABLE : undefined;
+  const { lease, orchestrationId: id } = ctx;
+  if (lease) {
+    const taken = await lease.take(id, worstCase, statuses ?? OPEN_STATUSES);
+    if (!taken.ok) return taken;
+    return { ok: true, held: { settle: async (costUsd) => lease.settle(taken.ticket, costUsd) } };
+  }
+  const reserved = await reserve(id, worstCase, ctx.holder, statuses);
+  if (!reserved.ok) return reserved;
+  return { ok: true, held: { settle: (costUsd) => settle(id, reserved.holdId, worstCase, costUsd) } };
+}
+
 /**
- * Reserves the call's worst case. While parallel calls hold reservations that leave no room, it
+ * Holds the call's worst case. While parallel calls hold reservations that leave no room, it
  * waits for them to settle (usually for far less than their worst case) rather than stop the
  * run early; the budget is exceeded only when the call could not fit even with none in flight.
- * Holds whose holder is gone (a dead process's) are booked as spent rather than waited for, and
- * the wait is bounded: past it, the run stops for its budget, and a raised cap resumes it.
+ * Holds and leases whose holder is gone (a dead process's) are booked as spent rather than waited
+ * for, and the wait is bounded: past it, the run stops for its budget, and a raised cap resumes it.
  */
-async function reserveWhenRoom(ctx: MeterContext, worstCase: number, signal?: AbortSignal): Promise<string> {
+async function holdWhenRoom(ctx: MeterContext, worstCase: number, signal?: AbortSignal): Promise<Held> {
   const room = ctx.room ?? { maxWaitMs: 10 * 60_000, staleAfterMs: 5 * 60_000 };
   const deadline = Date.now() + room.maxWaitMs;
   for (;;) {
-    const reservation = await reserve(
-      ctx.orchestrationId,
-      worstCase,
-      ctx.holder,
-      ctx.afterEnd ? ANSWERABLE : undefined,
-    );
-    if (reservation.ok) return reservation.holdId;
-    if (reservation.reason === 'closed') throw new OrchestrationClosedError('the orchestration is no longer running');
-    if (!reservation.waitable || Date.now() > deadline) throw new BudgetExceededError(worstCase);
-    if ((await releaseStaleHolds(ctx.orchestrationId, room.staleAfterMs, ctx.llm.model)) > 0) continue;
+    const outcome = await tryHold(ctx, worstCase);
+    if (outcome.ok) return outcome.held;
+    if (outcome.reason === 'closed') throw new OrchestrationClosedError('the orchestration is no longer running');
+    if (!outcome.waitable || Date.now() > deadline) throw new BudgetExceededError(worstCase);
+    const id = ctx.orchestrationId;
+    const released =
+      (await releaseStaleHolds(id, room.staleAfterMs, ctx.llm.model)) +
+      (await bookLeftLeases(id, room.staleAfterMs, ctx.lease?.keys(id)));
+    if (released > 0) continue;
     await abortableSleep(ROOM_POLL_MS, signal);
   }
 }
@@ -129,14 +154,14 @@ async function metered<R extends { usage: TokenUsage }>(
 ): Promise<R & Metered> {
   const worstCase = ctx.pricer.worstCase(bounds.inputTokens, bounds.maxTokens);
   await ctx.late?.before();
-  const holdId = await reserveWhenRoom(ctx, worstCase, bounds.signal);
+  const held = await holdWhenRoom(ctx, worstCase, bounds.signal);
   let result: R;
   try {
     ctx.onRequest?.();
     result = await call();
   } catch (error) {
     // The provider may bill a failed or aborted call: keep its worst case as spent.
-    await book(ctx, holdId, worstCase, worstCase, null);
+    await book(ctx, held, worstCase, null);
     throw error;
   }
   // A server that reports no usage cannot be trusted to have cost nothing: book the worst case.
@@ -151,7 +176,7 @@ async function metered<R extends { usage: TokenUsage }>(
         `$${worstCase.toFixed(6)} (${result.usage.input} in, ${result.usage.output} out); booked the worst case`,
     );
   }
-  await book(ctx, holdId, worstCase, costUsd, result.usage);
+  await book(ctx, held, costUsd, result.usage);
   return { ...result, costUsd, model: ctx.llm.model };
 }
 
@@ -160,21 +185,15 @@ async function metered<R extends { usage: TokenUsage }>(
  * (a rollup line); if that write fails, the rollup shows the amount under planning, but the spend
  * is right. With `late`, the caller completes both (see LateBooking).
  */
-async function book(
-  ctx: MeterContext,
-  holdId: string,
-  reservedUsd: number,
-  costUsd: number,
-  usage: TokenUsage | null,
-): Promise<void> {
+async function book(ctx: MeterContext, held: Held, costUsd: number, usage: TokenUsage | null): Promise<void> {
   if (ctx.late) {
-    ctx.late.after(settle(ctx.orchestrationId, holdId, reservedUsd, costUsd), costUsd, usage);
+    ctx.late.after(held.settle(costUsd), costUsd, usage);
     return;
   }
   // Two documents, written together: the step's share is best effort either way (a rollup line),
   // and the settle is what the cap counts.
   await Promise.all([
-    settle(ctx.orchestrationId, holdId, reservedUsd, costUsd),
+    held.settle(costUsd),
     Promise.resolve()
       .then(() => ctx.onCost?.(costUsd, usage))
       .catch(() => undefined),

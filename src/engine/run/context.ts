@@ -5,6 +5,7 @@
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import type { ChatLlm } from '../llm/client.js';
+import type { BudgetLeases } from '../money/lease.js';
 import type { MeterContext } from '../money/meter.js';
 import type { ModelRegistry } from '../money/models.js';
 import type { Pricer } from '../money/pricing.js';
@@ -28,6 +29,8 @@ export interface EngineContext {
   queue: JobQueue;
   announcer: Announcer;
   inflight: Inflight;
+  /** The room under each cap this process holds for its steps' calls (see lease.ts). */
+  leases: BudgetLeases;
   /** The steps this process runs at once (see stepSlots.ts). */
   stepSlots: StepSlots;
   /** How often a running step checks whether its orchestration was cancelled elsewhere. */
@@ -55,7 +58,8 @@ export function meterFor(
     pricer: holder.model ? ctx.models.pricerFor(holder.model) : ctx.pricer,
     holder: holder.name,
     warn: (line) => ctx.logger.warn(line),
-    ...(holder.late ? { late: holder.late } : {}),
+    // A step's calls take their room from the process' lease: a hand-off then writes nothing for money.
+    ...(holder.late ? { late: holder.late, lease: ctx.leases } : {}),
     ...(holder.onRequest ? { onRequest: holder.onRequest } : {}),
   };
 }

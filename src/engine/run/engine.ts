@@ -13,6 +13,7 @@ import type { Logger } from '../../logger.js';
 import type { OrchestrationDoc } from '../../models/orchestration.js';
 import type { ChatLlm } from '../llm/client.js';
 import { historyEstimator } from '../money/history.js';
+import { BudgetLeases } from '../money/lease.js';
 import type { ModelRegistry } from '../money/models.js';
 import type { Pricer } from '../money/pricing.js';
 import type { OrchestrationId } from '../plan/ids.js';
@@ -84,6 +85,17 @@ export class Engine {
   constructor(deps: EngineDeps) {
     const queue = new JobQueue(deps.db, deps.config.engine, deps.logger);
     const estimator = historyEstimator(deps.models, deps.config.llm.maxOutputTokens, deps.config.tools);
+    const announcer = new Announcer({
+      slack: deps.slack,
+      postClient: deps.postClient,
+      logger: deps.logger,
+      planningModel: deps.llm.model,
+      estimator,
+      retryBaseMs: deps.config.engine.retryBaseMs,
+      pacing: deps.config.slackPacing,
+      lockLifetimeMs: deps.config.engine.lockLifetimeMs,
+      approvers: deps.config.approvers,
+    });
     this.ctx = {
       config: deps.config,
       llm: deps.llm,
@@ -92,17 +104,9 @@ export class Engine {
       tools: deps.tools,
       logger: deps.logger,
       queue,
-      announcer: new Announcer({
-        slack: deps.slack,
-        postClient: deps.postClient,
-        logger: deps.logger,
-        planningModel: deps.llm.model,
-        estimator,
-        retryBaseMs: deps.config.engine.retryBaseMs,
-        pacing: deps.config.slackPacing,
-        lockLifetimeMs: deps.config.engine.lockLifetimeMs,
-        approvers: deps.config.approvers,
-      }),
+      announcer,
+      // What a step's calls cost is booked at a quiet moment: the next request does not wait for it.
+      leases: new BudgetLeases({ quiet: () => announcer.foreground.quiet(), warn: (line) => deps.logger.warn(line) }),
       inflight: new Inflight(),
       stepSlots: new StepSlots(deps.config.engine.maxParallel),
       watchIntervalMs: deps.watchIntervalMs ?? 1000,
@@ -170,6 +174,7 @@ export class Engine {
     clearInterval(this.sweeper);
     clearInterval(this.recovery);
     await this.ctx.queue.drain(timeoutMs, (id) => this.ctx.inflight.abortAll(id as OrchestrationId));
+    await this.ctx.leases.closeAll();
     this.ctx.announcer.stop();
   }
 

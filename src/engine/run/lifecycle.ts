@@ -9,6 +9,7 @@ import { formatUsd } from '../../blocks/text.js';
 import { describeError } from '../../errors.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
+import { bookLeasesAfterRun } from '../money/budget.js';
 import { type OrchestrationId, orchestrationIdOf, parseOrchestrationId } from '../plan/ids.js';
 import { ACTIVE_STATUSES, RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
 import type { EngineContext } from './context.js';
@@ -128,7 +129,10 @@ async function closeRun(
   await posted;
   // A job re-run after a crash finds it completed already, and announces it again: announced
   // before the step is marked done, so nothing is lost, and the posts' keys make a repeat a no-op.
-  const done = moved ?? (await loadOrchestration(id).then((d) => (d?.status === 'completed' ? d : null)));
+  let done = moved ?? (await loadOrchestration(id).then((d) => (d?.status === 'completed' ? d : null)));
+  // A lease a dead process left is booked before the rollup is drawn, so that it adds up.
+  if (done && (await bookLeasesAfterRun(id, ctx.leases.keys(id), done.budget.leases)) > 0)
+    done = (await loadOrchestration(id)) ?? done;
   if (done) await announceEnd(ctx, done, null);
   await Step.updateOne(doneStep, { $set: { status: 'succeeded', finishedAt: new Date() } });
   if (done) await ctx.announcer.refresh(id, { wait: false });
@@ -143,6 +147,8 @@ async function announceEnd(ctx: EngineContext, doc: OrchestrationDoc, by: string
 async function teardown(ctx: EngineContext, doc: OrchestrationDoc, skipReason: string): Promise<void> {
   const id = orchestrationIdOf(doc);
   ctx.inflight.abortAll(id);
+  // The calls cut off settle in a moment: the lease then closes at once, so that nothing stays reserved.
+  void ctx.leases.bookNow(id);
   await ctx.queue.cancelSteps({ orchestrationId: id });
   await Step.updateMany(
     { orchestrationId: doc._id, status: { $in: ['pending', 'queued', 'running'] } },

@@ -1,9 +1,9 @@
 /**
- * A step's calls booked (see LateBooking in meter.ts): each call's hold settled on the
- * orchestration, and its cost and tokens on the step, with the model that was billed, so that the
- * rollup adds up per step, role and model. A call's cost is written before the step's next call
- * reserves; the last call's goes in the write that settles the step, alongside its hold's settle,
- * so that a hand-off waits for one write rather than three.
+ * A step's calls booked (see LateBooking in meter.ts): each call's room given back to the lease it
+ * came from (lease.ts; at once, in memory), and its cost and tokens written on the step, with the
+ * model that was billed, so that the rollup adds up per step, role and model. A call's cost is
+ * written before the step's next call takes room; the last call's goes in the write that settles
+ * the step, so that a hand-off waits for that one write.
  */
 import type { Types } from 'mongoose';
 import { Step } from '../../models/run.js';

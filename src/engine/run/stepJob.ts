@@ -232,7 +232,8 @@ async function runClaimed(
 ): Promise<Continuation | null> {
   const id = orchestrationIdOf(doc);
   // A crash interrupted this step's call: the provider may have billed it, so its worst case stays
-  // spent. (A first claim cannot have left a hold behind, so only a later one looks.)
+  // spent. A step's own hold is what an older version left (a lease left behind is booked with the
+  // run, see lease.ts); a first claim cannot have left one, so only a later one looks.
   if (claimed.attempts > 1)
     await releaseHolds(
       id,

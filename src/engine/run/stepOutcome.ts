@@ -72,7 +72,7 @@ export async function succeed(
     retrieved: outcome.retrieved,
     citations: await citationsOf(step, outcome),
   };
-  // The last call's settle goes alongside, and its cost in this write: one write ahead of the hand-off.
+  // The last call's cost goes in this write: one write ahead of the hand-off.
   const { inc, settled } = outcome.booking.take();
   // So does a deliverable while the run is synthesizing (else it is stored once the step is).
   const deliverable =
@@ -88,7 +88,8 @@ export async function succeed(
       },
       { returnDocument: 'after' },
     ).lean<StepDoc>(),
-    settled,
+    // The run's last call: what its calls cost is booked before it can complete, the lease closed.
+    deliverable ? Promise.all([settled, ctx.leases.bookNow(orchestrationIdOf(doc))]) : settled,
     deliverable && Orchestration.updateOne({ _id: doc._id, status: 'synthesizing' }, { $set: { deliverable } }),
   ]);
   if (!stored) {
@@ -177,7 +178,8 @@ export async function stepFailed(
   const settle = (status: 'skipped' | 'failed', fields: Record<string, unknown>) =>
     Step.updateOne({ _id: step._id, status: 'running' }, { $set: { status, finishedAt: new Date(), ...fields } });
   if (hasCode(error, 'budget_exceeded')) {
-    await settle('skipped', { skipReason: 'budget' });
+    // What the calls so far cost, booked: the reason says what was spent.
+    await Promise.all([settle('skipped', { skipReason: 'budget' }), ctx.leases.bookNow(id)]);
     const fresh = await Orchestration.findById(doc._id, { budget: 1 }).lean();
     const b = fresh?.budget ?? doc.budget;
     const reason =
@@ -232,7 +234,7 @@ export async function resumeChain(
     .sort({ finishedAt: 1 })
     .lean<StepDoc[]>();
   const settled = ran.some((s) => String(s._id) === String(step._id)) ? ran : [step, ...ran];
-  // A step stored settled while its last call's settle failed (see StepBooking) left its hold: booked at its worst case.
+  // A hold a step left (made before step calls took their room from a lease, by an older version): booked at its worst case.
   const id = orchestrationIdOf(doc);
   for (const s of settled)
     await releaseHolds(id, `step:${String(s._id)}`, roleKitOf(doc.proposal!, s.roleKey).model ?? ctx.llm.model);
