@@ -141,6 +141,8 @@ export interface OrchestrationDoc extends TenantFields {
     holds?: BudgetHold[];
     /** Room a process holds for its steps' calls (engine/money/lease.ts), by key. */
     leases?: Record<string, { usd: number; at: Date }>;
+    /** Leases of processes that died, booked as spent at their worst case. */
+    leftBehindUsd?: number;
   };
   runId: Types.ObjectId | null;
   deliverable: Deliverable | null;
@@ -240,6 +242,7 @@ const OrchestrationSchema = new Schema<OrchestrationDoc>(
         default: [],
       },
       leases: { type: Schema.Types.Mixed, default: undefined },
+      leftBehindUsd: { type: Number, default: 0 },
     },
     runId: { type: Schema.Types.ObjectId, default: null },
     deliverable: {

@@ -105,8 +105,15 @@ describe('kill -9 mid-run', () => {
     const doc = (await Orchestration.findById(id).lean())!;
     expect(doc.budget.reservedUsd).toBeCloseTo(0, 9);
     expect(doc.budget.holds).toEqual([]);
-    // The dead process' lease among them: booked once the run completed, none left stored.
+    // The dead process' lease among them: booked once the run completed, none left stored, and the
+    // cost rollup shows it as what it was, not as planning.
     expect(doc.budget.leases ?? {}).toEqual({});
+    expect(doc.budget.leftBehindUsd).toBeGreaterThan(0);
+    await eventually(
+      () => bed.slack.callsTo('chat.postMessage').some((c) => blocksText(c).includes('Cut off by a stopped process')),
+      30_000,
+      'the rollup with the cut-off calls',
+    );
     expect(doc.budget.spentUsd).toBeLessThanOrEqual(doc.budget.maxUsd);
   });
 

@@ -40,6 +40,19 @@ describe('rollup', () => {
     expect(sum(r.rows)).toBeCloseTo(r.totalUsd, 12);
   });
 
+  it('shows what a dead process’ lease was booked at as a row of its own, not as planning', () => {
+    const r = rollup([step('A', 'Analyst', 'm', 0.01)], 0.061, 'm', 0.05);
+    expect(r.rows.map((row) => [row.title, +row.costUsd.toFixed(6)])).toEqual([
+      ['Planning (CEO agent)', 0.001],
+      ['Cut off by a stopped process', 0.05],
+      ['A', 0.01],
+    ]);
+    expect(r.planningUsd).toBeCloseTo(0.001, 12);
+    expect(r.totalUsd).toBeCloseTo(0.061, 12);
+    // Never more than the steps leave unaccounted for: the rows still add up to the spend.
+    expect(rollup([step('A', 'Analyst', 'm', 0.01)], 0.03, 'm', 0.05).totalUsd).toBeCloseTo(0.03, 12);
+  });
+
   it('leaves out skipped steps that cost nothing, but keeps a skipped step that was billed', () => {
     const r = rollup(
       [step('A', 'x', 'm', 0.01), step('B', 'x', null, 0, 'skipped'), step('C', 'x', null, 0.004, 'skipped')],

@@ -251,7 +251,11 @@ export async function bookLeftLeases(
     if (keep.has(key) || now - new Date(lease.at).getTime() < olderThanMs) continue;
     const res = await Orchestration.updateOne(
       { _id: orchestrationId, [`${leasePath(key)}.at`]: lease.at, [`${leasePath(key)}.usd`]: lease.usd },
-      { $inc: { 'budget.spentUsd': lease.usd, 'budget.reservedUsd': -lease.usd }, $unset: { [leasePath(key)]: '' } },
+      {
+        // Counted apart, so that the rollup does not show it as planning (see rollup.ts).
+        $inc: { 'budget.spentUsd': lease.usd, 'budget.reservedUsd': -lease.usd, 'budget.leftBehindUsd': lease.usd },
+        $unset: { [leasePath(key)]: '' },
+      },
     );
     if (res.modifiedCount === 1) booked += lease.usd;
   }

@@ -39,26 +39,28 @@ function totals(rows: RollupStep[], keyOf: (r: RollupStep) => string): RollupTot
   return [...map.values()].sort((a, b) => b.costUsd - a.costUsd || a.key.localeCompare(b.key));
 }
 
-/** `spentUsd` is the orchestration's whole spend; what the steps do not account for was planning. */
-export function rollup(steps: RollupStep[], spentUsd: number, planningModel: string): Rollup {
+/** A row of the spend the steps do not account for: `title`, `role`, `model` say whose it was. */
+function unaccountedRow(title: string, role: string, model: string | null, costUsd: number, status: string) {
+  if (costUsd <= 1e-9) return [];
+  const tokens = { input: 0, output: 0, cached: 0 };
+  return [{ title, role, model, status, tokens, costUsd, durationMs: null } satisfies RollupStep];
+}
+
+/**
+ * `spentUsd` is the orchestration's whole spend; what the steps do not account for was planning, but
+ * for `leftBehindUsd`: budget leases of processes that died, booked at their worst case (lease.ts).
+ */
+export function rollup(steps: RollupStep[], spentUsd: number, planningModel: string, leftBehindUsd = 0): Rollup {
   const rows = steps.filter((s) => s.costUsd > 0 || s.status !== 'skipped');
   const stepsUsd = rows.reduce((sum, r) => sum + r.costUsd, 0);
-  const planningUsd = Math.max(0, spentUsd - stepsUsd);
-  const planningRow: RollupStep[] =
-    planningUsd > 1e-9
-      ? [
-          {
-            title: 'Planning (CEO agent)',
-            role: 'CEO agent',
-            model: planningModel,
-            status: 'succeeded',
-            tokens: { input: 0, output: 0, cached: 0 },
-            costUsd: planningUsd,
-            durationMs: null,
-          },
-        ]
-      : [];
-  const all = [...planningRow, ...rows];
+  const unaccounted = Math.max(0, spentUsd - stepsUsd);
+  const leftBehind = Math.min(leftBehindUsd, unaccounted);
+  const planningUsd = unaccounted - leftBehind;
+  const all = [
+    ...unaccountedRow('Planning (CEO agent)', 'CEO agent', planningModel, planningUsd, 'succeeded'),
+    ...unaccountedRow('Cut off by a stopped process', 'Worst case, booked', null, leftBehind, 'failed'),
+    ...rows,
+  ];
   return {
     rows: all,
     byRole: totals(all, (r) => r.role),

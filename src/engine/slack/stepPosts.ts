@@ -98,7 +98,7 @@ export async function rollupMessageOf(doc: OrchestrationDoc, planningModel: stri
     costUsd: s.costUsd,
     durationMs: durationOf(s),
   }));
-  return rollupMessage(rollup(rows, doc.budget.spentUsd, planningModel));
+  return rollupMessage(rollup(rows, doc.budget.spentUsd, planningModel, doc.budget.leftBehindUsd));
 }
 
 /** The orchestration once the calls a cancel or a stop aborted have settled (a moment later), so that the figures add up. */
