@@ -93,7 +93,11 @@ export class BudgetLeases {
     lease.ending = false;
     return new Promise<TakeOutcome>((done, fail) => {
       lease.waiting.push({ usd, statuses, done, fail });
-      if (!lease.growing) lease.growing = this.grow(lease).finally(() => (lease.growing = null));
+      // After this turn: the calls a wave starts together (they arrive within one turn) grow it in one write.
+      if (!lease.growing)
+        lease.growing = new Promise((next) => setImmediate(next))
+          .then(() => this.grow(lease))
+          .finally(() => (lease.growing = null));
     });
   }
 
