@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { proposalMessage } from '../src/blocks/proposal.js';
 import { reserve, settle } from '../src/engine/money/budget.js';
 import { estimate } from '../src/engine/money/estimate.js';
+import { BudgetLeases } from '../src/engine/money/lease.js';
 import { createPricer, inputTokensUpperBound } from '../src/engine/money/pricing.js';
 import { type OrchestrationId, orchestrationIdOf } from '../src/engine/plan/ids.js';
 import { materialize } from '../src/engine/plan/materializer.js';
@@ -145,6 +146,24 @@ async function overSlack() {
       }
       report(`reserve() with ${parallel} racing`, 'ms', latencies);
     }
+    // 4. A step's calls: room taken from the process' lease (one write grows it, the rest in memory).
+    const leases = new BudgetLeases({ quiet: async () => {}, warn: () => {} });
+    for (const parallel of [1, 8, 32]) {
+      const latencies: number[] = [];
+      for (let round = 0; round < Math.ceil(400 / parallel); round++) {
+        await Promise.all(
+          Array.from({ length: parallel }, async () => {
+            const t = performance.now();
+            const taken = await leases.take(orchestrationIdOf(o), 0.001, ['executing']);
+            latencies.push(performance.now() - t);
+            if (!taken.ok) throw new Error('no room in the lease');
+            leases.settle(taken.ticket, 0.0005);
+          }),
+        );
+      }
+      report(`lease take() with ${parallel} racing`, 'ms', latencies, 'what a step call waits for its room');
+    }
+    await leases.closeAll();
   } finally {
     await h.stop();
   }
