@@ -93,11 +93,7 @@ export class BudgetLeases {
     lease.ending = false;
     return new Promise<TakeOutcome>((done, fail) => {
       lease.waiting.push({ usd, statuses, done, fail });
-      // After this turn: the calls a wave starts together (they arrive within one turn) grow it in one write.
-      if (!lease.growing)
-        lease.growing = new Promise((next) => setImmediate(next))
-          .then(() => this.grow(lease))
-          .finally(() => (lease.growing = null));
+      if (!lease.growing) lease.growing = this.grow(lease);
     });
   }
 
@@ -156,9 +152,13 @@ export class BudgetLeases {
 
   /** Serves the calls waiting for room: together in one write when they all fit, else one by one, in turn. */
   private async grow(lease: Lease): Promise<void> {
-    while (lease.waiting.length) {
+    // After this turn: the calls a wave starts together (they arrive within one turn) grow it in one write.
+    await new Promise((next) => setImmediate(next));
+    for (;;) {
       while (lease.closing) await lease.closing;
       const group = lease.waiting.splice(0);
+      // Ended in the turn of the last look, so that a call arriving later starts growing anew.
+      if (!group.length) return void (lease.growing = null);
       try {
         if (group.length > 1 && (await this.growFor(lease, group))) continue;
         for (const call of group) await this.growFor(lease, [call]);

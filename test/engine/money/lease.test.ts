@@ -79,6 +79,20 @@ describe('budget leases', () => {
     expect(b.spentUsd + b.reservedUsd).toBeLessThanOrEqual(5.5);
   });
 
+  it('a call asking for room just as the lease has grown for the calls before it is served too', async () => {
+    const id = await seed({ status: 'executing', maxUsd: 100 });
+    const { leases: l } = leases();
+    // Each next call comes a few turns of promises after the one before it was granted its room.
+    for (let turns = 0; turns < 8; turns++) {
+      const next = l.take(id, 1, OPEN).then(async () => {
+        for (let i = 0; i < turns; i++) await null;
+        return l.take(id, 1, OPEN);
+      });
+      const outcome = await Promise.race([next, new Promise((r) => setTimeout(() => r('stuck'), 5000))]);
+      expect(outcome, `${turns} turns later`).toMatchObject({ ok: true });
+    }
+  });
+
   it('a call that could never fit is told so; a closed orchestration grants nothing', async () => {
     const tight = await seed({ status: 'executing', maxUsd: 1.5, spentUsd: 1 });
     const { leases: l } = leases();
