@@ -287,6 +287,6 @@ export class BudgetLeases {
   private forget(lease: Lease): void {
     if (lease.key || lease.inflight > EPSILON || lease.waiting.length || lease.growing || lease.bookQueued) return;
     if (lease.idleClose) clearTimeout(lease.idleClose);
-    this.leases.delete(lease.orchestrationId);
+    if (this.leases.get(lease.orchestrationId) === lease) this.leases.delete(lease.orchestrationId);
   }
 }
