@@ -13,7 +13,7 @@ import { orchestrationIdOf } from '../plan/ids.js';
 import { RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
 import type { EngineContext } from './context.js';
 import { applyRerun } from './rerun.js';
-import { readRunState } from './sharedReads.js';
+import { afterTurn, readRunState } from './sharedReads.js';
 
 /** A step the job that settled its dependency runs next itself, rather than through a job of its own. */
 export type Continuation = Pick<
@@ -121,16 +121,19 @@ interface Picked {
   handedOn: Continuation[];
 }
 
+/** A run's steps, as advance() decides on them: steps settling together share one read (see afterTurn). */
+const readSteps = afterTurn((runId) =>
+  Step.find({ runId }, 'key kind runId agentId status startedAt dependsOn review outdated claimedBy')
+    .lean<KnownRun['steps']>()
+    .exec(),
+);
+
 /** What advance() decides on: the run's state and its steps. */
 async function readRun(
   runId: Types.ObjectId,
   orchestrationId: OrchestrationId,
 ): Promise<{ doc: KnownRun['doc'] | null; steps: KnownRun['steps'] }> {
-  const fields = 'key kind runId agentId status startedAt dependsOn review outdated claimedBy';
-  const [doc, steps] = await Promise.all([
-    readRunState(orchestrationId),
-    Step.find({ runId }, fields).lean<KnownRun['steps']>(),
-  ]);
+  const [doc, steps] = await Promise.all([readRunState(orchestrationId), readSteps(String(runId))]);
   return { doc, steps };
 }
 

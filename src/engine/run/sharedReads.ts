@@ -25,6 +25,28 @@ export function joined<T>(read: (id: string) => Promise<T>): (id: string) => Pro
   };
 }
 
+/**
+ * `read`, made once for every caller that asks within one turn of the event loop, after that turn.
+ * For a read each caller makes once its own write has landed (the steps settling together each
+ * look for what they made ready): made after all of theirs, the one read sees every one of them.
+ * A caller that asks once the read has left waits for the next.
+ */
+export function afterTurn<T>(read: (id: string) => Promise<T>): (id: string) => Promise<T> {
+  const gathering = new Map<string, Promise<T>>();
+  return (id) => {
+    const tenant = currentTenant();
+    const key = `${tenant?.enterpriseId ?? ''}:${tenant?.teamId ?? ''}:${id}`;
+    const pending = gathering.get(key);
+    if (pending) return pending;
+    const fresh = new Promise<void>((turnEnded) => setImmediate(turnEnded)).then(() => {
+      gathering.delete(key);
+      return read(id);
+    });
+    gathering.set(key, fresh);
+    return fresh;
+  };
+}
+
 /** The whole orchestration, for a step about to start. */
 export const readOrchestration: (id: OrchestrationId) => Promise<OrchestrationDoc | null> = joined((id) =>
   Orchestration.findById(id).lean<OrchestrationDoc>().exec(),

@@ -1,6 +1,9 @@
-/** Joined reads: steps starting together share a read in flight, and nobody is served one that has already answered. */
+/**
+ * Shared reads: steps starting together share a read in flight, and nobody is served one that has
+ * already answered; steps settling together share one read made after all of their writes.
+ */
 import { describe, expect, it } from 'vitest';
-import { joined } from '../../../src/engine/run/sharedReads.js';
+import { afterTurn, joined } from '../../../src/engine/run/sharedReads.js';
 import { withTenant } from '../../../src/tenant.js';
 
 /** A read that answers when told to, counting how often it was made. */
@@ -63,5 +66,47 @@ describe('joined reads', () => {
     const again = read('o1');
     r.answer(1, 'doc');
     expect(await again).toBe('doc');
+  });
+});
+
+describe('reads after the turn', () => {
+  it('makes one read for the callers of one turn, after it: it sees what each of them wrote before asking', async () => {
+    const stored: string[] = [];
+    let reads = 0;
+    const read = afterTurn(async () => {
+      reads += 1;
+      return [...stored];
+    });
+    // Three steps settle in one turn: each writes, then asks what is ready.
+    const asked = ['a', 'b', 'c'].map((key) => {
+      stored.push(key);
+      return read('run');
+    });
+    expect(await Promise.all(asked)).toEqual([
+      ['a', 'b', 'c'],
+      ['a', 'b', 'c'],
+      ['a', 'b', 'c'],
+    ]);
+    expect(reads).toBe(1);
+  });
+
+  it('a caller asking once the read has left gets a read of its own, made after its write', async () => {
+    const stored: string[] = [];
+    let release: () => void = () => {};
+    const read = afterTurn(async () => {
+      const seen = [...stored];
+      await new Promise<void>((r) => (release = r));
+      return seen;
+    });
+    stored.push('a');
+    const first = read('run');
+    await new Promise((r) => setImmediate(r)); // the first read has left
+    stored.push('b');
+    const second = read('run');
+    release();
+    expect(await first).toEqual(['a']);
+    await new Promise((r) => setImmediate(r));
+    release();
+    expect(await second).toEqual(['a', 'b']);
   });
 });
