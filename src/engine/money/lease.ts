@@ -158,7 +158,10 @@ export class BudgetLeases {
       while (lease.closing) await lease.closing;
       const group = lease.waiting.splice(0);
       // Ended in the turn of the last look, so that a call arriving later starts growing anew.
-      if (!group.length) return void (lease.growing = null);
+      if (!group.length) {
+        lease.growing = null;
+        return;
+      }
       try {
         if (group.length > 1 && (await this.growFor(lease, group))) continue;
         for (const call of group) await this.growFor(lease, [call]);
