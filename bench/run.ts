@@ -130,43 +130,49 @@ async function overSlack() {
       status: 'executing',
       budget: { maxUsd: 1e9, spentUsd: 0, reservedUsd: 0, warned: false },
     });
+    const id = orchestrationIdOf(o);
     for (const parallel of [1, 8, 32]) {
-      const latencies: number[] = [];
-      for (let round = 0; round < Math.ceil(400 / parallel); round++) {
-        await Promise.all(
-          Array.from({ length: parallel }, async () => {
-            const t = performance.now();
-            const r = await reserve(orchestrationIdOf(o), 0.001);
-            latencies.push(performance.now() - t);
-            if (!r.ok) throw new Error('reservation refused');
-            // Settled, as a call's hold is: the orchestration carries only the holds in flight.
-            await settle(orchestrationIdOf(o), r.holdId, 0.001, 0.0005);
-          }),
-        );
-      }
+      const latencies = await racing(parallel, async () => {
+        const r = await reserve(id, 0.001);
+        if (!r.ok) throw new Error('reservation refused');
+        // Settled, as a call's hold is: the orchestration carries only the holds in flight.
+        return () => settle(id, r.holdId, 0.001, 0.0005);
+      });
       report(`reserve() with ${parallel} racing`, 'ms', latencies);
     }
     // 4. A step's calls: room taken from the process' lease (one write grows it, the rest in memory).
     const leases = new BudgetLeases({ quiet: async () => {}, warn: () => {} });
     for (const parallel of [1, 8, 32]) {
-      const latencies: number[] = [];
-      for (let round = 0; round < Math.ceil(400 / parallel); round++) {
-        await Promise.all(
-          Array.from({ length: parallel }, async () => {
-            const t = performance.now();
-            const taken = await leases.take(orchestrationIdOf(o), 0.001, ['executing']);
-            latencies.push(performance.now() - t);
-            if (!taken.ok) throw new Error('no room in the lease');
-            leases.settle(taken.ticket, 0.0005);
-          }),
-        );
-      }
+      const latencies = await racing(parallel, async () => {
+        const taken = await leases.take(id, 0.001, ['executing']);
+        if (!taken.ok) throw new Error('no room in the lease');
+        return async () => leases.settle(taken.ticket, 0.0005);
+      });
       report(`lease take() with ${parallel} racing`, 'ms', latencies, 'what a step call waits for its room');
     }
     await leases.closeAll();
   } finally {
     await h.stop();
   }
+}
+
+/**
+ * About 400 calls of `take`, `parallel` at once: how long each waited for its room (the settle it
+ * returns is made after, untimed).
+ */
+async function racing(parallel: number, take: () => Promise<() => Promise<unknown>>): Promise<number[]> {
+  const latencies: number[] = [];
+  for (let round = 0; round < Math.ceil(400 / parallel); round++) {
+    await Promise.all(
+      Array.from({ length: parallel }, async () => {
+        const t = performance.now();
+        const settleIt = await take();
+        latencies.push(performance.now() - t);
+        await settleIt();
+      }),
+    );
+  }
+  return latencies;
 }
 
 /**

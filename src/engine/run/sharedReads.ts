@@ -11,12 +11,17 @@ import { Orchestration, type OrchestrationDoc } from '../../models/orchestration
 import { currentTenant } from '../../tenant.js';
 import type { OrchestrationId } from '../plan/ids.js';
 
-/** `read`, with one read in flight per id and workspace (a read is narrowed to the workspace in scope). */
+/** A read's id in the workspace in scope: a read is narrowed to that workspace, so it is shared only within it. */
+function scopedKey(id: string): string {
+  const tenant = currentTenant();
+  return `${tenant?.enterpriseId ?? ''}:${tenant?.teamId ?? ''}:${id}`;
+}
+
+/** `read`, with one read in flight per id and workspace. */
 export function joined<T>(read: (id: string) => Promise<T>): (id: string) => Promise<T> {
   const inFlight = new Map<string, Promise<T>>();
   return (id) => {
-    const tenant = currentTenant();
-    const key = `${tenant?.enterpriseId ?? ''}:${tenant?.teamId ?? ''}:${id}`;
+    const key = scopedKey(id);
     const pending = inFlight.get(key);
     if (pending) return pending;
     const fresh = read(id).finally(() => inFlight.delete(key));
@@ -34,8 +39,7 @@ export function joined<T>(read: (id: string) => Promise<T>): (id: string) => Pro
 export function afterTurn<T>(read: (id: string) => Promise<T>): (id: string) => Promise<T> {
   const gathering = new Map<string, Promise<T>>();
   return (id) => {
-    const tenant = currentTenant();
-    const key = `${tenant?.enterpriseId ?? ''}:${tenant?.teamId ?? ''}:${id}`;
+    const key = scopedKey(id);
     const pending = gathering.get(key);
     if (pending) return pending;
     const fresh = new Promise<void>((turnEnded) => setImmediate(turnEnded)).then(() => {
