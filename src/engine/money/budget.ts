@@ -51,17 +51,37 @@ interface Reservation {
   statuses: readonly OrchestrationStatus[];
 }
 
+/** The condition that decides the cap on the server: spent + reserved + `usd` stays within it. */
+const fitsUnderCap = (usd: number) => ({
+  $expr: { $lte: [{ $add: ['$budget.spentUsd', '$budget.reservedUsd', usd] }, { $add: ['$budget.maxUsd', 1e-9] }] },
+});
+
+/**
+ * Why `usd` did not fit: the orchestration is closed (not in `statuses`), or its budget; `waitable`
+ * when it would fit once the calls in flight settle (`unbookedUsd`: spent, not yet booked). With the
+ * leases as stored, for a lease's owner to see whether its own is still there.
+ */
+export async function whyNoRoom(
+  orchestrationId: OrchestrationId,
+  usd: number,
+  statuses: readonly OrchestrationStatus[],
+  unbookedUsd = 0,
+): Promise<{ outcome: Exclude<ReserveOutcome, { ok: true }>; leases: Record<string, unknown> }> {
+  const doc = await Orchestration.findById(orchestrationId, { status: 1, budget: 1 }).lean();
+  const leases = doc?.budget.leases ?? {};
+  if (!doc || !statuses.includes(doc.status)) return { outcome: { ok: false, reason: 'closed' }, leases };
+  const waitable = doc.budget.spentUsd + unbookedUsd + usd <= doc.budget.maxUsd + 1e-9;
+  return { outcome: { ok: false, reason: 'budget', waitable }, leases };
+}
+
 /** Reserves the sum of `reservations`, each with a hold of its own, if the sum fits: one update, all or none. */
 async function reserveAll(reservations: Reservation[]): Promise<string[] | null> {
   const { orchestrationId, statuses } = reservations[0]!;
   const total = roundUsd(reservations.reduce((sum, r) => sum + r.usd, 0));
   const at = new Date();
   const holds = reservations.map((r) => ({ id: new Types.ObjectId().toHexString(), holder: r.holder, usd: r.usd, at }));
-  const fits = {
-    $lte: [{ $add: ['$budget.spentUsd', '$budget.reservedUsd', total] }, { $add: ['$budget.maxUsd', 1e-9] }],
-  };
   const reserved = await Orchestration.updateOne(
-    { _id: orchestrationId, status: { $in: [...statuses] }, $expr: fits },
+    { _id: orchestrationId, status: { $in: [...statuses] }, ...fitsUnderCap(total) },
     { $inc: { 'budget.reservedUsd': total }, $push: { 'budget.holds': { $each: holds } } },
   );
   return reserved.modifiedCount === 1 ? holds.map((h) => h.id) : null;
@@ -71,9 +91,7 @@ const reserveLane = groupCommit<Reservation, ReserveOutcome>(
   async (r) => {
     const [holdId] = (await reserveAll([r])) ?? [];
     if (holdId) return { ok: true, holdId };
-    const doc = await Orchestration.findById(r.orchestrationId, { status: 1, budget: 1 }).lean();
-    if (!doc || !r.statuses.includes(doc.status)) return { ok: false, reason: 'closed' };
-    return { ok: false, reason: 'budget', waitable: doc.budget.spentUsd + r.usd <= doc.budget.maxUsd + 1e-9 };
+    return (await whyNoRoom(r.orchestrationId, r.usd, r.statuses)).outcome;
   },
   async (all) => (await reserveAll(all))?.map((holdId) => ({ ok: true, holdId })) ?? null,
 );
@@ -198,11 +216,13 @@ export async function growLease(
   usd: number,
   { creating, statuses }: { creating: boolean; statuses: readonly OrchestrationStatus[] },
 ): Promise<boolean> {
-  const fits = {
-    $lte: [{ $add: ['$budget.spentUsd', '$budget.reservedUsd', usd] }, { $add: ['$budget.maxUsd', 1e-9] }],
-  };
   const grown = await Orchestration.updateOne(
-    { _id: orchestrationId, status: { $in: [...statuses] }, [leasePath(key)]: { $exists: !creating }, $expr: fits },
+    {
+      _id: orchestrationId,
+      status: { $in: [...statuses] },
+      [leasePath(key)]: { $exists: !creating },
+      ...fitsUnderCap(usd),
+    },
     {
       $inc: { 'budget.reservedUsd': usd, [`${leasePath(key)}.usd`]: usd },
       $set: { [`${leasePath(key)}.at`]: new Date() },

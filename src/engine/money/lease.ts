@@ -13,11 +13,10 @@
  * bookLeftLeases), and the process, should it be alive after all, books nothing more of it.
  */
 import { Types } from 'mongoose';
-import { Orchestration } from '../../models/orchestration.js';
 import { currentTenant, type Tenant, withTenant } from '../../tenant.js';
 import type { OrchestrationId } from '../plan/ids.js';
 import type { OrchestrationStatus } from '../plan/status.js';
-import { bookLease, growLease, type ReserveOutcome, roundUsd } from './budget.js';
+import { bookLease, growLease, type ReserveOutcome, roundUsd, whyNoRoom } from './budget.js';
 
 /** A call's share of a lease: its worst case, taken while the lease was `generation`. */
 export interface LeaseTicket {
@@ -85,12 +84,11 @@ export class BudgetLeases {
     const lease = this.leaseOf(orchestrationId);
     while (lease.closing) await lease.closing;
     usd = roundUsd(usd);
+    lease.ending = false; // a call after the end (a raised cap): the run goes on
     if (lease.key && !lease.waiting.length && freeRoom(lease) >= usd - EPSILON) {
-      lease.ending = false;
       lease.inflight += usd;
       return { ok: true, ticket: { orchestrationId, usd, generation: lease.generation } };
     }
-    lease.ending = false;
     return new Promise<TakeOutcome>((done, fail) => {
       lease.waiting.push({ usd, statuses, done, fail });
       if (!lease.growing) lease.growing = this.grow(lease);
@@ -228,14 +226,12 @@ export class BudgetLeases {
       lease.size += usd; // the same sum the database makes, so that a close gives back exactly what it holds
       return 'ok';
     }
-    const doc = await withTenant(lease.tenant, () =>
-      Orchestration.findById(lease.orchestrationId, { status: 1, budget: 1 }).lean().exec(),
+    // What this lease's calls cost is spent already, though not yet booked.
+    const { outcome, leases } = await withTenant(lease.tenant, () =>
+      whyNoRoom(lease.orchestrationId, wanted, statuses, lease.unbooked),
     );
-    if (!doc || !statuses.includes(doc.status)) return { ok: false, reason: 'closed' };
-    if (!creating && !doc.budget.leases?.[key]) return 'lost';
-    // Could it fit once the other calls in flight settle? What this lease's calls cost is spent already.
-    const spent = doc.budget.spentUsd + lease.unbooked;
-    return { ok: false, reason: 'budget', waitable: spent + wanted <= doc.budget.maxUsd + EPSILON };
+    if (outcome.reason === 'budget' && !creating && !leases[key]) return 'lost';
+    return outcome;
   }
 
   /** The stored lease was booked by someone else: start afresh, the calls taken before settling nothing. */

@@ -11,23 +11,26 @@ import { Orchestration, type OrchestrationDoc } from '../../models/orchestration
 import { currentTenant } from '../../tenant.js';
 import type { OrchestrationId } from '../plan/ids.js';
 
-/** A read's id in the workspace in scope: a read is narrowed to that workspace, so it is shared only within it. */
-function scopedKey(id: string): string {
-  const tenant = currentTenant();
-  return `${tenant?.enterpriseId ?? ''}:${tenant?.teamId ?? ''}:${id}`;
+/**
+ * `start`s a read per id and workspace (a read is narrowed to the workspace in scope), which
+ * callers share until it calls `done`.
+ */
+function sharedPerId<T>(start: (id: string, done: () => void) => Promise<T>): (id: string) => Promise<T> {
+  const shared = new Map<string, Promise<T>>();
+  return (id) => {
+    const tenant = currentTenant();
+    const key = `${tenant?.enterpriseId ?? ''}:${tenant?.teamId ?? ''}:${id}`;
+    const known = shared.get(key);
+    if (known) return known;
+    const fresh = start(id, () => shared.delete(key));
+    shared.set(key, fresh);
+    return fresh;
+  };
 }
 
 /** `read`, with one read in flight per id and workspace. */
 export function joined<T>(read: (id: string) => Promise<T>): (id: string) => Promise<T> {
-  const inFlight = new Map<string, Promise<T>>();
-  return (id) => {
-    const key = scopedKey(id);
-    const pending = inFlight.get(key);
-    if (pending) return pending;
-    const fresh = read(id).finally(() => inFlight.delete(key));
-    inFlight.set(key, fresh);
-    return fresh;
-  };
+  return sharedPerId((id, done) => read(id).finally(done));
 }
 
 /**
@@ -37,18 +40,12 @@ export function joined<T>(read: (id: string) => Promise<T>): (id: string) => Pro
  * A caller that asks once the read has left waits for the next.
  */
 export function afterTurn<T>(read: (id: string) => Promise<T>): (id: string) => Promise<T> {
-  const gathering = new Map<string, Promise<T>>();
-  return (id) => {
-    const key = scopedKey(id);
-    const pending = gathering.get(key);
-    if (pending) return pending;
-    const fresh = new Promise<void>((turnEnded) => setImmediate(turnEnded)).then(() => {
-      gathering.delete(key);
+  return sharedPerId((id, done) =>
+    new Promise<void>((turnEnded) => setImmediate(turnEnded)).then(() => {
+      done();
       return read(id);
-    });
-    gathering.set(key, fresh);
-    return fresh;
-  };
+    }),
+  );
 }
 
 /** The whole orchestration, for a step about to start. */
