@@ -9,14 +9,15 @@
  * The cap is decided on the server, as for a call's hold: a lease is counted in `reservedUsd` and
  * grows only where spent + reserved stays within the cap, so spend never passes it. A lease is
  * stored under `budget.leases.<key>` (its size, when it was last written); every write to it applies
- * only while the key exists, so a lease left behind by a dead process is booked once (budget.ts,
+ * only while the key exists, so a lease left behind by a dead process is booked once (leaseStore.ts,
  * bookLeftLeases), and the process, should it be alive after all, books nothing more of it.
  */
 import { Types } from 'mongoose';
 import { currentTenant, type Tenant, withTenant } from '../../tenant.js';
 import type { OrchestrationId } from '../plan/ids.js';
 import type { OrchestrationStatus } from '../plan/status.js';
-import { bookLease, growLease, type ReserveOutcome, roundUsd, whyNoRoom } from './budget.js';
+import { type ReserveOutcome, roundUsd, whyNoRoom } from './budget.js';
+import { bookLease, growLease } from './leaseStore.js';
 
 /** A call's share of a lease: its worst case, taken while the lease was `generation`. */
 export interface LeaseTicket {

@@ -12,8 +12,9 @@ import type { OrchestrationId } from '../plan/ids.js';
 /** A finished run whose deliverable can still be asked about. */
 const ANSWERABLE = ['completed', 'failed'] as const;
 
-import { bookLeftLeases, OPEN_STATUSES, type ReserveOutcome, releaseStaleHolds, reserve, settle } from './budget.js';
+import { OPEN_STATUSES, type ReserveOutcome, releaseStaleHolds, reserve, settle } from './budget.js';
 import type { BudgetLeases } from './lease.js';
+import { bookLeftLeases } from './leaseStore.js';
 import { inputTokensUpperBound, type Pricer, type TokenUsage } from './pricing.js';
 import { turnInputTokensUpperBound } from './transcriptBounds.js';
 

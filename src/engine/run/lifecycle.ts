@@ -9,7 +9,7 @@ import { formatUsd } from '../../blocks/text.js';
 import { describeError } from '../../errors.js';
 import { Orchestration, type OrchestrationDoc } from '../../models/orchestration.js';
 import { Step, type StepDoc } from '../../models/run.js';
-import { bookLeasesAfterRun } from '../money/budget.js';
+import { bookLeasesAfterRun } from '../money/leaseStore.js';
 import { type OrchestrationId, orchestrationIdOf, parseOrchestrationId } from '../plan/ids.js';
 import { ACTIVE_STATUSES, RUNNING_STATUSES, SETTLED_STEP_STATUSES } from '../plan/status.js';
 import type { EngineContext } from './context.js';

@@ -4,8 +4,8 @@
  * server and spend never passes it; a lease a dead process left is booked once, whole.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { bookLeasesAfterRun, bookLeftLeases } from '../../../src/engine/money/budget.js';
 import { BudgetLeases, type LeaseTicket } from '../../../src/engine/money/lease.js';
+import { bookLeasesAfterRun, bookLeftLeases } from '../../../src/engine/money/leaseStore.js';
 import { ACTIVE_STATUSES } from '../../../src/engine/plan/status.js';
 import { Orchestration } from '../../../src/models/orchestration.js';
 import { eventually } from '../../helpers/harness.js';
